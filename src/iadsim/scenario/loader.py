@@ -1,0 +1,387 @@
+"""Loading a scenario: includes, overrides and removals, schema validation, reference checks.
+
+A scenario file may ``include`` other files (paths relative to it) or bundled data sets and
+scenarios by name; mappings merge recursively over the included ones, anything else replaces.
+``remove`` lists dotted paths (``units.blr_825_aamr``) deleted from what was included before
+the file's own content is applied, so remove-and-redefine replaces a record whole. Removing a
+unit removes its subordinate units too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
+from iadsim.scenario.references import check_references
+from iadsim.scenario.schema import Scenario
+from iadsim.scenario.yamlio import Document, read_yaml_file
+
+__all__ = [
+    "BundledScenario",
+    "bundled_scenarios",
+    "load_scenario",
+    "resolve_scenario_path",
+    "validate_file",
+]
+
+_INCLUDE = "include"
+_REMOVE = "remove"
+_MAX_INCLUDE_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class BundledScenario:
+    """A scenario shipped inside the package."""
+
+    id: str
+    path: FsPath
+    name: str
+    description: str
+
+
+def _package_dir(*parts: str) -> FsPath:
+    return FsPath(str(resources.files("iadsim").joinpath(*parts)))
+
+
+def bundled_scenarios() -> list[BundledScenario]:
+    """The bundled scenarios, sorted by id, with their name and description."""
+    out = []
+    for path in sorted(_package_dir("scenario", "bundled").glob("*.yaml")):
+        doc, _ = read_yaml_file(path)
+        data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+        out.append(BundledScenario(path.stem, path, str(data.get("name", path.stem)),
+                                   str(data.get("description", "")).strip()))
+    return out
+
+
+def _bundled_data_sets() -> dict[str, FsPath]:
+    root = _package_dir("data")
+    return {p.parent.name: p for p in sorted(root.glob("*/*.yaml")) if p.stem == p.parent.name}
+
+
+DEFAULT_SCENARIO = "reference-2020"
+"""The bundled scenario that ``iadsim run`` and ``make run`` use when none is named."""
+
+
+def resolve_scenario_path(name_or_path: str | FsPath | None) -> FsPath:
+    """A scenario file path from a path, a bundled scenario id, or None (the default scenario).
+
+    Raises ScenarioErrors naming the available scenarios if it is neither.
+    """
+    if name_or_path is None:
+        name_or_path = DEFAULT_SCENARIO
+    path = FsPath(name_or_path)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in str(name_or_path):
+        return path
+    bundled = {s.id: s.path for s in bundled_scenarios()}
+    if str(name_or_path) in bundled:
+        return bundled[str(name_or_path)]
+    hint = difflib.get_close_matches(str(name_or_path), list(bundled), n=1)
+    return_msg = "neither a file nor a bundled scenario" + (f"; did you mean '{hint[0]}'?" if hint else "")
+    raise ScenarioErrors([ScenarioError(return_msg, (), Location(str(name_or_path), 1),
+                                        allowed=", ".join(bundled) or "(none bundled)")])
+
+
+def _resolve_include(name: str, including: FsPath) -> FsPath | None:
+    candidate = (including.parent / name).resolve()
+    if candidate.exists():
+        return candidate
+    data_sets = _bundled_data_sets()
+    if name in data_sets:
+        return data_sets[name]
+    bundled = {s.id: s.path for s in bundled_scenarios()}
+    return bundled.get(name)
+
+
+class _Merger:
+    """Builds one merged document out of a file and everything it includes."""
+
+    def __init__(self) -> None:
+        self.errors: list[ScenarioError] = []
+
+    def load(self, path: FsPath, stack: tuple[FsPath, ...] = (),
+             include_loc: Location | None = None) -> Document | None:
+        shown = str(path)
+        if len(stack) > _MAX_INCLUDE_DEPTH:
+            self.errors.append(ScenarioError("includes nest too deeply", (_INCLUDE,), include_loc))
+            return None
+        doc, errs = read_yaml_file(path, shown)
+        self.errors.extend(errs)
+        if doc is None:
+            return None
+        if not isinstance(doc.data, dict):
+            self.errors.append(ScenarioError(
+                "a scenario file must be a mapping of fields (name: ..., as_of: ...)", (),
+                Location(shown, 1), type(doc.data).__name__, True))
+            return None
+        own = dict(doc.data)
+        includes = own.pop(_INCLUDE, [])
+        removals = own.pop(_REMOVE, [])
+        merged = Document({}, {(): Location(shown, 1)}, shown)
+        for i, name in enumerate(self._as_list(includes, (_INCLUDE,), doc)):
+            loc = doc.location_of((_INCLUDE, i))
+            if not isinstance(name, str):
+                self.errors.append(ScenarioError("an include must be a file name or bundled data set",
+                                                 (_INCLUDE, i), loc, name, True))
+                continue
+            target = _resolve_include(name, path)
+            if target is None:
+                self.errors.append(ScenarioError(
+                    "included file not found (relative to this file), and no bundled data set or "
+                    "scenario has that name", (_INCLUDE, i), loc, name, True,
+                    allowed=", ".join([*_bundled_data_sets(), *(s.id for s in bundled_scenarios())])))
+                continue
+            resolved = target.resolve()
+            if resolved in stack or resolved == path.resolve():
+                chain = " -> ".join(p.name for p in (*stack, path.resolve(), resolved))
+                self.errors.append(ScenarioError(f"include cycle: {chain}", (_INCLUDE, i), loc))
+                continue
+            sub = self.load(target, (*stack, path.resolve()), loc)
+            if sub is not None:
+                _merge_into(merged, sub.data, sub.locations)
+        for i, dotted in enumerate(self._as_list(removals, (_REMOVE,), doc)):
+            self._remove(merged, dotted, doc.location_of((_REMOVE, i)))
+        own_locations = {p: loc for p, loc in doc.locations.items()
+                         if not p or p[0] not in (_INCLUDE, _REMOVE)}
+        _merge_into(merged, own, own_locations)
+        return merged
+
+    def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return value
+        if isinstance(value, str):
+            return [value]
+        self.errors.append(ScenarioError("expected a list", path, doc.location_of(path),
+                                         value, True))
+        return []
+
+    def _remove(self, merged: Document, dotted: Any, loc: Location | None) -> None:
+        if not isinstance(dotted, str) or not dotted:
+            self.errors.append(ScenarioError("a removal is a dotted path such as units.blr_15_aamr",
+                                             (_REMOVE,), loc, dotted, True))
+            return
+        parts = dotted.split(".")
+        parent: Any = merged.data
+        for part in parts[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or parts[-1] not in parent:
+            options = list(parent) if isinstance(parent, dict) else []
+            hint = difflib.get_close_matches(parts[-1], options, n=1)
+            self.errors.append(ScenarioError(
+                "cannot remove: nothing at that path in the included data"
+                + (f"; did you mean '{'.'.join([*parts[:-1], hint[0]])}'?" if hint else ""),
+                (_REMOVE,), loc, dotted, True))
+            return
+        doomed = [tuple(parts)]
+        if len(parts) == 2 and parts[0] == "units":
+            doomed += [("units", u) for u in _descendants(parent, parts[1])]
+        for path in doomed:
+            parent.pop(path[-1], None)
+            _drop_locations(merged.locations, path)
+
+
+def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
+    children: dict[str, list[str]] = {}
+    for uid, unit in units.items():
+        if isinstance(unit, dict) and isinstance(unit.get("parent"), str):
+            children.setdefault(unit["parent"], []).append(uid)
+    out, todo, seen = [], [root], {root}
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in seen:
+                seen.add(child)
+                out.append(child)
+                todo.append(child)
+    return out
+
+
+def _drop_locations(locations: dict[Path, Location], prefix: Path) -> None:
+    n = len(prefix)
+    for p in [p for p in locations if p[:n] == prefix]:
+        del locations[p]
+
+
+def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Path, Location],
+                path: Path = ()) -> None:
+    """Merge ``data`` (at ``path``) over ``target``: mappings recurse, anything else replaces."""
+    node: Any = target.data
+    for part in path:
+        node = node[part]
+    for key, value in data.items():
+        sub = (*path, key)
+        if isinstance(value, dict) and isinstance(node.get(key), dict):
+            if sub in locations:
+                target.locations[sub] = locations[sub]
+            _merge_into(target, value, locations, sub)
+        else:
+            _drop_locations(target.locations, sub)
+            node[key] = _deep_copy(value)
+            n = len(sub)
+            target.locations.update({p: loc for p, loc in locations.items() if p[:n] == sub})
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Turning pydantic's errors into messages in the user's terms
+# ---------------------------------------------------------------------------------------------
+
+_UNIT_WORDS = {
+    "_km": "kilometres", "_m": "metres", "_s": "seconds", "_deg": "degrees", "_m2": "square metres",
+    "_kmh": "km/h", "_mps": "m/s", "_kg": "kilograms", "_min": "minutes", "_w": "watts",
+    "_dbi": "dBi", "_mhz": "MHz", "_pd": "a probability", "_pk": "a probability",
+}
+
+
+def _unit_word(field: str) -> str | None:
+    for suffix, word in sorted(_UNIT_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if field.endswith(suffix):
+            return word
+    return None
+
+
+def _unit_hint(field: str) -> str:
+    word = _unit_word(field)
+    return f" in {word} (the unit is in the field name; write a plain number)" if word else ""
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """(inner type, is_container) for Optional[X], dict[K, X] and list[X] annotations."""
+    while True:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin in (dict, list):
+            return args[-1], True
+        if origin is not None and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation, False
+
+
+def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model that the object at ``path`` must satisfy, walking the schema."""
+    model: Any = Scenario
+    skip_key = False
+    for part in path:
+        if skip_key:  # a mapping key or list index inside a container field
+            skip_key = False
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        fields = model.model_fields
+        info = fields.get(str(part)) or next(
+            (f for f in fields.values() if f.alias == part), None)
+        if info is None:
+            return None
+        model, skip_key = _unwrap(info.annotation)
+    if skip_key:
+        return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _allowed_fields(model: type[BaseModel]) -> list[str]:
+    return sorted((info.alias or name) for name, info in model.model_fields.items())
+
+
+def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
+    loc: Path = tuple(err["loc"])
+    kind = err["type"]
+    given = err.get("input")
+    field = str(loc[-1]) if loc else ""
+    location = doc.location_of(loc)
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = _allowed_fields(parent) if parent else []
+        hint = difflib.get_close_matches(field, allowed, n=1)
+        msg = f"unknown field '{field}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+        return ScenarioError(msg, loc, location, allowed=", ".join(allowed) or None)
+    if kind == "missing":
+        return ScenarioError("required field is missing", loc, location)
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        what = "a whole number" if kind.startswith("int") else "a number"
+        return ScenarioError(f"expected {what}{_unit_hint(field)}", loc, location, given, True)
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return ScenarioError("expected a date written YYYY-MM-DD", loc, location, given, True)
+    if kind == "enum":
+        expected = err.get("ctx", {}).get("expected", "")
+        return ScenarioError("not one of the allowed values", loc, location, given, True,
+                             allowed=str(expected).replace("'", ""))
+    if kind == "value_error":
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        return ScenarioError(msg, loc, location)
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return ScenarioError("expected a mapping of fields (key: value lines)", loc, location,
+                             given, True)
+    if kind == "list_type":
+        return ScenarioError("expected a list (lines starting with '- ')", loc, location, given,
+                             True)
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        word = _unit_word(field)
+        unit = f" ({word})" if word else ""
+        return ScenarioError(f"out of range{unit}: {err['msg'].lower()}", loc, location, given, True)
+    return ScenarioError(str(err["msg"]), loc, location, given, "input" in err)
+
+
+def _validate(doc: Document) -> tuple[Scenario | None, list[ScenarioError]]:
+    errors: list[ScenarioError] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        errors.extend(_translate(e, doc) for e in exc.errors(include_url=False))
+    for path, message, given in check_references(doc.data):
+        errors.append(ScenarioError(message, path, doc.location_of(path), given, given is not None))
+    return (scenario if not errors else None), errors
+
+
+def _dedupe(errors: Iterable[ScenarioError]) -> list[ScenarioError]:
+    """One error per field path and file: the first found (reading before schema) is the clearest."""
+    seen, out = set(), []
+    for e in errors:
+        key = (e.path, e.location.file if e.location else "")
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
+
+
+def validate_file(path: str | FsPath) -> list[ScenarioError]:
+    """Every problem in a scenario file (and what it includes); empty if it is valid."""
+    return _load(FsPath(path))[1]
+
+
+def _load(path: FsPath) -> tuple[Scenario | None, list[ScenarioError]]:
+    merger = _Merger()
+    doc = merger.load(path)
+    if doc is None:
+        return None, _dedupe(merger.errors)
+    scenario, errors = _validate(doc)
+    errors = sorted(_dedupe([*merger.errors, *errors]), key=ScenarioError.sort_key)
+    return (scenario if not errors else None), errors
+
+
+def load_scenario(name_or_path: str | FsPath | None = None) -> Scenario:
+    """Load, merge and validate a scenario file or bundled scenario id into a Scenario.
+
+    Raises ScenarioErrors with every problem found.
+    """
+    scenario, errors = _load(resolve_scenario_path(name_or_path))
+    if errors or scenario is None:
+        raise ScenarioErrors(errors)
+    return scenario

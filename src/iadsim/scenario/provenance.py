@@ -1,0 +1,59 @@
+"""Provenance of a scenario's facts: every stated assumption and every cited source."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from iadsim.scenario.schema import Scenario
+
+__all__ = ["Assumption", "cited_source_ids", "collect_assumptions"]
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A value no source gives: where it is (``units.blr_1_aamr``), which field, and why."""
+
+    record: str
+    field: str
+    reason: str
+
+
+def _walk(obj: object, path: str) -> Iterator[tuple[str, BaseModel]]:
+    if isinstance(obj, BaseModel):
+        yield path, obj
+        for name in type(obj).model_fields:
+            yield from _walk(getattr(obj, name), f"{path}.{name}" if path else name)
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from _walk(value, f"{path}[{i}]")
+
+
+def collect_assumptions(scenario: Scenario) -> list[Assumption]:
+    """Every ``assumed`` entry in the scenario, plus the scenario-wide assumptions, in order."""
+    out = [Assumption("scenario", "", text) for text in scenario.assumptions]
+    for path, record in _walk(scenario, ""):
+        assumed = getattr(record, "assumed", None)
+        if isinstance(assumed, dict):
+            out += [Assumption(path, field, reason) for field, reason in assumed.items()]
+    return out
+
+
+def cited_source_ids(scenario: Scenario) -> set[str]:
+    """The ids of every source cited anywhere in the scenario."""
+    cited: set[str] = set()
+    for _, record in _walk(scenario, ""):
+        source = getattr(record, "source", None)
+        if isinstance(source, list):
+            cited.update(source)
+        sources = getattr(record, "sources", None)
+        if isinstance(sources, dict) and record is not scenario:
+            for ids in sources.values():
+                if isinstance(ids, list):
+                    cited.update(ids)
+    return cited

@@ -1,0 +1,641 @@
+"""The scenario language: typed, immutable pydantic v2 models of a scenario file.
+
+Every model forbids unknown fields, so a misspelt field is an error, not a silent default.
+Units are in the field names at this edge (``max_range_km``, ``alt_m``); ``iadsim.world``
+converts them to SI.
+
+Provenance rule: every numeric parameter that is set carries either a source
+(``sources: {field: [source ids]}``) or an assumption with its reason
+(``assumed: {field: "why"}``). Units and places carry a ``source`` list that covers the
+whole record, with ``assumed`` for the parts no source gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import typing
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+__all__ = [
+    "AircraftRole",
+    "AircraftType",
+    "AltitudeReference",
+    "Arrangement",
+    "Catalog",
+    "CommandNode",
+    "CommandNodeKind",
+    "DateRange",
+    "Emitter",
+    "EquipmentItem",
+    "Event",
+    "EventKind",
+    "Flight",
+    "JammerType",
+    "Link",
+    "Milestone",
+    "MissileType",
+    "Nation",
+    "Place",
+    "RadarRole",
+    "RadarType",
+    "Raid",
+    "RcsClass",
+    "SamSystemType",
+    "Scenario",
+    "Side",
+    "Source",
+    "Traffic",
+    "Unit",
+    "UnitKind",
+    "Waypoint",
+]
+
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$", min_length=1, max_length=80),
+]
+"""An id: a letter, then letters, digits, ``_`` or ``-`` (used as mapping keys and references)."""
+
+SourceId = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+NonEmptyText = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Sourced(_Frozen):
+    """A record whose numeric fields each carry a source or a stated assumption."""
+
+    sources: dict[str, list[SourceId]] = Field(default_factory=dict)
+    assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+
+    #: Fields that are facts about a real system and therefore need provenance.
+    _numeric_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _every_number_has_provenance(self) -> Sourced:
+        problems: list[str] = []
+        for name in self._numeric_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if name not in self.sources and name not in self.assumed:
+                problems.append(
+                    f"{name} = {value} has no provenance: add `sources: {{{name}: [ID]}}` "
+                    f"or `assumed: {{{name}: \"reason\"}}`"
+                )
+            if name in self.sources and not self.sources[name]:
+                problems.append(f"sources.{name} is an empty list: name at least one source")
+        known = set(self._numeric_fields)
+        for key in list(self.sources) + list(self.assumed):
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "(none)"
+                problems.append(
+                    f"provenance given for '{key}', which is not a numeric field of this "
+                    f"record (allowed: {allowed})"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def provenance(self, name: str) -> str:
+        """How field ``name`` is known: 'source: S07, S09' or 'assumed: reason'."""
+        if name in self.sources:
+            return "source: " + ", ".join(self.sources[name])
+        if name in self.assumed:
+            return "assumed: " + self.assumed[name]
+        return "not set"
+
+
+def _numeric_field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """Names of the fields annotated ``float``/``int`` (optional or not) of ``model``."""
+    names = []
+    for name, info in model.model_fields.items():
+        members = set(typing.get_args(info.annotation)) or {info.annotation}
+        if members & {float, int}:
+            names.append(name)
+    return tuple(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sources
+# ---------------------------------------------------------------------------------------------
+
+
+class Confidence(enum.StrEnum):
+    """Confidence codes of the reference fact sheet."""
+
+    C = "C"  # consistent across two or more retrieved sources
+    S = "S"  # single retrieved source
+    M = "M"  # marketing or official claim
+    U = "U"  # not confirmed by a retrieved source
+    X = "X"  # sources conflict
+
+
+class Source(_Frozen):
+    """A public source that facts cite by id."""
+
+    title: NonEmptyText
+    url: str | None = None
+    date: dt.date | None = None
+    publisher: str | None = None
+    confidence: Confidence | None = None
+    note: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Equipment catalog
+# ---------------------------------------------------------------------------------------------
+
+
+class RadarRole(enum.StrEnum):
+    surveillance = "surveillance"
+    low_altitude = "low_altitude"
+    acquisition = "acquisition"
+    fire_control = "fire_control"
+    airborne = "airborne"
+    ballistic_early_warning = "ballistic_early_warning"
+
+
+class RadarType(Sourced):
+    """A radar type: detection performance against a reference target, geometry, accuracy."""
+
+    name: NonEmptyText
+    role: RadarRole
+    band: str | None = None
+    dimensions: int | None = Field(
+        None, ge=2, le=3, description="2 (range, azimuth) or 3 (adds height); None = not public"
+    )
+    detection_range_km: float | None = Field(
+        None, gt=0, description="range at reference_rcs_m2 and reference_pd"
+    )
+    reference_rcs_m2: float | None = Field(None, gt=0)
+    reference_pd: float | None = Field(None, gt=0, lt=1)
+    instrumented_range_km: float | None = Field(None, gt=0)
+    max_altitude_km: float | None = Field(None, gt=0)
+    min_elevation_deg: float | None = Field(None, ge=-10, le=90)
+    max_elevation_deg: float | None = Field(None, ge=-10, le=90)
+    antenna_height_m: float | None = Field(None, ge=0, le=1000)
+    scan_period_s: float | None = Field(None, gt=0)
+    sigma_range_m: float | None = Field(None, gt=0)
+    sigma_azimuth_deg: float | None = Field(None, gt=0)
+    sigma_elevation_deg: float | None = Field(None, gt=0)
+    max_tracks: int | None = Field(None, gt=0)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _elevations_ordered(self) -> RadarType:
+        lo, hi = self.min_elevation_deg, self.max_elevation_deg
+        if lo is not None and hi is not None and lo >= hi:
+            raise ValueError(f"min_elevation_deg ({lo}) must be below max_elevation_deg ({hi})")
+        if (self.detection_range_km is None) != (self.reference_rcs_m2 is None):
+            raise ValueError("detection_range_km and reference_rcs_m2 go together: give both or neither")
+        return self
+
+
+class MissileType(Sourced):
+    """A surface-to-air or air-to-air missile: its kinematic envelope and nominal kill probability."""
+
+    name: NonEmptyText
+    max_range_km: float = Field(gt=0)
+    min_range_km: float | None = Field(None, ge=0)
+    min_altitude_m: float | None = Field(None, ge=0)
+    max_altitude_km: float | None = Field(None, gt=0)
+    max_speed_mps: float | None = Field(None, gt=0)
+    max_target_speed_mps: float | None = Field(None, gt=0)
+    single_shot_pk: float | None = Field(None, gt=0, le=1)
+    warhead_kg: float | None = Field(None, gt=0)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _envelope_ordered(self) -> MissileType:
+        if self.min_range_km is not None and self.min_range_km >= self.max_range_km:
+            raise ValueError(
+                f"min_range_km ({self.min_range_km}) must be below max_range_km ({self.max_range_km})"
+            )
+        if (
+            self.min_altitude_m is not None
+            and self.max_altitude_km is not None
+            and self.min_altitude_m >= self.max_altitude_km * 1000.0
+        ):
+            raise ValueError(
+                f"min_altitude_m ({self.min_altitude_m}) must be below max_altitude_km "
+                f"({self.max_altitude_km} km)"
+            )
+        return self
+
+
+class SamSystemType(Sourced):
+    """A surface-to-air missile system type; a unit's count of it is its launcher count."""
+
+    name: NonEmptyText
+    missile: Identifier
+    fire_control_radar: Identifier | None = None
+    acquisition_radar: Identifier | None = None
+    fire_channels: int | None = Field(None, gt=0, description="targets engaged at once per fire unit")
+    missiles_per_channel: int | None = Field(None, gt=0)
+    missiles_per_launcher: int | None = Field(None, gt=0)
+    launch_interval_s: float | None = Field(None, gt=0)
+    reaction_time_s: float | None = Field(None, gt=0)
+    emplacement_time_min: float | None = Field(None, gt=0)
+    fire_unit: str = Field("battalion", description="the echelon that forms one fire unit")
+    note: str | None = None
+
+
+class AircraftRole(enum.StrEnum):
+    fighter = "fighter"
+    multirole = "multirole"
+    attack = "attack"
+    trainer = "trainer"
+    bomber = "bomber"
+    transport = "transport"
+    aew = "aew"
+    cruise_missile = "cruise_missile"
+    uav = "uav"
+    airliner = "airliner"
+    helicopter = "helicopter"
+
+
+class AircraftType(Sourced):
+    """An aircraft or other air object type; ``generic`` types stand for a class, not a model."""
+
+    name: NonEmptyText
+    role: AircraftRole
+    generic: bool = False
+    max_speed_kmh: float | None = Field(None, gt=0)
+    cruise_speed_kmh: float | None = Field(None, gt=0)
+    ceiling_m: float | None = Field(None, gt=0)
+    range_km: float | None = Field(None, gt=0)
+    combat_radius_km: float | None = Field(None, gt=0)
+    rcs_m2: float | None = Field(None, gt=0)
+    radar: Identifier | None = None
+    air_to_air_missile: Identifier | None = None
+    note: str | None = None
+
+
+class JammerType(Sourced):
+    """A noise jammer type (stand-off, escort or ground-based)."""
+
+    name: NonEmptyText
+    platform: str = Field("airborne", pattern=r"^(airborne|ground)$")
+    bands: list[str] = Field(default_factory=list)
+    power_w: float | None = Field(None, gt=0)
+    antenna_gain_dbi: float | None = None
+    bandwidth_mhz: float | None = Field(None, gt=0)
+    note: str | None = None
+
+
+class RcsClass(Sourced):
+    """A target radar cross-section class used by coverage maps."""
+
+    name: NonEmptyText
+    rcs_m2: float = Field(gt=0)
+    note: str | None = None
+
+
+_SOURCED_MODELS: tuple[type[Sourced], ...] = (
+    RadarType, MissileType, SamSystemType, AircraftType, JammerType, RcsClass,
+)
+
+
+class Catalog(_Frozen):
+    """The equipment catalog, each kind a mapping from id to type."""
+
+    radars: dict[Identifier, RadarType] = Field(default_factory=dict)
+    missiles: dict[Identifier, MissileType] = Field(default_factory=dict)
+    sam_systems: dict[Identifier, SamSystemType] = Field(default_factory=dict)
+    aircraft: dict[Identifier, AircraftType] = Field(default_factory=dict)
+    jammers: dict[Identifier, JammerType] = Field(default_factory=dict)
+    rcs_classes: dict[Identifier, RcsClass] = Field(default_factory=dict)
+
+    def kind_of(self, type_id: str) -> str | None:
+        """Which catalog section holds ``type_id`` ('radars', 'sam_systems', ...), or None."""
+        for section in ("sam_systems", "radars", "aircraft", "jammers", "missiles"):
+            if type_id in getattr(self, section):
+                return section
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Nations, places, units, command
+# ---------------------------------------------------------------------------------------------
+
+
+class Side(enum.StrEnum):
+    defender = "defender"
+    opposing = "opposing"
+    neutral = "neutral"
+
+
+class Nation(_Frozen):
+    name: NonEmptyText
+    side: Side
+    region: str | None = Field(None, description="id of its region in the bundled borders")
+
+
+class Place(_Frozen):
+    """A town-level location."""
+
+    name: NonEmptyText
+    lat_deg: Latitude
+    lon_deg: Longitude
+    country: str | None = None
+    source: list[SourceId] = Field(min_length=1)
+    assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class DateRange(_Frozen):
+    """An in-service period; ``from`` inclusive, ``to`` exclusive; open ends are None."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    start: dt.date | None = Field(None, alias="from")
+    end: dt.date | None = Field(None, alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.start is not None and self.end is not None and self.start >= self.end:
+            raise ValueError(
+                f"dates out of order: from {self.start.isoformat()} is not before "
+                f"to {self.end.isoformat()}"
+            )
+        return self
+
+    def contains(self, day: dt.date) -> bool:
+        """Whether ``day`` falls in the period."""
+        return (self.start is None or self.start <= day) and (self.end is None or day < self.end)
+
+
+class UnitKind(enum.StrEnum):
+    sam_brigade = "sam_brigade"
+    sam_regiment = "sam_regiment"
+    sam_battalion = "sam_battalion"
+    sam_battery = "sam_battery"
+    radar_brigade = "radar_brigade"
+    radar_battalion = "radar_battalion"
+    radar_site = "radar_site"
+    ew_regiment = "ew_regiment"
+    ew_battalion = "ew_battalion"
+    ew_centre = "ew_centre"
+    air_base = "air_base"
+    air_detachment = "air_detachment"
+    communications = "communications"
+
+
+class EquipmentItem(_Frozen):
+    """A number of one catalog type held by a unit (launchers for a SAM system)."""
+
+    type: Identifier
+    count: int = Field(ge=0)
+    in_service: DateRange = Field(default_factory=DateRange)
+    source: list[SourceId] = Field(default_factory=list, description="if not the unit's own")
+    assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class Unit(_Frozen):
+    """A military unit at town level, with its equipment and in-service period."""
+
+    name: NonEmptyText
+    nation: Identifier
+    kind: UnitKind
+    place: Identifier | None = Field(None, description="None where no public source locates it")
+    parent: Identifier | None = None
+    in_service: DateRange = Field(default_factory=DateRange)
+    alert_duty: bool = False
+    equipment: list[EquipmentItem] = Field(default_factory=list)
+    source: list[SourceId] = Field(min_length=1)
+    assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    note: str | None = None
+
+
+class CommandNodeKind(enum.StrEnum):
+    national_command = "national_command"
+    joint_command = "joint_command"
+    strategic_command = "strategic_command"
+    central_command_point = "central_command_point"
+    operational_command = "operational_command"
+    command_post = "command_post"
+
+
+class CommandNode(Sourced):
+    """A command node: where a picture is fused and orders are given."""
+
+    name: NonEmptyText
+    nation: Identifier
+    kind: CommandNodeKind
+    place: Identifier | None = None
+    superior: Identifier | None = None
+    in_service: DateRange = Field(default_factory=DateRange)
+    processing_delay_s: float | None = Field(None, ge=0)
+    capacity_tracks: int | None = Field(None, gt=0)
+    source: list[SourceId] = Field(min_length=1)
+    note: str | None = None
+
+
+class Link(Sourced):
+    """A data link between two command nodes or units."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    a: Identifier = Field(alias="from")
+    b: Identifier = Field(alias="to")
+    bidirectional: bool = True
+    latency_s: float | None = Field(None, ge=0)
+    jitter_s: float | None = Field(None, ge=0)
+    reliability: float | None = Field(None, ge=0, le=1)
+    capacity_tracks_per_s: float | None = Field(None, gt=0)
+    in_service: DateRange = Field(default_factory=DateRange)
+    note: str | None = None
+
+
+_ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link)
+for _model in _ALL_SOURCED:
+    _model._numeric_fields = _numeric_field_names(_model)
+
+
+class Arrangement(enum.StrEnum):
+    """The four command arrangements of the design."""
+
+    national = "national"
+    exchange = "exchange"
+    joint = "joint"
+    wartime = "wartime"
+
+
+class Milestone(_Frozen):
+    """A dated event in the history of the system, drawn on timelines of the reports."""
+
+    date: dt.date
+    label: NonEmptyText
+    arrangement: Arrangement | None = Field(
+        None, description="the command arrangement the event brings in, if any"
+    )
+    source: list[SourceId] = Field(min_length=1)
+    note: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Air traffic, EW and events
+# ---------------------------------------------------------------------------------------------
+
+
+class AltitudeReference(enum.StrEnum):
+    msl = "msl"
+    agl = "agl"
+
+
+class Waypoint(_Frozen):
+    """A route point: a place id, or coordinates; altitude and speed apply from here on."""
+
+    place: Identifier | None = None
+    lat_deg: Latitude | None = None
+    lon_deg: Longitude | None = None
+    alt_m: float | None = Field(None, ge=-500, le=100_000)
+    alt_ref: AltitudeReference = AltitudeReference.msl
+    speed_kmh: float | None = Field(None, gt=0, le=30_000)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> Waypoint:
+        has_coords = self.lat_deg is not None or self.lon_deg is not None
+        if self.place is not None and has_coords:
+            raise ValueError("give either place or lat_deg/lon_deg, not both")
+        if self.place is None and (self.lat_deg is None or self.lon_deg is None):
+            raise ValueError("a waypoint needs a place, or both lat_deg and lon_deg")
+        return self
+
+
+class Flight(_Frozen):
+    """One air object flying a route."""
+
+    type: Identifier
+    nation: Identifier
+    start_s: float = Field(0.0, ge=0)
+    speed_kmh: float = Field(gt=0, le=30_000)
+    alt_m: float = Field(ge=-500, le=100_000)
+    alt_ref: AltitudeReference = AltitudeReference.msl
+    route: list[Waypoint] = Field(min_length=2)
+    flight_plan: bool = Field(False, description="filed with air traffic control")
+    iff: bool = Field(False, description="answers the defender's IFF")
+    callsign: str | None = None
+    note: str | None = None
+
+
+class Raid(_Frozen):
+    """A raid generator: ``count`` objects of a type from an area toward destinations."""
+
+    type: Identifier
+    nation: Identifier
+    count: int = Field(gt=0, le=100_000)
+    start_s: float = Field(0.0, ge=0)
+    spread_s: float = Field(0.0, ge=0)
+    origin: Waypoint
+    origin_radius_km: float = Field(0.0, ge=0)
+    destinations: list[Waypoint] = Field(min_length=1)
+    speed_kmh: float = Field(gt=0, le=30_000)
+    alt_m: float = Field(ge=-500, le=100_000)
+    alt_ref: AltitudeReference = AltitudeReference.msl
+    spread_deg: float = Field(0.0, ge=0, le=180)
+    note: str | None = None
+
+
+class Traffic(_Frozen):
+    flights: dict[Identifier, Flight] = Field(default_factory=dict)
+    raids: dict[Identifier, Raid] = Field(default_factory=dict)
+
+
+class Emitter(_Frozen):
+    """An EW emitter: a jammer type carried by a flight or sited on the ground."""
+
+    jammer: Identifier
+    nation: Identifier
+    flight: Identifier | None = None
+    location: Waypoint | None = None
+    start_s: float = Field(0.0, ge=0)
+    end_s: float | None = Field(None, gt=0)
+    azimuth_deg: float | None = Field(None, ge=0, lt=360, description="boresight; None = omni")
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _carried_or_sited(self) -> Emitter:
+        if (self.flight is None) == (self.location is None):
+            raise ValueError("an emitter needs exactly one of flight or location")
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) must be after start_s ({self.start_s})")
+        return self
+
+
+class EventKind(enum.StrEnum):
+    unit_down = "unit_down"
+    unit_up = "unit_up"
+    link_cut = "link_cut"
+    link_restored = "link_restored"
+    node_down = "node_down"
+    node_up = "node_up"
+
+
+class Event(_Frozen):
+    """A timed event: a unit, link or command node goes down or comes back."""
+
+    at_s: float = Field(ge=0)
+    kind: EventKind
+    target: Identifier
+    note: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The scenario
+# ---------------------------------------------------------------------------------------------
+
+
+class Scenario(_Frozen):
+    """A whole scenario after includes, overrides and removals have been applied."""
+
+    name: NonEmptyText
+    description: str = ""
+    as_of: dt.date
+    arrangement: Arrangement = Arrangement.joint
+    duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
+    tick_s: float = Field(1.0, gt=0, le=3600)
+    seed: int = Field(0, ge=0, lt=2**63)
+    sources: dict[SourceId, Source] = Field(default_factory=dict)
+    catalog: Catalog = Field(default_factory=Catalog)
+    nations: dict[Identifier, Nation] = Field(default_factory=dict)
+    places: dict[Identifier, Place] = Field(default_factory=dict)
+    units: dict[Identifier, Unit] = Field(default_factory=dict)
+    command_nodes: dict[Identifier, CommandNode] = Field(default_factory=dict)
+    links: dict[Identifier, Link] = Field(default_factory=dict)
+    traffic: Traffic = Field(default_factory=Traffic)
+    emitters: dict[Identifier, Emitter] = Field(default_factory=dict)
+    events: dict[Identifier, Event] = Field(default_factory=dict)
+    timeline: dict[Identifier, Milestone] = Field(default_factory=dict)
+    assumptions: list[NonEmptyText] = Field(
+        default_factory=list, description="scenario-wide assumptions, shown in every report"
+    )
+
+    @field_validator("tick_s")
+    @classmethod
+    def _tick_fits(cls, tick_s: float, info: ValidationInfo) -> float:
+        duration_s = info.data.get("duration_s")
+        if duration_s is not None and tick_s > duration_s:
+            raise ValueError(f"tick_s ({tick_s}) is longer than duration_s ({duration_s})")
+        return tick_s
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        """A copy with top-level fields replaced (the scenario itself stays immutable)."""
+        return self.model_copy(update=changes)

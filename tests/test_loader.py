@@ -1,0 +1,99 @@
+"""Includes, overrides and removals."""
+
+from __future__ import annotations
+
+import pytest
+
+from iadsim.scenario import ScenarioErrors, load_scenario, validate_file
+
+from .conftest import MINIMAL
+
+
+def test_load_minimal(write):
+    sc = load_scenario(write(MINIMAL))
+    assert sc.name == "minimal test scenario"
+    assert sc.units["bn1"].equipment[0].count == 12
+    assert sc.catalog.missiles["m1"].provenance("max_range_km") == "source: SRC1"
+    assert sc.catalog.missiles["m1"].provenance("min_range_km") == "assumed: test value"
+
+
+def test_scenario_is_immutable(write):
+    sc = load_scenario(write(MINIMAL))
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError on frozen models
+        sc.name = "changed"  # type: ignore[misc]
+
+
+def test_override_merges_mappings_and_replaces_values(write):
+    write(MINIMAL, "base.yaml")
+    child = write(
+        "include: [base.yaml]\n"
+        "name: child\n"
+        "units:\n"
+        "  bn1:\n"
+        "    equipment: [{type: sam1, count: 6}]\n"
+        "    alert_duty: true\n",
+        "child.yaml",
+    )
+    sc = load_scenario(child)
+    assert sc.name == "child"
+    bn1 = sc.units["bn1"]
+    assert bn1.equipment[0].count == 6  # a list is replaced whole
+    assert bn1.alert_duty is True
+    assert bn1.place == "hrodna"  # untouched fields come from the included file
+    assert "bn2" in sc.units
+
+
+def test_error_in_override_points_to_the_overriding_file(write):
+    write(MINIMAL, "base.yaml")
+    child = write("include: [base.yaml]\nunits:\n  bn1:\n    place: nowhere\n", "child.yaml")
+    [error] = validate_file(child)
+    assert error.location.file == str(child) and error.location.line == 4
+
+
+def test_error_in_included_file_points_to_it(write):
+    base = write(MINIMAL.replace("count: 12}", "count: many}"), "base.yaml")
+    child = write("include: [base.yaml]\nname: child\n", "child.yaml")
+    [error] = validate_file(child)
+    assert error.location.file == str(base)
+
+
+def test_remove_cascades_to_subordinate_units(write):
+    write(MINIMAL, "base.yaml")
+    sc = load_scenario(write("include: [base.yaml]\nremove: [units.regt]\n", "child.yaml"))
+    assert set(sc.units) == set()
+
+
+def test_remove_then_redefine_replaces_whole_record(write):
+    write(MINIMAL, "base.yaml")
+    child = write(
+        "include: [base.yaml]\n"
+        "remove: [units.bn2]\n"
+        "units:\n"
+        "  bn2: {name: New, nation: BLR, kind: sam_battery, source: [SRC1]}\n",
+        "child.yaml",
+    )
+    bn2 = load_scenario(child).units["bn2"]
+    assert bn2.name == "New" and bn2.place is None and bn2.equipment == []
+
+
+def test_include_bundled_reference_by_name(write):
+    sc = load_scenario(write("include: [reference]\nname: mine\nas_of: 2012-06-01\n"))
+    assert sc.as_of.year == 2012
+    assert "s300ps" in sc.catalog.sam_systems
+
+
+def test_unknown_bundled_scenario_lists_the_available():
+    with pytest.raises(ScenarioErrors) as info:
+        load_scenario("reference-2002")
+    [error] = info.value.errors
+    assert "reference-2020" in (error.allowed or "")
+
+
+def test_reference_data_validates():
+    from iadsim.data import reference_path
+
+    sc_path = reference_path()
+    errors = validate_file(sc_path)
+    # the reference data set is a fragment: only the scenario's own fields may be missing
+    assert {e.message for e in errors} == {"required field is missing"}
+    assert {e.path for e in errors} == {("name",), ("as_of",)}
