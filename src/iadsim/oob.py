@@ -1,0 +1,168 @@
+"""The order of battle at a date: which units are in service, where, with what equipment.
+
+A unit is in service on a day when the day falls in its ``in_service`` period; an equipment item
+counts when it is in service too. Totals roll subordinate units up into their parents, so a
+regiment shows the launchers of its battalions in service on that day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from iadsim.scenario.schema import Scenario, Unit
+
+__all__ = ["OobEntry", "OrderOfBattle", "order_of_battle"]
+
+
+@dataclass(frozen=True)
+class OobEntry:
+    """One unit in service at the date, with its own and its rolled-up equipment."""
+
+    unit_id: str
+    name: str
+    nation: str
+    kind: str
+    parent_id: str | None
+    depth: int
+    place_id: str | None
+    place_name: str | None
+    lat_deg: float | None
+    lon_deg: float | None
+    in_service_from: dt.date | None
+    in_service_to: dt.date | None
+    alert_duty: bool
+    equipment: dict[str, int]
+    totals: dict[str, int]
+    subunits: int
+    sources: tuple[str, ...]
+    assumed: dict[str, str]
+    note: str | None
+
+
+@dataclass(frozen=True)
+class OrderOfBattle:
+    """The order of battle of a scenario at a date, in hierarchy order."""
+
+    scenario: Scenario
+    as_of: dt.date
+    entries: tuple[OobEntry, ...]
+    nations: tuple[str, ...] = field(default=())
+
+    def __iter__(self) -> Iterator[OobEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def by_id(self, unit_id: str) -> OobEntry:
+        """The entry of a unit (KeyError if it is not in service at the date)."""
+        for entry in self.entries:
+            if entry.unit_id == unit_id:
+                return entry
+        raise KeyError(unit_id)
+
+    def totals_by_type(self, nation: str | None = None) -> dict[str, int]:
+        """Equipment in service by catalog type id, optionally for one nation."""
+        out: Counter[str] = Counter()
+        for e in self.entries:
+            if nation is None or e.nation == nation:
+                out.update(e.equipment)
+        return dict(sorted(out.items()))
+
+    def type_name(self, type_id: str) -> str:
+        """The display name of a catalog type id."""
+        catalog = self.scenario.catalog
+        section = catalog.kind_of(type_id)
+        if section is None:
+            return type_id
+        entry = getattr(catalog, section)[type_id]
+        return str(entry.name)
+
+
+def _natural_key(text: str) -> list[object]:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+_KIND_ORDER = [
+    "sam_brigade", "sam_regiment", "sam_battalion", "sam_battery", "radar_brigade",
+    "radar_battalion", "radar_site", "ew_regiment", "ew_centre", "ew_battalion", "air_base",
+    "air_detachment", "communications",
+]
+
+
+def _sort_key(unit_id: str, unit: Unit) -> tuple[object, ...]:
+    kind = str(unit.kind)
+    rank = _KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER)
+    return (rank, _natural_key(unit.name), unit_id)
+
+
+def _in_service_equipment(unit: Unit, day: dt.date) -> dict[str, int]:
+    out: Counter[str] = Counter()
+    for item in unit.equipment:
+        if item.in_service.contains(day):
+            out[item.type] += item.count
+    return {k: v for k, v in out.items() if v > 0}
+
+
+def order_of_battle(scenario: Scenario, as_of: dt.date | None = None,
+                    nation: str | None = None) -> OrderOfBattle:
+    """The units in service at ``as_of`` (default: the scenario's), optionally for one nation.
+
+    Args:
+        scenario: a loaded scenario.
+        as_of: the date; a unit is listed when the date falls in its in-service period.
+        nation: a nation id (e.g. ``BLR``) to list only that nation's units.
+
+    Raises:
+        KeyError: if ``nation`` is not a nation of the scenario.
+    """
+    day = as_of or scenario.as_of
+    if nation is not None and nation not in scenario.nations:
+        raise KeyError(nation)
+    live = {uid: u for uid, u in scenario.units.items()
+            if u.in_service.contains(day) and (nation is None or u.nation == nation)}
+    children: dict[str | None, list[str]] = defaultdict(list)
+    for uid, unit in live.items():
+        parent = unit.parent if unit.parent in live else None
+        children[parent].append(uid)
+    for kids in children.values():
+        kids.sort(key=lambda k: _sort_key(k, live[k]))
+
+    own = {uid: _in_service_equipment(u, day) for uid, u in live.items()}
+    totals: dict[str, Counter[str]] = {}
+
+    def total(uid: str) -> Counter[str]:
+        if uid not in totals:
+            acc: Counter[str] = Counter(own[uid])
+            for child in children.get(uid, []):
+                acc.update(total(child))
+            totals[uid] = acc
+        return totals[uid]
+
+    entries: list[OobEntry] = []
+
+    def visit(uid: str, depth: int) -> None:
+        unit = live[uid]
+        place = scenario.places.get(unit.place) if unit.place else None
+        entries.append(OobEntry(
+            unit_id=uid, name=unit.name, nation=unit.nation, kind=str(unit.kind),
+            parent_id=unit.parent, depth=depth, place_id=unit.place,
+            place_name=place.name if place else None,
+            lat_deg=place.lat_deg if place else None, lon_deg=place.lon_deg if place else None,
+            in_service_from=unit.in_service.start, in_service_to=unit.in_service.end,
+            alert_duty=unit.alert_duty, equipment=own[uid], totals=dict(sorted(total(uid).items())),
+            subunits=len(children.get(uid, [])), sources=tuple(unit.source),
+            assumed=dict(unit.assumed), note=unit.note,
+        ))
+        for child in children.get(uid, []):
+            visit(child, depth + 1)
+
+    roots = sorted(children.get(None, []), key=lambda k: (live[k].nation, _sort_key(k, live[k])))
+    for root in roots:
+        visit(root, 0)
+    nations = tuple(sorted({e.nation for e in entries}))
+    return OrderOfBattle(scenario, day, tuple(entries), nations)
