@@ -1,0 +1,71 @@
+"""Benchmarks of the foundation: loading the reference data, the order of battle, compiling, the report.
+
+Run with `make bench`. Prints a table and writes out/bench/results.json. Each figure is the
+median of repeated runs in this process (after one warm-up), wall-clock, on this machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import iadsim
+from iadsim.oob import order_of_battle
+from iadsim.report import write_run_report
+from iadsim.world import compile_world
+
+
+def measure(fn: Callable[[], object], repeat: int) -> dict[str, float]:
+    fn()  # warm-up: imports, caches
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"median_s": statistics.median(times), "min_s": min(times), "runs": repeat}
+
+
+def main() -> int:
+    scenario = iadsim.load_scenario("reference-2020")
+    years = [dt.date(y, 12, 31) for y in range(1996, 2022)]
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = {
+            "load + validate reference-2020 (9 files, 54 units)": (
+                lambda: iadsim.load_scenario("reference-2020"), 20),
+            "order of battle at one date": (lambda: order_of_battle(scenario), 200),
+            "order of battle for 26 year-ends (1996-2021)": (
+                lambda: [order_of_battle(scenario, d) for d in years], 20),
+            "compile_world at 2020-12-31": (lambda: compile_world(scenario), 50),
+            "iadsim run: full report (2 figures, 5 files)": (
+                lambda: write_run_report(scenario, Path(tmp)), 5),
+        }
+        results = {name: measure(fn, n) for name, (fn, n) in cases.items()}
+    machine = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "iadsim": iadsim.__version__,
+    }
+    width = max(len(k) for k in results)
+    print(f"{'benchmark':<{width}}  {'median':>10}  {'min':>10}  runs")
+    for name, r in results.items():
+        median_ms, min_ms = r["median_s"] * 1000, r["min_s"] * 1000
+        print(f"{name:<{width}}  {median_ms:>8.1f}ms  {min_ms:>8.1f}ms  {r['runs']}")
+    print("machine:", json.dumps(machine))
+    out = Path("out/bench")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

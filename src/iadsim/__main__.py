@@ -1,0 +1,5 @@
+"""``python -m iadsim`` runs the command-line interface."""
+
+from iadsim.cli import main
+
+main()

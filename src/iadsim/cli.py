@@ -1,0 +1,245 @@
+"""The ``iadsim`` command: a thin layer over the public API.
+
+User errors print one clear message per problem and exit with code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iadsim import __version__
+from iadsim.scenario import (
+    DEFAULT_SCENARIO,
+    Scenario,
+    ScenarioErrors,
+    bundled_scenarios,
+    load_scenario,
+    validate_file,
+)
+
+app = typer.Typer(
+    name="iadsim",
+    help="Simulate and analyse integrated air-defence systems from public data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# A pipe or file gets a wide table rather than Rich's 80-column fallback.
+out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+
+USER_ERROR = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """A problem with what the user asked for, reported as one message with exit code 2."""
+
+
+def _user_errors(func: F) -> F:
+    """Turn ScenarioErrors and UserError into messages on stderr and exit code 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ScenarioErrors as exc:
+            typer.echo(exc.render(), err=True)
+            raise typer.Exit(USER_ERROR) from None
+        except UserError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(USER_ERROR) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 4 and text.isdigit():
+            return dt.date(int(text), 12, 31)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"'{value}' is not a date; write YYYY-MM-DD (e.g. 2020-12-31) or a year (= 31 December)"
+        ) from None
+
+
+ScenarioArg = Annotated[
+    str | None,
+    typer.Argument(help=f"A scenario file or bundled scenario id (default: {DEFAULT_SCENARIO}).",
+                   show_default=False),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Date YYYY-MM-DD, or a year for 31 December of it "
+                 "(default: the scenario's as_of).", show_default=False),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"iadsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Simulate and analyse integrated air-defence systems from public data."""
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+) -> None:
+    """Check scenario files and report every error at once (file, line, field, given, allowed)."""
+    failed = 0
+    for path in files:
+        errors = validate_file(path)
+        if errors:
+            failed += 1
+            n = len(errors)
+            typer.echo(f"{path}: {n} error{'s' if n != 1 else ''}", err=True)
+            for e in errors:
+                typer.echo("  " + e.render().replace("\n", "\n  "), err=True)
+        else:
+            typer.echo(f"{path}: valid")
+    if failed:
+        raise typer.Exit(USER_ERROR)
+
+
+class OobFormat(enum.StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    geojson = "geojson"
+
+
+def _load(scenario: str | None) -> Scenario:
+    return load_scenario(scenario)
+
+
+@app.command()
+@_user_errors
+def oob(
+    scenario: ScenarioArg = None,
+    as_of: AsOfOpt = None,
+    nation: Annotated[str | None, typer.Option(help="Only this nation (e.g. BLR, RUS).")] = None,
+    fmt: Annotated[OobFormat, typer.Option("--format", help="Output format.")] = OobFormat.table,
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
+                                                "the terminal.")] = None,
+) -> None:
+    """The order of battle at a date: units, places, equipment and launcher counts."""
+    from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
+    from iadsim.oob import order_of_battle
+
+    sc = _load(scenario)
+    day = _parse_date(as_of)
+    if nation is not None and nation not in sc.nations:
+        raise UserError(f"unknown nation '{nation}'; the scenario has: {', '.join(sc.nations)}")
+    result = order_of_battle(sc, day, nation)
+    if fmt is OobFormat.table:
+        if output is not None:
+            raise UserError("--out needs --format csv, json or geojson")
+        _print_oob_table(result)
+        return
+    text = {OobFormat.csv: oob_to_csv, OobFormat.json: oob_to_json,
+            OobFormat.geojson: oob_to_geojson}[fmt](result)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+        typer.echo(str(output))
+
+
+def _print_oob_table(result: Any) -> None:
+    table = Table(title=f"{result.scenario.name} — order of battle on {result.as_of.isoformat()}",
+                  show_lines=False)
+    table.add_column("unit", overflow="fold", ratio=3)
+    table.add_column("nation", no_wrap=True)
+    table.add_column("location", no_wrap=True)
+    table.add_column("equipment (incl. subunits)", overflow="fold", ratio=2)
+    table.add_column("in service since", no_wrap=True)
+    for e in result:
+        equipment = ", ".join(f"{n} × {result.type_name(t)}" for t, n in e.totals.items())
+        since = e.in_service_from.isoformat() if e.in_service_from else "…"
+        style = "bold" if e.depth == 0 else None
+        table.add_row("  " * e.depth + e.name, e.nation, e.place_name or "not public", equipment,
+                      since, style=style)
+    out.print(table)
+    for nation in result.nations:
+        totals = ", ".join(f"{n} × {result.type_name(t)}"
+                           for t, n in result.totals_by_type(nation).items())
+        typer.echo(f"{result.scenario.nations[nation].name}: {totals or 'no equipment listed'}")
+
+
+@app.command()
+def scenarios() -> None:
+    """The bundled scenarios, one line each."""
+    for s in bundled_scenarios():
+        first = s.description.splitlines()[0] if s.description else ""
+        mark = " (default)" if s.id == DEFAULT_SCENARIO else ""
+        typer.echo(f"{s.id}{mark}: {s.name} — {first}")
+
+
+@app.command("map")
+@_user_errors
+def map_(
+    scenario: ScenarioArg = None,
+    as_of: AsOfOpt = None,
+    output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
+                                                "(default: out/map-<scenario>-<date>.png).")] = None,
+) -> None:
+    """A PNG map of borders and units by kind and nation."""
+    from iadsim.oob import order_of_battle
+    from iadsim.report.figures import oob_map_figure, save_figure
+    from iadsim.report.run import run_folder_name
+
+    sc = _load(scenario)
+    day = _parse_date(as_of) or sc.as_of
+    path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
+    if path.suffix.lower() != ".png":
+        raise UserError(f"--out must end in .png, got '{path}'")
+    save_figure(oob_map_figure(order_of_battle(sc, day)), path)
+    typer.echo(str(path))
+
+
+@app.command()
+@_user_errors
+def run(
+    scenario: ScenarioArg = None,
+    as_of: AsOfOpt = None,
+    output: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("out"),
+) -> None:
+    """The main job: validate, compile and write the report; prints the report's path."""
+    from iadsim.report import write_run_report
+
+    sc = _load(scenario)
+    day = _parse_date(as_of)
+    result = write_run_report(sc, output, day)
+    typer.echo(str(result.report))
+
+
+def main() -> None:
+    """Entry point of the ``iadsim`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

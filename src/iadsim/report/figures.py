@@ -1,0 +1,250 @@
+"""Figures of the report: the order-of-battle map and equipment in service over the years."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on servers and in CI
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from shapely.geometry import MultiPolygon, Polygon, box
+
+from iadsim.data import BORDER_ATTRIBUTION, TOWN_ATTRIBUTION, load_regions
+from iadsim.geo import geodesic_distance_m
+from iadsim.oob import OrderOfBattle, order_of_battle
+from iadsim.scenario.schema import Scenario
+
+__all__ = ["MAP_EXTENT", "equipment_over_time_figure", "fit_extent", "oob_map_figure", "save_figure"]
+
+MAP_EXTENT = (14.0, 40.0, 45.0, 62.0)
+"""Default map window (lon_min, lon_max, lat_min, lat_max): the region of the design."""
+
+# Symbol by unit kind; colour by nation. Kinds not listed use a dot.
+KIND_MARKERS = {
+    "sam": ("^", "SAM fire unit / regiment"),
+    "radar": ("D", "radar unit"),
+    "ew": ("*", "electronic warfare"),
+    "air": ("s", "air base / detachment"),
+    "comms": ("P", "communications"),
+}
+NATION_COLOURS = {"BLR": "#1b7837", "RUS": "#b2182b"}
+_FALLBACK_COLOURS = ["#2166ac", "#8c510a", "#762a83", "#e08214", "#35978f"]
+_REGION_FILL = {"BLR": "#e6f2e6", "RUS": "#f7e4e4", "RUS-KGD": "#f7e4e4"}
+
+
+def _kind_group(kind: str) -> str:
+    if kind.startswith("sam"):
+        return "sam"
+    if kind.startswith("radar"):
+        return "radar"
+    if kind.startswith("ew"):
+        return "ew"
+    if kind.startswith("air"):
+        return "air"
+    return "comms"
+
+
+def _nation_colour(nation: str, order: list[str]) -> str:
+    if nation in NATION_COLOURS:
+        return NATION_COLOURS[nation]
+    return _FALLBACK_COLOURS[order.index(nation) % len(_FALLBACK_COLOURS)]
+
+
+def _draw_borders(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    window = box(extent[0], extent[2], extent[1], extent[3])
+    for region in load_regions().values():
+        geom = region.geometry.intersection(window)
+        if geom.is_empty:
+            continue
+        polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
+        for poly in polys:
+            if not isinstance(poly, Polygon):
+                continue
+            x, y = poly.exterior.xy
+            ax.fill(x, y, facecolor=_REGION_FILL.get(region.id, "#f4f4f2"), edgecolor="#777777",
+                    linewidth=0.5, zorder=1)
+        label_at = geom.representative_point()
+        if geom.area > 4:  # small regions (the Kaliningrad oblast) are named by their towns
+            ax.text(label_at.x, label_at.y, region.name, fontsize=7, color="#555555",
+                    ha="center", va="center", zorder=2, style="italic")
+
+
+def _scale_bar(ax: Axes, extent: tuple[float, float, float, float]) -> None:
+    lon0 = extent[0] + 0.05 * (extent[1] - extent[0])
+    lat0 = extent[2] + 0.05 * (extent[3] - extent[2])
+    target_m = 200_000.0 if extent[1] - extent[0] > 8 else 50_000.0
+    # find the longitude step that spans target_m along the parallel (geodesic distance)
+    step = target_m / (111_320.0 * math.cos(math.radians(lat0)))
+    real = float(geodesic_distance_m(lat0, lon0, lat0, lon0 + step)[0])
+    step *= target_m / real
+    ax.plot([lon0, lon0 + step], [lat0, lat0], color="black", linewidth=3, zorder=6,
+            solid_capstyle="butt")
+    ax.text(lon0 + step / 2, lat0 + 0.12, f"{target_m / 1000:.0f} km", ha="center", fontsize=8,
+            zorder=6)
+
+
+def _label_towns(ax: Axes, oob: OrderOfBattle, aspect: float) -> None:
+    """Label the towns that host units, largest holdings first, skipping labels that would collide."""
+    weight: Counter[tuple[str, float, float]] = Counter()
+    for e in oob:
+        if e.place_name and e.lat_deg is not None and e.lon_deg is not None and e.depth == 0:
+            weight[(e.place_name, e.lon_deg, e.lat_deg)] += 1 + sum(e.totals.values())
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    # approximate text box in data units from the axes size: 7 pt font
+    width_in = ax.get_figure().get_size_inches()[0] * 0.85  # type: ignore[union-attr]
+    char_w = (x1 - x0) / (width_in * 72 / 4.2)
+    line_h = char_w * 2.4 / aspect
+    taken: list[tuple[float, float, float, float]] = []
+    offsets = [(0.12, 0.06), (0.12, -0.55), (-0.12, 0.06), (-0.12, -0.55), (0.0, 0.45), (0.0, -1.0)]
+    for (name, lon, lat), _ in sorted(weight.items(), key=lambda kv: -kv[1]):
+        w = char_w * len(name)
+        for fx, fy in offsets:
+            left = lon + fx * aspect if fx >= 0 else lon + fx * aspect - w
+            if fx == 0.0:
+                left = lon - w / 2
+            bottom = lat + fy * line_h * 2
+            box_ = (left, bottom, left + w, bottom + line_h)
+            if box_[0] < x0 or box_[2] > x1 or box_[1] < y0 or box_[3] > y1:
+                continue
+            if any(not (box_[2] < b[0] or box_[0] > b[2] or box_[3] < b[1] or box_[1] > b[3])
+                   for b in taken):
+                continue
+            taken.append(box_)
+            ax.text(left, bottom, name, fontsize=7, zorder=7, ha="left", va="bottom",
+                    bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.6})
+            break
+
+
+def fit_extent(oob: OrderOfBattle, margin_deg: float = 1.5) -> tuple[float, float, float, float]:
+    """A map window around the placed units (lon_min, lon_max, lat_min, lat_max)."""
+    lons = [e.lon_deg for e in oob if e.lon_deg is not None]
+    lats = [e.lat_deg for e in oob if e.lat_deg is not None]
+    if not lons:
+        return MAP_EXTENT
+    lon0, lon1 = min(lons) - margin_deg, max(lons) + margin_deg
+    lat0, lat1 = min(lats) - margin_deg, max(lats) + margin_deg
+    # at least 6 degrees of latitude so a single town still shows its surroundings
+    if lat1 - lat0 < 6:
+        mid = (lat0 + lat1) / 2
+        lat0, lat1 = mid - 3, mid + 3
+    if lon1 - lon0 < 8:
+        mid = (lon0 + lon1) / 2
+        lon0, lon1 = mid - 4, mid + 4
+    return (lon0, lon1, lat0, lat1)
+
+
+def oob_map_figure(oob: OrderOfBattle,
+                   extent: tuple[float, float, float, float] | None = None) -> Figure:
+    """A map of borders and the units in service, symbol by kind, colour by nation.
+
+    Args:
+        oob: the order of battle to draw.
+        extent: (lon_min, lon_max, lat_min, lat_max) in degrees; default: around the units.
+    """
+    extent = extent or fit_extent(oob)
+    lat_mid = (extent[2] + extent[3]) / 2
+    width = 10.0
+    aspect = 1.0 / math.cos(math.radians(lat_mid))
+    height = width * (extent[3] - extent[2]) / (extent[1] - extent[0]) * aspect
+    fig, ax = plt.subplots(figsize=(width, max(height, 4.0)), dpi=110)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect(aspect)
+    ax.set_facecolor("#dbe9f4")
+    _draw_borders(ax, extent)
+
+    nations = list(oob.nations)
+    # several units at one town: offset them on a small ring so every symbol stays visible
+    by_place: Counter[tuple[float, float]] = Counter()
+    seen: Counter[tuple[float, float]] = Counter()
+    for e in oob:
+        if e.lat_deg is not None and e.lon_deg is not None and e.depth == 0:
+            by_place[(e.lat_deg, e.lon_deg)] += 1
+    for e in oob:
+        if e.lat_deg is None or e.lon_deg is None or e.depth != 0:
+            continue  # subordinate units sit at their parent's town; the parent stands for them
+        key = (e.lat_deg, e.lon_deg)
+        n, k = by_place[key], seen[key]
+        seen[key] += 1
+        dx = dy = 0.0
+        if n > 1:
+            angle = 2 * math.pi * k / n
+            dx, dy = 0.12 * math.cos(angle) * aspect, 0.12 * math.sin(angle)
+        marker, _ = KIND_MARKERS[_kind_group(e.kind)]
+        size = 60 + 6 * min(sum(e.totals.values()), 60) if e.kind.startswith("sam") else 55
+        ax.scatter(e.lon_deg + dx, e.lat_deg + dy, marker=marker, s=size,
+                   color=_nation_colour(e.nation, nations), edgecolors="black", linewidths=0.6,
+                   zorder=5)
+    _label_towns(ax, oob, aspect)
+
+    handles = [Line2D([], [], linestyle="", marker=m, color="grey", markeredgecolor="black",
+                      markersize=8, label=label) for m, label in KIND_MARKERS.values()]
+    handles += [Line2D([], [], linestyle="", marker="o", color=_nation_colour(n, nations),
+                       markersize=8, label=oob.scenario.nations[n].name) for n in nations]
+    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9,
+              title="symbol: kind; colour: nation", title_fontsize=7)
+    _scale_bar(ax, extent)
+    ax.set_xlabel("longitude (°E)")
+    ax.set_ylabel("latitude (°N)")
+    ax.set_title(f"{oob.scenario.name}: units in service on {oob.as_of.isoformat()}", fontsize=11)
+    fig.text(0.01, 0.005, f"{BORDER_ATTRIBUTION}. {TOWN_ATTRIBUTION}. Unit places: town level "
+             "from public reports; symbol size ~ launchers; overlapping town labels omitted.",
+             fontsize=6, color="#444444")
+    fig.tight_layout()
+    return fig
+
+
+def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
+                               end_year: int | None = None, roles: tuple[str, ...] = ("sam_systems",),
+                               ) -> Figure:
+    """Equipment in service on 31 December of each year, one step line per type.
+
+    Args:
+        scenario: a loaded scenario.
+        start_year, end_year: the span (end defaults to the scenario's year).
+        roles: catalog sections to plot (``sam_systems`` counts launchers).
+    """
+    end = end_year or scenario.as_of.year
+    years = list(range(start_year, end + 1))
+    series: dict[str, list[int]] = {}
+    for i, year in enumerate(years):
+        oob = order_of_battle(scenario, dt.date(year, 12, 31))
+        for type_id, n in oob.totals_by_type().items():
+            if scenario.catalog.kind_of(type_id) in roles:
+                series.setdefault(type_id, [0] * len(years))[i] = n
+    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    for type_id, counts in sorted(series.items()):
+        section = scenario.catalog.kind_of(type_id) or ""
+        name = getattr(scenario.catalog, section)[type_id].name if section else type_id
+        ax.step(years, counts, where="post", label=name, linewidth=2)
+    ax.set_xlabel("year (state on 31 December)")
+    ax.set_ylabel("launchers in service" if roles == ("sam_systems",) else "items in service")
+    ax.set_title("Surface-to-air missile launchers in service, by system")
+    ax.grid(alpha=0.3)
+    if series:
+        ax.legend(fontsize=8, loc="upper left")
+    for milestone in sorted(scenario.timeline.values(), key=lambda m: m.date):
+        when = milestone.date.year + (milestone.date.timetuple().tm_yday - 1) / 365.25
+        if start_year <= when <= end + 1:
+            ax.axvline(when, color="#888888", linestyle=":", linewidth=1)
+            ax.text(when + 0.1, ax.get_ylim()[1] * 0.97, milestone.label, rotation=90, va="top",
+                    fontsize=7, color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write a figure as PNG and close it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    return path

@@ -1,0 +1,170 @@
+"""The self-contained HTML run report: one file, figures embedded, no network needed to view it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from iadsim import __version__
+from iadsim.oob import OrderOfBattle
+from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
+from iadsim.scenario.schema import Scenario
+
+__all__ = ["ReportSection", "render_report"]
+
+_CSS = """
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2em auto;
+       max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
+th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.depth0 td { font-weight: 600; background: #fafafa; }
+.meta td:first-child { font-weight: 600; } .muted { color: #666; font-size: 0.85em; }
+img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+nav a { margin-right: 1em; } code { background: #f4f4f4; padding: 0 3px; }
+@media print { nav { display: none; } h2 { page-break-before: auto; } img { max-width: 95%; } }
+"""
+
+
+class ReportSection:
+    """A titled block of HTML in the report."""
+
+    def __init__(self, anchor: str, title: str, body: str) -> None:
+        self.anchor = anchor
+        self.title = title
+        self.body = body
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value."""
+    return html.escape("" if value is None else str(value))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
+          numeric: Sequence[int] = (), row_classes: Sequence[str] | None = None) -> str:
+    """An HTML table; cells are escaped; columns in ``numeric`` are right-aligned."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for i, row in enumerate(rows):
+        cls = f' class="{row_classes[i]}"' if row_classes else ""
+        cells = "".join(
+            f'<td class="num">{esc(c)}</td>' if j in numeric else f"<td>{esc(c)}</td>"
+            for j, c in enumerate(row))
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def embedded_png(path: Path, alt: str) -> str:
+    """An <img> with the PNG inlined as a data URI."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _fmt_equipment(oob: OrderOfBattle, counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} × {oob.type_name(t)}" for t, n in counts.items())
+
+
+def oob_section(oob: OrderOfBattle) -> ReportSection:
+    """The order of battle: one row per unit, indented by hierarchy, with rolled-up equipment."""
+    rows, classes = [], []
+    for e in oob:
+        indent = "\u2003" * e.depth
+        span = f"{e.in_service_from.isoformat() if e.in_service_from else '…'} – " \
+               f"{e.in_service_to.isoformat() if e.in_service_to else ''}"
+        rows.append([
+            indent + e.name, e.nation, e.kind.replace("_", " "), e.place_name or "not public",
+            _fmt_equipment(oob, e.totals), span, "yes" if e.alert_duty else "",
+            ", ".join(e.sources) + (" (+ assumptions)" if e.assumed else ""),
+        ])
+        classes.append(f"depth{min(e.depth, 2)}")
+    totals_rows = []
+    for nation in oob.nations:
+        for type_id, n in oob.totals_by_type(nation).items():
+            totals_rows.append([oob.scenario.nations[nation].name, oob.type_name(type_id), n])
+    body = (
+        f"<p>{len(oob)} units in service on {esc(oob.as_of.isoformat())}. Equipment counts of a "
+        "parent include its subordinate units; for surface-to-air missile systems the count is "
+        "launchers.</p>"
+        + table(["unit", "nation", "kind", "location", "equipment (incl. subunits)",
+                 "in service", "alert duty", "sources"], rows, row_classes=classes)
+        + "<h3>Totals by nation and type</h3>"
+        + table(["nation", "type", "in service"], totals_rows, numeric=[2])
+    )
+    return ReportSection("oob", "Order of battle", body)
+
+
+def assumptions_section(scenario: Scenario) -> ReportSection:
+    """Every value no source gives, with the reason it was assumed."""
+    items = collect_assumptions(scenario)
+    rows = [[a.record, a.field, a.reason] for a in items]
+    body = (f"<p>{len(items)} assumptions. Everything else cites a source below.</p>"
+            + table(["record", "field", "why it is assumed"], rows))
+    return ReportSection("assumptions", "Assumptions", body)
+
+
+def sources_section(scenario: Scenario) -> ReportSection:
+    """The public sources cited by the scenario's facts."""
+    cited = cited_source_ids(scenario)
+    rows = []
+    for sid in sorted(cited, key=lambda s: (len(s), s)):
+        src = scenario.sources.get(sid)
+        if src is None:
+            continue
+        rows.append([sid, src.title, src.publisher or "", src.date.isoformat() if src.date else "",
+                     src.confidence or "", src.url or ""])
+    body = ("<p>Confidence codes: C consistent across two or more sources; S single source; "
+            "M manufacturer or official claim; U unconfirmed; X sources conflict.</p>"
+            + table(["id", "title", "publisher", "date", "confidence", "url"], rows))
+    return ReportSection("sources", "Sources", body)
+
+
+def timeline_section(scenario: Scenario) -> ReportSection:
+    """The dated milestones of the system and the units' and deliveries' start dates."""
+    rows: list[list[object]] = [
+        [m.date.isoformat(), m.label, m.arrangement or "", ", ".join(m.source)]
+        for m in scenario.timeline.values()]
+    for uid, unit in scenario.units.items():
+        if unit.in_service.start is not None:
+            rows.append([unit.in_service.start.isoformat(), f"in service: {unit.name}", "",
+                         ", ".join(unit.source)])
+        for item in unit.equipment:
+            if item.in_service.start is not None and item.in_service.start != unit.in_service.start:
+                rows.append([item.in_service.start.isoformat(),
+                             f"{item.count} × {item.type} to {unit.name}", "",
+                             ", ".join(item.source or unit.source)])
+        if unit.in_service.end is not None:
+            rows.append([unit.in_service.end.isoformat(), f"out of service: {unit.name} ({uid})",
+                         "", ", ".join(unit.source)])
+    rows.sort(key=lambda r: str(r[0]))
+    body = table(["date", "event", "arrangement from then", "sources"], rows)
+    return ReportSection("timeline", "Timeline", body)
+
+
+def render_report(scenario: Scenario, as_of: dt.date, sections: Sequence[ReportSection],
+                  meta: dict[str, str], path: Path) -> Path:
+    """Write the report HTML to ``path`` from its sections and a metadata table."""
+    nav = " ".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections)
+    meta_rows = table(["", ""], list(meta.items()))
+    blocks = "".join(f'<h2 id="{esc(s.anchor)}">{esc(s.title)}</h2>\n{s.body}\n' for s in sections)
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>iadsim report: {esc(scenario.name)} ({esc(as_of.isoformat())})</title>
+<style>{_CSS}</style></head>
+<body>
+<h1>{esc(scenario.name)}</h1>
+<p>{esc(scenario.description)}</p>
+<div class="meta">{meta_rows}</div>
+<nav>{nav}</nav>
+{blocks}
+<p class="muted">Made by iadsim {esc(__version__)} from public data only. Every number has a
+source or is listed under Assumptions.</p>
+</body></html>
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(doc, encoding="utf-8")
+    return path

@@ -1,0 +1,188 @@
+"""Compiling a scenario at a date into a World: a struct of numpy arrays in SI units and ECEF.
+
+Rows are units in service at the date that have a known place (units no public source locates
+are counted in ``unplaced`` and left out of the geometry). Ground sensors are the radars that
+units hold as equipment plus each fire unit's own fire-control and acquisition radars; a fire
+unit is a battalion or battery holding a surface-to-air missile system.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iadsim.geo import geodetic_to_ecef
+from iadsim.scenario.schema import Scenario
+
+__all__ = ["FireUnits", "Sensors", "World", "compile_world", "scenario_hash"]
+
+KM = 1000.0
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's canonical JSON: equal scenarios give equal hashes."""
+    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True,
+                      separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Sensors:
+    """Ground radars: one row per radar (``count`` copies of a type at a unit are ``count`` rows).
+
+    Arrays of N; ``ecef_m`` is ``(N, 3)`` at the antenna; NaN where a parameter is not given.
+    """
+
+    unit_index: NDArray[np.int64]
+    radar_type: NDArray[np.str_]
+    role: NDArray[np.str_]
+    organic: NDArray[np.bool_]
+    ecef_m: NDArray[np.float64]
+    lat_deg: NDArray[np.float64]
+    lon_deg: NDArray[np.float64]
+    antenna_height_m: NDArray[np.float64]
+    detection_range_m: NDArray[np.float64]
+    reference_rcs_m2: NDArray[np.float64]
+    reference_pd: NDArray[np.float64]
+    max_altitude_m: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.unit_index)
+
+
+@dataclass(frozen=True)
+class FireUnits:
+    """Surface-to-air fire units (battalions or batteries): arrays of N, ranges in metres."""
+
+    unit_index: NDArray[np.int64]
+    system: NDArray[np.str_]
+    launchers: NDArray[np.int64]
+    fire_channels: NDArray[np.float64]
+    missiles_per_launcher: NDArray[np.float64]
+    max_range_m: NDArray[np.float64]
+    min_range_m: NDArray[np.float64]
+    min_altitude_m: NDArray[np.float64]
+    max_altitude_m: NDArray[np.float64]
+    ecef_m: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.unit_index)
+
+
+@dataclass(frozen=True)
+class World:
+    """A scenario compiled at a date: units, ground sensors and fire units as arrays."""
+
+    as_of: dt.date
+    scenario_hash: str
+    unit_id: NDArray[np.str_]
+    unit_nation: NDArray[np.str_]
+    unit_kind: NDArray[np.str_]
+    unit_lat_deg: NDArray[np.float64]
+    unit_lon_deg: NDArray[np.float64]
+    unit_ecef_m: NDArray[np.float64]
+    sensors: Sensors
+    fire_units: FireUnits
+    unplaced: tuple[str, ...]
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_id)
+
+
+def _nan(value: float | int | None, scale: float = 1.0) -> float:
+    return float("nan") if value is None else float(value) * scale
+
+
+def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
+    """Compile ``scenario`` at ``as_of`` (default: the scenario's date) into arrays."""
+    day = as_of or scenario.as_of
+    cat = scenario.catalog
+    ids: list[str] = []
+    nations: list[str] = []
+    kinds: list[str] = []
+    lats: list[float] = []
+    lons: list[float] = []
+    unplaced: list[str] = []
+    sensor_rows: list[tuple[int, str, bool]] = []
+    fire_rows: list[tuple[int, str, int]] = []
+    for uid, unit in sorted(scenario.units.items()):
+        if not unit.in_service.contains(day):
+            continue
+        if unit.place is None:
+            unplaced.append(uid)
+            continue
+        place = scenario.places[unit.place]
+        index = len(ids)
+        ids.append(uid)
+        nations.append(unit.nation)
+        kinds.append(str(unit.kind))
+        lats.append(place.lat_deg)
+        lons.append(place.lon_deg)
+        for item in unit.equipment:
+            if not item.in_service.contains(day) or item.count == 0:
+                continue
+            if item.type in cat.radars:
+                sensor_rows += [(index, item.type, False)] * item.count
+            elif item.type in cat.sam_systems:
+                sam = cat.sam_systems[item.type]
+                fire_rows.append((index, item.type, item.count))
+                for radar in (sam.fire_control_radar, sam.acquisition_radar):
+                    if radar is not None:
+                        sensor_rows.append((index, radar, True))
+    lat = np.asarray(lats, dtype=np.float64)
+    lon = np.asarray(lons, dtype=np.float64)
+    ground = geodetic_to_ecef(lat, lon, 0.0) if ids else np.zeros((0, 3))
+
+    s_unit = np.asarray([r[0] for r in sensor_rows], dtype=np.int64)
+    radars = [cat.radars[r[1]] for r in sensor_rows]
+    height = np.asarray([_nan(r.antenna_height_m) for r in radars], dtype=np.float64)
+    s_ecef = (geodetic_to_ecef(lat[s_unit], lon[s_unit], np.nan_to_num(height))
+              if sensor_rows else np.zeros((0, 3)))
+    sensors = Sensors(
+        unit_index=s_unit,
+        radar_type=np.asarray([r[1] for r in sensor_rows], dtype=np.str_),
+        role=np.asarray([str(r.role) for r in radars], dtype=np.str_),
+        organic=np.asarray([r[2] for r in sensor_rows], dtype=np.bool_),
+        ecef_m=s_ecef,
+        lat_deg=lat[s_unit] if sensor_rows else np.zeros(0),
+        lon_deg=lon[s_unit] if sensor_rows else np.zeros(0),
+        antenna_height_m=height,
+        detection_range_m=np.asarray([_nan(r.detection_range_km, KM) for r in radars]),
+        reference_rcs_m2=np.asarray([_nan(r.reference_rcs_m2) for r in radars]),
+        reference_pd=np.asarray([_nan(r.reference_pd) for r in radars]),
+        max_altitude_m=np.asarray([_nan(r.max_altitude_km, KM) for r in radars]),
+    )
+    f_unit = np.asarray([r[0] for r in fire_rows], dtype=np.int64)
+    systems = [cat.sam_systems[r[1]] for r in fire_rows]
+    missiles = [cat.missiles[s.missile] for s in systems]
+    fire_units = FireUnits(
+        unit_index=f_unit,
+        system=np.asarray([r[1] for r in fire_rows], dtype=np.str_),
+        launchers=np.asarray([r[2] for r in fire_rows], dtype=np.int64),
+        fire_channels=np.asarray([_nan(s.fire_channels) for s in systems]),
+        missiles_per_launcher=np.asarray([_nan(s.missiles_per_launcher) for s in systems]),
+        max_range_m=np.asarray([m.max_range_km * KM for m in missiles], dtype=np.float64),
+        min_range_m=np.asarray([_nan(m.min_range_km, KM) for m in missiles]),
+        min_altitude_m=np.asarray([_nan(m.min_altitude_m) for m in missiles]),
+        max_altitude_m=np.asarray([_nan(m.max_altitude_km, KM) for m in missiles]),
+        ecef_m=ground[f_unit] if fire_rows else np.zeros((0, 3)),
+    )
+    return World(
+        as_of=day,
+        scenario_hash=scenario_hash(scenario),
+        unit_id=np.asarray(ids, dtype=np.str_),
+        unit_nation=np.asarray(nations, dtype=np.str_),
+        unit_kind=np.asarray(kinds, dtype=np.str_),
+        unit_lat_deg=lat,
+        unit_lon_deg=lon,
+        unit_ecef_m=ground,
+        sensors=sensors,
+        fire_units=fire_units,
+        unplaced=tuple(unplaced),
+    )

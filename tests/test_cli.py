@@ -1,0 +1,156 @@
+"""End-to-end tests of each CLI command: exit codes, files written, messages users see."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from iadsim.cli import app
+
+from .conftest import MINIMAL
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("iadsim ")
+
+
+def test_validate_valid_file(write):
+    path = write(MINIMAL)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0
+    assert f"{path}: valid" in result.stdout
+
+
+def test_validate_reports_three_errors_with_lines_and_exit_2(write):
+    text = (MINIMAL.replace("seed: 7", "seed: seven")
+            .replace("lat_deg: 53.9,", "lat_deg: 153.9,")
+            .replace("- {place: minsk}", "- {place: minks}"))
+    path = write(text)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 2
+    assert "3 errors" in result.stderr
+    lines = text.splitlines()
+    for snippet in ("seed: seven", "153.9", "minks"):
+        line = next(i for i, ln in enumerate(lines, 1) if snippet in ln)
+        assert f"{path}:{line}:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_several_files_reports_each(write):
+    good = write(MINIMAL, "good.yaml")
+    bad = write("name: x\n", "bad.yaml")
+    result = invoke("validate", str(good), str(bad))
+    assert result.exit_code == 2
+    assert f"{good}: valid" in result.stdout
+    assert f"{bad}:" in result.stderr and "as_of" in result.stderr
+
+
+def test_scenarios_lists_bundled_with_one_line_each():
+    result = invoke("scenarios")
+    assert result.exit_code == 0
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith("reference-2020 (default):") for line in lines)
+    assert len(lines) >= 3
+
+
+def test_oob_table(write):
+    result = invoke("oob", str(write(MINIMAL)), "--as-of", "2020-12-31")
+    assert result.exit_code == 0
+    assert "1st Regiment" in result.stdout and "20 × SAM One" in result.stdout
+
+
+def test_oob_csv_rows_per_unit_and_type(write):
+    result = invoke("oob", str(write(MINIMAL)), "--format", "csv", "--as-of", "2010")
+    assert result.exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {r["unit_id"] for r in rows} == {"regt", "bn1"}  # bn2 is not in service in 2010
+    bn1 = next(r for r in rows if r["unit_id"] == "bn1")
+    assert bn1["equipment_type"] == "sam1" and bn1["count"] == "12" and bn1["as_of"] == "2010-12-31"
+
+
+def test_oob_json_and_nation_filter(write):
+    result = invoke("oob", str(write(MINIMAL)), "--format", "json", "--nation", "BLR")
+    doc = json.loads(result.stdout)
+    assert doc["as_of"] == "2020-12-31"
+    assert doc["totals_by_type"] == {"BLR": {"SAM One": 20}}
+
+
+def test_oob_geojson_lon_lat_order(write, tmp_path):
+    out = tmp_path / "oob.geojson"
+    result = invoke("oob", str(write(MINIMAL)), "--format", "geojson", "--out", str(out))
+    assert result.exit_code == 0 and result.stdout.strip() == str(out)
+    doc = json.loads(out.read_text())
+    assert doc["type"] == "FeatureCollection"
+    lon, lat = doc["features"][0]["geometry"]["coordinates"]
+    assert (lon, lat) == (23.8258, 53.6884)  # Hrodna: lon first (RFC 7946)
+
+
+def test_oob_unknown_nation_is_a_user_error(write):
+    result = invoke("oob", str(write(MINIMAL)), "--nation", "XX")
+    assert result.exit_code == 2
+    assert "unknown nation 'XX'" in result.stderr
+
+
+def test_bad_date_is_a_usage_error(write):
+    result = invoke("oob", str(write(MINIMAL)), "--as-of", "31.12.2020")
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+
+
+def test_map_writes_png(write, tmp_path):
+    out = tmp_path / "m.png"
+    result = invoke("map", str(write(MINIMAL)), "--out", str(out))
+    assert result.exit_code == 0 and result.stdout.strip() == str(out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_writes_report_and_prints_its_path(write, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", str(write(MINIMAL)), "--out", str(out))
+    assert result.exit_code == 0
+    report = Path(result.stdout.strip())
+    assert report.exists() and report.name == "report.html" and report.parent.parent == out
+    for name in ("map.png", "launchers_by_year.png", "oob.csv", "oob.geojson", "summary.json"):
+        assert (report.parent / name).exists(), name
+
+
+def test_bad_scenario_writes_nothing(write, tmp_path):
+    out = tmp_path / "out"
+    result = invoke("run", str(write(MINIMAL.replace("count: 12}", "count: x}"))), "--out", str(out))
+    assert result.exit_code == 2
+    assert "count" in result.stderr
+    assert not out.exists()
+
+
+def test_unknown_scenario_name_is_a_user_error():
+    result = invoke("run", "no-such-scenario")
+    assert result.exit_code == 2
+    assert "neither a file nor a bundled scenario" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["validate", "{bad}"], ["run", "{bad}", "--out", "{tmp}"],
+                                  ["oob", "{bad}"], ["map", "{bad}", "--out", "{tmp}/m.png"]])
+def test_real_process_exit_code_2_without_traceback(write, tmp_path, args):
+    bad = write(b"\x00\x01binary")
+    argv = [a.format(bad=bad, tmp=tmp_path) for a in args]
+    env = {**os.environ, "COLUMNS": "120"}
+    proc = subprocess.run([sys.executable, "-m", "iadsim", *argv], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 2
+    assert "binary file" in proc.stderr
+    assert "Traceback" not in proc.stderr

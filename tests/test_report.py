@@ -1,0 +1,43 @@
+"""The run report: self-contained, with the sections and files users expect."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from iadsim import __version__, load_scenario
+from iadsim.report import write_run_report
+from iadsim.world import scenario_hash
+
+
+def test_reference_report(reference, tmp_path):
+    result = write_run_report(reference, tmp_path)
+    html = result.report.read_text(encoding="utf-8")
+    for heading in ("Map", "Order of battle", "Launchers over the years", "Timeline",
+                    "Assumptions", "Sources"):
+        assert f">{heading}</h2>" in html
+    # self-contained: no external scripts, stylesheets or images
+    assert not re.search(r'(src|href)="https?://', html)
+    assert html.count('src="data:image/png;base64,') == 2
+    assert "120th Anti-Aircraft Missile Brigade" in html and "Fanipal" in html
+    summary = json.loads((result.folder / "summary.json").read_text())
+    assert summary["scenario_hash"] == scenario_hash(reference)
+    assert summary["iadsim_version"] == __version__
+    assert summary["launchers_by_type"]["Tor-M2"] == 20
+
+
+def test_report_is_deterministic(tmp_path):
+    sc = load_scenario("reference-2012")
+    a = write_run_report(sc, tmp_path / "a")
+    b = write_run_report(sc, tmp_path / "b")
+    for fa, fb in zip(a.files, b.files, strict=True):
+        if fa.suffix in (".html", ".csv", ".geojson", ".json"):
+            assert fa.read_bytes() == fb.read_bytes(), fa.name
+
+
+def test_every_bundled_scenario_runs(tmp_path):
+    from iadsim import bundled_scenarios
+
+    for s in bundled_scenarios():
+        result = write_run_report(load_scenario(s.id), tmp_path)
+        assert result.report.exists(), s.id
