@@ -4,6 +4,6 @@ Array-shape rule: functions take scalars or arrays of N and broadcast; positions
 ECEF metres.
 """
 
-from iadsim.geo.geodesy import ecef_to_geodetic, geodesic_distance_m, geodetic_to_ecef
+from iadsim.geo.geodesy import ecef_to_geodetic, geodesic_distance_m, geodetic_to_ecef, transformer
 
-__all__ = ["ecef_to_geodetic", "geodesic_distance_m", "geodetic_to_ecef"]
+__all__ = ["ecef_to_geodetic", "geodesic_distance_m", "geodetic_to_ecef", "transformer"]

@@ -8,19 +8,23 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Geod, Transformer
 
-__all__ = ["ecef_to_geodetic", "geodesic_distance_m", "geodetic_to_ecef"]
+__all__ = ["ecef_to_geodetic", "geodesic_distance_m", "geodetic_to_ecef", "transformer"]
 
 _GEOD = Geod(ellps="WGS84")
 
 
 @cache
+def transformer(source_crs: str, target_crs: str) -> Transformer:
+    """A cached pyproj Transformer with x = longitude/easting first (building one costs ~50 ms)."""
+    return Transformer.from_crs(source_crs, target_crs, always_xy=True)
+
+
 def _to_ecef() -> Transformer:
-    return Transformer.from_crs("EPSG:4979", "EPSG:4978", always_xy=True)
+    return transformer("EPSG:4979", "EPSG:4978")
 
 
-@cache
 def _to_geodetic() -> Transformer:
-    return Transformer.from_crs("EPSG:4978", "EPSG:4979", always_xy=True)
+    return transformer("EPSG:4978", "EPSG:4979")
 
 
 def geodetic_to_ecef(lat_deg: ArrayLike, lon_deg: ArrayLike, alt_m: ArrayLike = 0.0) -> NDArray[np.float64]:
