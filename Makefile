@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,13 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-bench: $(STAMP)
+# Debian's gdal-bin: the peer the viewshed benchmark and its agreement test compare against
+system-deps:
+	./scripts/install-system-deps.sh
+
+bench: $(STAMP) system-deps
 	$(BIN)/python bench/run_benchmarks.py
+	$(BIN)/python bench/bench_viewshed.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
