@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import iadsim
+from iadsim.coverage import CoverageGrid, compute_coverage
 from iadsim.oob import order_of_battle
 from iadsim.report import write_run_report
 from iadsim.world import compile_world
@@ -33,6 +35,29 @@ def measure(fn: Callable[[], object], repeat: int) -> dict[str, float]:
     return {"median_s": statistics.median(times), "min_s": min(times), "runs": repeat}
 
 
+LAYERS = [30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0]
+
+
+def smooth_coverage(scenario: iadsim.Scenario) -> object:
+    grid = CoverageGrid.over(14, 40, 45, 62, resolution_km=2.0)
+    return compute_coverage(iadsim.compile_world(scenario), grid, LAYERS, {"fighter": 3.0})
+
+
+def terrain_coverage(scenario: iadsim.Scenario) -> object:
+    from iadsim.geo.terrain import default_terrain
+
+    grid = CoverageGrid.over(14, 40, 45, 62, resolution_km=2.0)
+    ground = default_terrain().resample(grid.crs, grid.transform, grid.shape)
+    return compute_coverage(iadsim.compile_world(scenario), grid, LAYERS, {"fighter": 3.0},
+                            ground_m=ground, terrain="ETOPO5")
+
+
+def cold_cli_coverage(out: Path) -> None:
+    """The whole command in a fresh process: imports, loading, compute and all outputs but maps."""
+    subprocess.run([sys.executable, "-m", "iadsim", "coverage", "--dem", "none", "--resolution-km",
+                    "2", "--no-maps", "--out", str(out)], check=True, capture_output=True)
+
+
 def main() -> int:
     scenario = iadsim.load_scenario("reference-2020")
     years = [dt.date(y, 12, 31) for y in range(1996, 2022)]
@@ -44,8 +69,15 @@ def main() -> int:
             "order of battle for 26 year-ends (1996-2021)": (
                 lambda: [order_of_battle(scenario, d) for d in years], 20),
             "compile_world at 2020-12-31": (lambda: compile_world(scenario), 50),
-            "iadsim run: full report (2 figures, 5 files)": (
-                lambda: write_run_report(scenario, Path(tmp)), 5),
+            "iadsim run: full report (incl. 3 coverage layers at 10 km)": (
+                lambda: write_run_report(scenario, Path(tmp)), 3),
+            "coverage, smooth earth: 2020, 2 km grid 14-40E 45-62N, 6 layers, 1 RCS "
+            "(grid + compile + compute)": (lambda: smooth_coverage(scenario), 3),
+            "coverage, ETOPO5 terrain: same grid and layers (incl. DEM resampling)": (
+                lambda: terrain_coverage(scenario), 3),
+            "`iadsim coverage --dem none --resolution-km 2 --no-maps`, cold process, "
+            "6 layers, with GeoTIFF/GeoJSON/KML/CSV outputs": (
+                lambda: cold_cli_coverage(Path(tmp) / "cli"), 3),
         }
         results = {name: measure(fn, n) for name, (fn, n) in cases.items()}
     machine = {

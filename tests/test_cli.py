@@ -154,3 +154,37 @@ def test_real_process_exit_code_2_without_traceback(write, tmp_path, args):
     assert proc.returncode == 2
     assert "binary file" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_coverage_command_writes_maps_grids_contours_and_tables(write, tmp_path):
+    out = tmp_path / "cov"
+    result = invoke("coverage", "reference-2020", "--as-of", "2009,2020", "--alt", "100,10000", "--resolution-km", "25",
+                    "--dem", "none", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith(str(out / "regions_by_date.csv"))
+    assert "Lithuania" in result.stdout
+    for date in ("2009-12-31", "2020-12-31"):
+        folder = out / date
+        for name in ("regions.csv", "contours.geojson", "contours.kml", "pd_joint_fighter.tif",
+                     "depth_joint_fighter.tif", "map_fighter_100m.png", "map_fighter_10000m.png"):
+            assert (folder / name).exists(), name
+    rows = list(csv.DictReader(io.StringIO((out / "regions_by_date.csv").read_text())))
+    assert {r["as_of"] for r in rows} == {"2009-12-31", "2020-12-31"}
+    meta = json.loads((out / "coverage.json").read_text())
+    assert meta["terrain"].startswith("none") and meta["resolution_km"] == 25
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--alt", "100,high"], "not an altitude"),
+    (["--rcs", "blimp"], "unknown RCS class 'blimp'"),
+    (["--dem", "{tmp}/missing.tif"], "missing.tif"),
+    (["--region", "{tmp}/missing.geojson"], "no such file"),
+    (["--resolution-km", "0.05"], "coarser resolution"),
+    (["--alt", "-20"], "≥ 0 m"),
+])
+def test_coverage_bad_input(tmp_path, args, message):
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = invoke("coverage", "reference-2020", "--dem", "none", "--out", str(tmp_path / "o"), *argv)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -32,3 +32,31 @@ def test_scenario_language_include_example_validates(write):
                  if b.startswith("include: [reference]")]
     sc = load_scenario(write(example))
     assert "blr_825_aamr" not in sc.units
+
+
+def test_readme_baltic_table_matches_a_fresh_computation():
+    """The README's numbers on the seed's claim are recomputed (1 km and 10 km rows)."""
+    import datetime as dt
+
+    from iadsim.coverage.study import CoverageRequest, run_coverage_study
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    header = next(line for line in text.splitlines() if line.startswith("| altitude | Lithuania"))
+    columns = [c.strip() for c in header.strip("|").split("|")][1:]
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith(("| 1,000 m", "| 10,000 m")):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[float(cells[0].removesuffix(" m").replace(",", ""))] = cells[1:]
+    scenario = load_scenario("reference-2020")
+    request = CoverageRequest(dates=(dt.date(2009, 12, 31), dt.date(2020, 12, 31)),
+                              layers_m=(1000.0, 10000.0), resolution_km=10.0)
+    study = run_coverage_study(scenario, request, None)
+    got = {(r["region"], r["as_of"][:4], r["altitude_m"]): r for r in study.comparison}
+    for altitude, cells in rows.items():
+        for column, cell in zip(columns, cells, strict=True):
+            region, year = column.rsplit(" ", 1)
+            detected, engageable = (float(v) for v in cell.removesuffix(" %").split(" / "))
+            r = got[(region, year, altitude)]
+            assert abs(r["detected_pct"] - detected) <= 0.51, (column, altitude)
+            assert abs(r["engageable_pct"] - engageable) <= 0.51, (column, altitude)

@@ -13,17 +13,21 @@ from iadsim.world import scenario_hash
 def test_reference_report(reference, tmp_path):
     result = write_run_report(reference, tmp_path)
     html = result.report.read_text(encoding="utf-8")
-    for heading in ("Map", "Order of battle", "Launchers over the years", "Timeline",
+    for heading in ("Map", "Order of battle", "Coverage", "Launchers over the years", "Timeline",
                     "Assumptions", "Sources"):
         assert f">{heading}</h2>" in html
     # self-contained: no external scripts, stylesheets or images
     assert not re.search(r'(src|href)="https?://', html)
-    assert html.count('src="data:image/png;base64,') == 2
+    # the unit map, three coverage layers, launchers by year
+    assert html.count('src="data:image/png;base64,') == 5
+    assert "ETOPO5" in html and "Lithuania" in html
     assert "120th Anti-Aircraft Missile Brigade" in html and "Fanipal" in html
     summary = json.loads((result.folder / "summary.json").read_text())
     assert summary["scenario_hash"] == scenario_hash(reference)
     assert summary["iadsim_version"] == __version__
     assert summary["launchers_by_type"]["Tor-M2"] == 20
+    assert summary["terrain"].startswith("ETOPO5")
+    assert (result.folder / "coverage" / "regions_by_date.csv").exists()
 
 
 def test_report_is_deterministic(tmp_path):

@@ -236,6 +236,90 @@ def run(
     typer.echo(str(result.report))
 
 
+@app.command()
+@_user_errors
+def coverage(
+    scenario: ScenarioArg = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="One or more dates, comma-separated: YYYY-MM-DD or a year (= 31 December), "
+        "e.g. 2009,2012,2016,2020 (default: the scenario's as_of).", show_default=False)] = None,
+    alt: Annotated[str, typer.Option("--alt", help="Altitude layers in metres, comma-separated.")
+                   ] = "30,100,300,1000,3000,10000",
+    alt_ref: Annotated[str, typer.Option("--alt-ref", help="Altitudes above ground (agl) or sea "
+                                         "level (msl).")] = "agl",
+    rcs: Annotated[str, typer.Option("--rcs", help="Target RCS classes of the scenario's catalog, "
+                                     "comma-separated (e.g. fighter,cruise_missile).")] = "fighter",
+    resolution_km: Annotated[float, typer.Option("--resolution-km", help="Grid cell size.")] = 10.0,
+    dem: Annotated[str, typer.Option("--dem", help="A GeoTIFF DEM (any CRS), 'default' for the "
+                                     "bundled ETOPO5, or 'none' for a smooth earth.")] = "default",
+    k: Annotated[float, typer.Option("--k", help="Effective earth radius factor (refraction).")
+                 ] = 4.0 / 3.0,
+    pd_threshold: Annotated[float, typer.Option("--pd", help="Pd at which a cell counts as "
+                                                "detected.")] = 0.5,
+    region: Annotated[list[Path] | None, typer.Option("--region", help="Extra region polygons "
+                                                      "(GeoJSON, lon/lat); repeatable.")] = None,
+    area: Annotated[str, typer.Option("--area", help="lon_min,lon_max,lat_min,lat_max of the grid.")
+                    ] = "14,40,45,62",
+    no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the PNG maps.")] = False,
+    output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/coverage"),
+) -> None:
+    """Where the system detects and can engage, by altitude, RCS and date; maps, grids, tables."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from iadsim.coverage import CoverageError, GridTooLarge
+    from iadsim.coverage.metrics import RegionError, load_region_file
+    from iadsim.coverage.study import (
+        CoverageRequest,
+        dates_from,
+        parse_layers,
+        pivot,
+        run_coverage_study,
+    )
+    from iadsim.geo.terrain import TerrainError
+
+    sc = _load(scenario)
+    try:
+        dates = dates_from(as_of, sc.as_of)
+        layers = parse_layers(alt)
+        bounds = tuple(float(v) for v in area.split(","))
+        if len(bounds) != 4:
+            raise ValueError("--area needs four numbers: lon_min,lon_max,lat_min,lat_max")
+        extra = tuple(r for path in (region or []) for r in load_region_file(path))
+    except (ValueError, RegionError) as exc:
+        raise UserError(str(exc)) from None
+    if alt_ref not in ("agl", "msl"):
+        raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
+    if not resolution_km > 0:
+        raise UserError(f"--resolution-km must be positive, got {resolution_km}")
+    request = CoverageRequest(
+        dates=dates, layers_m=layers, altitude_reference=alt_ref,
+        rcs_classes=tuple(x.strip() for x in rcs.split(",") if x.strip()),
+        resolution_km=resolution_km, area=(bounds[0], bounds[1], bounds[2], bounds[3]),
+        k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total}"), TimeRemainingColumn(), console=Console(stderr=True),
+                  transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        try:
+            study = run_coverage_study(sc, request, output, progress)
+        except (CoverageError, GridTooLarge, TerrainError) as exc:
+            raise UserError(str(exc)) from None
+    header, body = pivot(study.comparison, "engageable_pct")
+    table = Table(title="% of region area engageable (joint system)")
+    for col in header:
+        table.add_column(col, justify="right" if col[:1].isdigit() else "left")
+    for row in body:
+        table.add_row(*(str(c) for c in row))
+    out.print(table)
+    typer.echo(str(output / "regions_by_date.csv"))
+
+
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
     app()

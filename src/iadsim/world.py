@@ -50,6 +50,9 @@ class Sensors:
     reference_rcs_m2: NDArray[np.float64]
     reference_pd: NDArray[np.float64]
     max_altitude_m: NDArray[np.float64]
+    instrumented_range_m: NDArray[np.float64]
+    min_elevation_rad: NDArray[np.float64]
+    max_elevation_rad: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.unit_index)
@@ -69,6 +72,10 @@ class FireUnits:
     min_altitude_m: NDArray[np.float64]
     max_altitude_m: NDArray[np.float64]
     ecef_m: NDArray[np.float64]
+    fcr_antenna_height_m: NDArray[np.float64]
+    fcr_detection_range_m: NDArray[np.float64]
+    fcr_reference_rcs_m2: NDArray[np.float64]
+    fcr_reference_pd: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.unit_index)
@@ -157,10 +164,14 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
         reference_rcs_m2=np.asarray([_nan(r.reference_rcs_m2) for r in radars]),
         reference_pd=np.asarray([_nan(r.reference_pd) for r in radars]),
         max_altitude_m=np.asarray([_nan(r.max_altitude_km, KM) for r in radars]),
+        instrumented_range_m=np.asarray([_nan(r.instrumented_range_km, KM) for r in radars]),
+        min_elevation_rad=np.radians([_nan(r.min_elevation_deg) for r in radars]),
+        max_elevation_rad=np.radians([_nan(r.max_elevation_deg) for r in radars]),
     )
     f_unit = np.asarray([r[0] for r in fire_rows], dtype=np.int64)
     systems = [cat.sam_systems[r[1]] for r in fire_rows]
     missiles = [cat.missiles[s.missile] for s in systems]
+    fcrs = [cat.radars[s.fire_control_radar] if s.fire_control_radar else None for s in systems]
     fire_units = FireUnits(
         unit_index=f_unit,
         system=np.asarray([r[1] for r in fire_rows], dtype=np.str_),
@@ -172,6 +183,10 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
         min_altitude_m=np.asarray([_nan(m.min_altitude_m) for m in missiles]),
         max_altitude_m=np.asarray([_nan(m.max_altitude_km, KM) for m in missiles]),
         ecef_m=ground[f_unit] if fire_rows else np.zeros((0, 3)),
+        fcr_antenna_height_m=np.asarray([_nan(r.antenna_height_m if r else None) for r in fcrs]),
+        fcr_detection_range_m=np.asarray([_nan(r.detection_range_km if r else None, KM) for r in fcrs]),
+        fcr_reference_rcs_m2=np.asarray([_nan(r.reference_rcs_m2 if r else None) for r in fcrs]),
+        fcr_reference_pd=np.asarray([_nan(r.reference_pd if r else None) for r in fcrs]),
     )
     return World(
         as_of=day,

@@ -245,6 +245,6 @@ def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write a figure as PNG and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", bbox_inches="tight", pad_inches=0.1)
     plt.close(fig)
     return path

@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from iadsim import __version__
+from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.oob import order_of_battle
 from iadsim.report.figures import equipment_over_time_figure, oob_map_figure, save_figure
@@ -20,9 +21,11 @@ from iadsim.report.html import (
     ReportSection,
     assumptions_section,
     embedded_png,
+    esc,
     oob_section,
     render_report,
     sources_section,
+    table,
     timeline_section,
 )
 from iadsim.scenario.provenance import collect_assumptions
@@ -47,8 +50,23 @@ def run_folder_name(scenario: Scenario, as_of: dt.date) -> str:
     return f"{slug}-{as_of.isoformat()}"
 
 
-def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = None) -> RunReport:
-    """Compile the scenario at ``as_of`` and write the run folder under ``out_dir``."""
+RUN_COVERAGE = CoverageRequest(dates=(), layers_m=(100.0, 1000.0, 10000.0), resolution_km=10.0,
+                               rcs_classes=("fighter",), dem="default")
+"""The coverage the run report includes: three layers on a 10 km grid over the bundled ETOPO5."""
+
+
+def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = None,
+                     coverage: CoverageRequest | None = RUN_COVERAGE) -> RunReport:
+    """Compile the scenario at ``as_of`` and write the run folder under ``out_dir``.
+
+    Args:
+        scenario: a loaded scenario.
+        out_dir: the parent folder of run folders.
+        as_of: the date (default: the scenario's).
+        coverage: the coverage to compute for the report (its dates are replaced by ``as_of``),
+            or None to leave coverage out; skipped with a note if the scenario's catalog lacks
+            the RCS classes.
+    """
     day = as_of or scenario.as_of
     world = compile_world(scenario, day)
     oob = order_of_battle(scenario, day)
@@ -83,12 +101,20 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
                             encoding="utf-8")
 
+    coverage_section, coverage_files = _coverage_section(scenario, day, coverage, folder)
+    if coverage_section is not None:
+        summary["coverage"] = "coverage/" if coverage_files else "not computed"
+        summary["terrain"] = coverage_section.terrain
+        summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                encoding="utf-8")
+
     sections = [
         ReportSection("map", "Map", embedded_png(map_png, "map of units in service")
                       + "<p class='muted'>Units at their towns (town-level public locations); "
                       "subordinate units are drawn at their parent. Not shown: units no public "
                       f"source locates ({len(world.unplaced)}).</p>"),
         oob_section(oob),
+        *([coverage_section] if coverage_section is not None else []),
         ReportSection("years", "Launchers over the years",
                       embedded_png(years_png, "launchers in service by year")
                       + "<p class='muted'>State on 31 December of each year, from the in-service "
@@ -104,10 +130,56 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
         "seed": str(scenario.seed),
         "scenario hash": world.scenario_hash,
         "iadsim version": __version__,
-        "terrain": "none: smooth earth",
+        "terrain": (coverage_section.terrain if coverage_section is not None
+                    else "none: smooth earth"),
         "units in service": f"{len(oob)} ({len(world.fire_units)} fire units, "
                             f"{len(world.sensors)} ground radars)",
     }
     report = render_report(scenario, day, sections, meta, folder / "report.html")
-    files = (report, map_png, years_png, csv_path, geojson_path, summary_path)
+    files = (report, map_png, years_png, csv_path, geojson_path, summary_path, *coverage_files)
     return RunReport(folder, report, files)
+
+
+class _CoverageSection(ReportSection):
+    def __init__(self, body: str, terrain: str) -> None:
+        super().__init__("coverage", "Coverage", body)
+        self.terrain = terrain
+
+
+def _coverage_section(scenario: Scenario, day: dt.date, request: CoverageRequest | None,
+                      folder: Path) -> tuple[_CoverageSection | None, list[Path]]:
+    if request is None:
+        return None, []
+    missing = [r for r in request.rcs_classes if r not in scenario.catalog.rcs_classes]
+    if missing:
+        body = (f"<p>Coverage not computed: the scenario's catalog has no RCS class "
+                f"{', '.join(missing)}.</p>")
+        return _CoverageSection(body, "none"), []
+    request = replace(request, dates=(day,))
+    study = run_coverage_study(scenario, request, folder / "coverage")
+    cov = study.coverages[day]
+    parts = [
+        f"<p>Where the joint system detects (Pd ≥ {cov.pd_threshold:g}) and can engage a "
+        f"{cov.rcs_names[0]} ({cov.rcs_m2[0]:g} m²), at {len(cov.layers_m)} altitudes above ground, "
+        f"on a {cov.grid.resolution_m / 1000:g} km equal-area grid. Terrain: {esc(cov.terrain)}. "
+        f"Refraction k = {cov.k:.3g}. {cov.n_sensors} ground radars and {cov.n_fire_units} fire units "
+        "in service. Grids, contours (GeoJSON, KML) and tables are in <code>coverage/</code>; "
+        "<code>iadsim coverage</code> computes more layers, classes and dates.</p>"]
+    for note in cov.notes:
+        parts.append(f"<p class='muted'>{esc(note)}.</p>")
+    for layer in range(len(cov.layers_m)):
+        png = study.maps.get((day, 0, layer))
+        if png is not None:
+            parts.append(embedded_png(png, f"coverage at {cov.layer_label(layer)}"))
+    columns, rows = pivot_by_altitude(study.tables[day])
+    parts.append("<h3>By region: % of area detected / engageable, mean and max overlap depth</h3>")
+    parts.append(table(columns, rows, numeric=list(range(1, len(columns)))))
+    return _CoverageSection("".join(parts), cov.terrain), study.files
+
+
+def pivot_by_altitude(rows: list[dict[str, object]]) -> tuple[list[str], list[list[object]]]:
+    """Region rows of one date and RCS class: one line per region and altitude."""
+    header = ["region", "altitude (m)", "detected %", "engageable %", "mean depth", "max depth"]
+    body = [[r["region"], f"{r['altitude_m']:,.0f}", r["detected_pct"], r["engageable_pct"],
+             r["mean_depth"], r["max_depth"]] for r in rows]
+    return header, body

@@ -1,0 +1,366 @@
+"""Static coverage: where the system detects and can engage, by altitude layer and target RCS.
+
+For each ground radar of the compiled World, on every grid cell within its reach and at every
+altitude layer: line of sight (smooth effective earth, or terrain via the viewshed kernel),
+instrumented range, altitude ceiling and elevation limits, then the Swerling 1 detection
+probability for each RCS class. Radars combine as independent looks: Pd = 1 − Π(1 − Pdᵢ), per
+nation and for the joint system. A fire unit can engage a cell when the target is inside its
+missile's slant-range and altitude envelope, its fire-control radar has line of sight, and that
+radar detects the target with Pd ≥ the threshold. Depth is the number of such fire units.
+See docs/models/coverage.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iadsim.coverage.grid import CoverageGrid
+from iadsim.geo.radar_geometry import (
+    EARTH_RADIUS_M,
+    STANDARD_K,
+    curvature_coefficient,
+    horizon_distance_m,
+    slant_range_and_elevation,
+)
+from iadsim.sensors.detection import (
+    DEFAULT_FALSE_ALARM_PROBABILITY,
+    detection_probability,
+    detection_range_m,
+)
+from iadsim.world import World
+
+__all__ = ["JOINT", "AltitudeReference", "Coverage", "CoverageError", "compute_coverage"]
+
+JOINT = "joint"
+"""The group name of the whole system (every nation's sensors and fire units)."""
+
+_PD_FLOOR = 1e-3
+"""Cells where even the largest RCS class is seen with Pd below this are skipped: they cannot
+change a combined Pd by more than 0.001 per radar."""
+
+_AIR_ROLES = ("surveillance", "low_altitude", "acquisition", "fire_control")
+"""Ground radar roles that see aircraft; ballistic-missile early-warning radars and airborne
+radars (on their platforms, not at their bases) are not part of the static air picture."""
+
+
+class CoverageError(Exception):
+    """A coverage request that cannot be computed as asked (message says why)."""
+
+
+class AltitudeReference(enum.StrEnum):
+    agl = "agl"
+    msl = "msl"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Coverage grids of one scenario at one date.
+
+    ``pd[group]`` is float32 (n_rcs, n_layers, rows, cols), the combined detection probability;
+    ``depth[group]`` is int16 of the same shape, the number of fire units that can engage.
+    Groups are the nations present and ``joint``.
+    """
+
+    grid: CoverageGrid
+    as_of: dt.date
+    layers_m: NDArray[np.float64]
+    altitude_reference: AltitudeReference
+    rcs_names: tuple[str, ...]
+    rcs_m2: NDArray[np.float64]
+    groups: tuple[str, ...]
+    pd: dict[str, NDArray[np.float32]]
+    depth: dict[str, NDArray[np.int16]]
+    k: float
+    pd_threshold: float
+    terrain: str
+    ground_m: NDArray[np.float32] | None
+    below_ground: NDArray[np.bool_]
+    n_sensors: int
+    n_fire_units: int
+    scenario_hash: str
+    notes: tuple[str, ...] = field(default=())
+
+    def detected(self, group: str = JOINT) -> NDArray[np.bool_]:
+        """Cells where the group's combined Pd reaches the threshold, (n_rcs, n_layers, rows, cols)."""
+        return np.asarray((self.pd[group] >= self.pd_threshold) & ~self.below_ground[None])
+
+    def engageable(self, group: str = JOINT) -> NDArray[np.bool_]:
+        """Cells at least one of the group's fire units can engage, (n_rcs, n_layers, rows, cols)."""
+        return np.asarray((self.depth[group] > 0) & ~self.below_ground[None])
+
+    def layer_label(self, i: int) -> str:
+        """E.g. '100 m AGL'."""
+        return f"{self.layers_m[i]:,.0f} m {self.altitude_reference.value.upper()}"
+
+
+Progress = Callable[[int, int], None]
+
+
+def _group_of(world: World, unit_index: NDArray[np.int64]) -> NDArray[np.str_]:
+    return np.asarray(world.unit_nation[unit_index]) if len(unit_index) else np.zeros(0, dtype=np.str_)
+
+
+def _ground_distance(grid: CoverageGrid, window: tuple[slice, slice], lat_deg: float,
+                     lon_deg: float) -> NDArray[np.float64]:
+    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
+    site = np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    chord = np.linalg.norm(grid.unit_vectors[window] - site, axis=-1)
+    return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))
+
+
+class _Terrain:
+    """Ground heights on the grid and per-site minimum visible heights (cached per site)."""
+
+    def __init__(self, ground: NDArray[np.float32], grid: CoverageGrid, k: float) -> None:
+        self.ground = ground
+        self.grid = grid
+        self.cc = curvature_coefficient(k)
+        self.cache: dict[tuple[int, int, float, float], tuple[tuple[slice, slice], NDArray[np.float32]]] = {}
+
+    def min_visible(self, row: int, col: int, height_m: float, radius_m: float,
+                    ) -> tuple[tuple[slice, slice], NDArray[np.float32]]:
+        from iadsim.geo.viewshed import min_visible_height
+
+        key = (row, col, round(height_m, 2), round(radius_m, -2))
+        if key not in self.cache:
+            window = self.grid.window(row, col, radius_m)
+            box = self.ground[window]
+            minvis = min_visible_height(box, self.grid.resolution_m, row - window[0].start,
+                                        col - window[1].start, height_m, radius_m * 1.1,
+                                        curvature_coeff=self.cc)
+            self.cache[key] = (window, np.asarray(minvis, dtype=np.float32))
+        return self.cache[key]
+
+
+def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float],
+                     rcs: dict[str, float], *, altitude_reference: str = "agl",
+                     k: float = STANDARD_K, ground_m: NDArray[np.float32] | None = None,
+                     terrain: str = "none: smooth earth", pd_threshold: float = 0.5,
+                     pfa: float = DEFAULT_FALSE_ALARM_PROBABILITY,
+                     progress: Progress | None = None) -> Coverage:
+    """Detection and engagement coverage of a compiled World on a grid.
+
+    Args:
+        world: the scenario compiled at a date (``iadsim.compile_world``).
+        grid: the coverage grid.
+        layers_m: target altitudes in metres, above ground (``agl``) or sea level (``msl``).
+        rcs: target classes, name → RCS in m².
+        altitude_reference: ``agl`` or ``msl``.
+        k: effective-earth-radius factor (4/3 standard refraction).
+        ground_m: ground heights on the grid (rows, cols), metres above sea level; None for a
+            smooth earth at sea level. With terrain, line of sight uses the viewshed kernel.
+        terrain: a description of the terrain for outputs.
+        pd_threshold: Pd at which a cell counts as detected, and the fire-control radar's Pd
+            needed to engage.
+        pfa: false-alarm probability of the detection model.
+        progress: called with (done, total) after each radar and fire unit.
+
+    Raises:
+        CoverageError: for altitudes below ground or bad parameters.
+    """
+    alt_ref = AltitudeReference(altitude_reference)
+    layers = np.asarray(sorted(float(a) for a in layers_m), dtype=np.float64)
+    if layers.size == 0:
+        raise CoverageError("give at least one altitude layer")
+    if not rcs:
+        raise CoverageError("give at least one RCS class")
+    if alt_ref is AltitudeReference.agl and (layers < 0).any():
+        raise CoverageError(f"altitudes above ground must be ≥ 0 m, got {layers.min():g} m")
+    if not 0.0 < pd_threshold < 1.0:
+        raise CoverageError(f"the Pd threshold must lie between 0 and 1, got {pd_threshold}")
+    rcs_names = tuple(rcs)
+    rcs_m2 = np.asarray([rcs[n] for n in rcs_names], dtype=np.float64)
+    if (rcs_m2 <= 0).any():
+        raise CoverageError("RCS values must be positive")
+
+    rows, cols = grid.shape
+    shape = (len(rcs_names), len(layers), rows, cols)
+    # target height above sea (smooth earth: the surface is sea level) and above ground per layer
+    ground = None if ground_m is None else np.asarray(ground_m, dtype=np.float32)
+    if ground is None:
+        target_asl = np.broadcast_to(layers[:, None, None], (len(layers), rows, cols))
+        below = np.zeros((len(layers), rows, cols), dtype=bool)
+        if alt_ref is AltitudeReference.msl and (layers < 0).any():
+            raise CoverageError("with a smooth earth at sea level, altitudes must be ≥ 0 m")
+    else:
+        if ground.shape != grid.shape:
+            raise CoverageError(f"ground heights {ground.shape} do not match the grid {grid.shape}")
+        if alt_ref is AltitudeReference.agl:
+            target_asl = ground[None] + layers[:, None, None]
+            below = np.zeros((len(layers), rows, cols), dtype=bool)
+        else:
+            target_asl = np.broadcast_to(layers[:, None, None], (len(layers), rows, cols))
+            below = layers[:, None, None] < ground[None]
+            for i, layer in enumerate(layers):
+                if below[i][grid.in_area].all():
+                    raise CoverageError(
+                        f"the layer at {layer:g} m above sea level lies below ground everywhere "
+                        "in the area; use higher altitudes or --alt-ref agl")
+    terrain_los = _Terrain(ground, grid, k) if ground is not None else None
+
+    groups = (*tuple(sorted(set(world.unit_nation.tolist()))), JOINT)
+    log_miss = {g: np.zeros(shape, dtype=np.float32) for g in groups}
+    depth = {g: np.zeros(shape, dtype=np.int16) for g in groups}
+
+    sensors = world.sensors
+    use = np.isin(sensors.role, _AIR_ROLES) & np.isfinite(sensors.detection_range_m)
+    sensor_idx = np.flatnonzero(use)
+    fire = world.fire_units
+    total = len(sensor_idx) + len(fire)
+    done = 0
+    sensor_groups = _group_of(world, sensors.unit_index)
+    fire_groups = _group_of(world, fire.unit_index)
+
+    view = _SiteView(grid, ground, terrain_los, target_asl, below, k)
+    for s, copies in _identical(sensor_idx, sensor_groups, sensors.lat_deg, sensors.lon_deg,
+                                sensors.radar_type, sensors.antenna_height_m):
+        ref_pd = sensors.reference_pd[s] if np.isfinite(sensors.reference_pd[s]) else 0.5
+        reach = float(detection_range_m(_PD_FLOOR, rcs_m2.max(), sensors.detection_range_m[s],
+                                        sensors.reference_rcs_m2[s], ref_pd, pfa))
+        if np.isfinite(sensors.instrumented_range_m[s]):
+            reach = min(reach, float(sensors.instrumented_range_m[s]))
+        seen = view.from_site(float(sensors.lat_deg[s]), float(sensors.lon_deg[s]),
+                              float(np.nan_to_num(sensors.antenna_height_m[s])), reach,
+                              horizon_limited=True)
+        done += copies
+        if seen is not None:
+            ok = seen.in_view & (seen.ground_distance[None] <= reach)
+            if np.isfinite(sensors.max_altitude_m[s]):
+                ok &= seen.target_asl <= sensors.max_altitude_m[s]
+            if np.isfinite(sensors.min_elevation_rad[s]):
+                ok &= seen.elevation >= sensors.min_elevation_rad[s]
+            if np.isfinite(sensors.max_elevation_rad[s]):
+                ok &= seen.elevation <= sensors.max_elevation_rad[s]
+            nation = str(sensor_groups[s])
+            for i, sigma in enumerate(rcs_m2):
+                pd = detection_probability(seen.slant, sigma, sensors.detection_range_m[s],
+                                           sensors.reference_rcs_m2[s], ref_pd, pfa)
+                # identical radars at one site are independent looks: their misses multiply
+                miss = np.where(ok, copies * np.log1p(-pd), 0.0).astype(np.float32)
+                for g in (nation, JOINT):
+                    log_miss[g][(i, slice(None), *seen.window)] += miss
+        if progress:
+            progress(done, total)
+
+    fire_lat = world.unit_lat_deg[fire.unit_index] if len(fire) else np.zeros(0)
+    fire_lon = world.unit_lon_deg[fire.unit_index] if len(fire) else np.zeros(0)
+    for f, copies in _identical(np.arange(len(fire)), fire_groups, fire_lat, fire_lon, fire.system):
+        max_range = float(fire.max_range_m[f])
+        seen = view.from_site(float(fire_lat[f]), float(fire_lon[f]),
+                              float(np.nan_to_num(fire.fcr_antenna_height_m[f])), max_range,
+                              horizon_limited=False)
+        done += copies
+        if seen is not None:
+            ok = seen.in_view & (seen.slant <= max_range)
+            if np.isfinite(fire.min_range_m[f]):
+                ok &= seen.slant >= fire.min_range_m[f]
+            if np.isfinite(fire.min_altitude_m[f]):
+                ok &= seen.target_agl >= fire.min_altitude_m[f]
+            if np.isfinite(fire.max_altitude_m[f]):
+                ok &= seen.target_asl <= fire.max_altitude_m[f]
+            nation = str(fire_groups[f])
+            has_fcr_model = np.isfinite(fire.fcr_detection_range_m[f])
+            for i, sigma in enumerate(rcs_m2):
+                can = ok
+                if has_fcr_model:
+                    ref_pd = (fire.fcr_reference_pd[f] if np.isfinite(fire.fcr_reference_pd[f])
+                              else 0.5)
+                    pd = detection_probability(seen.slant, sigma, fire.fcr_detection_range_m[f],
+                                               fire.fcr_reference_rcs_m2[f], ref_pd, pfa)
+                    can = ok & (pd >= pd_threshold)
+                add = can.astype(np.int16) * np.int16(copies)
+                for g in (nation, JOINT):
+                    depth[g][(i, slice(None), *seen.window)] += add
+        if progress:
+            progress(done, total)
+
+    pd_out = {g: (-np.expm1(log_miss[g])).astype(np.float32) for g in groups}
+    notes = []
+    if view.smooth_fallbacks:
+        notes.append(f"{view.smooth_fallbacks} sites outside the grid used the smooth-earth horizon "
+                     "instead of terrain line of sight")
+    skipped = int(np.count_nonzero(~use))
+    if skipped:
+        notes.append(f"{skipped} ground radars are not air-surveillance radars or have no detection "
+                     "range in the data and are left out (e.g. ballistic-missile early warning)")
+    return Coverage(grid=grid, as_of=world.as_of, layers_m=layers, altitude_reference=alt_ref,
+                    rcs_names=rcs_names, rcs_m2=rcs_m2, groups=groups, pd=pd_out, depth=depth, k=k,
+                    pd_threshold=pd_threshold, terrain=terrain, ground_m=ground, below_ground=below,
+                    n_sensors=len(sensor_idx), n_fire_units=len(fire),
+                    scenario_hash=world.scenario_hash, notes=tuple(notes))
+
+
+def _identical(indices: NDArray[np.int64], *columns: NDArray[np.generic],
+               ) -> list[tuple[int, int]]:
+    """(first index, number of copies) of rows of ``indices`` equal in every column: the radars or
+    fire units of one type at one site, which the model treats alike, are computed once."""
+    seen: dict[tuple[object, ...], list[int]] = {}
+    for i in indices:
+        key = tuple(np.asarray(c)[i].item() for c in columns)
+        seen.setdefault(key, []).append(int(i))
+    return [(rows[0], len(rows)) for rows in seen.values()]
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """Geometry from one site to the cells of its window, per layer: (n_layers, rows, cols)."""
+
+    window: tuple[slice, slice]
+    ground_distance: NDArray[np.float64]
+    slant: NDArray[np.float64]
+    elevation: NDArray[np.float64]
+    target_asl: NDArray[np.float64]
+    target_agl: NDArray[np.float64]
+    in_view: NDArray[np.bool_]
+
+
+class _SiteView:
+    """Line of sight and geometry from radar sites to the grid, shared by radars and fire units."""
+
+    def __init__(self, grid: CoverageGrid, ground: NDArray[np.float32] | None,
+                 terrain: _Terrain | None, target_asl: NDArray[np.float64],
+                 below: NDArray[np.bool_], k: float) -> None:
+        self.grid, self.ground, self.terrain, self.k = grid, ground, terrain, k
+        self.target_asl, self.below = target_asl, below
+        self.max_target = float(np.max(target_asl)) if target_asl.size else 0.0
+        self.smooth_fallbacks = 0
+
+    def from_site(self, lat: float, lon: float, antenna_m: float, reach_m: float,
+                  horizon_limited: bool) -> _Seen | None:
+        """The cells within ``reach_m`` of the site and what it sees of them, or None if none.
+
+        ``horizon_limited`` shrinks the reach to the smooth-earth horizon of the highest layer
+        first (for radars, whose reach can exceed it; a missile's cannot usefully).
+        """
+        grid, ground = self.grid, self.ground
+        rows, cols = grid.shape
+        row, col = grid.index_of(lon, lat)
+        inside = 0 <= row < rows and 0 <= col < cols
+        radar_asl = antenna_m + (float(ground[row, col]) if ground is not None and inside else 0.0)
+        if horizon_limited:
+            reach_m = min(reach_m, float(horizon_distance_m(radar_asl, self.max_target, self.k)))
+        minvis = None
+        if self.terrain is not None and inside:
+            window, minvis = self.terrain.min_visible(row, col, antenna_m, reach_m)
+        else:
+            if self.terrain is not None:
+                self.smooth_fallbacks += 1
+            window = grid.window(row, col, reach_m)
+        if window[0].start >= window[0].stop or window[1].start >= window[1].stop:
+            return None
+        d = _ground_distance(grid, window, lat, lon)
+        t_asl = self.target_asl[(slice(None), *window)]
+        t_agl = t_asl - (ground[window][None] if ground is not None else 0.0)
+        slant, elevation = slant_range_and_elevation(d[None], radar_asl, t_asl, self.k)
+        in_view = ~self.below[(slice(None), *window)]
+        if minvis is not None:
+            in_view &= t_agl >= minvis[None]
+        else:
+            in_view &= d[None] <= horizon_distance_m(radar_asl, t_asl, self.k)
+        return _Seen(window, d, slant, elevation, t_asl, t_agl, in_view)

@@ -1,0 +1,163 @@
+"""Region metrics of coverage: share of a region's area detected and engageable, overlap depth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from rasterio.features import geometry_mask
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from iadsim.coverage.compute import JOINT, Coverage
+from iadsim.coverage.grid import CoverageGrid
+from iadsim.data import load_regions
+from iadsim.geo import transformer
+
+__all__ = [
+    "DEFAULT_REGIONS",
+    "Region",
+    "RegionError",
+    "default_regions",
+    "load_region_file",
+    "region_masks",
+    "region_metrics",
+]
+
+DEFAULT_REGIONS = ("LTU", "LVA", "EST", "POL", "UKR", "BLR", "RUS-KGD")
+"""The regions of the report's tables: the Baltic states, Poland, Ukraine, Belarus, Kaliningrad."""
+
+
+class RegionError(Exception):
+    """A region file that cannot be used (message names the file and the problem)."""
+
+
+@dataclass(frozen=True)
+class Region:
+    """A named polygon in longitude/latitude."""
+
+    id: str
+    name: str
+    geometry: BaseGeometry
+
+
+def default_regions() -> list[Region]:
+    """The bundled regions of ``DEFAULT_REGIONS``."""
+    bundled = load_regions()
+    return [Region(rid, bundled[rid].name, bundled[rid].geometry) for rid in DEFAULT_REGIONS]
+
+
+def load_region_file(path: str | Path) -> list[Region]:
+    """Polygons from a GeoJSON file (lon/lat): a FeatureCollection, a Feature or a geometry.
+
+    Each feature's name is its ``name`` property, else its ``id``, else the file name and index.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise RegionError(f"{p}: no such file")
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RegionError(f"{p}: not a GeoJSON file ({exc})") from None
+    if not isinstance(doc, dict):
+        raise RegionError(f"{p}: not a GeoJSON object")
+    features: list[dict[str, Any]]
+    if doc.get("type") == "FeatureCollection":
+        features = list(doc.get("features") or [])
+    elif doc.get("type") == "Feature":
+        features = [doc]
+    else:
+        features = [{"type": "Feature", "geometry": doc, "properties": {}}]
+    if not features:
+        raise RegionError(f"{p}: the file holds no features")
+    regions = []
+    for i, feature in enumerate(features):
+        props = feature.get("properties") or {}
+        name = str(props.get("name") or feature.get("id") or f"{p.stem}-{i + 1}")
+        try:
+            geom = shape(feature.get("geometry"))
+        except (AttributeError, TypeError, ValueError, shapely.errors.GEOSException) as exc:
+            raise RegionError(f"{p}: feature {i + 1} ({name}) has no valid geometry ({exc})") from None
+        if geom.geom_type not in ("Polygon", "MultiPolygon"):
+            raise RegionError(f"{p}: feature {i + 1} ({name}) is a {geom.geom_type}, not a polygon")
+        if geom.is_empty or geom.area == 0:
+            raise RegionError(f"{p}: feature {i + 1} ({name}) is an empty polygon")
+        minx, miny, maxx, maxy = geom.bounds
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise RegionError(f"{p}: feature {i + 1} ({name}) has coordinates outside lon/lat "
+                              "ranges; GeoJSON is longitude, latitude in degrees")
+        if not geom.is_valid:
+            geom = shapely.make_valid(geom)
+        regions.append(Region(f"{p.stem}:{name}", name, geom))
+    return regions
+
+
+def region_masks(grid: CoverageGrid, regions: list[Region]) -> dict[str, NDArray[np.bool_]]:
+    """For each region, the grid cells whose centre lies inside it (and inside the grid's area)."""
+    tr = transformer("EPSG:4326", grid.crs)
+    out = {}
+    for region in regions:
+        projected = shapely.transform(
+            shapely.segmentize(region.geometry, 0.05),
+            lambda xy, tr=tr: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        inside = ~geometry_mask([projected], out_shape=grid.shape, transform=grid.transform)
+        out[region.id] = inside & grid.in_area
+    return out
+
+
+def _region_area_km2(geometry: BaseGeometry) -> float:
+    from pyproj import Geod
+
+    area, _ = Geod(ellps="WGS84").geometry_area_perimeter(shapely.segmentize(geometry, 0.01))
+    return abs(area) / 1e6
+
+
+def region_metrics(coverage: Coverage, regions: list[Region],
+                   masks: dict[str, NDArray[np.bool_]] | None = None) -> list[dict[str, Any]]:
+    """One row per region, RCS class and altitude layer.
+
+    Columns: region, rcs, altitude, % of the region's area detected and engageable (joint and per
+    nation), mean and max overlap depth, and the share of the region inside the grid.
+    """
+    masks = masks if masks is not None else region_masks(coverage.grid, regions)
+    cell_km2 = (coverage.grid.resolution_m / 1000.0) ** 2
+    nations = [g for g in coverage.groups if g != JOINT]
+    detected = {g: coverage.detected(g) for g in coverage.groups}
+    engageable = {g: coverage.engageable(g) for g in coverage.groups}
+    rows = []
+    for region in regions:
+        mask = masks[region.id]
+        n = int(mask.sum())
+        area_km2 = _region_area_km2(region.geometry)
+        for r, rcs in enumerate(coverage.rcs_names):
+            for layer in range(len(coverage.layers_m)):
+                valid = mask & ~coverage.below_ground[layer]
+                nv = int(valid.sum())
+                depth = coverage.depth[JOINT][r, layer][valid]
+                row: dict[str, Any] = {
+                    "as_of": coverage.as_of.isoformat(),
+                    "region": region.name,
+                    "rcs_class": rcs,
+                    "rcs_m2": float(coverage.rcs_m2[r]),
+                    "altitude_m": float(coverage.layers_m[layer]),
+                    "altitude_ref": coverage.altitude_reference.value,
+                    "detected_pct": _pct(detected[JOINT][r, layer], valid, nv),
+                    "engageable_pct": _pct(engageable[JOINT][r, layer], valid, nv),
+                }
+                for g in nations:
+                    row[f"detected_pct_{g}"] = _pct(detected[g][r, layer], valid, nv)
+                    row[f"engageable_pct_{g}"] = _pct(engageable[g][r, layer], valid, nv)
+                row["mean_depth"] = round(float(depth.mean()), 2) if nv else float("nan")
+                row["max_depth"] = int(depth.max()) if nv else 0
+                row["region_in_grid_pct"] = round(min(100.0, 100.0 * n * cell_km2 / area_km2), 1)
+                rows.append(row)
+    return rows
+
+
+def _pct(hit: NDArray[np.bool_], valid: NDArray[np.bool_], n: int) -> float:
+    return round(100.0 * int((hit & valid).sum()) / n, 1) if n else float("nan")

@@ -1,0 +1,246 @@
+"""A coverage study: one scenario at one or more dates, computed, measured by region and written out.
+
+This is what ``iadsim coverage`` and the coverage section of ``iadsim run`` call. For each date it
+compiles the World, computes coverage on the grid, measures every region, and writes PNG maps
+(one per altitude layer and RCS class), GeoTIFF grids, GeoJSON and KML contours, and CSV tables;
+across dates it writes one comparison table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iadsim import __version__
+from iadsim.coverage.compute import JOINT, Coverage, CoverageError, compute_coverage
+from iadsim.coverage.grid import CoverageGrid
+from iadsim.coverage.metrics import Region, default_regions, region_masks, region_metrics
+from iadsim.geo.radar_geometry import STANDARD_K
+from iadsim.oob import order_of_battle
+from iadsim.scenario.schema import Scenario
+from iadsim.world import compile_world
+
+__all__ = [
+    "DEFAULT_AREA",
+    "DEFAULT_LAYERS_M",
+    "CoverageRequest",
+    "CoverageStudy",
+    "run_coverage_study",
+]
+
+DEFAULT_AREA = (14.0, 40.0, 45.0, 62.0)
+"""lon_min, lon_max, lat_min, lat_max of the analysis region of the design."""
+
+DEFAULT_LAYERS_M = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
+
+
+@dataclass(frozen=True)
+class CoverageRequest:
+    """What to compute: dates, layers, RCS classes (catalog ids), grid, terrain, thresholds."""
+
+    dates: tuple[dt.date, ...]
+    layers_m: tuple[float, ...] = DEFAULT_LAYERS_M
+    altitude_reference: str = "agl"
+    rcs_classes: tuple[str, ...] = ("fighter",)
+    resolution_km: float = 10.0
+    area: tuple[float, float, float, float] = DEFAULT_AREA
+    k: float = STANDARD_K
+    pd_threshold: float = 0.5
+    dem: str | None = "default"
+    """``default`` (bundled ETOPO5), ``none`` / None (smooth earth), or a GeoTIFF path."""
+    extra_regions: tuple[Region, ...] = ()
+    maps: bool = True
+
+
+@dataclass
+class CoverageStudy:
+    """What a study computed and wrote."""
+
+    folder: Path
+    coverages: dict[dt.date, Coverage]
+    tables: dict[dt.date, list[dict[str, Any]]]
+    comparison: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+    maps: dict[tuple[dt.date, int, int], Path] = field(default_factory=dict)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def _terrain_on_grid(request: CoverageRequest, grid: CoverageGrid) -> tuple[Any, str]:
+    from iadsim.geo.terrain import NO_TERRAIN_DESCRIPTION, default_terrain, load_dem
+
+    if request.dem in (None, "none"):
+        return None, NO_TERRAIN_DESCRIPTION
+
+    terrain = default_terrain() if request.dem == "default" else load_dem(request.dem)
+    lon0, lon1, lat0, lat1 = request.area
+    terrain.check_covers(lon0, lat0, lon1, lat1)
+    heights = terrain.resample(grid.crs, grid.transform, grid.shape)
+    # cells of the grid's rectangle outside the analysis area may lie beyond the DEM: sea level
+    heights = np.where(np.isfinite(heights), heights, 0.0).astype(np.float32)
+    return heights, terrain.description
+
+
+def run_coverage_study(scenario: Scenario, request: CoverageRequest, out_dir: Path | None,
+                       progress: Progress | None = None) -> CoverageStudy:
+    """Compute coverage at each requested date, measure regions, and write outputs to ``out_dir``.
+
+    Args:
+        scenario: a loaded scenario.
+        request: what to compute.
+        out_dir: folder for the outputs (created), or None to compute only.
+        progress: called with (phase description, done, total).
+
+    Raises:
+        CoverageError: for an unknown RCS class or a request that cannot be computed.
+        GridTooLarge: if the grid would not fit in memory.
+        iadsim.geo.terrain.TerrainError: for an unusable DEM.
+    """
+    rcs = {}
+    for name in request.rcs_classes:
+        if name not in scenario.catalog.rcs_classes:
+            known = ", ".join(scenario.catalog.rcs_classes) or "(none defined)"
+            raise CoverageError(f"unknown RCS class '{name}'; the scenario defines: {known}")
+        rcs[name] = scenario.catalog.rcs_classes[name].rcs_m2
+    lon0, lon1, lat0, lat1 = request.area
+    grid = CoverageGrid.over(lon0, lon1, lat0, lat1, request.resolution_km)
+    nations = {u.nation for u in scenario.units.values()}
+    grid.check_memory(len(request.layers_m), len(rcs), len(nations) + 1)
+    ground, terrain_text = _terrain_on_grid(request, grid)
+    regions = default_regions() + list(request.extra_regions)
+    masks = region_masks(grid, regions)
+
+    study = CoverageStudy(out_dir or Path("."), {}, {}, [])
+    for date in request.dates:
+        world = compile_world(scenario, date)
+
+        def step(done: int, total: int, date: dt.date = date) -> None:
+            if progress:
+                progress(f"coverage {date.isoformat()}", done, total)
+
+        coverage = compute_coverage(
+            world, grid, request.layers_m, rcs, altitude_reference=request.altitude_reference,
+            k=request.k, ground_m=ground, terrain=terrain_text, pd_threshold=request.pd_threshold,
+            progress=step)
+        study.coverages[date] = coverage
+        study.tables[date] = region_metrics(coverage, regions, masks)
+        study.comparison += study.tables[date]
+        if out_dir is not None:
+            _write_date(scenario, coverage, study, out_dir / date.isoformat(), request)
+    if out_dir is not None:
+        from iadsim.io.coverage import write_table_csv
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        study.files.append(write_table_csv(study.comparison, out_dir / "regions_by_date.csv"))
+        meta = {
+            "scenario": scenario.name,
+            "dates": [d.isoformat() for d in request.dates],
+            "layers_m": list(request.layers_m),
+            "altitude_reference": request.altitude_reference,
+            "rcs_classes": rcs,
+            "resolution_km": request.resolution_km,
+            "grid": {"crs": grid.crs, "shape": list(grid.shape),
+                     "transform": list(grid.transform)[:6]},
+            "area_lon_lat": list(request.area),
+            "k": request.k,
+            "pd_threshold": request.pd_threshold,
+            "terrain": terrain_text,
+            "scenario_hash": next(iter(study.coverages.values())).scenario_hash,
+            "iadsim_version": __version__,
+        }
+        summary = out_dir / "coverage.json"
+        summary.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        study.files.append(summary)
+    return study
+
+
+def _write_date(scenario: Scenario, coverage: Coverage, study: CoverageStudy, folder: Path,
+                request: CoverageRequest) -> None:
+    from iadsim.io.coverage import (
+        coverage_contours,
+        write_contours_geojson,
+        write_contours_kml,
+        write_coverage_geotiffs,
+        write_table_csv,
+    )
+
+    folder.mkdir(parents=True, exist_ok=True)
+    date = coverage.as_of
+    study.files.append(write_table_csv(study.tables[date], folder / "regions.csv"))
+    study.files += write_coverage_geotiffs(coverage, folder, JOINT)
+    features = coverage_contours(coverage, JOINT)
+    study.files.append(write_contours_geojson(features, folder / "contours.geojson"))
+    study.files.append(write_contours_kml(features, folder / "contours.kml",
+                                          f"{scenario.name}: coverage on {date.isoformat()}"))
+    if request.maps:
+        from iadsim.report.coverage_figures import coverage_map_figure
+        from iadsim.report.figures import save_figure
+
+        oob = order_of_battle(scenario, date)
+        for r, rcs in enumerate(coverage.rcs_names):
+            for layer in range(len(coverage.layers_m)):
+                alt = f"{coverage.layers_m[layer]:.0f}m"
+                path = folder / f"map_{rcs}_{alt}.png"
+                save_figure(coverage_map_figure(coverage, layer, r, JOINT, oob), path)
+                study.maps[(date, r, layer)] = path
+                study.files.append(path)
+
+
+def parse_layers(text: str) -> tuple[float, ...]:
+    """Altitudes from '30,100,1000' (metres); raises ValueError with a clear message."""
+    values = []
+    for part in text.split(","):
+        part = part.strip().lower().removesuffix("m").strip()
+        if not part:
+            continue
+        try:
+            values.append(float(part.replace("_", "")))
+        except ValueError:
+            raise ValueError(f"'{part}' is not an altitude in metres (e.g. --alt 100,1000)") from None
+    if not values:
+        raise ValueError("give at least one altitude (e.g. --alt 100,1000)")
+    return tuple(values)
+
+
+def dates_from(text: str | None, default: dt.date) -> tuple[dt.date, ...]:
+    """Dates from '2009,2012,2016-05-01' (a bare year is 31 December); the default if None."""
+    if text is None:
+        return (default,)
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if len(part) == 4 and part.isdigit():
+            out.append(dt.date(int(part), 12, 31))
+        else:
+            try:
+                out.append(dt.date.fromisoformat(part))
+            except ValueError:
+                raise ValueError(f"'{part}' is not a date; write YYYY-MM-DD or a year") from None
+    return tuple(out)
+
+
+def pivot(rows: Sequence[dict[str, Any]], value: str, regions: Sequence[str] | None = None,
+          ) -> tuple[list[str], list[list[Any]]]:
+    """A region × altitude table with one column per date, of one metric (e.g. engageable_pct)."""
+    dates = sorted({r["as_of"] for r in rows})
+    keys: list[tuple[str, str, float]] = []
+    cells: dict[tuple[str, str, float, str], Any] = {}
+    for r in rows:
+        if regions is not None and r["region"] not in regions:
+            continue
+        key = (r["region"], r["rcs_class"], r["altitude_m"])
+        if key not in keys:
+            keys.append(key)
+        cells[(*key, r["as_of"])] = r[value]
+    header = ["region", "rcs class", "altitude (m)", *dates]
+    body = [[k[0], k[1], f"{k[2]:,.0f}", *(cells.get((*k, d), "") for d in dates)] for k in keys]
+    return header, body

@@ -1,0 +1,168 @@
+"""Coverage exports: GeoTIFF grids, GeoJSON contours (lon/lat), KML for Google Earth, CSV tables."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+import rasterio
+import shapely
+from rasterio.features import shapes
+from shapely.geometry import mapping, shape
+
+from iadsim.coverage.compute import JOINT, Coverage
+from iadsim.geo import transformer
+
+__all__ = [
+    "coverage_contours",
+    "write_contours_geojson",
+    "write_contours_kml",
+    "write_coverage_geotiffs",
+    "write_table_csv",
+]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def write_coverage_geotiffs(coverage: Coverage, folder: Path, group: str = JOINT) -> list[Path]:
+    """Per RCS class: a Pd GeoTIFF and a depth GeoTIFF, one band per altitude layer.
+
+    Bands are described with their altitude; cells below ground are NaN (Pd) or -1 (depth).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    grid = coverage.grid
+    written = []
+    for r, rcs in enumerate(coverage.rcs_names):
+        for kind in ("pd", "depth"):
+            if kind == "pd":
+                data = coverage.pd[group][r].astype(np.float32).copy()
+                data[coverage.below_ground] = np.nan
+                dtype, nodata = "float32", float("nan")
+            else:
+                data = coverage.depth[group][r].astype(np.int16).copy()
+                data[coverage.below_ground] = -1
+                dtype, nodata = "int16", -1
+            path = folder / f"{kind}_{_slug(group)}_{_slug(rcs)}.tif"
+            profile = {
+                "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1],
+                "count": len(coverage.layers_m), "dtype": dtype, "crs": grid.crs,
+                "transform": grid.transform, "nodata": nodata, "compress": "deflate",
+            }
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(data)
+                for band in range(len(coverage.layers_m)):
+                    dst.set_band_description(band + 1, coverage.layer_label(band))
+                dst.update_tags(
+                    quantity="detection probability" if kind == "pd" else "fire units able to engage",
+                    group=group, rcs_class=rcs, rcs_m2=str(coverage.rcs_m2[r]),
+                    as_of=coverage.as_of.isoformat(), terrain=coverage.terrain, k=str(coverage.k),
+                    scenario_hash=coverage.scenario_hash)
+            written.append(path)
+    return written
+
+
+def coverage_contours(coverage: Coverage, group: str = JOINT, simplify_m: float | None = None,
+                      ) -> list[dict[str, Any]]:
+    """GeoJSON features (lon/lat) of the detected and engageable areas per RCS class and layer.
+
+    Each feature's properties name its quantity (``detected`` at Pd ≥ threshold, ``engageable``
+    by at least one fire unit), RCS class and altitude.
+    """
+    grid = coverage.grid
+    to_ll = transformer(grid.crs, "EPSG:4326")
+    tol = simplify_m if simplify_m is not None else grid.resolution_m / 2
+    features = []
+    for r, rcs in enumerate(coverage.rcs_names):
+        for layer in range(len(coverage.layers_m)):
+            for quantity, mask in (("detected", coverage.detected(group)[r, layer]),
+                                   ("engageable", coverage.engageable(group)[r, layer])):
+                polys = [shape(geom) for geom, value in
+                         shapes(mask.astype(np.uint8), mask=mask, transform=grid.transform)
+                         if value == 1]
+                if not polys:
+                    continue
+                merged = shapely.union_all(polys).simplify(tol, preserve_topology=True)
+                lonlat = shapely.transform(
+                    merged, lambda xy: np.column_stack(to_ll.transform(xy[:, 0], xy[:, 1])))
+                lonlat = shapely.set_precision(lonlat, 1e-4)
+                features.append({
+                    "type": "Feature",
+                    "geometry": mapping(shapely.geometry.polygon.orient(lonlat)
+                                        if lonlat.geom_type == "Polygon" else lonlat),
+                    "properties": {
+                        "quantity": quantity, "group": group, "rcs_class": rcs,
+                        "rcs_m2": float(coverage.rcs_m2[r]),
+                        "altitude_m": float(coverage.layers_m[layer]),
+                        "altitude_ref": coverage.altitude_reference.value,
+                        "pd_threshold": coverage.pd_threshold, "as_of": coverage.as_of.isoformat(),
+                        "terrain": coverage.terrain,
+                    },
+                })
+    return features
+
+
+def write_contours_geojson(features: list[dict[str, Any]], path: Path) -> Path:
+    """Write contour features as a GeoJSON FeatureCollection."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc = {"type": "FeatureCollection", "features": features}
+    path.write_text(json.dumps(doc, separators=(",", ":")) + "\n", encoding="utf-8")
+    return path
+
+
+_KML_COLOURS = {"detected": "5514a0f0", "engageable": "550000e0"}  # aabbggrr
+
+
+def _kml_ring(coords: Iterable[tuple[float, ...]]) -> str:
+    return " ".join(f"{x:.4f},{y:.4f},0" for x, y, *_ in coords)
+
+
+def _kml_polygon(poly: shapely.Polygon) -> str:
+    inner = "".join(f"<innerBoundaryIs><LinearRing><coordinates>{_kml_ring(r.coords)}"
+                    "</coordinates></LinearRing></innerBoundaryIs>" for r in poly.interiors)
+    return (f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{_kml_ring(poly.exterior.coords)}"
+            f"</coordinates></LinearRing></outerBoundaryIs>{inner}</Polygon>")
+
+
+def write_contours_kml(features: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Write contour features as KML (Google Earth), one folder per quantity and layer."""
+    styles = "".join(
+        f'<Style id="{q}"><LineStyle><color>ff{c[2:]}</color><width>1</width></LineStyle>'
+        f"<PolyStyle><color>{c}</color></PolyStyle></Style>" for q, c in _KML_COLOURS.items())
+    placemarks = []
+    for f in features:
+        p = f["properties"]
+        geom = shape(f["geometry"])
+        polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
+        body = "".join(_kml_polygon(poly) for poly in polys)
+        name = (f"{p['quantity']} — {p['rcs_class']} at {p['altitude_m']:,.0f} m "
+                f"{p['altitude_ref'].upper()}")
+        placemarks.append(
+            f"<Placemark><name>{escape(name)}</name><styleUrl>#{p['quantity']}</styleUrl>"
+            f"<MultiGeometry>{body}</MultiGeometry></Placemark>")
+    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+           f"<name>{escape(title)}</name>{styles}{''.join(placemarks)}</Document></kml>\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(doc, encoding="utf-8")
+    return path
+
+
+def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Write a list of dicts as CSV, columns in first-seen order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns: list[str] = []
+    for row in rows:
+        columns += [c for c in row if c not in columns]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

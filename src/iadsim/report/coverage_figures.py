@@ -1,0 +1,140 @@
+"""Coverage maps: detected area and engagement depth for one altitude layer, in the grid's
+equal-area projection, with borders, units, legend and scale bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import shapely
+from matplotlib.artist import Artist
+from matplotlib.colors import BoundaryNorm, ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from shapely.geometry import Polygon, box
+from shapely.geometry.base import BaseGeometry
+
+from iadsim.coverage.compute import JOINT, Coverage
+from iadsim.data import BORDER_ATTRIBUTION, load_regions
+from iadsim.geo import transformer
+from iadsim.oob import OrderOfBattle
+
+__all__ = ["coverage_map_figure"]
+
+_DEPTH_BOUNDS = [0.5, 1.5, 2.5, 4.5, 8.5, 16.5, 1000]
+_DEPTH_LABELS = ["1", "2", "3–4", "5–8", "9–16", "17+"]
+_DEPTH_CMAP = ListedColormap(["#fee391", "#fec44f", "#fe9929", "#ec7014", "#cc4c02", "#8c2d04"])
+_NATION_COLOURS = {"BLR": "#1b7837", "RUS": "#b2182b"}
+
+
+def _projected_regions(coverage: Coverage, to_xy: Any, window: Polygon) -> list[BaseGeometry]:
+    """Bundled regions clipped around the grid's area in lon/lat, then projected and clipped to
+    the map: clipping first keeps far-off parts (Russia beyond 180°) out of the projection."""
+    lon, lat = coverage.grid.lonlat_deg  # the map's corners reach beyond the lon/lat area
+    around = box(max(float(lon.min()) - 5, -180), max(float(lat.min()) - 5, -90),
+                 min(float(lon.max()) + 5, 180), min(float(lat.max()) + 5, 90))
+    out = []
+    for region in load_regions().values():
+        for part in (region.geometry.intersection(around),
+                     region.geometry.boundary.intersection(around)):
+            if part.is_empty:
+                continue
+            projected = shapely.transform(
+                shapely.segmentize(part, 0.2),
+                lambda xy: np.column_stack(to_xy.transform(xy[:, 0], xy[:, 1])))
+            clipped = projected.intersection(window)
+            if not clipped.is_empty:
+                out.append(clipped)
+    return out
+
+
+def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str = JOINT,
+                        oob: OrderOfBattle | None = None, title: str | None = None) -> Figure:
+    """A map of one layer: shaded where detected (Pd ≥ threshold), coloured by engagement depth.
+
+    Args:
+        coverage: computed coverage.
+        layer, rcs: indices of the altitude layer and RCS class.
+        group: ``joint`` or a nation id.
+        oob: the order of battle, to draw unit positions.
+        title: the map's title (default: scenario date, layer and RCS class).
+    """
+    grid = coverage.grid
+    rows, cols = grid.shape
+    t = grid.transform
+    x0, y1 = t.c, t.f
+    x1, y0 = x0 + cols * t.a, y1 + rows * t.e
+    fig, ax = plt.subplots(figsize=(10, 8.4 * (y1 - y0) / (x1 - x0) + 0.6), dpi=110)
+    ax.set_facecolor("#dbe9f4")
+    to_xy = transformer("EPSG:4326", grid.crs)
+    window = box(x0, y0, x1, y1)
+    outlines = _projected_regions(coverage, to_xy, window)
+    for geom in outlines:
+        polys = geom.geoms if hasattr(geom, "geoms") else [geom]
+        for poly in polys:
+            if isinstance(poly, Polygon):
+                xs, ys = poly.exterior.xy
+                ax.fill(xs, ys, facecolor="#f4f4f2", edgecolor="none", zorder=1)
+    extent = (x0, x1, y0, y1)
+    detected = coverage.detected(group)[rcs, layer]
+    ax.imshow(np.where(detected, 1.0, np.nan), extent=extent, origin="upper", cmap="Blues",
+              vmin=0, vmax=2.5, alpha=0.55, zorder=2, interpolation="nearest")
+    depth = coverage.depth[group][rcs, layer].astype(float)
+    depth[(depth <= 0) | coverage.below_ground[layer]] = np.nan
+    image = ax.imshow(depth, extent=extent, origin="upper", cmap=_DEPTH_CMAP,
+                      norm=BoundaryNorm(_DEPTH_BOUNDS, _DEPTH_CMAP.N), alpha=0.75, zorder=3,
+                      interpolation="nearest")
+    for geom in outlines:  # borders above the shading: the line parts of the outlines
+        parts = geom.geoms if hasattr(geom, "geoms") else [geom]
+        for part in parts:
+            if part.geom_type == "LineString":
+                xs, ys = part.xy
+                ax.plot(xs, ys, color="#444444", linewidth=0.5, zorder=4)
+    # fade what lies outside the analysis area (the grid's rectangle reaches beyond it)
+    ax.imshow(np.where(grid.in_area, np.nan, 1.0), extent=extent, origin="upper", cmap="Greys",
+              vmin=0, vmax=4, alpha=0.5, zorder=5, interpolation="nearest")
+    if oob is not None:
+        for e in oob:
+            if e.depth != 0 or e.lat_deg is None or e.lon_deg is None:
+                continue
+            if not (e.kind.startswith("sam") or e.kind.startswith("radar")):
+                continue
+            x, y = to_xy.transform(e.lon_deg, e.lat_deg)
+            ax.scatter(x, y, marker="^" if e.kind.startswith("sam") else "D", s=30,
+                       color=_NATION_COLOURS.get(e.nation, "#2166ac"), edgecolors="black",
+                       linewidths=0.5, zorder=6)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    cbar = fig.colorbar(image, ax=ax, shrink=0.6, pad=0.01, ticks=[1, 2, 3.5, 6.5, 12.5, 500])
+    cbar.ax.set_yticklabels(_DEPTH_LABELS)
+    cbar.set_label("fire units able to engage (overlap depth)")
+    handles: list[Artist] = [Patch(facecolor="#6baed6", alpha=0.55,
+                                   label=f"detected (Pd ≥ {coverage.pd_threshold:g})")]
+    if oob is not None:
+        handles += [Line2D([], [], marker="^", linestyle="", color="grey", label="SAM unit"),
+                    Line2D([], [], marker="D", linestyle="", color="grey", label="radar unit")]
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    # scale bar: the grid is in metres
+    bar = 200_000.0 if (x1 - x0) > 800_000 else 50_000.0
+    bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
+    ax.plot([bx, bx + bar], [by, by], color="black", linewidth=3, zorder=7, solid_capstyle="butt")
+    ax.text(bx + bar / 2, by + 0.012 * (y1 - y0), f"{bar / 1000:.0f} km", ha="center", fontsize=8,
+            zorder=7)
+    name = coverage.rcs_names[rcs]
+    ax.set_title(title or f"{coverage.as_of.isoformat()}: {coverage.layer_label(layer)}, target "
+                 f"{name} ({coverage.rcs_m2[rcs]:g} m²), {group}", fontsize=11)
+    res_km = grid.resolution_m / 1000
+    fig.text(0.01, 0.005,
+             f"Grid {res_km:g} km, {grid.crs} (equal-area). Terrain: {coverage.terrain}. "
+             f"Refraction k = {coverage.k:.3g}. {BORDER_ATTRIBUTION}.", fontsize=6, color="#444444")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,218 @@
+"""Coverage grids, region metrics and exports, checked against hand-computed geometry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import rasterio
+from shapely.geometry import Point, box, mapping
+
+from iadsim import compile_world, load_scenario
+from iadsim.coverage import JOINT, CoverageError, CoverageGrid, GridTooLarge, compute_coverage
+from iadsim.coverage.compute import _ground_distance
+from iadsim.coverage.metrics import Region, RegionError, load_region_file, region_metrics
+from iadsim.geo.radar_geometry import horizon_distance_m
+from iadsim.io.coverage import (
+    coverage_contours,
+    write_contours_kml,
+    write_coverage_geotiffs,
+)
+from iadsim.sensors import detection_range_m
+
+from .conftest import MINIMAL
+
+HRODNA = (53.6884, 23.8258)  # lat, lon of the minimal scenario's battalions
+AREA = (20.0, 28.0, 51.5, 56.0)
+
+
+@pytest.fixture(scope="module")
+def minimal_world(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cov") / "s.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    return compile_world(load_scenario(path), dt.date(2020, 12, 31))
+
+
+@pytest.fixture(scope="module")
+def grid():
+    return CoverageGrid.over(*AREA, resolution_km=2.0)
+
+
+@pytest.fixture(scope="module")
+def smooth(minimal_world, grid):
+    return compute_coverage(minimal_world, grid, [100.0, 10_000.0], {"ref": 1.0, "small": 1 / 16})
+
+
+def _distances(grid):
+    full = (slice(0, grid.shape[0]), slice(0, grid.shape[1]))
+    return _ground_distance(grid, full, *HRODNA)
+
+
+def test_detection_reaches_the_radar_range_at_altitude(smooth, grid):
+    d = _distances(grid)
+    detected = smooth.detected()[0, 1]  # ref RCS, 10 km
+    # two r1 radars (one per battalion), 120 km against 1 m² at Pd 0.5 each; as independent
+    # looks they reach a combined 0.5 where each has 1 - √0.5 = 0.293
+    slant = float(detection_range_m(1 - np.sqrt(0.5), 1.0, 120e3, 1.0, 0.5))
+    assert slant == pytest.approx(139.7e3, rel=0.01)
+    limit = float(np.sqrt(slant**2 - 10e3**2))
+    assert d[detected].max() == pytest.approx(limit, abs=2.9e3)
+    assert d[detected].max() <= limit + 100
+    # the fourth-root law on the map: 16 times smaller RCS → half the range
+    half = float(np.sqrt((slant / 2) ** 2 - 10e3**2))
+    assert d[smooth.detected()[1, 1]].max() == pytest.approx(half, abs=2.9e3)
+
+
+def test_low_altitude_detection_is_horizon_limited(smooth, grid):
+    d = _distances(grid)
+    horizon = float(horizon_distance_m(0.0, 100.0))  # antenna height not given: 0 m
+    assert d[smooth.detected()[0, 0]].max() == pytest.approx(horizon, abs=2.9e3)
+    assert horizon == pytest.approx(41_200, rel=0.01)
+
+
+def test_engagement_envelope_and_depth(smooth, grid):
+    d = _distances(grid)
+    depth = smooth.depth[JOINT][0, 1]
+    limit = float(np.sqrt(75e3**2 - 10e3**2))  # missile m1: 75 km slant range
+    assert d[depth > 0].max() == pytest.approx(limit, abs=2.9e3)
+    # two battalions (bn1, bn2) at Hrodna in 2020: both can engage near the site
+    assert depth[d < 50e3].min() == 2
+    assert smooth.depth["BLR"][0, 1].max() == 2
+
+
+def test_fewer_fire_units_before_the_second_battalion(minimal_world, grid, tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    world_2010 = compile_world(load_scenario(path), dt.date(2010, 1, 1))
+    cov = compute_coverage(world_2010, grid, [10_000.0], {"ref": 1.0})
+    assert cov.depth[JOINT].max() == 1
+
+
+def test_region_metrics(smooth):
+    lat, lon = HRODNA
+    near = Region("near", "near", Point(lon, lat).buffer(0.3))  # ~20-33 km: inside everything
+    far = Region("far", "far", box(27.0, 55.0, 27.8, 55.8))  # ~300 km away: outside
+    rows = region_metrics(smooth, [near, far])
+    by = {(r["region"], r["rcs_class"], r["altitude_m"]): r for r in rows}
+    assert by[("near", "ref", 10_000.0)]["detected_pct"] == 100.0
+    assert by[("near", "ref", 10_000.0)]["engageable_pct"] == 100.0
+    assert by[("near", "ref", 10_000.0)]["max_depth"] == 2
+    assert by[("far", "ref", 10_000.0)]["detected_pct"] == 0.0
+    assert by[("far", "ref", 10_000.0)]["engageable_pct"] == 0.0
+
+
+def test_geotiff_export(smooth, tmp_path):
+    paths = write_coverage_geotiffs(smooth, tmp_path)
+    assert len(paths) == 4  # pd and depth for two RCS classes
+    with rasterio.open(tmp_path / "pd_joint_ref.tif") as ds:
+        assert ds.crs.to_epsg() == 3035
+        assert ds.count == 2 and ds.descriptions == ("100 m AGL", "10,000 m AGL")
+        np.testing.assert_array_equal(ds.read(2), smooth.pd[JOINT][0, 1])
+        assert ds.tags()["terrain"].startswith("none")
+
+
+def test_contours_are_lon_lat_and_kml_parses(smooth, tmp_path):
+    features = coverage_contours(smooth)
+    assert {f["properties"]["quantity"] for f in features} == {"detected", "engageable"}
+    for f in features:
+        coords = np.array(_all_coords(f["geometry"]))
+        assert (coords[:, 0] > 19).all() and (coords[:, 0] < 29).all()  # longitudes first
+        assert (coords[:, 1] > 51).all() and (coords[:, 1] < 57).all()
+    kml = write_contours_kml(features, tmp_path / "c.kml", "test")
+    root = ET.parse(kml).getroot()
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    assert len(root.findall(".//k:Placemark", ns)) == len(features)
+
+
+def _all_coords(geom):
+    if geom["type"] == "Polygon":
+        return [c for ring in geom["coordinates"] for c in ring]
+    return [c for poly in geom["coordinates"] for ring in poly for c in ring]
+
+
+def test_terrain_blocks_low_altitude_view(minimal_world, grid):
+    # a 1,500 m wall 30 km east of the radar hides low targets behind it, not those in front
+    ground = np.zeros(grid.shape, dtype=np.float32)
+    row, col = grid.index_of(HRODNA[1], HRODNA[0])
+    wall_col = col + 15
+    ground[:, wall_col] = 1500.0
+    cov = compute_coverage(minimal_world, grid, [300.0], {"ref": 1.0}, ground_m=ground,
+                           terrain="test wall")
+    detected = cov.detected()[0, 0]
+    assert detected[row, col + 10]  # in front of the wall
+    assert not detected[row, col + 20]  # behind it
+    smooth = compute_coverage(minimal_world, grid, [300.0], {"ref": 1.0})
+    assert smooth.detected()[0, 0][row, col + 20]
+
+
+def test_bad_requests(minimal_world, grid):
+    with pytest.raises(CoverageError, match="≥ 0 m"):
+        compute_coverage(minimal_world, grid, [-50.0], {"ref": 1.0})
+    with pytest.raises(CoverageError, match="between 0 and 1"):
+        compute_coverage(minimal_world, grid, [100.0], {"ref": 1.0}, pd_threshold=1.5)
+    ground = np.full(grid.shape, 500.0, dtype=np.float32)
+    with pytest.raises(CoverageError, match="below ground everywhere"):
+        compute_coverage(minimal_world, grid, [100.0], {"ref": 1.0}, ground_m=ground,
+                         altitude_reference="msl")
+
+
+def test_grid_too_large_gives_estimate_and_hint():
+    grid = CoverageGrid.over(14, 40, 45, 62, resolution_km=0.1)
+    with pytest.raises(GridTooLarge) as info:
+        grid.check_memory(n_layers=6, n_rcs=5, n_groups=3)
+    message = str(info.value)
+    assert "GiB" in message and "coarser resolution" in message
+
+
+def test_region_file_errors(tmp_path):
+    empty = tmp_path / "empty.geojson"
+    empty.write_text(json.dumps({"type": "Polygon", "coordinates": []}))
+    with pytest.raises(RegionError, match=r"empty polygon|no valid geometry"):
+        load_region_file(empty)
+    point = tmp_path / "point.geojson"
+    point.write_text(json.dumps({"type": "Point", "coordinates": [24, 54]}))
+    with pytest.raises(RegionError, match="not a polygon"):
+        load_region_file(point)
+    swapped = tmp_path / "swapped.geojson"
+    swapped.write_text(json.dumps(mapping(box(54, 100, 55, 101))))
+    with pytest.raises(RegionError, match="outside lon/lat"):
+        load_region_file(swapped)
+    bad = tmp_path / "bad.geojson"
+    bad.write_text("not json")
+    with pytest.raises(RegionError, match="not a GeoJSON"):
+        load_region_file(bad)
+    good = tmp_path / "good.geojson"
+    good.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "Suwałki gap"},
+         "geometry": mapping(box(22.5, 53.9, 23.6, 54.5))}]}))
+    [region] = load_region_file(good)
+    assert region.name == "Suwałki gap"
+
+
+def test_grid_distances_within_0_4_percent_of_wgs84_geodesics():
+    from iadsim.geo import geodesic_distance_m
+
+    grid = CoverageGrid.over(14, 40, 45, 62, resolution_km=25.0)
+    lon, lat = grid.lonlat_deg
+    for site_lat, site_lon in ((53.9, 27.57), (54.7, 20.5), (46.0, 39.0), (61.5, 15.0)):
+        row, col = grid.index_of(site_lon, site_lat)
+        window = grid.window(row, col, 600e3)
+        sphere = _ground_distance(grid, window, site_lat, site_lon)
+        geodesic = geodesic_distance_m(site_lat, site_lon, lat[window], lon[window]).reshape(sphere.shape)
+        far = geodesic > 1e3
+        assert np.max(np.abs(sphere[far] / geodesic[far] - 1)) < 0.004
+
+
+def test_sites_outside_the_grid_still_cover_it(minimal_world):
+    # Hrodna (23.8 E) lies west of this grid; its radars reach into it
+    grid = CoverageGrid.over(25.0, 28.0, 52.5, 55.0, resolution_km=5.0)
+    ground = np.zeros(grid.shape, dtype=np.float32)
+    cov = compute_coverage(minimal_world, grid, [10_000.0], {"ref": 1.0}, ground_m=ground,
+                           terrain="flat test DEM")
+    assert cov.detected()[0, 0].any()
+    assert any("smooth-earth horizon" in note for note in cov.notes)
+    smooth = compute_coverage(minimal_world, grid, [10_000.0], {"ref": 1.0})
+    np.testing.assert_array_equal(cov.detected(), smooth.detected())
