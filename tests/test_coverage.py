@@ -216,3 +216,16 @@ def test_sites_outside_the_grid_still_cover_it(minimal_world):
     assert any("smooth-earth horizon" in note for note in cov.notes)
     smooth = compute_coverage(minimal_world, grid, [10_000.0], {"ref": 1.0})
     np.testing.assert_array_equal(cov.detected(), smooth.detected())
+
+
+def test_single_sensor_coverage_is_that_radars_pd(minimal_world, grid):
+    from iadsim.coverage import sensor_coverage
+
+    one = sensor_coverage(minimal_world, grid, 0, [10_000.0], {"ref": 1.0})
+    d = _distances(grid)
+    # one r1 radar alone reaches Pd 0.5 at 120 km slant range
+    limit = float(np.sqrt(120e3**2 - 10e3**2))
+    assert d[one.detected()[0, 0]].max() == pytest.approx(limit, abs=2.9e3)
+    assert one.n_fire_units == 0 and one.depth[JOINT].max() == 0
+    with pytest.raises(CoverageError, match="no ground radar 9"):
+        sensor_coverage(minimal_world, grid, 9, [10_000.0], {"ref": 1.0})

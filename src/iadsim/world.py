@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from iadsim.geo import geodetic_to_ecef
 from iadsim.scenario.schema import Scenario
@@ -22,6 +23,8 @@ from iadsim.scenario.schema import Scenario
 __all__ = ["FireUnits", "Sensors", "World", "compile_world", "scenario_hash"]
 
 KM = 1000.0
+
+_T = TypeVar("_T", "Sensors", "FireUnits")
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -100,6 +103,21 @@ class World:
     @property
     def n_units(self) -> int:
         return len(self.unit_id)
+
+    def select(self, sensors: ArrayLike | None = None, fire_units: ArrayLike | None = None) -> World:
+        """A World with only some ground radars and fire units (indices or boolean masks; None
+        keeps all). Units stay, so unit indices remain valid."""
+        def pick(table: _T, rows: ArrayLike | None) -> _T:
+            if rows is None:
+                return table
+            index = np.asarray(rows)
+            if index.dtype == bool:
+                index = np.flatnonzero(index)
+            index = index.astype(np.int64)  # an empty list arrives as float
+            return replace(table, **{f.name: getattr(table, f.name)[index] for f in fields(table)})
+
+        return replace(self, sensors=pick(self.sensors, sensors),
+                       fire_units=pick(self.fire_units, fire_units))
 
 
 def _nan(value: float | int | None, scale: float = 1.0) -> float:

@@ -1,6 +1,13 @@
 """Static coverage grids (detection and engagement by altitude and RCS) and region metrics."""
 
-from iadsim.coverage.compute import JOINT, AltitudeReference, Coverage, CoverageError, compute_coverage
+from iadsim.coverage.compute import (
+    JOINT,
+    AltitudeReference,
+    Coverage,
+    CoverageError,
+    compute_coverage,
+    sensor_coverage,
+)
 from iadsim.coverage.grid import DEFAULT_CRS, CoverageGrid, GridTooLarge
 
 __all__ = [
@@ -12,4 +19,5 @@ __all__ = [
     "CoverageGrid",
     "GridTooLarge",
     "compute_coverage",
+    "sensor_coverage",
 ]

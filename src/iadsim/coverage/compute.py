@@ -16,6 +16,7 @@ import datetime as dt
 import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,7 +36,14 @@ from iadsim.sensors.detection import (
 )
 from iadsim.world import World
 
-__all__ = ["JOINT", "AltitudeReference", "Coverage", "CoverageError", "compute_coverage"]
+__all__ = [
+    "JOINT",
+    "AltitudeReference",
+    "Coverage",
+    "CoverageError",
+    "compute_coverage",
+    "sensor_coverage",
+]
 
 JOINT = "joint"
 """The group name of the whole system (every nation's sensors and fire units)."""
@@ -305,6 +313,17 @@ def _identical(indices: NDArray[np.int64], *columns: NDArray[np.generic],
         key = tuple(np.asarray(c)[i].item() for c in columns)
         seen.setdefault(key, []).append(int(i))
     return [(rows[0], len(rows)) for rows in seen.values()]
+
+
+def sensor_coverage(world: World, grid: CoverageGrid, sensor_index: int,
+                    layers_m: Sequence[float], rcs: dict[str, float],
+                    **options: Any) -> Coverage:
+    """Coverage of one ground radar alone (``world.sensors`` row ``sensor_index``): its ``pd``
+    is that radar's detection probability; no fire units. Options as ``compute_coverage``."""
+    if not 0 <= sensor_index < len(world.sensors):
+        raise CoverageError(f"no ground radar {sensor_index}; the World has {len(world.sensors)}")
+    alone = world.select(sensors=[sensor_index], fire_units=[])
+    return compute_coverage(alone, grid, layers_m, rcs, **options)
 
 
 @dataclass(frozen=True)
