@@ -14,7 +14,7 @@ __all__ = ["check_references"]
 
 Finding = tuple[Path, str, Any]
 
-_EQUIPMENT_SECTIONS = ("sam_systems", "radars", "aircraft", "jammers")
+_EQUIPMENT_SECTIONS = ("sam_systems", "radars", "aircraft", "jammers", "passive_sensors")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -33,7 +33,8 @@ class _Checker:
         self.findings: list[Finding] = []
         catalog = _mapping(data.get("catalog"))
         self.sections = {name: set(_mapping(catalog.get(name))) for name in
-                         ("radars", "missiles", "sam_systems", "aircraft", "jammers", "rcs_classes")}
+                         ("radars", "missiles", "sam_systems", "aircraft", "jammers",
+                          "passive_sensors", "rcs_classes")}
         self.nations = set(_mapping(data.get("nations")))
         self.places = set(_mapping(data.get("places")))
         self.units = set(_mapping(data.get("units")))
@@ -41,7 +42,7 @@ class _Checker:
         self.links = set(_mapping(data.get("links")))
         self.sources = set(_mapping(data.get("sources")))
         traffic = _mapping(data.get("traffic"))
-        self.flights = set(_mapping(traffic.get("flights")))
+        self.flights = set(_mapping(traffic.get("flights"))) | set(_mapping(traffic.get("orbits")))
 
     def ref(self, path: Path, value: Any, pool: set[str], what: str, optional: bool = True) -> None:
         if value is None and optional:
@@ -118,7 +119,7 @@ class _Checker:
                                       link.get("to")))
             self.provenance(base, link)
         traffic = _mapping(d.get("traffic"))
-        for kind in ("flights", "raids"):
+        for kind in ("flights", "raids", "orbits", "civil"):
             for fid, flight in _items(traffic.get(kind)):
                 base = ("traffic", kind, fid)
                 self.ref((*base, "type"), flight.get("type"), self.sections["aircraft"],
@@ -126,8 +127,10 @@ class _Checker:
                 self.ref((*base, "nation"), flight.get("nation"), self.nations, "nation",
                          optional=False)
                 points: list[tuple[Path, Any]] = []
-                if kind == "flights":
+                if kind in ("flights", "civil"):
                     points = [((*base, "route", i), w) for i, w in enumerate(flight.get("route") or [])]
+                elif kind == "orbits":
+                    points = [((*base, "center"), flight.get("center"))]
                 else:
                     points = [((*base, "origin"), flight.get("origin"))]
                     points += [((*base, "destinations", i), w)

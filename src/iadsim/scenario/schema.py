@@ -33,6 +33,7 @@ __all__ = [
     "AltitudeReference",
     "Arrangement",
     "Catalog",
+    "CivilTraffic",
     "CommandNode",
     "CommandNodeKind",
     "DateRange",
@@ -46,6 +47,8 @@ __all__ = [
     "Milestone",
     "MissileType",
     "Nation",
+    "Orbit",
+    "PassiveSensorType",
     "Place",
     "RadarRole",
     "RadarType",
@@ -195,6 +198,18 @@ class RadarType(Sourced):
     sigma_azimuth_deg: float | None = Field(None, gt=0)
     sigma_elevation_deg: float | None = Field(None, gt=0)
     max_tracks: int | None = Field(None, gt=0)
+    false_alarm_probability: float | None = Field(None, gt=0, lt=0.1)
+    frequency_mhz: float | None = Field(None, gt=0, description="carrier, for λ in the jamming model")
+    bandwidth_mhz: float | None = Field(None, gt=0, description="receiver bandwidth; range resolution c/2B")
+    antenna_gain_dbi: float | None = Field(None, ge=0, le=60)
+    sidelobe_level_db: float | None = Field(None, le=0, description="sidelobe gain relative to the main lobe")
+    beamwidth_azimuth_deg: float | None = Field(None, gt=0, le=360)
+    noise_figure_db: float | None = Field(None, ge=0, le=30)
+    losses_db: float | None = Field(None, ge=0, le=40)
+    clutter_loss_db: float | None = Field(
+        None, ge=0, le=60, description="SNR loss on a target at ground level, fading to 0 at clutter_height_m"
+    )
+    clutter_height_m: float | None = Field(None, gt=0, le=5000)
     note: str | None = None
 
     @model_validator(mode="after")
@@ -281,6 +296,7 @@ class AircraftType(Sourced):
     ceiling_m: float | None = Field(None, gt=0)
     range_km: float | None = Field(None, gt=0)
     combat_radius_km: float | None = Field(None, gt=0)
+    climb_rate_mps: float | None = Field(None, gt=0)
     rcs_m2: float | None = Field(None, gt=0)
     radar: Identifier | None = None
     air_to_air_missile: Identifier | None = None
@@ -296,6 +312,19 @@ class JammerType(Sourced):
     power_w: float | None = Field(None, gt=0)
     antenna_gain_dbi: float | None = None
     bandwidth_mhz: float | None = Field(None, gt=0)
+    beamwidth_deg: float | None = Field(None, gt=0, le=360, description="None = omnidirectional")
+    note: str | None = None
+
+
+class PassiveSensorType(Sourced):
+    """A passive (ESM) sensor: takes bearings on emitting radars and jammers in its bands."""
+
+    name: NonEmptyText
+    bands: list[str] = Field(default_factory=list)
+    max_range_km: float | None = Field(None, gt=0)
+    bearing_sigma_deg: float | None = Field(None, gt=0)
+    scan_period_s: float | None = Field(None, gt=0)
+    antenna_height_m: float | None = Field(None, ge=0, le=1000)
     note: str | None = None
 
 
@@ -308,7 +337,7 @@ class RcsClass(Sourced):
 
 
 _SOURCED_MODELS: tuple[type[Sourced], ...] = (
-    RadarType, MissileType, SamSystemType, AircraftType, JammerType, RcsClass,
+    RadarType, MissileType, SamSystemType, AircraftType, JammerType, PassiveSensorType, RcsClass,
 )
 
 
@@ -320,11 +349,13 @@ class Catalog(_Frozen):
     sam_systems: dict[Identifier, SamSystemType] = Field(default_factory=dict)
     aircraft: dict[Identifier, AircraftType] = Field(default_factory=dict)
     jammers: dict[Identifier, JammerType] = Field(default_factory=dict)
+    passive_sensors: dict[Identifier, PassiveSensorType] = Field(default_factory=dict)
     rcs_classes: dict[Identifier, RcsClass] = Field(default_factory=dict)
 
     def kind_of(self, type_id: str) -> str | None:
         """Which catalog section holds ``type_id`` ('radars', 'sam_systems', ...), or None."""
-        for section in ("sam_systems", "radars", "aircraft", "jammers", "missiles"):
+        for section in ("sam_systems", "radars", "aircraft", "jammers", "passive_sensors",
+                        "missiles"):
             if type_id in getattr(self, section):
                 return section
         return None
@@ -554,9 +585,59 @@ class Raid(_Frozen):
     note: str | None = None
 
 
+class Orbit(_Frozen):
+    """A racetrack orbit or patrol (AEW&C, air policing) flown from start_s to end_s."""
+
+    type: Identifier
+    nation: Identifier
+    center: Waypoint
+    length_km: float = Field(gt=0, le=2000, description="length of the straight legs")
+    width_km: float = Field(gt=0, le=500, description="turn diameter")
+    heading_deg: float = Field(0.0, ge=0, lt=360, description="direction of the first straight leg")
+    speed_kmh: float = Field(gt=0, le=30_000)
+    alt_m: float = Field(ge=-500, le=100_000)
+    alt_ref: AltitudeReference = AltitudeReference.msl
+    start_s: float = Field(0.0, ge=0)
+    end_s: float | None = Field(None, gt=0)
+    flight_plan: bool = False
+    iff: bool = False
+    radar_on: bool = Field(True, description="the aircraft type's radar radiates")
+    callsign: str | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _times_ordered(self) -> Orbit:
+        if self.end_s is not None and self.end_s <= self.start_s:
+            raise ValueError(f"end_s ({self.end_s}) must be after start_s ({self.start_s})")
+        return self
+
+
+class CivilTraffic(_Frozen):
+    """Background traffic along an airway: aircraft entering at a rate, at cruise levels."""
+
+    type: Identifier
+    nation: Identifier
+    route: list[Waypoint] = Field(min_length=2)
+    flights_per_hour: float = Field(gt=0, le=1000)
+    both_directions: bool = True
+    speed_kmh: float = Field(gt=0, le=3000)
+    alt_min_m: float = Field(ge=0, le=20_000)
+    alt_max_m: float = Field(ge=0, le=20_000)
+    flight_plan: bool = True
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _levels_ordered(self) -> CivilTraffic:
+        if self.alt_min_m > self.alt_max_m:
+            raise ValueError(f"alt_min_m ({self.alt_min_m}) is above alt_max_m ({self.alt_max_m})")
+        return self
+
+
 class Traffic(_Frozen):
     flights: dict[Identifier, Flight] = Field(default_factory=dict)
     raids: dict[Identifier, Raid] = Field(default_factory=dict)
+    orbits: dict[Identifier, Orbit] = Field(default_factory=dict)
+    civil: dict[Identifier, CivilTraffic] = Field(default_factory=dict)
 
 
 class Emitter(_Frozen):
@@ -624,6 +705,7 @@ class Scenario(_Frozen):
     emitters: dict[Identifier, Emitter] = Field(default_factory=dict)
     events: dict[Identifier, Event] = Field(default_factory=dict)
     timeline: dict[Identifier, Milestone] = Field(default_factory=dict)
+    truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
     assumptions: list[NonEmptyText] = Field(
         default_factory=list, description="scenario-wide assumptions, shown in every report"
     )
