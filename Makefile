@@ -27,6 +27,7 @@ system-deps:
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/run_benchmarks.py
 	$(BIN)/python bench/bench_viewshed.py
+	$(BIN)/python bench/bench_engine.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -188,3 +188,44 @@ def test_coverage_bad_input(tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_run_simulates_and_writes_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out"
+    result = invoke("run", "air-policing-violation", "--no-coverage", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip()).parent
+    detections = pq.read_table(folder / "detections.parquet")
+    for column in ("time_s", "sensor_id", "sensor_lat_deg", "sensor_lon_deg", "sensor_alt_m",
+                   "range_m", "azimuth_deg", "elevation_deg", "sigma_range_m",
+                   "sigma_azimuth_deg", "sigma_elevation_deg", "object_id", "false_alarm"):
+        assert column in detections.column_names, column
+    truth = pq.read_table(folder / "truth.parquet")
+    assert "violator" in set(truth["object_id"].to_pylist())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["simulation"]["objects"] >= 2 and summary["simulation"]["detections"] > 0
+    html = (folder / "report.html").read_text()
+    assert "violator" in html and "First detection of each air object" in html
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    ("speed_kmh: 180", "speed_kmh: 2000"),
+    ("count: 1", "count: 3000000"),
+])
+def test_run_refuses_bad_traffic_without_writing(write, tmp_path, edit, message):
+    text = ("include: [reference]\nname: bad traffic\nas_of: 2020-12-31\nduration_s: 600\n"
+            "traffic:\n  flights:\n    f:\n      type: generic_light_aircraft\n      nation: LTU\n"
+            "      speed_kmh: 180\n      alt_m: 500\n      route:\n"
+            "        - {lat_deg: 54.9, lon_deg: 25.4}\n        - {place: astravyets}\n"
+            "  raids:\n    r:\n      type: generic_small_uav\n      nation: POL\n      count: 1\n"
+            "      origin: {lat_deg: 52.6, lon_deg: 23.0}\n      destinations: [{place: brest}]\n"
+            "      speed_kmh: 150\n      alt_m: 300\n")
+    out = tmp_path / "out"
+    result = invoke("run", str(write(text.replace(edit, message))), "--no-coverage", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    expected = "max_speed_kmh" if "speed" in message else "GiB"
+    assert expected in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()

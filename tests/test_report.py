@@ -18,8 +18,9 @@ def test_reference_report(reference, tmp_path):
         assert f">{heading}</h2>" in html
     # self-contained: no external scripts, stylesheets or images
     assert not re.search(r'(src|href)="https?://', html)
-    # the unit map, three coverage layers, launchers by year
-    assert html.count('src="data:image/png;base64,') == 5
+    # the unit map, three coverage layers, detections over time, launchers by year
+    assert html.count('src="data:image/png;base64,') == 6
+    assert "Simulation: detections" in html and "First detection of each air object" in html
     assert "ETOPO5" in html and "Lithuania" in html
     assert "120th Anti-Aircraft Missile Brigade" in html and "Fanipal" in html
     summary = json.loads((result.folder / "summary.json").read_text())
@@ -28,6 +29,9 @@ def test_reference_report(reference, tmp_path):
     assert summary["launchers_by_type"]["Tor-M2"] == 20
     assert summary["terrain"].startswith("ETOPO5")
     assert (result.folder / "coverage" / "regions_by_date.csv").exists()
+    for name in ("truth", "detections", "events", "bearings", "first_detections"):
+        assert (result.folder / f"{name}.parquet").exists(), name
+    assert summary["simulation"]["objects"] > 0 and summary["simulation"]["detections"] > 0
 
 
 def test_report_is_deterministic(tmp_path):

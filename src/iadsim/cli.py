@@ -226,13 +226,32 @@ def run(
     scenario: ScenarioArg = None,
     as_of: AsOfOpt = None,
     output: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("out"),
+    no_sim: Annotated[bool, typer.Option("--no-sim", help="Skip the simulation.")] = False,
+    no_coverage: Annotated[bool, typer.Option("--no-coverage", help="Skip coverage.")] = False,
 ) -> None:
-    """The main job: validate, compile and write the report; prints the report's path."""
+    """The main job: validate, compile, simulate and write the report; prints the report's path."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
     from iadsim.report import write_run_report
+    from iadsim.report.run import RUN_COVERAGE
+    from iadsim.sim.traffic import TrafficError
 
     sc = _load(scenario)
     day = _parse_date(as_of)
-    result = write_run_report(sc, output, day)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        try:
+            result = write_run_report(sc, output, day, None if no_coverage else RUN_COVERAGE,
+                                      simulate=not no_sim, progress=progress)
+        except TrafficError as exc:
+            raise UserError(str(exc)) from None
     typer.echo(str(result.report))
 
 

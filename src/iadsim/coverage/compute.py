@@ -22,10 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iadsim.coverage.grid import CoverageGrid
+from iadsim.coverage.viewsheds import SiteViewsheds
 from iadsim.geo.radar_geometry import (
     EARTH_RADIUS_M,
     STANDARD_K,
-    curvature_coefficient,
     horizon_distance_m,
     slant_range_and_elevation,
 )
@@ -122,30 +122,6 @@ def _ground_distance(grid: CoverageGrid, window: tuple[slice, slice], lat_deg: f
     return np.asarray(2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)))
 
 
-class _Terrain:
-    """Ground heights on the grid and per-site minimum visible heights (cached per site)."""
-
-    def __init__(self, ground: NDArray[np.float32], grid: CoverageGrid, k: float) -> None:
-        self.ground = ground
-        self.grid = grid
-        self.cc = curvature_coefficient(k)
-        self.cache: dict[tuple[int, int, float, float], tuple[tuple[slice, slice], NDArray[np.float32]]] = {}
-
-    def min_visible(self, row: int, col: int, height_m: float, radius_m: float,
-                    ) -> tuple[tuple[slice, slice], NDArray[np.float32]]:
-        from iadsim.geo.viewshed import min_visible_height
-
-        key = (row, col, round(height_m, 2), round(radius_m, -2))
-        if key not in self.cache:
-            window = self.grid.window(row, col, radius_m)
-            box = self.ground[window]
-            minvis = min_visible_height(box, self.grid.resolution_m, row - window[0].start,
-                                        col - window[1].start, height_m, radius_m * 1.1,
-                                        curvature_coeff=self.cc)
-            self.cache[key] = (window, np.asarray(minvis, dtype=np.float32))
-        return self.cache[key]
-
-
 def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float],
                      rcs: dict[str, float], *, altitude_reference: str = "agl",
                      k: float = STANDARD_K, ground_m: NDArray[np.float32] | None = None,
@@ -210,7 +186,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     raise CoverageError(
                         f"the layer at {layer:g} m above sea level lies below ground everywhere "
                         "in the area; use higher altitudes or --alt-ref agl")
-    terrain_los = _Terrain(ground, grid, k) if ground is not None else None
+    terrain_los = SiteViewsheds(ground, grid, k) if ground is not None else None
 
     groups = (*tuple(sorted(set(world.unit_nation.tolist()))), JOINT)
     log_miss = {g: np.zeros(shape, dtype=np.float32) for g in groups}
@@ -343,7 +319,7 @@ class _SiteView:
     """Line of sight and geometry from radar sites to the grid, shared by radars and fire units."""
 
     def __init__(self, grid: CoverageGrid, ground: NDArray[np.float32] | None,
-                 terrain: _Terrain | None, target_asl: NDArray[np.float64],
+                 terrain: SiteViewsheds | None, target_asl: NDArray[np.float64],
                  below: NDArray[np.bool_], k: float) -> None:
         self.grid, self.ground, self.terrain, self.k = grid, ground, terrain, k
         self.target_asl, self.below = target_asl, below

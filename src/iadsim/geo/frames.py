@@ -10,16 +10,23 @@ from numpy.typing import ArrayLike, NDArray
 
 from iadsim.geo.geodesy import geodetic_to_ecef
 
-__all__ = ["ecef_to_enu", "enu_rotation", "enu_to_ecef"]
+__all__ = ["ecef_to_enu", "enu_rotation", "enu_rotations", "enu_to_ecef"]
+
+
+def enu_rotations(lat_deg: ArrayLike, lon_deg: ArrayLike) -> NDArray[np.float64]:
+    """Rotations whose rows are the east, north and up unit vectors at each point, (N, 3, 3)."""
+    lat = np.radians(np.atleast_1d(np.asarray(lat_deg, dtype=np.float64)))
+    lon = np.radians(np.atleast_1d(np.asarray(lon_deg, dtype=np.float64)))
+    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
+    zero = np.zeros_like(lat)
+    return np.stack([np.stack([-so, co, zero], -1),
+                     np.stack([-sl * co, -sl * so, cl], -1),
+                     np.stack([cl * co, cl * so, sl], -1)], axis=1)
 
 
 def enu_rotation(lat_deg: float, lon_deg: float) -> NDArray[np.float64]:
     """The 3 × 3 matrix whose rows are the east, north and up unit vectors at a geodetic point."""
-    lat, lon = np.radians(lat_deg), np.radians(lon_deg)
-    sl, cl, so, co = np.sin(lat), np.cos(lat), np.sin(lon), np.cos(lon)
-    return np.array([[-so, co, 0.0],
-                     [-sl * co, -sl * so, cl],
-                     [cl * co, cl * so, sl]])
+    return np.asarray(enu_rotations(lat_deg, lon_deg)[0], dtype=np.float64)
 
 
 def ecef_to_enu(ecef_m: ArrayLike, lat0_deg: float, lon0_deg: float,

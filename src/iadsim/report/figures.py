@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on servers and in CI
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -238,6 +239,27 @@ def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
             ax.axvline(when, color="#888888", linestyle=":", linewidth=1)
             ax.text(when + 0.1, ax.get_ylim()[1] * 0.97, milestone.label, rotation=90, va="top",
                     fontsize=7, color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+def detections_over_time_figure(edges_s: np.ndarray, per_sensor: dict[str, np.ndarray],
+                                top: int = 12) -> Figure:
+    """Detections per minute of the busiest radars (the rest summed), one line each."""
+    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    ranked = sorted(per_sensor.items(), key=lambda kv: -int(kv[1].sum()))
+    minutes = edges_s / 60.0
+    for sid, counts in ranked[:top]:
+        ax.step(minutes, counts, where="post", linewidth=1.2, label=sid)
+    if len(ranked) > top:
+        rest = np.sum([c for _, c in ranked[top:]], axis=0)
+        ax.step(minutes, rest, where="post", linewidth=1.2, color="grey",
+                label=f"{len(ranked) - top} other radars")
+    ax.set_xlabel("simulated time (min)")
+    ax.set_ylabel("detections per minute")
+    ax.set_title("Detections over time by radar (false alarms excluded)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2, loc="upper right")
     fig.tight_layout()
     return fig
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from iadsim import __version__
 from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.oob import order_of_battle
-from iadsim.report.figures import equipment_over_time_figure, oob_map_figure, save_figure
+from iadsim.report.figures import (
+    detections_over_time_figure,
+    equipment_over_time_figure,
+    oob_map_figure,
+    save_figure,
+)
 from iadsim.report.html import (
     ReportSection,
     assumptions_section,
@@ -30,6 +37,7 @@ from iadsim.report.html import (
 )
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Scenario
+from iadsim.sim import Engine
 from iadsim.world import compile_world
 
 __all__ = ["RunReport", "run_folder_name", "write_run_report"]
@@ -56,7 +64,8 @@ RUN_COVERAGE = CoverageRequest(dates=(), layers_m=(100.0, 1000.0, 10000.0), reso
 
 
 def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = None,
-                     coverage: CoverageRequest | None = RUN_COVERAGE) -> RunReport:
+                     coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
+                     progress: Callable[[str, int, int], None] | None = None) -> RunReport:
     """Compile the scenario at ``as_of`` and write the run folder under ``out_dir``.
 
     Args:
@@ -66,8 +75,13 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
         coverage: the coverage to compute for the report (its dates are replaced by ``as_of``),
             or None to leave coverage out; skipped with a note if the scenario's catalog lacks
             the RCS classes.
+        simulate: run the engine over the scenario's duration and write truth, detections,
+            bearings and events as Parquet.
+        progress: called with (phase, done, total).
     """
     day = as_of or scenario.as_of
+    # build the simulation first: bad traffic is refused before anything is written
+    engine = _prepare_engine(scenario, day) if simulate else None
     world = compile_world(scenario, day)
     oob = order_of_battle(scenario, day)
     folder = out_dir / run_folder_name(scenario, day)
@@ -101,6 +115,8 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
     summary_path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
                             encoding="utf-8")
 
+    sim_section, sim_files = (_simulation_section(scenario, engine, folder, summary, progress)
+                              if engine is not None else (None, []))
     coverage_section, coverage_files = _coverage_section(scenario, day, coverage, folder)
     if coverage_section is not None:
         summary["coverage"] = "coverage/" if coverage_files else "not computed"
@@ -115,6 +131,7 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
                       f"source locates ({len(world.unplaced)}).</p>"),
         oob_section(oob),
         *([coverage_section] if coverage_section is not None else []),
+        *([sim_section] if sim_section is not None else []),
         ReportSection("years", "Launchers over the years",
                       embedded_png(years_png, "launchers in service by year")
                       + "<p class='muted'>State on 31 December of each year, from the in-service "
@@ -136,8 +153,70 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
                             f"{len(world.sensors)} ground radars)",
     }
     report = render_report(scenario, day, sections, meta, folder / "report.html")
-    files = (report, map_png, years_png, csv_path, geojson_path, summary_path, *coverage_files)
+    files = (report, map_png, years_png, csv_path, geojson_path, summary_path, *coverage_files,
+             *sim_files)
     return RunReport(folder, report, files)
+
+
+def _prepare_engine(scenario: Scenario, day: dt.date) -> Engine:
+    from iadsim.geo.terrain import default_terrain
+
+    return Engine(scenario, as_of=day, terrain=default_terrain())
+
+
+def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summary: dict[str, Any],
+                        progress: Callable[[str, int, int], None] | None,
+                        ) -> tuple[ReportSection, list[Path]]:
+    """Run the engine, write its tables, and describe detections in the report."""
+    from iadsim.analysis import detections_per_minute, first_detections
+    from iadsim.io.parquet import write_table
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress("simulation", done, total)
+
+    result = engine.run(step)
+    files = [write_table(result.truth, folder / "truth.parquet"),
+             write_table(result.detections, folder / "detections.parquet"),
+             write_table(result.bearings, folder / "bearings.parquet"),
+             write_table(result.events, folder / "events.parquet")]
+    firsts = first_detections(result.detections, result.truth)
+    files.append(write_table(firsts, folder / "first_detections.parquet"))
+    false_alarms = int(sum(result.detections["false_alarm"].to_pylist()))
+    summary["simulation"] = {**result.stats, "false_alarms": false_alarms,
+                             "duration_s": scenario.duration_s, "tick_s": scenario.tick_s,
+                             "terrain": "ETOPO5 (bundled)", "replication": 0}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    parts = [f"<p>{result.stats['objects']} air objects over {scenario.duration_s:,.0f} s at a "
+             f"{scenario.tick_s:g} s tick; {result.stats['radars']} scanning radars of the defending "
+             f"nations; {result.stats['detections']:,} detections ({false_alarms:,} false alarms). "
+             "Tables: <code>truth.parquet</code>, <code>detections.parquet</code>, "
+             "<code>bearings.parquet</code>, <code>events.parquet</code>, "
+             "<code>first_detections.parquet</code>.</p>"]
+    edges, per_sensor = detections_per_minute(result.detections)
+    if per_sensor:
+        png = save_figure(detections_over_time_figure(edges, per_sensor), folder / "detections.png")
+        files.append(png)
+        parts.append(embedded_png(png, "detections per minute by radar"))
+    rows = []
+    for r in firsts.to_pylist():
+        detected = r["first_detection_s"] is not None
+        rows.append([r["object_id"], r["type"], r["nation"], f"{r['appears_s']:,.0f}",
+                     f"{r['first_detection_s']:,.0f}" if detected else "not detected",
+                     f"{r['delay_s']:,.0f}" if detected else "",
+                     r["sensor_id"] or "", f"{r['range_km']:.1f}" if detected else ""])
+    if rows:
+        parts.append("<h3>First detection of each air object</h3>")
+        shown = rows[:200]
+        parts.append(table(["object", "type", "nation", "appears (s)", "first detected (s)",
+                            "delay (s)", "by radar", "range (km)"], shown, numeric=[3, 4, 5, 7]))
+        if len(rows) > len(shown):
+            parts.append(f"<p class='muted'>First 200 of {len(rows)} objects; all are in "
+                         "<code>first_detections.parquet</code>.</p>")
+    else:
+        parts.append("<p>The scenario has no air traffic.</p>")
+    return ReportSection("simulation", "Simulation: detections", "".join(parts)), files
 
 
 class _CoverageSection(ReportSection):

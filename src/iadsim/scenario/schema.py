@@ -572,7 +572,7 @@ class Raid(_Frozen):
 
     type: Identifier
     nation: Identifier
-    count: int = Field(gt=0, le=100_000)
+    count: int = Field(gt=0, le=10_000_000, description="memory is estimated before building")
     start_s: float = Field(0.0, ge=0)
     spread_s: float = Field(0.0, ge=0)
     origin: Waypoint

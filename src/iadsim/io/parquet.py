@@ -1,0 +1,25 @@
+"""Parquet output, written atomically (temporary file, then rename) and byte-reproducibly."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["read_table", "write_table"]
+
+
+def write_table(table: pa.Table, path: Path) -> Path:
+    """Write ``table`` to ``path`` (zstd); the same table gives the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    os.replace(tmp, path)
+    return path
+
+
+def read_table(path: Path) -> pa.Table:
+    """Read a Parquet file written by ``write_table``."""
+    return pq.read_table(path)
