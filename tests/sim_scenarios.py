@@ -7,7 +7,8 @@ RADAR_LAT, RADAR_LON = 53.9, 27.5
 
 def one_radar(*, antenna_m: float = 30.0, detection_km: float = 100.0, scan_s: float = 10.0,
               flights: str = "", emitters: str = "", duration_s: float = 400.0, seed: int = 11,
-              extra_catalog: str = "", jammer_power_w: float = 100.0) -> str:
+              extra_catalog: str = "", jammer_power_w: float = 100.0,
+              extra_units: str = "", orbits: str = "") -> str:
     """A scenario with one surveillance radar (1 m² at Pd 0.5 at ``detection_km``) at 53.9 N,
     27.5 E and the flights given (YAML under ``traffic: flights:``)."""
     return f"""\
@@ -79,9 +80,11 @@ units:
     place: site
     equipment: [{{type: r, count: 1}}]
     source: [T]
+{extra_units}
 traffic:
   flights:
 {flights}
+{orbits}
 {emitters}
 """
 

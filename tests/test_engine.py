@@ -114,3 +114,47 @@ def test_same_seed_gives_byte_identical_parquet(write, tmp_path):
     first = run_simulation(scenario, replication=3).detections["range_m"].to_numpy()
     assert not np.array_equal(first[: min(len(first), other.num_rows)],
                               other["range_m"].to_numpy()[: min(len(first), other.num_rows)])
+
+
+ESM_CATALOG = """\
+  passive_sensors:
+    esm:
+      name: Test ESM
+      bands: [S, X]
+      max_range_km: 400
+      bearing_sigma_deg: 1.0
+      scan_period_s: 5
+      antenna_height_m: 20
+      assumed: {max_range_km: test, bearing_sigma_deg: test, scan_period_s: test,
+                antenna_height_m: test}
+"""
+ESM_UNIT = """\
+  esm_unit:
+    name: ESM station
+    nation: BLR
+    kind: ew_centre
+    place: site
+    equipment: [{type: esm, count: 1}]
+    source: [T]
+"""
+
+
+def test_passive_bearings_on_a_jammer(write):
+    from pyproj import Geod
+
+    # a noise jammer 150 km due west of the ESM station, 5 km up
+    jam_lon = 27.5 - 150.0 / (111.32 * 0.5882)
+    emitters = f"""emitters:
+  j: {{jammer: noise, nation: POL, location: {{lat_deg: 53.9, lon_deg: {jam_lon:.5f}, alt_m: 5000}}}}
+"""
+    scenario = load_scenario(write(one_radar(flights=inbound("t", 100.0, 5000.0), emitters=emitters,
+                                             duration_s=300, extra_catalog=ESM_CATALOG,
+                                             extra_units=ESM_UNIT)))
+    bearings = run_simulation(scenario).bearings
+    assert bearings.num_rows == 60  # every 5 s for 300 s
+    true = Geod(ellps="WGS84").inv(27.5, 53.9, jam_lon, 53.9)[0] % 360
+    error = (bearings["bearing_deg"].to_numpy() - true + 180) % 360 - 180
+    # σ = 1°: the mean of 60 draws lies within 4σ/√60 of the truth, the spread near 1°
+    assert abs(error.mean()) < 4 / np.sqrt(60)
+    assert 0.6 < error.std(ddof=1) < 1.4
+    assert set(bearings["emitter_id"].to_pylist()) == {"j"}

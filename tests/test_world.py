@@ -57,3 +57,18 @@ def test_scenario_hash_is_stable_and_sensitive(write):
     b = load_scenario(write(MINIMAL, "b.yaml"))
     c = load_scenario(write(MINIMAL.replace("seed: 7", "seed: 8"), "c.yaml"))
     assert scenario_hash(a) == scenario_hash(b) != scenario_hash(c)
+
+
+def test_air_bases_and_command_nodes(reference):
+    world = compile_world(reference)
+    bases = world.air_bases
+    by_type = {}
+    for t, n in zip(bases.aircraft_type.tolist(), bases.count.tolist(), strict=True):
+        by_type[t] = by_type.get(t, 0) + n
+    assert by_type["su30sm"] == 4 and by_type["mig29"] == 24  # end of 2020
+    assert "su27" not in by_type  # the Russian rotation ended in 2016
+    nodes = world.command_nodes
+    assert {"blr_af_ad_command", "rads_command", "jsc_west"} <= set(nodes.node_id.tolist())
+    assert np.isfinite(nodes.lat_deg).all()
+    early = compile_world(reference, dt.date(2010, 6, 1)).command_nodes
+    assert "rads_command" not in early.node_id.tolist()  # the agreement came into force in 2012

@@ -20,7 +20,8 @@ from numpy.typing import ArrayLike, NDArray
 from iadsim.geo import geodetic_to_ecef
 from iadsim.scenario.schema import Scenario
 
-__all__ = ["FireUnits", "Sensors", "World", "compile_world", "scenario_hash"]
+__all__ = ["AirBases", "CommandNodes", "FireUnits", "Sensors", "World", "compile_world",
+           "scenario_hash"]
 
 KM = 1000.0
 
@@ -85,6 +86,36 @@ class FireUnits:
 
 
 @dataclass(frozen=True)
+class AirBases:
+    """Air bases and air detachments with aircraft: one row per (unit, aircraft type), arrays of N."""
+
+    unit_index: NDArray[np.int64]
+    aircraft_type: NDArray[np.str_]
+    count: NDArray[np.int64]
+    ecef_m: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.unit_index)
+
+
+@dataclass(frozen=True)
+class CommandNodes:
+    """Command nodes in service at the date, with their positions where a place is known."""
+
+    node_id: NDArray[np.str_]
+    nation: NDArray[np.str_]
+    kind: NDArray[np.str_]
+    superior: NDArray[np.str_]  # "" for none
+    lat_deg: NDArray[np.float64]  # NaN where no place is given
+    lon_deg: NDArray[np.float64]
+    ecef_m: NDArray[np.float64]
+    processing_delay_s: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.node_id)
+
+
+@dataclass(frozen=True)
 class World:
     """A scenario compiled at a date: units, ground sensors and fire units as arrays."""
 
@@ -98,6 +129,8 @@ class World:
     unit_ecef_m: NDArray[np.float64]
     sensors: Sensors
     fire_units: FireUnits
+    air_bases: AirBases
+    command_nodes: CommandNodes
     unplaced: tuple[str, ...]
 
     @property
@@ -217,5 +250,42 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
         unit_ecef_m=ground,
         sensors=sensors,
         fire_units=fire_units,
+        air_bases=_air_bases(scenario, day, ids, ground),
+        command_nodes=_command_nodes(scenario, day),
         unplaced=tuple(unplaced),
     )
+
+
+def _air_bases(scenario: Scenario, day: dt.date, ids: list[str],
+               ground: NDArray[np.float64]) -> AirBases:
+    index = {uid: i for i, uid in enumerate(ids)}
+    rows = []
+    for uid in ids:
+        unit = scenario.units[uid]
+        counts: dict[str, int] = {}
+        for item in unit.equipment:
+            if item.type in scenario.catalog.aircraft and item.in_service.contains(day):
+                counts[item.type] = counts.get(item.type, 0) + item.count
+        rows += [(index[uid], t, n) for t, n in sorted(counts.items()) if n > 0]
+    unit_index = np.asarray([r[0] for r in rows], dtype=np.int64)
+    return AirBases(unit_index=unit_index,
+                    aircraft_type=np.asarray([r[1] for r in rows], dtype=np.str_),
+                    count=np.asarray([r[2] for r in rows], dtype=np.int64),
+                    ecef_m=ground[unit_index] if rows else np.zeros((0, 3)))
+
+
+def _command_nodes(scenario: Scenario, day: dt.date) -> CommandNodes:
+    nodes = [(nid, n) for nid, n in sorted(scenario.command_nodes.items())
+             if n.in_service.contains(day)]
+    places = [scenario.places.get(n.place) if n.place else None for _, n in nodes]
+    lat = np.asarray([p.lat_deg if p else np.nan for p in places], dtype=np.float64)
+    lon = np.asarray([p.lon_deg if p else np.nan for p in places], dtype=np.float64)
+    ecef = geodetic_to_ecef(np.nan_to_num(lat), np.nan_to_num(lon), 0.0) if nodes else np.zeros((0, 3))
+    ecef[~np.isfinite(lat)] = np.nan
+    return CommandNodes(
+        node_id=np.asarray([nid for nid, _ in nodes], dtype=np.str_),
+        nation=np.asarray([n.nation for _, n in nodes], dtype=np.str_),
+        kind=np.asarray([str(n.kind) for _, n in nodes], dtype=np.str_),
+        superior=np.asarray([n.superior or "" for _, n in nodes], dtype=np.str_),
+        lat_deg=lat, lon_deg=lon, ecef_m=ecef,
+        processing_delay_s=np.asarray([_nan(n.processing_delay_s) for _, n in nodes]))

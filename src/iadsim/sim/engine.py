@@ -279,6 +279,23 @@ class Engine:
         self.esm_band_match = np.array([[bool(eb & jb) for jb in self.jammer_bands]
                                         for eb in esm_bands], dtype=bool
                                        ).reshape(len(rows), len(self.jammer_bands))
+        # hostile aircraft whose radar radiates are emitters too
+        from iadsim.sensors.jamming import band_of
+
+        tr = self.traffic
+        hostile_radars = []
+        for j in range(len(tr)):
+            type_id = str(tr.type_id[j])
+            radar = cat.aircraft[type_id].radar if type_id in cat.aircraft else None
+            if radar and bool(tr.radar_on[j]) and str(tr.nation[j]) not in self.defenders:
+                freq = cat.radars[radar].frequency_mhz
+                hostile_radars.append((j, f"{tr.object_id[j]}/{radar}",
+                                       str(band_of(freq)) if freq else ""))
+        self.hostile_radar_object = np.asarray([h[0] for h in hostile_radars], dtype=np.int64)
+        self.hostile_radar_id = np.asarray([h[1] for h in hostile_radars], dtype=np.str_)
+        self.esm_radar_band_match = np.array([[h[2] in eb for h in hostile_radars]
+                                              for eb in esm_bands], dtype=bool
+                                             ).reshape(len(rows), len(hostile_radars))
         self.esm_sigma = np.radians(np.nan_to_num([_nan(r[3].bearing_sigma_deg) for r in rows],
                                                   nan=2.0))
         period = np.asarray([_nan(r[3].scan_period_s) for r in rows])
@@ -353,11 +370,12 @@ class Engine:
             if due.size:
                 self._scan(dets, t, due, act, pos, lat, lon, alt, jam_on, rng_detect, rng_false,
                            stats)
-            if len(self.esm_id) and jam_on.any():
+            radar_on = active[self.hostile_radar_object] if len(active) else np.zeros(0, bool)
+            if len(self.esm_id) and (jam_on.any() or radar_on.any()):
                 esm_due = np.flatnonzero(np.floor(t / self.esm_period) > last_esm)
                 last_esm[esm_due] = np.floor(t / self.esm_period[esm_due])
                 if esm_due.size:
-                    self._bearings(bears, t, esm_due, pos, jam_on, rng_passive)
+                    self._bearings(bears, t, esm_due, pos, jam_on, radar_on, rng_passive)
             if progress:
                 progress(step + 1, n_ticks)
         stats["detections"] = dets.rows
@@ -513,13 +531,19 @@ class Engine:
         return JammingField(jnr, az, el, beam, side, due, len(r))
 
     def _bearings(self, log: ColumnLog, t: float, esm: NDArray[np.int64], pos: NDArray[np.float64],
-                  jam_on: NDArray[np.bool_], rng: np.random.Generator) -> None:
+                  jam_on: NDArray[np.bool_], radar_on: NDArray[np.bool_],
+                  rng: np.random.Generator) -> None:
+        """Bearings on the emitters radiating now: jammers and hostile aircraft radars."""
         from iadsim.sensors.passive import passive_bearings
 
         on = np.flatnonzero(jam_on)
-        jpos = self._jammer_positions(pos)[on]
-        # heard if a band overlaps and the jammer is above the station's smooth-earth horizon
-        band = self.esm_band_match[np.ix_(esm, on)]
+        radiating = np.flatnonzero(radar_on)
+        jpos = np.concatenate([self._jammer_positions(pos)[on],
+                               pos[self.hostile_radar_object[radiating]]])
+        emitter_id = np.concatenate([self.jammer_id[on], self.hostile_radar_id[radiating]])
+        # heard if a band overlaps and the emitter is above the station's smooth-earth horizon
+        band = np.concatenate([self.esm_band_match[np.ix_(esm, on)],
+                               self.esm_radar_band_match[np.ix_(esm, radiating)]], axis=1)
         _, _, j_alt = ecef_to_geodetic(jpos)
         unit = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
         site = self.esm_ecef[esm] / np.linalg.norm(self.esm_ecef[esm], axis=1, keepdims=True)
@@ -528,13 +552,13 @@ class Engine:
         los = band & (ground <= horizon_distance_m(self.esm_height[esm][:, None], j_alt[None], self.k))
         out = passive_bearings(self.esm_ecef[esm], self.esm_lat[esm], self.esm_lon[esm],
                                np.nan_to_num(self.esm_range[esm], nan=np.inf), self.esm_sigma[esm],
-                               jpos, np.ones(len(on), dtype=bool), los, rng)
+                               jpos, np.ones(len(jpos), dtype=bool), los, rng)
         s = np.asarray(out["sensor"], dtype=np.int64)
         if not len(s):
             return
         log.append({"time_s": t, "sensor_id": self.esm_id[esm][s],
                     "sensor_lat_deg": self.esm_lat[esm][s], "sensor_lon_deg": self.esm_lon[esm][s],
-                    "emitter_id": self.jammer_id[on][np.asarray(out["emitter"], dtype=np.int64)],
+                    "emitter_id": emitter_id[np.asarray(out["emitter"], dtype=np.int64)],
                     "bearing_deg": np.degrees(out["bearing"]),
                     "sigma_bearing_deg": np.degrees(self.esm_sigma[esm][s])})
 
