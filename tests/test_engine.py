@@ -158,3 +158,18 @@ def test_passive_bearings_on_a_jammer(write):
     assert abs(error.mean()) < 4 / np.sqrt(60)
     assert 0.6 < error.std(ddof=1) < 1.4
     assert set(bearings["emitter_id"].to_pylist()) == {"j"}
+
+
+def test_first_detections_per_object(write):
+    from iadsim.analysis import first_detections
+
+    flights = inbound("seen", 150.0, 5000.0) + inbound("hidden", 150.0, 30.0, bearing="north")
+    scenario = load_scenario(write(one_radar(flights=flights, antenna_m=10.0, duration_s=100)))
+    result = run_simulation(scenario)
+    rows = {r["object_id"]: r for r in first_detections(result.detections, result.objects).to_pylist()}
+    assert set(rows) == {"seen", "hidden"}
+    seen = rows["seen"]
+    assert seen["first_detection_s"] is not None and seen["delay_s"] >= 0
+    assert seen["range_km"] == pytest.approx(150.0 - seen["first_detection_s"], abs=1.0)
+    # 30 m above ground, 50+ km out, behind the horizon of a 10 m mast (≈ 35.6 km): never seen
+    assert rows["hidden"]["first_detection_s"] is None

@@ -18,16 +18,22 @@ def decoded(table: pa.Table) -> pa.Table:
     return table.cast(schema)
 
 
-def first_detections(detections: pa.Table, truth: pa.Table) -> pa.Table:
-    """One row per air object of the truth: when, by which radar and at what range it was first
-    detected (null if never), its type and nation, and when it first appeared.
+def first_detections(detections: pa.Table, objects: pa.Table, start_s: float = 0.0) -> pa.Table:
+    """One row per air object: when, by which radar and at what range it was first detected
+    (null if never), its type and nation, and when it appeared.
+
+    Args:
+        detections: the run's detections table.
+        objects: the run's objects table (object_id, type, nation, start_s, ...).
+        start_s: the run's start: objects already in the air then appear at it.
 
     Columns: object_id, type, nation, appears_s, first_detection_s, delay_s, sensor_id,
     range_km.
     """
-    truth, detections = decoded(truth), decoded(detections)
-    objects = truth.group_by(["object_id", "type", "nation"]).aggregate([("time_s", "min")])
-    objects = objects.rename_columns(["object_id", "type", "nation", "appears_s"])
+    detections = decoded(detections)
+    appears = pc.max_element_wise(objects["start_s"], pa.scalar(start_s))
+    objects = pa.table({"object_id": objects["object_id"], "type": objects["type"],
+                        "nation": objects["nation"], "appears_s": appears})
     real = detections.filter(pc.invert(detections["false_alarm"]))
     if real.num_rows:
         order = pc.sort_indices(real, sort_keys=[("object_id", "ascending"), ("time_s", "ascending"),

@@ -179,8 +179,9 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
     files = [write_table(result.truth, folder / "truth.parquet"),
              write_table(result.detections, folder / "detections.parquet"),
              write_table(result.bearings, folder / "bearings.parquet"),
-             write_table(result.events, folder / "events.parquet")]
-    firsts = first_detections(result.detections, result.truth)
+             write_table(result.events, folder / "events.parquet"),
+             write_table(result.objects, folder / "objects.parquet")]
+    firsts = first_detections(result.detections, result.objects)
     files.append(write_table(firsts, folder / "first_detections.parquet"))
     false_alarms = int(sum(result.detections["false_alarm"].to_pylist()))
     summary["simulation"] = {**result.stats, "false_alarms": false_alarms,
@@ -193,7 +194,7 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
              f"nations; {result.stats['detections']:,} detections ({false_alarms:,} false alarms). "
              "Tables: <code>truth.parquet</code>, <code>detections.parquet</code>, "
              "<code>bearings.parquet</code>, <code>events.parquet</code>, "
-             "<code>first_detections.parquet</code>.</p>"]
+             "<code>objects.parquet</code>, <code>first_detections.parquet</code>.</p>"]
     edges, per_sensor = detections_per_minute(result.detections)
     if per_sensor:
         png = save_figure(detections_over_time_figure(edges, per_sensor), folder / "detections.png")

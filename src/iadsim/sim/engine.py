@@ -73,6 +73,8 @@ class RunResult:
     detections: pa.Table
     bearings: pa.Table
     events: pa.Table
+    objects: pa.Table
+    """One row per air object: object_id, type, nation, source, start_s, end_s, flight_plan, iff."""
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -382,7 +384,19 @@ class Engine:
         stats["objects"] = len(self.traffic)
         stats["radars"] = len(self.radars)
         return RunResult(self._truth_table(truth), self._detection_table(dets), bears.to_table(),
-                         events.to_table(), stats)
+                         events.to_table(), self.objects_table(), stats)
+
+    def objects_table(self) -> pa.Table:
+        """The air objects of the run with where they come from and when they fly."""
+        tr = self.traffic
+        return pa.table({
+            "object_id": pa.array(tr.object_id.astype(object), pa.string()),
+            "type": pa.array(tr.type_id.astype(object), pa.string()),
+            "nation": pa.array(tr.nation.astype(object), pa.string()),
+            "source": pa.array(tr.source.astype(object), pa.string()),
+            "start_s": pa.array(tr.start_s), "end_s": pa.array(tr.end_s),
+            "flight_plan": pa.array(tr.flight_plan), "iff": pa.array(tr.iff),
+        })
 
     def _truth_table(self, log: ColumnLog) -> pa.Table:
         """The logged truth with each object's type and nation added after its id."""
