@@ -97,3 +97,12 @@ def test_reference_data_validates():
     # the reference data set is a fragment: only the scenario's own fields may be missing
     assert {e.message for e in errors} == {"required field is missing"}
     assert {e.path for e in errors} == {("name",), ("as_of",)}
+
+
+def test_a_broken_included_file_is_reported_alone(write):
+    write("catalog: {radars: {r: {name: [unclosed}}}\n", "broken.yaml")
+    errors = validate_file(write("include: [broken.yaml]\nname: x\nas_of: 2020-01-01\n"
+                                 "units: {u: {name: U, nation: BLR, kind: radar_site, source: [S],"
+                                 " equipment: [{type: r, count: 1}]}}\n", "main.yaml"))
+    assert len(errors) == 1 and "malformed YAML" in errors[0].message
+    assert errors[0].location.file.endswith("broken.yaml")

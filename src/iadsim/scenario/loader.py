@@ -106,6 +106,7 @@ class _Merger:
 
     def __init__(self) -> None:
         self.errors: list[ScenarioError] = []
+        self.incomplete = False  # some file could not be read at all
 
     def load(self, path: FsPath, stack: tuple[FsPath, ...] = (),
              include_loc: Location | None = None) -> Document | None:
@@ -116,6 +117,7 @@ class _Merger:
         doc, errs = read_yaml_file(path, shown)
         self.errors.extend(errs)
         if doc is None:
+            self.incomplete = True
             return None
         if not isinstance(doc.data, dict):
             self.errors.append(ScenarioError(
@@ -369,7 +371,8 @@ def validate_file(path: str | FsPath) -> list[ScenarioError]:
 def _load(path: FsPath) -> tuple[Scenario | None, list[ScenarioError]]:
     merger = _Merger()
     doc = merger.load(path)
-    if doc is None:
+    if doc is None or merger.incomplete:
+        # with a file missing, cross-checks would only repeat its absence many times over
         return None, _dedupe(merger.errors)
     scenario, errors = _validate(doc)
     errors = sorted(_dedupe([*merger.errors, *errors]), key=ScenarioError.sort_key)
