@@ -173,3 +173,57 @@ def test_first_detections_per_object(write):
     assert seen["range_km"] == pytest.approx(150.0 - seen["first_detection_s"], abs=1.0)
     # 30 m above ground, 50+ km out, behind the horizon of a 10 m mast (≈ 35.6 km): never seen
     assert rows["hidden"]["first_detection_s"] is None
+
+
+FIGHTER_RADAR = """\
+  radars:
+    fr:
+      name: Test fighter radar
+      role: airborne
+      detection_range_km: 100
+      reference_rcs_m2: 3
+      reference_pd: 0.5
+      frequency_mhz: 9500
+      bandwidth_mhz: 5
+      antenna_gain_dbi: 33
+      sidelobe_level_db: -30
+      noise_figure_db: 4
+      losses_db: 5
+      assumed: {detection_range_km: t, reference_rcs_m2: t, reference_pd: t, frequency_mhz: t,
+                bandwidth_mhz: t, antenna_gain_dbi: t, sidelobe_level_db: t, noise_figure_db: t,
+                losses_db: t}
+"""
+
+
+@pytest.mark.parametrize("bands", [["X"], ["S"]])
+def test_defender_jammer_against_a_hostile_fighter_radar(write, bands):
+    text = one_radar(flights=inbound("ftr", 150.0, 6000.0, speed_kmh=900.0).replace(
+        "type: dart", "type: dart\n      radar_on: true"), duration_s=120,
+        emitters="""emitters:
+  own: {jammer: xj, nation: BLR, location: {place: site, alt_m: 100}}
+""", extra_catalog=f"""\
+    xj:
+      name: Own X jammer
+      platform: ground
+      bands: {bands}
+      power_w: 500
+      antenna_gain_dbi: 20
+      bandwidth_mhz: 1000
+      assumed: {{power_w: t, antenna_gain_dbi: t, bandwidth_mhz: t}}
+""")
+    # the fighter type carries the test radar (merge it into the catalog's radars and aircraft)
+    text = text.replace("      rcs_m2: 1.0\n      max_speed_kmh: 6000",
+                        "      rcs_m2: 1.0\n      radar: fr\n      max_speed_kmh: 6000")
+    text = text.replace("  radars:\n    r:\n", FIGHTER_RADAR + "    r:\n", 1)
+    result = run_simulation(load_scenario(write(text)))
+    effects = result.ew_effects
+    if bands == ["S"]:
+        assert effects.num_rows == 0  # out of the radar's band: no effect
+        return
+    assert effects.num_rows == 12  # every 10 s for 120 s
+    jnr = 10 ** (effects["jnr_db"].to_numpy() / 10)
+    burn = effects["burn_through_km"].to_numpy()
+    # stand-off burn-through of a radar seeing its 3 m² reference at 100 km: R0 (1 + J/N)^(-1/4)
+    np.testing.assert_allclose(burn, 100.0 * (1 + jnr) ** -0.25, rtol=1e-9)
+    # the jammer sits where the fighter flies: it closes in, so J/N grows over the run
+    assert jnr[-1] > jnr[0] and (burn < 100.0).all()

@@ -180,7 +180,8 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
              write_table(result.detections, folder / "detections.parquet"),
              write_table(result.bearings, folder / "bearings.parquet"),
              write_table(result.events, folder / "events.parquet"),
-             write_table(result.objects, folder / "objects.parquet")]
+             write_table(result.objects, folder / "objects.parquet"),
+             write_table(result.ew_effects, folder / "ew_effects.parquet")]
     firsts = first_detections(result.detections, result.objects)
     files.append(write_table(firsts, folder / "first_detections.parquet"))
     false_alarms = int(sum(result.detections["false_alarm"].to_pylist()))
@@ -194,7 +195,22 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
              f"nations; {result.stats['detections']:,} detections ({false_alarms:,} false alarms). "
              "Tables: <code>truth.parquet</code>, <code>detections.parquet</code>, "
              "<code>bearings.parquet</code>, <code>events.parquet</code>, "
-             "<code>objects.parquet</code>, <code>first_detections.parquet</code>.</p>"]
+             "<code>objects.parquet</code>, <code>first_detections.parquet</code>, "
+             "<code>ew_effects.parquet</code>.</p>"]
+    if result.ew_effects.num_rows:
+        effects = result.ew_effects.to_pylist()
+        worst: dict[str, dict[str, Any]] = {}
+        for e in effects:
+            if e["object_id"] not in worst or e["burn_through_km"] < worst[e["object_id"]]["burn_through_km"]:
+                worst[e["object_id"]] = e
+        parts.append("<h3>The defender's jamming of hostile aircraft radars</h3>"
+                     "<p>Shortest burn-through range of each jammed radar during the run (the range "
+                     "within which it still sees its reference target).</p>")
+        parts.append(table(["aircraft", "radar", "strongest jammer", "J/N (dB)", "unjammed (km)",
+                            "burn-through (km)", "at (s)"],
+                           [[e["object_id"], e["radar_type"], e["jammer_id"], f"{e['jnr_db']:.1f}",
+                             f"{e['detection_range_km']:.0f}", f"{e['burn_through_km']:.1f}",
+                             f"{e['time_s']:.0f}"] for e in worst.values()], numeric=[3, 4, 5, 6]))
     edges, per_sensor = detections_per_minute(result.detections)
     if per_sensor:
         png = save_figure(detections_over_time_figure(edges, per_sensor), folder / "detections.png")

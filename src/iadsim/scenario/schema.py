@@ -563,6 +563,7 @@ class Flight(_Frozen):
     route: list[Waypoint] = Field(min_length=2)
     flight_plan: bool = Field(False, description="filed with air traffic control")
     iff: bool = Field(False, description="answers the defender's IFF")
+    radar_on: bool = Field(False, description="the aircraft type's radar radiates")
     callsign: str | None = None
     note: str | None = None
 
@@ -582,6 +583,7 @@ class Raid(_Frozen):
     alt_m: float = Field(ge=-500, le=100_000)
     alt_ref: AltitudeReference = AltitudeReference.msl
     spread_deg: float = Field(0.0, ge=0, le=180)
+    radar_on: bool = Field(False, description="the aircraft type's radar radiates")
     note: str | None = None
 
 

@@ -59,6 +59,20 @@ BEARING_SCHEMA = pa.schema([
     ("sensor_lon_deg", pa.float64()), ("emitter_id", pa.string()), ("bearing_deg", pa.float64()),
     ("sigma_bearing_deg", pa.float64()),
 ])
+EW_EFFECT_SCHEMA = pa.schema([
+    ("time_s", pa.float64()), ("jammer_id", pa.string()), ("object_id", pa.string()),
+    ("radar_type", pa.string()), ("jnr_db", pa.float64()), ("detection_range_km", pa.float64()),
+    ("burn_through_km", pa.float64()),
+])
+"""The defender's own jammers against hostile aircraft radars: the radar's burn-through range."""
+
+EW_EFFECT_PERIOD_S = 10.0
+"""How often the effect of the defender's jammers on hostile radars is evaluated and logged."""
+
+FIGHTER_RADAR_SECTOR_RAD = math.radians(60.0)
+"""Half-width of an airborne radar's search sector around the aircraft's heading: a jammer inside
+it reaches the radar's main lobe during the scan (a model convention)."""
+
 EVENT_SCHEMA = pa.schema([
     ("time_s", pa.float64()), ("kind", pa.string()), ("subject", pa.string()),
     ("detail", pa.string()),
@@ -73,6 +87,7 @@ class RunResult:
     detections: pa.Table
     bearings: pa.Table
     events: pa.Table
+    ew_effects: pa.Table
     objects: pa.Table
     """One row per air object: object_id, type, nation, source, start_s, end_s, flight_plan, iff."""
     stats: dict[str, Any] = field(default_factory=dict)
@@ -294,6 +309,25 @@ class Engine:
                 hostile_radars.append((j, f"{tr.object_id[j]}/{radar}",
                                        str(band_of(freq)) if freq else ""))
         self.hostile_radar_object = np.asarray([h[0] for h in hostile_radars], dtype=np.int64)
+        self.hostile_radar_type = np.asarray(
+            [cat.aircraft[str(tr.type_id[h[0]])].radar for h in hostile_radars], dtype=np.str_)
+        types = [cat.radars[str(r)] for r in self.hostile_radar_type]
+        pfa = np.asarray([t.false_alarm_probability or DEFAULT_FALSE_ALARM_PROBABILITY for t in types])
+        p0 = np.asarray([t.reference_pd or 0.5 for t in types])
+        self.hostile_radar_params = {
+            "gain_dbi": np.asarray([t.antenna_gain_dbi or 0.0 for t in types], dtype=np.float64),
+            "sidelobe_db": np.asarray([t.sidelobe_level_db or -30.0 for t in types], dtype=np.float64),
+            "frequency_hz": np.asarray([_nan(t.frequency_mhz) * 1e6 for t in types]),
+            "bandwidth_hz": np.asarray([(t.bandwidth_mhz or 1.0) * 1e6 for t in types]),
+            "noise_figure_db": np.asarray([t.noise_figure_db or 3.0 for t in types], dtype=np.float64),
+            "losses_db": np.asarray([t.losses_db or 0.0 for t in types], dtype=np.float64),
+            "range_m": np.asarray([_nan(t.detection_range_km) * 1000.0 for t in types]),
+            "rcs_m2": np.asarray([t.reference_rcs_m2 or 1.0 for t in types], dtype=np.float64),
+            "snr0": np.log(pfa) / np.log(p0) - 1.0,
+        }
+        self.hostile_band_match = np.array([[h[2] in jb for jb in self.jammer_bands]
+                                            for h in hostile_radars], dtype=bool
+                                           ).reshape(len(hostile_radars), len(self.jammer_bands))
         self.hostile_radar_id = np.asarray([h[1] for h in hostile_radars], dtype=np.str_)
         self.esm_radar_band_match = np.array([[h[2] in eb for h in hostile_radars]
                                               for eb in esm_bands], dtype=bool
@@ -321,6 +355,8 @@ class Engine:
         dets = ColumnLog(DETECTION_SCHEMA, codes={"sensor_id": self.radars.sensor_id.tolist(),
                                                   "object_id": objects})
         bears, events = ColumnLog(BEARING_SCHEMA), ColumnLog(EVENT_SCHEMA)
+        effects = ColumnLog(EW_EFFECT_SCHEMA)
+        next_effect = 0.0
         rng_detect = stream(sc.seed, self.replication, Stage.sensing)
         rng_false = stream(sc.seed, self.replication, Stage.false_alarms)
         rng_passive = stream(sc.seed, self.replication, Stage.passive)
@@ -373,6 +409,11 @@ class Engine:
                 self._scan(dets, t, due, act, pos, lat, lon, alt, jam_on, rng_detect, rng_false,
                            stats)
             radar_on = active[self.hostile_radar_object] if len(active) else np.zeros(0, bool)
+            if t + 1e-9 >= next_effect:
+                next_effect += EW_EFFECT_PERIOD_S
+                own_on = self._own_jammers_on(t, active)
+                if own_on.any() and radar_on.any():
+                    self._ew_effects(effects, t, own_on, radar_on, pos, vel)
             if len(self.esm_id) and (jam_on.any() or radar_on.any()):
                 esm_due = np.flatnonzero(np.floor(t / self.esm_period) > last_esm)
                 last_esm[esm_due] = np.floor(t / self.esm_period[esm_due])
@@ -384,7 +425,64 @@ class Engine:
         stats["objects"] = len(self.traffic)
         stats["radars"] = len(self.radars)
         return RunResult(self._truth_table(truth), self._detection_table(dets), bears.to_table(),
-                         events.to_table(), self.objects_table(), stats)
+                         events.to_table(), effects.to_table(), self.objects_table(), stats)
+
+    def _own_jammers_on(self, t: float, active: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """The defending nations' jammers radiating now."""
+        if not len(self.jammer_id):
+            return np.zeros(0, dtype=bool)
+        on = (self.jammer_start <= t) & (t < self.jammer_end) & ~self.jammer_hostile
+        carried = self.jammer_carrier >= 0
+        on[carried] &= active[self.jammer_carrier[carried]]
+        return np.asarray(on)
+
+    def _ew_effects(self, log: ColumnLog, t: float, own_on: NDArray[np.bool_],
+                    radar_on: NDArray[np.bool_], pos: NDArray[np.float64],
+                    vel: NDArray[np.float64]) -> None:
+        """Burn-through range of each radiating hostile aircraft radar under the defender's
+        jammers: the range within which it still sees its reference target (docs/models/ew.md)."""
+        from iadsim.sensors.jamming import (
+            burn_through_range_m,
+            jammer_to_noise_ratio,
+        )
+
+        jam = np.flatnonzero(own_on)
+        hostile = np.flatnonzero(radar_on)
+        obj = self.hostile_radar_object[hostile]
+        jpos = self._jammer_positions(pos)[jam]
+        rel = jpos[None, :, :] - pos[obj][:, None, :]  # (H, J) from the aircraft to the jammer
+        dist = np.linalg.norm(rel, axis=2)
+        heading = vel[obj] / np.maximum(np.linalg.norm(vel[obj], axis=1, keepdims=True), 1e-9)
+        off_axis = np.arccos(np.clip(np.einsum("hi,hji->hj", heading, rel) / np.maximum(dist, 1.0),
+                                     -1.0, 1.0))
+        _, _, h_alt = ecef_to_geodetic(pos[obj])
+        _, _, j_alt = ecef_to_geodetic(jpos)
+        unit_h = pos[obj] / np.linalg.norm(pos[obj], axis=1, keepdims=True)
+        unit_j = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
+        ground = 2.0 * 6_371_008.8 * np.arcsin(np.clip(
+            np.linalg.norm(unit_h[:, None] - unit_j[None], axis=2) / 2.0, 0.0, 1.0))
+        visible = ground <= horizon_distance_m(h_alt[:, None], j_alt[None], self.k)
+        p = self.hostile_radar_params
+        gain = p["gain_dbi"][hostile][:, None] + np.where(off_axis <= FIGHTER_RADAR_SECTOR_RAD, 0.0,
+                                                          p["sidelobe_db"][hostile][:, None])
+        jnr = jammer_to_noise_ratio(self.jammer_power[jam][None], self.jammer_gain[jam][None],
+                                    self.jammer_bandwidth[jam][None], p["frequency_hz"][hostile][:, None],
+                                    p["bandwidth_hz"][hostile][:, None], gain,
+                                    p["noise_figure_db"][hostile][:, None],
+                                    p["losses_db"][hostile][:, None], dist)
+        jnr = np.where(self.hostile_band_match[np.ix_(hostile, jam)] & visible, np.nan_to_num(jnr), 0.0)
+        total = jnr.sum(axis=1)
+        hit = np.flatnonzero((total > 0.0) & np.isfinite(p["range_m"][hostile]))
+        if not hit.size:
+            return
+        h = hostile[hit]
+        burn = burn_through_range_m(p["snr0"][h], p["snr0"][h], p["range_m"][h], p["rcs_m2"][h],
+                                    p["rcs_m2"][h], total[hit])
+        log.append({"time_s": t, "jammer_id": self.jammer_id[jam][np.argmax(jnr[hit], axis=1)],
+                    "object_id": self.traffic.object_id[self.hostile_radar_object[h]],
+                    "radar_type": self.hostile_radar_type[h], "jnr_db": 10.0 * np.log10(total[hit]),
+                    "detection_range_km": p["range_m"][h] / 1000.0,
+                    "burn_through_km": np.asarray(burn) / 1000.0})
 
     def objects_table(self) -> pa.Table:
         """The air objects of the run with where they come from and when they fly."""

@@ -113,7 +113,7 @@ class Trajectories:
         rcs_m2: (N,) the aircraft type's ``rcs_m2``; NaN if the type gives none.
         flight_plan: (N,) filed with air traffic control.
         iff: (N,) answers the defender's IFF.
-        radar_on: (N,) True for orbits with ``radar_on`` whose type has a radar.
+        radar_on: (N,) True for flights, raids and orbits with ``radar_on`` whose type has a radar.
         start_s: (N,) first knot time (the object appears).
         end_s: (N,) last knot time (the object disappears: landed, arrived, impact).
         knot_offset: (N + 1,) object i's knots are ``knot_*[knot_offset[i]:knot_offset[i+1]]``.
@@ -839,7 +839,8 @@ def _build_flights(ctx: _Context, flights: list[tuple[str, Flight]]) -> _Part:
         [fid for fid, _ in flights], [f"traffic.flights.{fid}" for fid, _ in flights],
         [f.type for _, f in flights], [f.nation for _, f in flights],
         [_rcs(cat[f.type]) for _, f in flights],
-        [f.flight_plan for _, f in flights], [f.iff for _, f in flights], [False] * n,
+        [f.flight_plan for _, f in flights], [f.iff for _, f in flights],
+        [bool(f.radar_on and cat[f.type].radar is not None) for _, f in flights],
         counts, knots.t, knots.lat, knots.lon, knots.msl)
 
 
@@ -1003,7 +1004,8 @@ def _build_raid(ctx: _Context, rid: str, r: Raid, g: np.random.Generator) -> _Pa
              f"the ground at {knots.ground[j]:,.0f} m", r.alt_m)
     counts = np.bincount(legs.obj[knots.leg], minlength=n).astype(np.int64)
     ac = sc.catalog.aircraft[r.type]
-    return _part(n, ids, f"traffic.raids.{rid}", r.type, r.nation, ac, False, False, False, counts,
+    return _part(n, ids, f"traffic.raids.{rid}", r.type, r.nation, ac, False, False,
+                 bool(r.radar_on and ac.radar is not None), counts,
                  knots.t, knots.lat, knots.lon, knots.msl)
 
 
