@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -87,6 +88,24 @@ AsOfOpt = Annotated[
     typer.Option("--as-of", help="Date YYYY-MM-DD, or a year for 31 December of it "
                  "(default: the scenario's as_of).", show_default=False),
 ]
+
+
+@contextmanager
+def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback (phase, done, total) drawing one bar per phase on stderr."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done)
+
+        yield progress
 
 
 def _version(value: bool) -> None:
@@ -230,23 +249,13 @@ def run(
     no_coverage: Annotated[bool, typer.Option("--no-coverage", help="Skip coverage.")] = False,
 ) -> None:
     """The main job: validate, compile, simulate and write the report; prints the report's path."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from iadsim.report import write_run_report
     from iadsim.report.run import RUN_COVERAGE
     from iadsim.sim.traffic import TrafficError
 
     sc = _load(scenario)
     day = _parse_date(as_of)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done)
-
+    with _progress_bars() as progress:
         try:
             result = write_run_report(sc, output, day, None if no_coverage else RUN_COVERAGE,
                                       simulate=not no_sim, progress=progress)
@@ -283,8 +292,6 @@ def coverage(
     output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/coverage"),
 ) -> None:
     """Where the system detects and can engage, by altitude, RCS and date; maps, grids, tables."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from iadsim.coverage import CoverageError, GridTooLarge
     from iadsim.coverage.metrics import RegionError, load_region_file
     from iadsim.coverage.study import (
@@ -315,16 +322,7 @@ def coverage(
         rcs_classes=tuple(x.strip() for x in rcs.split(",") if x.strip()),
         resolution_km=resolution_km, area=(bounds[0], bounds[1], bounds[2], bounds[3]),
         k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                  "{task.total}"), TimeRemainingColumn(), console=Console(stderr=True),
-                  transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done)
-
+    with _progress_bars() as progress:
         try:
             study = run_coverage_study(sc, request, output, progress)
         except (CoverageError, GridTooLarge, TerrainError) as exc:
