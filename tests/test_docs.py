@@ -60,3 +60,14 @@ def test_readme_baltic_table_matches_a_fresh_computation():
             r = got[(region, year, altitude)]
             assert abs(r["detected_pct"] - detected) <= 0.51, (column, altitude)
             assert abs(r["engageable_pct"] - engageable) <= 0.51, (column, altitude)
+
+
+def test_readme_counts_of_assumptions_and_sources():
+    from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8").replace("\n  ", " ")
+    match = re.search(r"(\d+) stated assumptions, (\d+) cited sources", text)
+    assert match, "the README states the counts"
+    scenario = load_scenario("reference-2020")
+    assert int(match.group(1)) == len(collect_assumptions(scenario))
+    assert int(match.group(2)) == len(cited_source_ids(scenario))
