@@ -229,3 +229,35 @@ def test_run_refuses_bad_traffic_without_writing(write, tmp_path, edit, message)
     assert expected in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_track_command_end_to_end(write, tmp_path):
+    import pyarrow.parquet as pq
+
+    from iadsim import load_scenario
+    from iadsim.io.parquet import write_table
+    from iadsim.sim import run_simulation
+
+    from .sim_scenarios import inbound, one_radar
+
+    scenario = load_scenario(write(one_radar(flights=inbound("t", 90.0, 5000.0, speed_kmh=900.0),
+                                             duration_s=300)))
+    detections = write_table(run_simulation(scenario).detections, tmp_path / "det.parquet")
+    out = tmp_path / "tracks.csv"
+    result = invoke("track", str(detections), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{out} (1 confirmed tracks")
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert {"time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps",
+            "confirmed"} <= set(rows[0])
+    parquet = tmp_path / "tracks.parquet"
+    assert invoke("track", str(detections), "--out", str(parquet)).exit_code == 0
+    assert pq.read_table(parquet).num_rows == len(rows)
+
+
+def test_track_command_bad_input(write, tmp_path):
+    bad = write("time_s,sensor_id\n1,a\n", "det.csv")
+    result = invoke("track", str(bad), "--out", str(tmp_path / "t.parquet"))
+    assert result.exit_code == 2
+    assert "range_m" in result.stderr or "column" in result.stderr
+    assert not (tmp_path / "t.parquet").exists()

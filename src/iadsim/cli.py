@@ -337,6 +337,35 @@ def coverage(
     typer.echo(str(output / "regions_by_date.csv"))
 
 
+@app.command()
+@_user_errors
+def track(
+    detections: Annotated[Path, typer.Argument(help="DETECTIONS table: Parquet, or CSV by "
+                                               "extension (docs/tracking-io.md).")],
+    output: Annotated[Path, typer.Option("--out", help="TRACKS file to write: Parquet, or CSV by "
+                                         "extension.")],
+    origin: Annotated[str | None, typer.Option(
+        "--origin", help="lat,lon of the local frame (default: the sensors' centroid).")] = None,
+) -> None:
+    """Track radar detections with the batched tracker; writes one row per track per scan."""
+    from iadsim.tracking import TrackingInputError, read_detections, track_detections, write_tracks
+
+    frame = None
+    if origin is not None:
+        try:
+            lat, lon = (float(v) for v in origin.split(","))
+        except ValueError:
+            raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'") from None
+        frame = (lat, lon)
+    try:
+        tracks = track_detections(read_detections(detections), origin=frame)
+    except TrackingInputError as exc:
+        raise UserError(f"{detections}: {exc}") from None
+    write_tracks(tracks, output)
+    confirmed = len(set(tracks.filter(tracks["confirmed"])["track_id"].to_pylist())) if tracks.num_rows else 0
+    typer.echo(f"{output} ({confirmed} confirmed tracks, {tracks.num_rows} rows)")
+
+
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
     app()

@@ -1,0 +1,217 @@
+"""The tracker's tables: reading and checking DETECTIONS, writing TRACKS (docs/tracking-io.md).
+
+DETECTIONS and TRACKS are Parquet, or CSV when the file name ends in ``.csv``. Bad input raises a
+``TrackingInputError`` with one message naming the column, and where it applies the first bad row
+(0-based, in the order of the input).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from iadsim.io.parquet import write_table
+
+__all__ = [
+    "DETECTION_COLUMNS",
+    "TRACK_SCHEMA",
+    "Detections",
+    "TrackingInputError",
+    "read_detections",
+    "read_tracks",
+    "validate_detections",
+    "write_tracks",
+]
+
+DETECTION_COLUMNS = ("time_s", "sensor_id", "sensor_lat_deg", "sensor_lon_deg", "sensor_alt_m",
+                     "range_m", "azimuth_deg", "elevation_deg", "sigma_range_m", "sigma_azimuth_deg",
+                     "sigma_elevation_deg")
+"""The DETECTIONS columns the tracker reads; other columns are ignored."""
+
+TRACK_SCHEMA = pa.schema([
+    pa.field("time_s", pa.float64(), nullable=False),
+    pa.field("track_id", pa.int64(), nullable=False),
+    pa.field("lat_deg", pa.float64(), nullable=False),
+    pa.field("lon_deg", pa.float64(), nullable=False),
+    pa.field("alt_m", pa.float64()),
+    pa.field("vel_east_mps", pa.float64(), nullable=False),
+    pa.field("vel_north_mps", pa.float64(), nullable=False),
+    pa.field("confirmed", pa.bool_(), nullable=False),
+    pa.field("quality", pa.float64(), nullable=False),
+])
+"""The TRACKS table: the issue's columns plus ``quality`` (share of recent scans with a detection)."""
+
+
+class TrackingInputError(ValueError):
+    """DETECTIONS that the tracker cannot use; the message names the column (and row)."""
+
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Checked detections as arrays of N rows, in the input's row order, SI units.
+
+    Attributes:
+        time_s: ``(N,)`` seconds. sensor: ``(N,)`` integer code into ``sensor_ids``.
+        sensor_ids: the distinct sensor identifiers (strings), sorted.
+        sensor_lat_deg, sensor_lon_deg, sensor_alt_m: ``(N,)`` sensor position (degrees, metres).
+        range_m: ``(N,)``; azimuth_rad, elevation_rad: ``(N,)`` radians (elevation NaN for 2D).
+        sigma_range_m, sigma_azimuth_rad, sigma_elevation_rad: ``(N,)`` (NaN for 2D).
+    """
+
+    time_s: Array
+    sensor: NDArray[np.int64]
+    sensor_ids: tuple[str, ...]
+    sensor_lat_deg: Array
+    sensor_lon_deg: Array
+    sensor_alt_m: Array
+    range_m: Array
+    azimuth_rad: Array
+    elevation_rad: Array
+    sigma_range_m: Array
+    sigma_azimuth_rad: Array
+    sigma_elevation_rad: Array
+
+    @property
+    def three_d(self) -> NDArray[np.bool_]:
+        """``(N,)`` true where the row has an elevation."""
+        return np.asarray(np.isfinite(self.elevation_rad))
+
+
+def _is_csv(path: Path) -> bool:
+    return path.name.lower().endswith((".csv", ".csv.gz"))
+
+
+def read_detections(path: str | Path) -> pa.Table:
+    """Read a DETECTIONS table from Parquet, or CSV when the name ends in ``.csv`` (or ``.csv.gz``).
+
+    The table is returned as read; ``track_detections`` checks it (``validate_detections``).
+    Raises ``TrackingInputError`` when the file is missing or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TrackingInputError(f"{path}: no such file")
+    try:
+        if _is_csv(path):
+            options = pacsv.ConvertOptions(column_types={"sensor_id": pa.string()},
+                                           strings_can_be_null=False)
+            return pacsv.read_csv(path, convert_options=options)
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise TrackingInputError(f"{path}: cannot read as {'CSV' if _is_csv(path) else 'Parquet'}: "
+                                 f"{exc}") from exc
+
+
+def _numeric(table: pa.Table, name: str) -> Array:
+    column = table.column(name)
+    if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)
+            or pa.types.is_null(column.type)):
+        raise TrackingInputError(f"column {name!r} must be numeric, got {column.type}")
+    return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _first_bad(name: str, bad: NDArray[np.bool_], values: Array, allowed: str) -> None:
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = "empty" if np.isnan(values[row]) else repr(float(values[row]))
+        raise TrackingInputError(f"column {name!r}, row {row}: {value} ({allowed}); "
+                                 f"{int(bad.sum())} bad row(s) in all")
+
+
+def validate_detections(table: pa.Table) -> Detections:
+    """Check a DETECTIONS table and return its rows as SI arrays (see ``Detections``).
+
+    Rules: the eleven columns present; numeric columns numeric; ``time_s`` finite; sensor
+    positions finite; ``range_m`` finite and > 0; ``azimuth_deg`` finite; ``sigma_range_m`` and
+    ``sigma_azimuth_deg`` finite and > 0; ``elevation_deg`` and ``sigma_elevation_deg`` both empty
+    (2D) or both given with the sigma > 0 (3D); one sensor position per (sensor_id, time_s).
+    Rows may come in any order (the tracker sorts by time).
+    """
+    missing = [c for c in DETECTION_COLUMNS if c not in table.column_names]
+    if missing:
+        raise TrackingInputError(f"missing column(s) {', '.join(map(repr, missing))}; DETECTIONS needs "
+                                 f"{', '.join(DETECTION_COLUMNS)} (docs/tracking-io.md)")
+    values = {name: _numeric(table, name) for name in DETECTION_COLUMNS if name != "sensor_id"}
+    sensor_col = table.column("sensor_id")
+    if pa.types.is_dictionary(sensor_col.type):
+        sensor_col = pc.cast(sensor_col, sensor_col.type.value_type)
+    if not (pa.types.is_string(sensor_col.type) or pa.types.is_large_string(sensor_col.type)
+            or pa.types.is_integer(sensor_col.type)):
+        raise TrackingInputError(f"column 'sensor_id' must be text or integer, got {sensor_col.type}")
+    if sensor_col.null_count:
+        row = int(np.flatnonzero(pc.is_null(sensor_col).to_numpy(zero_copy_only=False))[0])
+        raise TrackingInputError(f"column 'sensor_id', row {row}: empty (every detection names its sensor)")
+    sensor_text = np.asarray(pc.cast(sensor_col, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    ids, code = np.unique(sensor_text, return_inverse=True) if len(sensor_text) else (
+        np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
+
+    for name in ("time_s", "sensor_lat_deg", "sensor_lon_deg", "sensor_alt_m", "azimuth_deg"):
+        _first_bad(name, ~np.isfinite(values[name]), values[name], "must be a finite number")
+    lat = values["sensor_lat_deg"]
+    _first_bad("sensor_lat_deg", np.abs(lat) > 90.0, lat, "must be within ±90")
+    for name in ("range_m", "sigma_range_m", "sigma_azimuth_deg"):
+        v = values[name]
+        _first_bad(name, ~(np.isfinite(v) & (v > 0.0)), v, "must be a finite number > 0")
+    el, sel = values["elevation_deg"], values["sigma_elevation_deg"]
+    three = np.isfinite(el)
+    _first_bad("elevation_deg", ~three & ~np.isnan(el), el, "must be finite, or empty for a 2D radar")
+    _first_bad("elevation_deg", np.abs(np.where(three, el, 0.0)) > 90.0, el, "must be within ±90")
+    _first_bad("sigma_elevation_deg", three & ~(np.isfinite(sel) & (sel > 0.0)), sel,
+               "must be a finite number > 0 where elevation_deg is given")
+    _first_bad("sigma_elevation_deg", ~three & ~np.isnan(sel), sel,
+               "must be empty where elevation_deg is empty (2D radar)")
+    _check_sensor_fixed_in_scan(values, code)
+    return Detections(
+        time_s=values["time_s"], sensor=code.astype(np.int64), sensor_ids=tuple(str(s) for s in ids),
+        sensor_lat_deg=lat, sensor_lon_deg=values["sensor_lon_deg"], sensor_alt_m=values["sensor_alt_m"],
+        range_m=values["range_m"], azimuth_rad=np.radians(values["azimuth_deg"]),
+        elevation_rad=np.radians(el), sigma_range_m=values["sigma_range_m"],
+        sigma_azimuth_rad=np.radians(values["sigma_azimuth_deg"]),
+        sigma_elevation_rad=np.radians(np.where(three, sel, np.nan)))
+
+
+def _check_sensor_fixed_in_scan(values: dict[str, Array], code: NDArray[np.intp]) -> None:
+    """A sensor has one position per scan (rows with the same sensor_id and time_s)."""
+    if not len(code):
+        return
+    order = np.lexsort((values["time_s"], code))
+    sensor, time = code[order], values["time_s"][order]
+    same = (sensor[1:] == sensor[:-1]) & (time[1:] == time[:-1])
+    for name in ("sensor_lat_deg", "sensor_lon_deg", "sensor_alt_m"):
+        v = values[name][order]
+        moved = same & (v[1:] != v[:-1])
+        if moved.any():
+            row = int(order[1:][moved][0])
+            raise TrackingInputError(
+                f"column {name!r}, row {row}: the sensor's position differs from another row of the same "
+                f"sensor_id at the same time_s (one position per sensor and scan)")
+
+
+def write_tracks(table: pa.Table, path: str | Path) -> Path:
+    """Write a TRACKS table to Parquet (zstd, reproducible bytes), or CSV when the name ends in ``.csv``.
+
+    In CSV an unknown altitude is an empty field. Returns the path written.
+    """
+    path = Path(path)
+    if _is_csv(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(table, path)
+        return path
+    return write_table(table, path)
+
+
+def read_tracks(path: str | Path) -> pa.Table:
+    """Read a TRACKS table written by ``write_tracks`` (Parquet, or CSV by extension)."""
+    path = Path(path)
+    if _is_csv(path):
+        return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=TRACK_SCHEMA))
+    return pq.read_table(path)

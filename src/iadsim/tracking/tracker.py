@@ -1,0 +1,409 @@
+"""A batched multi-target tracker: EKF (constant velocity, polar measurements), gating, GNN, M-of-N.
+
+All tracks are held as arrays (``TrackArrays``); a scan (the detections of one sensor at one time)
+is processed with array operations over all tracks and detections, with Python loops only over
+scans and over multi-track clusters of the assignment. Models and formulas: docs/models/tracking.md;
+the tables: docs/tracking-io.md.
+
+Frame: a local east-north-up frame tangent to the WGS84 ellipsoid at the origin (the centroid of
+the sensors unless given), height 0. Sensor positions and the rotation of each sensor's own ENU
+frame into it are exact (via ECEF), so the measurement function has no flat-earth error; the
+constant-velocity model is straight in this frame, which departs from constant-altitude flight by
+the curvature (see the docs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations, enu_to_ecef
+from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
+from iadsim.tracking.association import gate, gate_threshold, global_nearest_neighbour
+from iadsim.tracking.filters import (
+    constant_velocity_predict,
+    extended_kalman_update,
+    polar_measurement,
+    polar_to_cartesian,
+)
+from iadsim.tracking.io import TRACK_SCHEMA, Detections, TrackingInputError, validate_detections
+
+__all__ = ["TrackArrays", "Tracker", "TrackerConfig", "track_detections"]
+
+Array = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+EARTH_RADIUS_M = 6_371_000.0
+"""Mean earth radius, used only for a 2D detection's prior elevation and the local vertical."""
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The tracker's parameters. Defaults are model conventions (docs/models/tracking.md).
+
+    Attributes:
+        process_noise_horizontal: white-acceleration spectral density q on east and north, m²/s³.
+        process_noise_vertical: the same on up, m²/s³.
+        gate_probability: probability mass inside the chi-square gate (per measurement dimension).
+        confirm_hits: M of M-of-N: detections needed to confirm a tentative track.
+        confirm_window: N of M-of-N: a tentative track has this many opportunities to collect M hits.
+        delete_misses: K: a confirmed track is deleted after K consecutive missed opportunities.
+        max_position_std_m: a track is deleted when its horizontal position standard deviation
+            (√ of the largest eigenvalue of the east–north block) exceeds this, metres.
+        initial_speed_std_mps: standard deviation of each horizontal velocity component of a new
+            track (its velocity is zero), m/s.
+        initial_vertical_speed_std_mps: the same for the vertical velocity, m/s.
+        prior_altitude_m: the altitude at which a 2D radar's detection starts a track, metres.
+        prior_altitude_std_m: its standard deviation, metres.
+        altitude_known_std_m: ``alt_m`` is reported only when the track's altitude standard deviation
+            is below this, metres.
+        coverage_margin: a scan is an opportunity to detect a track when the track's predicted range
+            from the sensor is at most this factor times the longest range the sensor reports in the
+            input (its apparent coverage).
+        two_stage_assignment: assign detections to confirmed tracks first, then the remaining
+            detections to tentative tracks.
+    """
+
+    process_noise_horizontal: float = 1.0
+    process_noise_vertical: float = 0.1
+    gate_probability: float = 0.99
+    confirm_hits: int = 3
+    confirm_window: int = 5
+    delete_misses: int = 4
+    max_position_std_m: float = 10_000.0
+    initial_speed_std_mps: float = 300.0
+    initial_vertical_speed_std_mps: float = 20.0
+    prior_altitude_m: float = 5_000.0
+    prior_altitude_std_m: float = 4_000.0
+    altitude_known_std_m: float = 1_500.0
+    coverage_margin: float = 1.05
+    two_stage_assignment: bool = True
+
+    def __post_init__(self) -> None:
+        checks = {
+            "process_noise_horizontal": self.process_noise_horizontal >= 0.0,
+            "process_noise_vertical": self.process_noise_vertical >= 0.0,
+            "gate_probability": 0.0 < self.gate_probability < 1.0,
+            "confirm_hits": 1 <= self.confirm_hits <= self.confirm_window,
+            "confirm_window": 1 <= self.confirm_window <= 62,
+            "delete_misses": self.delete_misses >= 1,
+            "max_position_std_m": self.max_position_std_m > 0.0,
+            "initial_speed_std_mps": self.initial_speed_std_mps > 0.0,
+            "initial_vertical_speed_std_mps": self.initial_vertical_speed_std_mps > 0.0,
+            "prior_altitude_std_m": self.prior_altitude_std_m > 0.0,
+            "altitude_known_std_m": self.altitude_known_std_m > 0.0,
+            "coverage_margin": self.coverage_margin > 0.0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"TrackerConfig: invalid {', '.join(bad)} (see its docstring)")
+
+
+@dataclass
+class TrackArrays:
+    """All live tracks of a tracker as parallel arrays of T rows (struct of arrays).
+
+    Attributes:
+        track_id: ``(T,)`` stable identifiers, increasing in order of birth.
+        state: ``(T, 6)`` ``[e, n, u, ve, vn, vu]``, m and m/s in the local frame.
+        covariance: ``(T, 6, 6)``.
+        confirmed: ``(T,)``.
+        history: ``(T,)`` bit i set when the i-th latest opportunity had a detection.
+        opportunities: ``(T,)`` opportunities since birth (the birth scan counts as one).
+        hits: ``(T,)`` detections since birth.
+        misses: ``(T,)`` consecutive missed opportunities.
+    """
+
+    track_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    state: Array = field(default_factory=lambda: np.zeros((0, 6)))
+    covariance: Array = field(default_factory=lambda: np.zeros((0, 6, 6)))
+    confirmed: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    history: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    opportunities: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    hits: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    misses: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.track_id)
+
+    def select(self, keep: BoolArray | IntArray) -> TrackArrays:
+        """The tracks at ``keep`` (a mask or indices)."""
+        return TrackArrays(self.track_id[keep], self.state[keep], self.covariance[keep],
+                           self.confirmed[keep], self.history[keep], self.opportunities[keep],
+                           self.hits[keep], self.misses[keep])
+
+    def extend(self, other: TrackArrays) -> TrackArrays:
+        """These tracks followed by ``other``'s."""
+        return TrackArrays(*(np.concatenate([a, b]) for a, b in zip(self._columns(), other._columns(),
+                                                                     strict=True)))
+
+    def _columns(self) -> tuple[NDArray[np.generic], ...]:
+        return (self.track_id, self.state, self.covariance, self.confirmed, self.history,
+                self.opportunities, self.hits, self.misses)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The detections of one sensor at one time, k = 3 (3D rows) or 2 (2D rows), M rows, SI units.
+
+    Attributes:
+        time_s: seconds. sensor: the sensor's integer code. position: ``(3,)`` local-frame metres.
+        rotation: ``(3, 3)`` local-frame vectors to the sensor's ENU frame.
+        measurements: ``(M, k)`` range m, azimuth rad[, elevation rad].
+        variances: ``(M, k)`` m², rad²[, rad²]. max_range_m: the sensor's apparent coverage, metres.
+    """
+
+    time_s: float
+    sensor: int
+    position: Array
+    rotation: Array
+    measurements: Array
+    variances: Array
+    max_range_m: float
+
+
+class Tracker:
+    """A multi-target tracker holding its tracks as arrays; feed it scans in time order.
+
+    Args:
+        config: the parameters (``TrackerConfig()`` if None).
+        origin_lat_deg, origin_lon_deg: the local frame's origin (height 0 on the ellipsoid).
+    """
+
+    def __init__(self, config: TrackerConfig, origin_lat_deg: float, origin_lon_deg: float) -> None:
+        self.config = config
+        self.origin = (origin_lat_deg, origin_lon_deg)
+        self.tracks = TrackArrays()
+        self.time_s: float | None = None
+        self._next_id = 1
+        self._window_mask = (1 << config.confirm_window) - 1
+        self._gates = {k: gate_threshold(config.gate_probability, k) for k in (2, 3)}
+
+    # -- prediction --------------------------------------------------------------------------------
+    def predict_to(self, time_s: float) -> None:
+        """Predict every track to ``time_s`` (seconds, not earlier than the tracker's time)."""
+        if self.time_s is not None and time_s < self.time_s:
+            raise ValueError(f"scan at {time_s} s is earlier than the tracker's time {self.time_s} s")
+        dt = 0.0 if self.time_s is None else time_s - self.time_s
+        t = self.tracks
+        t.state, t.covariance = constant_velocity_predict(
+            t.state, t.covariance, dt, self.config.process_noise_horizontal,
+            self.config.process_noise_vertical)
+        self.time_s = time_s
+
+    # -- one scan ------------------------------------------------------------------------------------
+    def process_scan(self, scan: Scan) -> None:
+        """Predict to the scan, gate, assign (GNN on clusters), update, start and delete tracks."""
+        self.predict_to(scan.time_s)
+        cfg, tracks = self.config, self.tracks
+        k = scan.measurements.shape[1]
+        threshold = self._gates[k]
+        n_tracks, n_dets = len(tracks), len(scan.measurements)
+
+        predicted, matrix = polar_measurement(tracks.state[:, :3], scan.position, scan.rotation, k)
+        hph = matrix @ tracks.covariance @ np.swapaxes(matrix, 1, 2)
+        pairs = gate(predicted, hph, scan.measurements, scan.variances, threshold)
+
+        assigned_track = np.zeros(0, dtype=np.int64)
+        assigned_det = np.zeros(0, dtype=np.int64)
+        innovations = np.zeros((0, k))
+        stages = ([tracks.confirmed, ~tracks.confirmed] if cfg.two_stage_assignment
+                  else [np.ones(n_tracks, dtype=bool)])
+        used_det = np.zeros(n_dets, dtype=bool)
+        for stage in stages:
+            sub = pairs.subset(stage[pairs.track] & ~used_det[pairs.detection])
+            chosen = global_nearest_neighbour(sub, threshold)
+            assigned_track = np.concatenate([assigned_track, sub.track[chosen]])
+            assigned_det = np.concatenate([assigned_det, sub.detection[chosen]])
+            innovations = np.concatenate([innovations, sub.innovation[chosen]])
+            used_det[sub.detection[chosen]] = True
+
+        # EKF update of the assigned tracks, all at once
+        if len(assigned_track):
+            noise = scan.variances[assigned_det][:, :, None] * np.eye(k)
+            state, cov = extended_kalman_update(tracks.state[assigned_track],
+                                                tracks.covariance[assigned_track], innovations,
+                                                matrix[assigned_track], noise)
+            tracks.state[assigned_track], tracks.covariance[assigned_track] = state, cov
+
+        # bookkeeping: opportunities, hits, misses, M-of-N, quality history
+        hit = np.zeros(n_tracks, dtype=bool)
+        hit[assigned_track] = True
+        opportunity = hit | (predicted[:, 0] <= cfg.coverage_margin * scan.max_range_m)
+        tracks.history = np.where(opportunity, ((tracks.history << 1) | hit) & self._window_mask,
+                                  tracks.history)
+        tracks.opportunities += opportunity
+        tracks.hits += hit
+        tracks.misses = np.where(hit, 0, tracks.misses + opportunity)
+        tracks.confirmed |= (~tracks.confirmed & (tracks.hits >= cfg.confirm_hits)
+                             & (tracks.opportunities <= cfg.confirm_window))
+
+        # deletion
+        horizontal = tracks.covariance[:, :2, :2]
+        half_trace = 0.5 * (horizontal[:, 0, 0] + horizontal[:, 1, 1])
+        det = horizontal[:, 0, 0] * horizontal[:, 1, 1] - horizontal[:, 0, 1] ** 2
+        largest = half_trace + np.sqrt(np.maximum(half_trace**2 - det, 0.0))
+        too_vague = largest > cfg.max_position_std_m**2
+        lost = tracks.confirmed & (tracks.misses >= cfg.delete_misses)
+        hopeless = ~tracks.confirmed & (tracks.opportunities - tracks.hits
+                                        > cfg.confirm_window - cfg.confirm_hits)
+        self.tracks = tracks.select(~(too_vague | lost | hopeless))
+
+        # births from the detections no track took
+        free = np.flatnonzero(~used_det)
+        if len(free):
+            self.tracks = self.tracks.extend(self._births(scan, free))
+
+    def _births(self, scan: Scan, rows: IntArray) -> TrackArrays:
+        """Tentative tracks at the detections ``rows``: position from the measurement, velocity zero."""
+        cfg = self.config
+        z, var = scan.measurements[rows], scan.variances[rows]
+        n = len(rows)
+        if z.shape[1] == 2:
+            # a 2D radar: elevation of the prior altitude at this slant range (spherical earth)
+            r = z[:, 0]
+            origin_up = EARTH_RADIUS_M + self._sensor_altitude(scan)
+            target = EARTH_RADIUS_M + cfg.prior_altitude_m
+            sin_el = (target**2 - origin_up**2 - r**2) / (2.0 * r * origin_up)
+            el = np.arcsin(np.clip(sin_el, -0.2, 0.95))
+            el_std = np.minimum(cfg.prior_altitude_std_m / (r * np.cos(el)), 0.5)
+            z = np.column_stack([z, el])
+            var = np.column_stack([var, el_std**2])
+        position, pos_cov = polar_to_cartesian(z, var, scan.position, scan.rotation)
+        state = np.zeros((n, 6))
+        state[:, :3] = position
+        cov = np.zeros((n, 6, 6))
+        cov[:, :3, :3] = pos_cov
+        cov[:, 3, 3] = cov[:, 4, 4] = cfg.initial_speed_std_mps**2
+        cov[:, 5, 5] = cfg.initial_vertical_speed_std_mps**2
+        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        self._next_id += n
+        ones = np.ones(n, dtype=np.int64)
+        return TrackArrays(ids, state, cov, np.zeros(n, dtype=bool) | (cfg.confirm_hits <= 1),
+                           ones.copy(), ones.copy(), ones.copy(), np.zeros(n, dtype=np.int64))
+
+    def _sensor_altitude(self, scan: Scan) -> float:
+        """The sensor's height above the spherical earth of the local frame (its ``u`` plus the drop)."""
+        p = scan.position
+        return float(np.linalg.norm(p + np.array([0.0, 0.0, EARTH_RADIUS_M])) - EARTH_RADIUS_M)
+
+    # -- reporting ------------------------------------------------------------------------------------
+    def altitude_std_m(self) -> Array:
+        """``(T,)`` each track's altitude standard deviation along its local vertical (spherical earth), m."""
+        p = self.tracks.state[:, :3]
+        up = p + np.array([0.0, 0.0, EARTH_RADIUS_M])
+        up /= np.linalg.norm(up, axis=1, keepdims=True)
+        var = np.einsum("ti,tij,tj->t", up, self.tracks.covariance[:, :3, :3], up)
+        return np.asarray(np.sqrt(np.maximum(var, 0.0)))
+
+    def quality(self) -> Array:
+        """``(T,)`` share of the last min(N, opportunities) opportunities with a detection, in [0, 1]."""
+        window = np.minimum(self.tracks.opportunities, self.config.confirm_window)
+        return np.asarray(np.bitwise_count(self.tracks.history) / np.maximum(window, 1), dtype=np.float64)
+
+
+def _scans(det: Detections, origin: tuple[float, float], coverage: Array) -> list[Scan]:
+    """The detections split into scans (time, sensor, 2D/3D), in time order, in the local frame."""
+    three = det.three_d
+    order = np.lexsort((~three, det.sensor, det.time_s))
+    t, s, d3 = det.time_s[order], det.sensor[order], three[order]
+    change = np.flatnonzero((t[1:] != t[:-1]) | (s[1:] != s[:-1]) | (d3[1:] != d3[:-1])) + 1
+    starts = np.concatenate([[0], change]).astype(np.int64)
+    first = order[starts]
+    lat0, lon0 = origin
+    sensor_ecef = geodetic_to_ecef(det.sensor_lat_deg[first], det.sensor_lon_deg[first],
+                                   det.sensor_alt_m[first])
+    positions = ecef_to_enu(sensor_ecef, lat0, lon0)
+    rotations = (enu_rotations(det.sensor_lat_deg[first], det.sensor_lon_deg[first])
+                 @ enu_rotation(lat0, lon0).T)
+    meas3 = np.column_stack([det.range_m, det.azimuth_rad, det.elevation_rad])
+    var3 = np.column_stack([det.sigma_range_m, det.sigma_azimuth_rad, det.sigma_elevation_rad]) ** 2
+    scans = []
+    for i, rows in enumerate(np.split(order, starts[1:])):
+        k = 3 if d3[starts[i]] else 2
+        scans.append(Scan(float(t[starts[i]]), int(s[starts[i]]), positions[i], rotations[i],
+                          meas3[rows, :k], var3[rows, :k], float(coverage[s[starts[i]]])))
+    return scans
+
+
+def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
+                     origin: tuple[float, float] | None = None) -> pa.Table:
+    """Track a DETECTIONS table; return the TRACKS table (docs/tracking-io.md).
+
+    Args:
+        detections: the DETECTIONS columns (extra columns are ignored), rows in any order.
+        config: the tracker's parameters; ``TrackerConfig()`` if None.
+        origin: (lat_deg, lon_deg) of the local frame; the mean of the distinct sensor positions if None.
+
+    Returns:
+        One row per live track (tentative and confirmed) per distinct detection time, after all
+        scans at that time: ``time_s, track_id, lat_deg, lon_deg, alt_m`` (null while the altitude
+        standard deviation exceeds ``altitude_known_std_m``), ``vel_east_mps, vel_north_mps`` (in the
+        ENU frame at the track's position), ``confirmed, quality``; sorted by time then track id.
+
+    Raises:
+        TrackingInputError: the table is not valid DETECTIONS (the message names the column and row).
+    """
+    config = config or TrackerConfig()
+    det = validate_detections(detections)
+    if origin is None:
+        if not len(det.time_s):
+            return TRACK_SCHEMA.empty_table()
+        sites = np.unique(np.column_stack([det.sensor_lat_deg, det.sensor_lon_deg]), axis=0)
+        # the centroid on the sphere, back to lat/lon
+        ecef = geodetic_to_ecef(sites[:, 0], sites[:, 1], 0.0).mean(axis=0)
+        origin = (float(np.degrees(np.arctan2(ecef[2], np.hypot(ecef[0], ecef[1])))),
+                  float(np.degrees(np.arctan2(ecef[1], ecef[0]))))
+    elif not (abs(origin[0]) <= 90.0 and np.isfinite(origin[1])):
+        raise TrackingInputError(f"origin {origin}: latitude must be within ±90 and longitude finite")
+    coverage = np.zeros(len(det.sensor_ids))
+    np.maximum.at(coverage, det.sensor, det.range_m)
+    tracker = Tracker(config, *origin)
+
+    out_time: list[Array] = []
+    out_ids: list[IntArray] = []
+    out_state: list[Array] = []
+    out_alt_std: list[Array] = []
+    out_conf: list[BoolArray] = []
+    out_quality: list[Array] = []
+    scans = _scans(det, origin, coverage)
+    for i, scan in enumerate(scans):
+        tracker.process_scan(scan)
+        if i + 1 == len(scans) or scans[i + 1].time_s != scan.time_s:
+            t = tracker.tracks
+            out_time.append(np.full(len(t), scan.time_s))
+            out_ids.append(t.track_id.copy())
+            out_state.append(t.state.copy())
+            out_alt_std.append(tracker.altitude_std_m())
+            out_conf.append(t.confirmed.copy())
+            out_quality.append(tracker.quality())
+    if not out_time:
+        return TRACK_SCHEMA.empty_table()
+    return _tracks_table(np.concatenate(out_time), np.concatenate(out_ids), np.concatenate(out_state),
+                         np.concatenate(out_alt_std), np.concatenate(out_conf), np.concatenate(out_quality),
+                         origin, config)
+
+
+def _tracks_table(time_s: Array, ids: IntArray, state: Array, alt_std: Array, confirmed: BoolArray,
+                  quality: Array, origin: tuple[float, float], config: TrackerConfig) -> pa.Table:
+    lat0, lon0 = origin
+    ecef = enu_to_ecef(state[:, :3], lat0, lon0)
+    lat, lon, alt = ecef_to_geodetic(ecef)
+    vel_ecef = state[:, 3:] @ enu_rotation(lat0, lon0)
+    vel_local = np.einsum("nij,nj->ni", enu_rotations(lat, lon), vel_ecef)
+    alt_known = alt_std <= config.altitude_known_std_m
+    return pa.table({
+        "time_s": pa.array(time_s, pa.float64()),
+        "track_id": pa.array(ids, pa.int64()),
+        "lat_deg": pa.array(lat, pa.float64()),
+        "lon_deg": pa.array(lon, pa.float64()),
+        "alt_m": pa.array(alt, pa.float64(), mask=~alt_known),
+        "vel_east_mps": pa.array(vel_local[:, 0], pa.float64()),
+        "vel_north_mps": pa.array(vel_local[:, 1], pa.float64()),
+        "confirmed": pa.array(confirmed, pa.bool_()),
+        "quality": pa.array(quality, pa.float64()),
+    }, schema=TRACK_SCHEMA)
