@@ -14,6 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from iadsim import __version__
 from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
@@ -216,6 +218,9 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
         png = save_figure(detections_over_time_figure(edges, per_sensor), folder / "detections.png")
         files.append(png)
         parts.append(embedded_png(png, "detections per minute by radar"))
+    track_files, track_html = _node_tracks(scenario, engine, result, folder, summary)
+    files += track_files
+    parts.append(track_html)
     rows = []
     for r in firsts.to_pylist():
         detected = r["first_detection_s"] is not None
@@ -234,6 +239,59 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
     else:
         parts.append("<p>The scenario has no air traffic.</p>")
     return ReportSection("simulation", "Simulation: detections", "".join(parts)), files
+
+
+def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,
+                 summary: dict[str, Any]) -> tuple[list[Path], str]:
+    """Each command node tracks its sensors' detections: TRACKS per node, metrics vs truth."""
+    from iadsim.analysis.detections import decoded
+    from iadsim.c2 import sensor_reporting_nodes
+    from iadsim.io.parquet import write_table
+    from iadsim.tracking import ospa, siap
+    from iadsim.tracking.nodes import track_by_node
+
+    nodes = sensor_reporting_nodes(scenario, engine.radar_unit, engine.radars.nation,
+                                   engine.radar_aircraft)
+    mapping = dict(zip(engine.radars.sensor_id.tolist(), nodes.tolist(), strict=True))
+    tracks = track_by_node(result.detections, mapping)
+    truth = decoded(result.truth)
+    files, rows, metrics = [], [], {}
+    for node, node_tracks in tracks.items():
+        files.append(write_table(node_tracks, folder / f"tracks_{node.replace(':', '_')}.parquet"))
+        confirmed = (node_tracks.filter(node_tracks["confirmed"]) if node_tracks.num_rows
+                     else node_tracks)
+        n_confirmed = len(set(confirmed["track_id"].to_pylist())) if confirmed.num_rows else 0
+        # the picture every 10 s, each track held up to 30 s after its last update
+        times = np.arange(0.0, scenario.duration_s, PICTURE_INTERVAL_S)
+        o = ospa(node_tracks, truth, cutoff_m=1000.0, order=1.0, times_s=times, hold_s=PICTURE_HOLD_S)
+        s = siap(node_tracks, truth, association_distance_m=1000.0, times_s=times,
+                 hold_s=PICTURE_HOLD_S)
+        name = scenario.command_nodes[node].name if node in scenario.command_nodes else node
+        metrics[node] = {"confirmed_tracks": n_confirmed, "mean_ospa_m": o.mean_m,
+                         "completeness": s.completeness, "spuriousness": s.spuriousness,
+                         "ids_per_object": s.ids_per_object}
+        rows.append([name, sum(1 for v in mapping.values() if v == node), n_confirmed,
+                     f"{o.mean_m:,.0f}", f"{100 * s.completeness:.0f} %",
+                     f"{100 * s.spuriousness:.0f} %", f"{s.ids_per_object:.2f}"])
+    summary["tracking"] = metrics
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    if not rows:
+        return files, ""
+    html = ("<h3>Recognised air picture per command node</h3><p>Each node tracks the detections "
+            "of the radars that report to it along the peacetime chain of command "
+            "(<code>tracks_&lt;node&gt;.parquet</code>). The picture is scored every "
+            f"{PICTURE_INTERVAL_S:g} s, each track held (and extrapolated) up to "
+            f"{PICTURE_HOLD_S:g} s after its last update. OSPA (c = 1 km, p = 1) and completeness "
+            "are against all air objects in the air, seen or not; spuriousness is the share of "
+            "confirmed tracks with no object within 1 km.</p>"
+            + table(["node", "radars", "confirmed tracks", "mean OSPA (m)", "completeness",
+                     "spuriousness", "track ids per object"], rows, numeric=[1, 2, 3, 4, 5, 6]))
+    return files, html
+
+
+PICTURE_INTERVAL_S = 10.0
+PICTURE_HOLD_S = 30.0
 
 
 class _CoverageSection(ReportSection):

@@ -167,7 +167,8 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         el_meas = np.where(radars.dimensions[sh] == 3, el_meas, np.nan)
         blocks.append(DetectionBlock(
             sensor=sh, target=mi[h].astype(np.int64),
-            range_m=np.maximum(r[h] + noise[h, 0] * radars.sigma_range_m[sh], 0.0),
+            # a range measurement is positive: noise cannot take it below the first range cell
+            range_m=np.maximum(r[h] + noise[h, 0] * radars.sigma_range_m[sh], 1.0),
             azimuth_rad=np.mod(az[h] + noise[h, 1] * radars.sigma_azimuth_rad[sh], 2 * np.pi),
             elevation_rad=el_meas, snr_db=10.0 * np.log10(snr[h]), jammed=jammed[h]))
     if d_count:

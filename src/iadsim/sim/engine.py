@@ -149,8 +149,9 @@ class Engine:
             if radar and bool(traffic.radar_on[j]) and str(traffic.nation[j]) in self.defenders:
                 rows.append({"id": f"{traffic.object_id[j]}/{radar}", "nation": str(traffic.nation[j]),
                              "type": radar, "platform": j, "unit": "", "lat": math.nan,
-                             "lon": math.nan, "height": 0.0})
+                             "lon": math.nan, "height": 0.0, "aircraft": type_id})
         self.radar_unit = np.asarray([r["unit"] for r in rows], dtype=np.str_)
+        self.radar_aircraft = np.asarray([r.get("aircraft", "") for r in rows], dtype=np.str_)
         types = [cat.radars[r["type"]] for r in rows]
         lat = np.asarray([r["lat"] for r in rows], dtype=np.float64)
         lon = np.asarray([r["lon"] for r in rows], dtype=np.float64)

@@ -111,13 +111,18 @@ def _distances(track_lat: Array, track_lon: Array, track_alt: Array, truth_lat: 
     return np.asarray(np.sqrt(horizontal2 + vertical2))
 
 
-_TrackSet = tuple[Array, Array, Array]
+_TrackSet = tuple[Array, Array, Array, NDArray[np.int64]]
 _TruthSet = tuple[Array, Array, Array, NDArray[np.int64]]
 
 
-def _frames(tracks: pa.Table, truth: pa.Table, times_s: Array | None, confirmed_only: bool
-            ) -> tuple[Array, list[_TrackSet], list[_TruthSet]]:
-    """Per evaluation time, the track positions and the truth positions."""
+def _frames(tracks: pa.Table, truth: pa.Table, times_s: Array | None, confirmed_only: bool,
+            hold_s: float | None = None) -> tuple[Array, list[_TrackSet], list[_TruthSet]]:
+    """Per evaluation time, the track positions and the truth positions.
+
+    Without ``hold_s`` a track counts at the times of its own rows only. With it, the picture at
+    time t holds every track's latest row at or before t that is at most ``hold_s`` old,
+    extrapolated to t with its velocity (horizontally) — what a display shows between updates.
+    """
     tt = tracks.column("time_s").to_numpy(zero_copy_only=False).astype(np.float64)
     keep = np.ones(len(tt), dtype=bool)
     if confirmed_only:
@@ -132,16 +137,33 @@ def _frames(tracks: pa.Table, truth: pa.Table, times_s: Array | None, confirmed_
         zero_copy_only=False).astype(np.float64)
     g_time, g_obj, g_lat, g_lon, g_alt = interpolate_truth(truth, times_s)
     track_sets, truth_sets = [], []
+    ids = np.asarray(tracks.column("track_id").to_numpy(zero_copy_only=False), dtype=np.int64)
+    if hold_s is not None:
+        ve = pc.fill_null(pc.cast(tracks.column("vel_east_mps"), pa.float64()), 0.0).to_numpy(
+            zero_copy_only=False).astype(np.float64)
+        vn = pc.fill_null(pc.cast(tracks.column("vel_north_mps"), pa.float64()), 0.0).to_numpy(
+            zero_copy_only=False).astype(np.float64)
+        order = np.lexsort((tt, ids))  # by track, then time
     for time in times_s:
-        r = keep & (tt == time)
-        track_sets.append((lat[r], lon[r], alt[r]))
+        if hold_s is None:
+            r = np.flatnonzero(keep & (tt == time))
+            track_sets.append((lat[r], lon[r], alt[r], ids[r]))
+        else:
+            live = order[keep[order] & (tt[order] <= time) & (tt[order] >= time - hold_s)]
+            # the last row of each track among the live ones (rows are sorted by track, time)
+            last = live[np.r_[ids[live][1:] != ids[live][:-1], True]] if len(live) else live
+            dt = time - tt[last]
+            dlat = np.degrees(vn[last] * dt / 6_371_008.8)
+            dlon = np.degrees(ve[last] * dt / (6_371_008.8 * np.cos(np.radians(lat[last]))))
+            track_sets.append((lat[last] + dlat, lon[last] + dlon, alt[last], ids[last]))
         g = g_time == time
         truth_sets.append((g_lat[g], g_lon[g], g_alt[g], g_obj[g]))
     return times_s, track_sets, truth_sets
 
 
 def ospa(tracks: pa.Table, truth: pa.Table, *, cutoff_m: float = 1000.0, order: float = 1.0,
-         times_s: Array | None = None, confirmed_only: bool = True) -> OspaResult:
+         times_s: Array | None = None, confirmed_only: bool = True,
+         hold_s: float | None = None) -> OspaResult:
     """OSPA between track and truth positions at each evaluation time.
 
     Args:
@@ -150,10 +172,12 @@ def ospa(tracks: pa.Table, truth: pa.Table, *, cutoff_m: float = 1000.0, order: 
         times_s: evaluation times; default the distinct track times, or the truth times when the
             TRACKS table is empty.
         confirmed_only: use only confirmed tracks (the default) or all.
+        hold_s: evaluate the picture with each track held (and extrapolated) up to this many
+            seconds after its last update, instead of only at its own update times.
     """
-    times, track_sets, truth_sets = _frames(tracks, truth, times_s, confirmed_only)
+    times, track_sets, truth_sets = _frames(tracks, truth, times_s, confirmed_only, hold_s)
     values, n_tr, n_gt = [], [], []
-    for (lat, lon, alt), (glat, glon, galt, _) in zip(track_sets, truth_sets, strict=True):
+    for (lat, lon, alt, _), (glat, glon, galt, _) in zip(track_sets, truth_sets, strict=True):
         d = _distances(lat, lon, alt, glat, glon, galt) if len(lat) and len(glat) else np.zeros((0, 0))
         values.append(ospa_distance(d, len(lat), len(glat), cutoff_m, order))
         n_tr.append(len(lat))
@@ -184,21 +208,18 @@ class SiapResult:
 
 
 def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1000.0,
-         times_s: Array | None = None) -> SiapResult:
+         times_s: Array | None = None, hold_s: float | None = None) -> SiapResult:
     """SIAP-style completeness, spuriousness, ambiguity, accuracy and continuity of confirmed tracks.
 
     Each confirmed track is associated at each time with its nearest truth object when that is
-    within ``association_distance_m`` (metres).
+    within ``association_distance_m`` (metres). ``hold_s`` as in ``ospa``.
     """
-    times, track_sets, truth_sets = _frames(tracks, truth, times_s, True)
-    ids_all = tracks.column("track_id").to_numpy(zero_copy_only=False)
-    tt = tracks.column("time_s").to_numpy(zero_copy_only=False)
-    conf = np.asarray(tracks.column("confirmed").to_numpy(zero_copy_only=False), dtype=bool)
+    _, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
     n_truth = held = n_track = spurious = 0
     matched_tracks = 0
     sq: list[Array] = []
     holders: dict[int, set[int]] = {}
-    for time, (lat, lon, alt), (glat, glon, galt, gobj) in zip(times, track_sets, truth_sets, strict=True):
+    for (lat, lon, alt, ids), (glat, glon, galt, gobj) in zip(track_sets, truth_sets, strict=True):
         n_truth += len(glat)
         n_track += len(lat)
         if not len(lat):
@@ -215,7 +236,6 @@ def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1
         held_here = np.unique(nearest[ok])
         held += len(held_here)
         sq.append(dmin[ok] ** 2)
-        ids = ids_all[conf & (tt == time)]
         for tid, obj in zip(ids[ok], gobj[nearest[ok]], strict=True):
             holders.setdefault(int(obj), set()).add(int(tid))
     accuracy = float(np.sqrt(np.concatenate(sq).mean())) if sq and sum(len(s) for s in sq) else float("nan")
