@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
+
 from iadsim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,3 +73,23 @@ def test_readme_counts_of_assumptions_and_sources():
     scenario = load_scenario("reference-2020")
     assert int(match.group(1)) == len(collect_assumptions(scenario))
     assert int(match.group(2)) == len(cited_source_ids(scenario))
+
+
+def test_readme_simulation_table_matches_a_fresh_run():
+    """The README's first-detection table of the mixed raid is recomputed."""
+    from iadsim.analysis import first_detections
+    from iadsim.geo.terrain import default_terrain
+    from iadsim.sim import run_simulation
+
+    result = run_simulation(load_scenario("mixed-raid"), terrain=default_terrain())
+    rows = first_detections(result.detections, result.objects).to_pylist()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for label, type_id in (("cruise missiles", "generic_cruise_missile"),
+                           ("fighters", "generic_fighter"), ("small UAVs", "generic_small_uav")):
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"| {label}"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        of = [r for r in rows if r["type"] == type_id]
+        seen = [r for r in of if r["first_detection_s"] is not None]
+        assert cells[1] == f"{len(seen)} of {len(of)}"
+        assert cells[2] == f"{np.median([r['range_km'] for r in seen]):.0f} km"
+        assert cells[3] == f"{np.median([r['delay_s'] for r in seen]):.0f} s"
