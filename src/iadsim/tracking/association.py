@@ -8,7 +8,11 @@ candidate pairs with a sorted sweep over range, so the exact distance is compute
 Assignment: the gated pairs form a bipartite graph; each connected component (a cluster) is solved
 on its own with ``scipy.optimize.linear_sum_assignment`` on the ``d²`` costs, each track also
 allowed a "no detection" choice at cost γ. One-pair clusters — the common case — are taken without a
-solver call. Formulas: docs/models/tracking.md.
+solver call.
+
+Initiation: ``speed_gate`` pairs single-detection track candidates with later detections whose
+implied horizontal speed does not exceed a maximum (allowing for measurement error).
+Formulas: docs/models/tracking.md.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from scipy.stats import chi2
 
 from iadsim.tracking.filters import wrap_angle
 
-__all__ = ["GatedPairs", "gate", "gate_threshold", "global_nearest_neighbour"]
+__all__ = ["GatedPairs", "gate", "gate_threshold", "global_nearest_neighbour", "speed_gate"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -136,3 +140,57 @@ def global_nearest_neighbour(pairs: GatedPairs, threshold: float) -> NDArray[np.
             chosen.append(lookup[r_idx[real], c_idx[real]])
     result = np.concatenate(chosen).astype(np.int64)
     return np.sort(result)
+
+
+def speed_gate(origins: Array, origin_cov: Array, elapsed_s: Array, points: Array, point_cov: Array,
+               max_speed_mps: float, kappa: float) -> GatedPairs:
+    """Candidate–detection pairs whose implied horizontal speed is at most ``max_speed_mps``.
+
+    A pair (i, j) passes when ``|Δ| − κ σ_Δ ≤ v_max Δt_i``, with ``Δ`` the horizontal (east, north)
+    displacement from candidate i to detection j, ``σ_Δ² = uᵀ (P_i + P_j) u`` its variance along the
+    unit vector ``u = Δ / |Δ|`` (the two position errors independent), and ``Δt_i > 0``. The cost
+    of a passing pair is ``(|Δ| / (v_max Δt_i + κ σ_Δ))²`` in [0, 1]: smaller for a slower implied
+    speed, so ``global_nearest_neighbour(pairs, 1.0)`` prefers the slowest consistent pairing.
+
+    Args:
+        origins: ``(C, 3)`` candidate positions, local-frame metres; origin_cov: ``(C, 3, 3)``.
+        elapsed_s: ``(C,)`` time from each candidate to the detections, seconds (pairs need > 0).
+        points: ``(M, 3)`` detection positions, metres; point_cov: ``(M, 3, 3)``.
+        max_speed_mps: the maximum target speed, m/s.
+        kappa: the number of standard deviations allowed for the measurement errors.
+
+    Returns:
+        The passing pairs (``track`` = candidate index, ``distance2`` = the cost, ``innovation`` the
+        ``(P, 2)`` displacement), ordered by candidate then detection index.
+    """
+    n_c, n_m = len(origins), len(points)
+    empty = np.zeros(0, dtype=np.int64)
+    if not n_c or not n_m:
+        return GatedPairs(empty, empty, np.zeros(0), np.zeros((0, 2)))
+    sd_c = np.sqrt(origin_cov[:, 0, 0] + origin_cov[:, 1, 1])  # bounds σ along any horizontal u
+    sd_m = np.sqrt(point_cov[:, 0, 0] + point_cov[:, 1, 1])
+    reach = np.where(elapsed_s > 0.0, max_speed_mps * elapsed_s + kappa * (sd_c + sd_m.max()), -1.0)
+    # coarse box: east by a sorted sweep, then north
+    order = np.argsort(points[:, 0], kind="stable")
+    east = points[order, 0]
+    lo = np.searchsorted(east, origins[:, 0] - reach, side="left")
+    hi = np.searchsorted(east, origins[:, 0] + reach, side="right")
+    counts = np.maximum(hi - lo, 0)
+    total = int(counts.sum())
+    cand = np.repeat(np.arange(n_c, dtype=np.int64), counts)
+    starts = np.repeat(lo - (np.cumsum(counts) - counts), counts)
+    det = order[starts + np.arange(total)].astype(np.int64)
+    keep = np.abs(points[det, 1] - origins[cand, 1]) <= reach[cand]
+    cand, det = cand[keep], det[keep]
+    # exact test
+    delta = points[det, :2] - origins[cand, :2]
+    dist = np.hypot(delta[:, 0], delta[:, 1])
+    u = delta / np.maximum(dist, 1e-9)[:, None]
+    both = origin_cov[cand, :2, :2] + point_cov[det, :2, :2]
+    sigma = np.sqrt(np.maximum(np.einsum("pi,pij,pj->p", u, both, u), 0.0))
+    bound = max_speed_mps * elapsed_s[cand] + kappa * sigma
+    inside = dist <= bound
+    cost = (dist / np.maximum(bound, 1e-9)) ** 2
+    pairs = GatedPairs(cand[inside], det[inside], cost[inside], delta[inside])
+    sort = np.lexsort((pairs.detection, pairs.track))
+    return pairs.subset(sort) if len(sort) else pairs

@@ -55,22 +55,35 @@ def process_noise(dt_s: float, q_horizontal: float, q_vertical: float) -> Array:
     return q
 
 
-def constant_velocity_predict(states: Array, covariances: Array, dt_s: float, q_horizontal: float,
+def constant_velocity_predict(states: Array, covariances: Array, dt_s: float | Array, q_horizontal: float,
                               q_vertical: float) -> tuple[Array, Array]:
     """Predict all tracks ``dt_s`` seconds ahead: ``x' = F x``, ``P' = F P Fᵀ + Q``.
 
     Args:
-        states: ``(T, 6)``; covariances: ``(T, 6, 6)``; dt_s: seconds (≥ 0).
+        states: ``(T, 6)``; covariances: ``(T, 6, 6)``.
+        dt_s: seconds (≥ 0): one interval for all tracks, or ``(T,)`` one per track.
         q_horizontal, q_vertical: white-acceleration spectral densities, m²/s³.
 
     Returns:
         The predicted ``(T, 6)`` states and ``(T, 6, 6)`` covariances (new arrays).
     """
-    if dt_s == 0.0 or not len(states):
+    if np.ndim(dt_s):
+        dt = np.asarray(dt_s, dtype=np.float64)
+        f = np.broadcast_to(np.eye(6), (len(dt), 6, 6)).copy()
+        f[:, 0, 3] = f[:, 1, 4] = f[:, 2, 5] = dt
+        q = np.zeros((len(dt), 6, 6))
+        for axis, psd in ((0, q_horizontal), (1, q_horizontal), (2, q_vertical)):
+            q[:, axis, axis] = psd * dt**3 / 3.0
+            q[:, axis, axis + 3] = q[:, axis + 3, axis] = psd * dt**2 / 2.0
+            q[:, axis + 3, axis + 3] = psd * dt
+        predicted = np.einsum("tij,tj->ti", f, states)
+        return predicted, np.asarray(f @ covariances @ np.swapaxes(f, 1, 2) + q)
+    dt_scalar = float(dt_s)
+    if dt_scalar == 0.0 or not len(states):
         return states.copy(), covariances.copy()
-    f = transition_matrix(dt_s)
-    predicted = states @ f.T
-    cov = f @ covariances @ f.T + process_noise(dt_s, q_horizontal, q_vertical)
+    f1 = transition_matrix(dt_scalar)
+    predicted = states @ f1.T
+    cov = f1 @ covariances @ f1.T + process_noise(dt_scalar, q_horizontal, q_vertical)
     return predicted, np.asarray(cov)
 
 

@@ -1,8 +1,10 @@
-"""A batched multi-target tracker: EKF (constant velocity, polar measurements), gating, GNN, M-of-N.
+"""A batched multi-target tracker: EKF (constant velocity, polar measurements), gating, GNN,
+velocity-gated two-point initiation, M-of-N confirmation.
 
-All tracks are held as arrays (``TrackArrays``); a scan (the detections of one sensor at one time)
-is processed with array operations over all tracks and detections, with Python loops only over
-scans and over multi-track clusters of the assignment. Models and formulas: docs/models/tracking.md;
+All tracks are held as arrays (``TrackArrays``), and the single detections waiting to start tracks
+as ``Candidates``; a scan (the detections of one sensor at one time) is processed with array
+operations over all tracks and detections, with Python loops only over scans and over multi-track
+clusters of the assignment. Models and formulas: docs/models/tracking.md;
 the tables: docs/tracking-io.md.
 
 Frame: a local east-north-up frame tangent to the WGS84 ellipsoid at the origin (the centroid of
@@ -22,16 +24,17 @@ from numpy.typing import NDArray
 
 from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
-from iadsim.tracking.association import gate, gate_threshold, global_nearest_neighbour
+from iadsim.tracking.association import gate, gate_threshold, global_nearest_neighbour, speed_gate
 from iadsim.tracking.filters import (
     constant_velocity_predict,
     extended_kalman_update,
     polar_measurement,
     polar_to_cartesian,
+    wrap_angle,
 )
 from iadsim.tracking.io import TRACK_SCHEMA, Detections, TrackingInputError, validate_detections
 
-__all__ = ["TrackArrays", "Tracker", "TrackerConfig", "track_detections"]
+__all__ = ["Candidates", "TrackArrays", "Tracker", "TrackerConfig", "track_detections"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -48,16 +51,22 @@ class TrackerConfig:
     Attributes:
         process_noise_horizontal: white-acceleration spectral density q on east and north, m²/s³.
         process_noise_vertical: the same on up, m²/s³.
-        gate_probability: probability mass inside the chi-square gate (per measurement dimension).
-        confirm_hits: M of M-of-N: detections needed to confirm a tentative track.
-        confirm_window: N of M-of-N: a tentative track has this many opportunities to collect M hits.
+        gate_probability: probability mass inside the chi-square gate (per measurement dimension);
+            also sets the measurement-error allowance of the initiation speed gate.
+        max_speed_mps: the fastest target speed, m/s: a detection left over by the tracks becomes a
+            candidate, and a candidate becomes a tentative track only with a detection at its next
+            opportunity whose implied horizontal speed is at most this (two-point initiation).
+        confirm_hits: M of M-of-N: detections needed, after the two initiating ones, to confirm a
+            tentative track (0 confirms it at initiation).
+        confirm_window: N of M-of-N: a tentative track has this many opportunities after its
+            initiation to collect M hits.
         delete_misses: K: a confirmed track is deleted after K consecutive missed opportunities.
         max_position_std_m: a track is deleted when its horizontal position standard deviation
             (√ of the largest eigenvalue of the east–north block) exceeds this, metres.
-        initial_speed_std_mps: standard deviation of each horizontal velocity component of a new
-            track (its velocity is zero), m/s.
+        initial_speed_std_mps: the standard deviation of each horizontal velocity component of the
+            prior (mean zero) that a candidate's second detection updates into a track, m/s.
         initial_vertical_speed_std_mps: the same for the vertical velocity, m/s.
-        prior_altitude_m: the altitude at which a 2D radar's detection starts a track, metres.
+        prior_altitude_m: the altitude at which a 2D radar's detection is placed, metres.
         prior_altitude_std_m: its standard deviation, metres.
         altitude_known_std_m: ``alt_m`` is reported only when the track's altitude standard deviation
             is below this, metres.
@@ -66,29 +75,33 @@ class TrackerConfig:
             input (its apparent coverage).
         two_stage_assignment: assign detections to confirmed tracks first, then the remaining
             detections to tentative tracks.
+        report_covariance: add ``vel_up_mps`` and the 21 ``cov_*`` columns of the state covariance
+            (ENU frame at the track) to TRACKS (docs/models/tracking.md); off by default.
     """
 
     process_noise_horizontal: float = 1.0
     process_noise_vertical: float = 0.1
     gate_probability: float = 0.99
-    confirm_hits: int = 3
-    confirm_window: int = 5
+    confirm_hits: int = 2
+    confirm_window: int = 3
     delete_misses: int = 4
     max_position_std_m: float = 10_000.0
-    initial_speed_std_mps: float = 300.0
+    initial_speed_std_mps: float = 600.0
     initial_vertical_speed_std_mps: float = 20.0
     prior_altitude_m: float = 5_000.0
     prior_altitude_std_m: float = 4_000.0
     altitude_known_std_m: float = 1_500.0
     coverage_margin: float = 1.05
     two_stage_assignment: bool = True
+    max_speed_mps: float = 1_200.0
+    report_covariance: bool = False
 
     def __post_init__(self) -> None:
         checks = {
             "process_noise_horizontal": self.process_noise_horizontal >= 0.0,
             "process_noise_vertical": self.process_noise_vertical >= 0.0,
             "gate_probability": 0.0 < self.gate_probability < 1.0,
-            "confirm_hits": 1 <= self.confirm_hits <= self.confirm_window,
+            "confirm_hits": 0 <= self.confirm_hits <= self.confirm_window,
             "confirm_window": 1 <= self.confirm_window <= 62,
             "delete_misses": self.delete_misses >= 1,
             "max_position_std_m": self.max_position_std_m > 0.0,
@@ -97,10 +110,15 @@ class TrackerConfig:
             "prior_altitude_std_m": self.prior_altitude_std_m > 0.0,
             "altitude_known_std_m": self.altitude_known_std_m > 0.0,
             "coverage_margin": self.coverage_margin > 0.0,
+            "max_speed_mps": self.max_speed_mps > 0.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"TrackerConfig: invalid {', '.join(bad)} (see its docstring)")
+
+
+INITIATION_HITS = 2
+"""A tentative track is born from two detections (a candidate and its velocity-gated successor)."""
 
 
 @dataclass
@@ -113,9 +131,13 @@ class TrackArrays:
         covariance: ``(T, 6, 6)``.
         confirmed: ``(T,)``.
         history: ``(T,)`` bit i set when the i-th latest opportunity had a detection.
-        opportunities: ``(T,)`` opportunities since birth (the birth scan counts as one).
-        hits: ``(T,)`` detections since birth.
+        opportunities: ``(T,)`` opportunities since the first detection (the two initiating
+            detections count as two).
+        hits: ``(T,)`` detections since the first (the two initiating ones included).
         misses: ``(T,)`` consecutive missed opportunities.
+        last_sensor: ``(T,)`` code of the sensor that last detected the track; only its scans
+            count as opportunities, so a radar that cannot see a low flier (horizon, terrain) does
+            not wear the track down while another radar holds it.
     """
 
     track_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -126,6 +148,7 @@ class TrackArrays:
     opportunities: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     hits: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     misses: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    last_sensor: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.track_id)
@@ -134,7 +157,7 @@ class TrackArrays:
         """The tracks at ``keep`` (a mask or indices)."""
         return TrackArrays(self.track_id[keep], self.state[keep], self.covariance[keep],
                            self.confirmed[keep], self.history[keep], self.opportunities[keep],
-                           self.hits[keep], self.misses[keep])
+                           self.hits[keep], self.misses[keep], self.last_sensor[keep])
 
     def extend(self, other: TrackArrays) -> TrackArrays:
         """These tracks followed by ``other``'s."""
@@ -143,7 +166,28 @@ class TrackArrays:
 
     def _columns(self) -> tuple[NDArray[np.generic], ...]:
         return (self.track_id, self.state, self.covariance, self.confirmed, self.history,
-                self.opportunities, self.hits, self.misses)
+                self.opportunities, self.hits, self.misses, self.last_sensor)
+
+
+@dataclass
+class Candidates:
+    """Single detections waiting for a second one to start a track, as C parallel rows.
+
+    Attributes:
+        position: ``(C, 3)`` local-frame metres (a 2D detection at the prior altitude).
+        covariance: ``(C, 3, 3)`` m². time_s: ``(C,)`` the detection time, seconds.
+    """
+
+    position: Array = field(default_factory=lambda: np.zeros((0, 3)))
+    covariance: Array = field(default_factory=lambda: np.zeros((0, 3, 3)))
+    time_s: Array = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    def select(self, keep: BoolArray | IntArray) -> Candidates:
+        """The candidates at ``keep`` (a mask or indices)."""
+        return Candidates(self.position[keep], self.covariance[keep], self.time_s[keep])
 
 
 @dataclass(frozen=True)
@@ -169,6 +213,9 @@ class Scan:
 class Tracker:
     """A multi-target tracker holding its tracks as arrays; feed it scans in time order.
 
+    ``tracks`` holds the live (tentative and confirmed) tracks, with their states and covariances in
+    the local frame; ``candidates`` the single detections that may yet start tracks.
+
     Args:
         config: the parameters (``TrackerConfig()`` if None).
         origin_lat_deg, origin_lon_deg: the local frame's origin (height 0 on the ellipsoid).
@@ -178,10 +225,12 @@ class Tracker:
         self.config = config
         self.origin = (origin_lat_deg, origin_lon_deg)
         self.tracks = TrackArrays()
+        self.candidates = Candidates()
         self.time_s: float | None = None
         self._next_id = 1
         self._window_mask = (1 << config.confirm_window) - 1
         self._gates = {k: gate_threshold(config.gate_probability, k) for k in (2, 3)}
+        self._kappa = float(np.sqrt(gate_threshold(config.gate_probability, 1)))
 
     # -- prediction --------------------------------------------------------------------------------
     def predict_to(self, time_s: float) -> None:
@@ -197,7 +246,7 @@ class Tracker:
 
     # -- one scan ------------------------------------------------------------------------------------
     def process_scan(self, scan: Scan) -> None:
-        """Predict to the scan, gate, assign (GNN on clusters), update, start and delete tracks."""
+        """Predict to the scan, gate, assign (GNN on clusters), update, initiate and delete tracks."""
         self.predict_to(scan.time_s)
         cfg, tracks = self.config, self.tracks
         k = scan.measurements.shape[1]
@@ -230,17 +279,19 @@ class Tracker:
                                                 matrix[assigned_track], noise)
             tracks.state[assigned_track], tracks.covariance[assigned_track] = state, cov
 
-        # bookkeeping: opportunities, hits, misses, M-of-N, quality history
+        # bookkeeping: opportunities, hits, misses, M-of-N after initiation, quality history
         hit = np.zeros(n_tracks, dtype=bool)
         hit[assigned_track] = True
-        opportunity = hit | (predicted[:, 0] <= cfg.coverage_margin * scan.max_range_m)
+        opportunity = hit | ((tracks.last_sensor == scan.sensor)
+                             & (predicted[:, 0] <= cfg.coverage_margin * scan.max_range_m))
+        tracks.last_sensor = np.where(hit, scan.sensor, tracks.last_sensor)
         tracks.history = np.where(opportunity, ((tracks.history << 1) | hit) & self._window_mask,
                                   tracks.history)
         tracks.opportunities += opportunity
         tracks.hits += hit
         tracks.misses = np.where(hit, 0, tracks.misses + opportunity)
-        tracks.confirmed |= (~tracks.confirmed & (tracks.hits >= cfg.confirm_hits)
-                             & (tracks.opportunities <= cfg.confirm_window))
+        tracks.confirmed |= (~tracks.confirmed & (tracks.hits - INITIATION_HITS >= cfg.confirm_hits)
+                             & (tracks.opportunities - INITIATION_HITS <= cfg.confirm_window))
 
         # deletion
         horizontal = tracks.covariance[:, :2, :2]
@@ -253,16 +304,82 @@ class Tracker:
                                         > cfg.confirm_window - cfg.confirm_hits)
         self.tracks = tracks.select(~(too_vague | lost | hopeless))
 
-        # births from the detections no track took
+        # initiation from the detections no track took
         free = np.flatnonzero(~used_det)
-        if len(free):
-            self.tracks = self.tracks.extend(self._births(scan, free))
+        if len(free) or len(self.candidates):
+            self._initiate(scan, free)
 
-    def _births(self, scan: Scan, rows: IntArray) -> TrackArrays:
-        """Tentative tracks at the detections ``rows``: position from the measurement, velocity zero."""
+    def _initiate(self, scan: Scan, free: IntArray) -> None:
+        """Pair candidates with free detections by speed, start tracks, renew the candidates.
+
+        A candidate whose opportunity this scan is (later than its detection, within the sensor's
+        coverage) either becomes a tentative track with a detection through the speed gate or is
+        dropped; free detections no candidate took become candidates.
+        """
+        cfg, cand = self.config, self.candidates
+        points, point_cov = self._to_cartesian(scan, free)
+        elapsed = scan.time_s - cand.time_s
+        pairs = speed_gate(cand.position, cand.covariance, elapsed, points, point_cov,
+                           cfg.max_speed_mps, self._kappa)
+        chosen = global_nearest_neighbour(pairs, 1.0)
+        c_idx, d_idx = pairs.track[chosen], pairs.detection[chosen]
+        if len(c_idx):
+            self.tracks = self.tracks.extend(self._two_point_tracks(scan, cand.select(c_idx),
+                                                                    free[d_idx], points[d_idx]))
+        in_reach = (np.linalg.norm(cand.position - scan.position, axis=1)
+                    <= cfg.coverage_margin * scan.max_range_m)
+        spent = (elapsed > 0.0) & in_reach
+        spent[c_idx] = True
+        fresh = np.ones(len(free), dtype=bool)
+        fresh[d_idx] = False
+        self.candidates = Candidates(
+            np.concatenate([cand.position[~spent], points[fresh]]),
+            np.concatenate([cand.covariance[~spent], point_cov[fresh]]),
+            np.concatenate([cand.time_s[~spent], np.full(int(fresh.sum()), scan.time_s)]))
+
+    def _two_point_tracks(self, scan: Scan, cand: Candidates, rows: IntArray,
+                          points: Array) -> TrackArrays:
+        """Tentative tracks from candidates and their second detections ``rows`` of the scan.
+
+        The prior at each candidate's time is its position with a zero-mean velocity (standard
+        deviations ``initial_speed_std_mps`` horizontally, ``initial_vertical_speed_std_mps``
+        vertically); it is predicted to the scan and updated by the detection with the EKF
+        linearised at the detection's own Cartesian position (one iterated-EKF step from there),
+        since the zero-velocity prediction may lie kilometres from it.
+        """
+        cfg = self.config
+        n = len(cand)
+        state = np.zeros((n, 6))
+        state[:, :3] = cand.position
+        cov = np.zeros((n, 6, 6))
+        cov[:, :3, :3] = cand.covariance
+        cov[:, 3, 3] = cov[:, 4, 4] = cfg.initial_speed_std_mps**2
+        cov[:, 5, 5] = cfg.initial_vertical_speed_std_mps**2
+        state, cov = constant_velocity_predict(state, cov, scan.time_s - cand.time_s,
+                                               cfg.process_noise_horizontal, cfg.process_noise_vertical)
+        k = scan.measurements.shape[1]
+        z_bar, matrix = polar_measurement(points, scan.position, scan.rotation, k)
+        innovation = scan.measurements[rows] - z_bar
+        innovation[:, 1] = wrap_angle(innovation[:, 1])
+        innovation += np.einsum("tkj,tj->tk", matrix[:, :, :3], points - state[:, :3])
+        noise = scan.variances[rows][:, :, None] * np.eye(k)
+        state, cov = extended_kalman_update(state, cov, innovation, matrix, noise)
+        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
+        self._next_id += n
+        two = np.full(n, INITIATION_HITS, dtype=np.int64)
+        return TrackArrays(ids, state, cov, np.full(n, cfg.confirm_hits == 0),
+                           np.full(n, (1 << INITIATION_HITS) - 1, dtype=np.int64) & self._window_mask,
+                           two, two.copy(), np.zeros(n, dtype=np.int64),
+                           np.full(n, scan.sensor, dtype=np.int64))
+
+    def _to_cartesian(self, scan: Scan, rows: IntArray) -> tuple[Array, Array]:
+        """Local-frame positions ``(M, 3)`` and covariances ``(M, 3, 3)`` of the detections ``rows``.
+
+        A 2D detection is placed at ``prior_altitude_m`` (its elevation on a spherical earth) with
+        the prior's uncertainty along the range sphere.
+        """
         cfg = self.config
         z, var = scan.measurements[rows], scan.variances[rows]
-        n = len(rows)
         if z.shape[1] == 2:
             # a 2D radar: elevation of the prior altitude at this slant range (spherical earth)
             r = z[:, 0]
@@ -273,18 +390,7 @@ class Tracker:
             el_std = np.minimum(cfg.prior_altitude_std_m / (r * np.cos(el)), 0.5)
             z = np.column_stack([z, el])
             var = np.column_stack([var, el_std**2])
-        position, pos_cov = polar_to_cartesian(z, var, scan.position, scan.rotation)
-        state = np.zeros((n, 6))
-        state[:, :3] = position
-        cov = np.zeros((n, 6, 6))
-        cov[:, :3, :3] = pos_cov
-        cov[:, 3, 3] = cov[:, 4, 4] = cfg.initial_speed_std_mps**2
-        cov[:, 5, 5] = cfg.initial_vertical_speed_std_mps**2
-        ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
-        self._next_id += n
-        ones = np.ones(n, dtype=np.int64)
-        return TrackArrays(ids, state, cov, np.zeros(n, dtype=bool) | (cfg.confirm_hits <= 1),
-                           ones.copy(), ones.copy(), ones.copy(), np.zeros(n, dtype=np.int64))
+        return polar_to_cartesian(z, var, scan.position, scan.rotation)
 
     def _sensor_altitude(self, scan: Scan) -> float:
         """The sensor's height above the spherical earth of the local frame (its ``u`` plus the drop)."""
@@ -344,6 +450,9 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
         scans at that time: ``time_s, track_id, lat_deg, lon_deg, alt_m`` (null while the altitude
         standard deviation exceeds ``altitude_known_std_m``), ``vel_east_mps, vel_north_mps`` (in the
         ENU frame at the track's position), ``confirmed, quality``; sorted by time then track id.
+        With ``config.report_covariance`` also ``vel_up_mps`` and the state covariance (the 21
+        ``COVARIANCE_COLUMNS``, ENU frame at the track's position, m², m²/s, m²/s²).
+        Candidates (single detections not yet paired into a track) are not reported.
 
     Raises:
         TrackingInputError: the table is not valid DETECTIONS (the message names the column and row).
@@ -352,7 +461,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
     det = validate_detections(detections)
     if origin is None:
         if not len(det.time_s):
-            return TRACK_SCHEMA.empty_table()
+            return _empty_tracks(config)
         sites = np.unique(np.column_stack([det.sensor_lat_deg, det.sensor_lon_deg]), axis=0)
         # the centroid on the sphere, back to lat/lon
         ecef = geodetic_to_ecef(sites[:, 0], sites[:, 1], 0.0).mean(axis=0)
@@ -370,6 +479,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
     out_alt_std: list[Array] = []
     out_conf: list[BoolArray] = []
     out_quality: list[Array] = []
+    out_cov: list[Array] = []
     scans = _scans(det, origin, coverage)
     for i, scan in enumerate(scans):
         tracker.process_scan(scan)
@@ -381,11 +491,52 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
             out_alt_std.append(tracker.altitude_std_m())
             out_conf.append(t.confirmed.copy())
             out_quality.append(tracker.quality())
+            if config.report_covariance:
+                out_cov.append(t.covariance.copy())
     if not out_time:
-        return TRACK_SCHEMA.empty_table()
-    return _tracks_table(np.concatenate(out_time), np.concatenate(out_ids), np.concatenate(out_state),
-                         np.concatenate(out_alt_std), np.concatenate(out_conf), np.concatenate(out_quality),
-                         origin, config)
+        return _empty_tracks(config)
+    table = _tracks_table(np.concatenate(out_time), np.concatenate(out_ids), np.concatenate(out_state),
+                          np.concatenate(out_alt_std), np.concatenate(out_conf),
+                          np.concatenate(out_quality), origin, config)
+    if config.report_covariance:
+        table = _with_covariance(table, np.concatenate(out_state), np.concatenate(out_cov), origin)
+    return table
+
+
+STATE_AXES = ("e", "n", "u", "ve", "vn", "vu")
+"""The state components as named in the covariance columns (ENU at the track's position)."""
+
+COVARIANCE_COLUMNS = tuple(f"cov_{STATE_AXES[i]}_{STATE_AXES[j]}" for i in range(6) for j in range(i, 6))
+"""The 21 upper-triangle covariance columns that ``report_covariance`` adds after ``vel_up_mps``."""
+
+
+def _empty_tracks(config: TrackerConfig) -> pa.Table:
+    schema = TRACK_SCHEMA
+    if config.report_covariance:
+        for name in ("vel_up_mps", *COVARIANCE_COLUMNS):
+            schema = schema.append(pa.field(name, pa.float64(), nullable=False))
+    return schema.empty_table()
+
+
+def _with_covariance(table: pa.Table, state: Array, cov: Array, origin: tuple[float, float]) -> pa.Table:
+    """TRACKS plus ``vel_up_mps`` and the state covariance in the ENU frame at each track's position.
+
+    The local frame is rotated to each track's ENU frame (the same rotation for position and
+    velocity): ``P_track = B P Bᵀ`` with ``B = diag(R, R)``, ``R = R_enu(track) R_enu(origin)ᵀ``.
+    """
+    rot = enu_rotations(table["lat_deg"].to_numpy(), table["lon_deg"].to_numpy()) @ enu_rotation(*origin).T
+    block = np.zeros((len(rot), 6, 6))
+    block[:, :3, :3] = block[:, 3:, 3:] = rot
+    local = block @ cov @ np.swapaxes(block, 1, 2)
+    vel_up = np.einsum("nj,nj->n", rot[:, 2, :], state[:, 3:])
+    table = table.append_column(pa.field("vel_up_mps", pa.float64(), nullable=False),
+                                pa.array(vel_up, pa.float64()))
+    names = iter(COVARIANCE_COLUMNS)
+    for i in range(6):
+        for j in range(i, 6):
+            table = table.append_column(pa.field(next(names), pa.float64(), nullable=False),
+                                        pa.array(local[:, i, j], pa.float64()))
+    return table
 
 
 def _tracks_table(time_s: Array, ids: IntArray, state: Array, alt_std: Array, confirmed: BoolArray,
