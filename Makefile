@@ -24,10 +24,16 @@ test: $(STAMP)
 system-deps:
 	./scripts/install-system-deps.sh
 
-bench: $(STAMP) system-deps
+# the peers the benchmarks compare against (Stone Soup for tracking) install only for make bench
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/run_benchmarks.py
 	$(BIN)/python bench/bench_viewshed.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_tracking.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
