@@ -644,3 +644,10 @@ def test_a_radar_that_never_sees_the_target_does_not_wear_its_track_down():
     assert len(ids) == 1, ids  # one track all along: the blind radar's scans are no misses
     held = _confirmed(tracks)
     assert held["time_s"].to_numpy().max() >= 280.0
+
+
+def test_a_misspelt_column_is_named_in_the_message():
+    det, _ = synthetic([[20e3, 30e3, 3000.0]], [[150.0, 0.0, 0.0]], scans=3)
+    det = det.rename_columns(["range" if c == "range_m" else c for c in det.column_names])
+    with pytest.raises(TrackingInputError, match=r"missing column\(s\) 'range_m'; columns not used: 'range'"):
+        track_detections(det)

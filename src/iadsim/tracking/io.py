@@ -35,6 +35,9 @@ DETECTION_COLUMNS = ("time_s", "sensor_id", "sensor_lat_deg", "sensor_lon_deg", 
                      "sigma_elevation_deg")
 """The DETECTIONS columns the tracker reads; other columns are ignored."""
 
+KNOWN_EXTRA_COLUMNS = ("radar_type", "sensor_nation", "snr_db", "jammed", "object_id", "false_alarm")
+"""Columns of the engine's detections that the tracker does not use (truth and diagnostics)."""
+
 TRACK_SCHEMA = pa.schema([
     pa.field("time_s", pa.float64(), nullable=False),
     pa.field("track_id", pa.int64(), nullable=False),
@@ -138,8 +141,13 @@ def validate_detections(table: pa.Table) -> Detections:
     """
     missing = [c for c in DETECTION_COLUMNS if c not in table.column_names]
     if missing:
-        raise TrackingInputError(f"missing column(s) {', '.join(map(repr, missing))}; DETECTIONS needs "
-                                 f"{', '.join(DETECTION_COLUMNS)} (docs/tracking-io.md)")
+        # extra columns are allowed (the engine adds truth columns); name the unknown ones, since a
+        # misspelt column is the usual reason for a missing one
+        unknown = [c for c in table.column_names if c not in DETECTION_COLUMNS
+                   and c not in KNOWN_EXTRA_COLUMNS]
+        hint = f"; columns not used: {', '.join(map(repr, unknown))}" if unknown else ""
+        raise TrackingInputError(f"missing column(s) {', '.join(map(repr, missing))}{hint}; DETECTIONS "
+                                 f"needs {', '.join(DETECTION_COLUMNS)} (docs/tracking-io.md)")
     values = {name: _numeric(table, name) for name in DETECTION_COLUMNS if name != "sensor_id"}
     sensor_col = table.column("sensor_id")
     if pa.types.is_dictionary(sensor_col.type):
