@@ -12,8 +12,6 @@ from __future__ import annotations
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
 import resource
 import subprocess
@@ -21,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 
 SIZES = (200, 2000, 20000)
 
@@ -123,7 +123,7 @@ def main() -> int:
     base = results[0]
     for row in results:
         row["time_per_object_ratio"] = (row["run_s"] / row["objects"]) / (base["run_s"] / base["objects"])
-    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0]}
+    machine = machine_info()
     Path("out/bench").mkdir(parents=True, exist_ok=True)
     Path("out/bench/engine.json").write_text(json.dumps({"machine": machine, "results": results},
                                                         indent=2))

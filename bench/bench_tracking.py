@@ -41,8 +41,6 @@ import argparse
 import datetime as dt
 import hashlib
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
@@ -54,9 +52,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import scipy
+from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 from scipy.stats import chi2
 
-import iadsim
 from iadsim.geo.frames import ecef_to_enu, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
 from iadsim.tracking import TrackerConfig, ospa, siap, track_detections
@@ -394,16 +392,8 @@ def run_iadsim(detections: pa.Table, truth: pa.Table, times: np.ndarray, repeat:
 # -- report ---------------------------------------------------------------------------------------------
 
 def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return {"cpu": model or platform.processor(), "nproc": os.cpu_count(), "python": sys.version.split()[0],
-            "numpy": np.__version__, "scipy": scipy.__version__, "stonesoup": stonesoup.__version__,
-            "pyarrow": pa.__version__, "iadsim": iadsim.__version__, "platform": platform.platform()}
+    return machine_info(scipy=scipy.__version__, stonesoup=stonesoup.__version__,
+                        pyarrow=pa.__version__)
 
 
 def source_state() -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -31,6 +30,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 
 from iadsim.geo.viewshed import min_visible_height, visible
 
@@ -164,16 +164,7 @@ def best_of(fn: Any, repeat: int) -> tuple[float, Any]:
 
 
 def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
-            if line.startswith("Model name"):
-                model = line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return {"cpu": model or platform.processor(), "nproc": os.cpu_count(), "python": sys.version.split()[0],
-            "numpy": np.__version__, "numba": numba.__version__, "numba_threads": numba.get_num_threads(),
-            "platform": platform.platform()}
+    return machine_info(numba=numba.__version__, numba_threads=numba.get_num_threads())
 
 
 def where_they_differ(diff: np.ndarray, in_range: np.ndarray, hmin: np.ndarray,

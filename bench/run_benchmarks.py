@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -17,6 +15,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 
 import iadsim
 from iadsim.coverage import CoverageGrid, compute_coverage
@@ -80,13 +80,7 @@ def main() -> int:
                 lambda: cold_cli_coverage(Path(tmp) / "cli"), 3),
         }
         results = {name: measure(fn, n) for name, (fn, n) in cases.items()}
-    machine = {
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "iadsim": iadsim.__version__,
-    }
+    machine = machine_info()
     width = max(len(k) for k in results)
     print(f"{'benchmark':<{width}}  {'median':>10}  {'min':>10}  runs")
     for name, r in results.items():
