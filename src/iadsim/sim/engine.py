@@ -506,20 +506,25 @@ class Engine:
         return table.add_column(3, "nation", pa.array(tr.nation[codes].astype(object), pa.string()))
 
     def _detection_table(self, log: ColumnLog) -> pa.Table:
-        """The logged detections with each radar's constants (type, nation, sigmas) added."""
+        """The logged detections with each radar's constants (type, nation, fixed, sigmas) added.
+
+        ``sensor_fixed`` is true for ground radars (one site all run) and false for airborne ones
+        (``platform ≥ 0``), so the tracker's input check can tell a fixed radar that moves.
+        """
         r = self.radars
         codes = log.column("sensor_id").astype(np.int64)
         table = log.to_table()
         sig_el = np.where(r.dimensions == 3, np.degrees(r.sigma_elevation_rad), np.nan)[codes]
         extra = [("radar_type", pa.array(r.radar_type[codes].astype(object), pa.string())),
                  ("sensor_nation", pa.array(r.nation[codes].astype(object), pa.string())),
+                 ("sensor_fixed", pa.array(r.platform[codes] < 0, pa.bool_())),
                  ("sigma_range_m", pa.array(r.sigma_range_m[codes])),
                  ("sigma_azimuth_deg", pa.array(np.degrees(r.sigma_azimuth_rad)[codes])),
                  ("sigma_elevation_deg", pa.array(sig_el, from_pandas=True))]
-        for i, (name, column) in enumerate(extra[:2]):
+        for i, (name, column) in enumerate(extra[:3]):
             table = table.add_column(2 + i, name, column)
         at = table.schema.get_field_index("elevation_deg") + 1
-        for i, (name, column) in enumerate(extra[2:]):
+        for i, (name, column) in enumerate(extra[3:]):
             table = table.add_column(at + i, name, column)
         return table
 

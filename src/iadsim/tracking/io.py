@@ -17,10 +17,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from iadsim.geo.geodesy import geodetic_to_ecef
 from iadsim.io.parquet import write_table
 
 __all__ = [
     "DETECTION_COLUMNS",
+    "FIXED_SENSOR_TOLERANCE_M",
     "TRACK_SCHEMA",
     "Detections",
     "TrackingInputError",
@@ -35,8 +37,15 @@ DETECTION_COLUMNS = ("time_s", "sensor_id", "sensor_lat_deg", "sensor_lon_deg", 
                      "sigma_elevation_deg")
 """The DETECTIONS columns the tracker reads; other columns are ignored."""
 
-KNOWN_EXTRA_COLUMNS = ("radar_type", "sensor_nation", "snr_db", "jammed", "object_id", "false_alarm")
-"""Columns of the engine's detections that the tracker does not use (truth and diagnostics)."""
+KNOWN_EXTRA_COLUMNS = ("radar_type", "sensor_nation", "snr_db", "jammed", "object_id", "false_alarm",
+                       "sensor_fixed")
+"""Columns of the engine's detections that the tracker does not track with (truth and diagnostics;
+``sensor_fixed``, optional, is checked by ``validate_detections``)."""
+
+FIXED_SENSOR_TOLERANCE_M = 1.0
+"""A fixed sensor's rows agree on its position within this, metres: horizontally (the chord between
+the two lat/lon points on the ellipsoid) and in altitude, each (latitudes and longitudes written to
+about 10⁻⁵ degree, ≈ 1 m, pass)."""
 
 TRACK_SCHEMA = pa.schema([
     pa.field("time_s", pa.float64(), nullable=False),
@@ -137,6 +146,8 @@ def validate_detections(table: pa.Table) -> Detections:
     positions finite; ``range_m`` finite and > 0; ``azimuth_deg`` finite; ``sigma_range_m`` and
     ``sigma_azimuth_deg`` finite and > 0; ``elevation_deg`` and ``sigma_elevation_deg`` both empty
     (2D) or both given with the sigma > 0 (3D); one sensor position per (sensor_id, time_s).
+    The optional boolean ``sensor_fixed`` (empty counts as false) must agree across a sensor's rows,
+    and a fixed sensor's rows give one position within ``FIXED_SENSOR_TOLERANCE_M``.
     Rows may come in any order (the tracker sorts by time).
     """
     missing = [c for c in DETECTION_COLUMNS if c not in table.column_names]
@@ -178,6 +189,8 @@ def validate_detections(table: pa.Table) -> Detections:
     _first_bad("sigma_elevation_deg", ~three & ~np.isnan(sel), sel,
                "must be empty where elevation_deg is empty (2D radar)")
     _check_sensor_fixed_in_scan(values, code)
+    if "sensor_fixed" in table.column_names:
+        _check_fixed_sensors(table.column("sensor_fixed"), values, code, ids)
     return Detections(
         time_s=values["time_s"], sensor=code.astype(np.int64), sensor_ids=tuple(str(s) for s in ids),
         sensor_lat_deg=lat, sensor_lon_deg=values["sensor_lon_deg"], sensor_alt_m=values["sensor_alt_m"],
@@ -202,6 +215,49 @@ def _check_sensor_fixed_in_scan(values: dict[str, Array], code: NDArray[np.intp]
             raise TrackingInputError(
                 f"column {name!r}, row {row}: the sensor's position differs from another row of the same "
                 f"sensor_id at the same time_s (one position per sensor and scan)")
+
+
+def _check_fixed_sensors(column: pa.ChunkedArray, values: dict[str, Array], code: NDArray[np.intp],
+                         ids: NDArray[np.object_]) -> None:
+    """``sensor_fixed`` agrees across each sensor's rows; a fixed sensor's rows give one position.
+
+    Each row is compared with its sensor's first row (input order); the message names the first
+    bad row in input order, the sensor, and both positions.
+    """
+    if not (pa.types.is_boolean(column.type) or pa.types.is_null(column.type)):
+        raise TrackingInputError(f"column 'sensor_fixed' must be boolean (true, false or empty), "
+                                 f"got {column.type}")
+    if not len(code):
+        return
+    # an empty value counts as false: nothing is claimed about the sensor
+    fixed = np.asarray(pc.fill_null(pc.cast(column, pa.bool_()), False).to_numpy(zero_copy_only=False),
+                       dtype=bool)
+    _, first_row = np.unique(code, return_index=True)
+    ref = first_row[code]  # (N,) each row's sensor's first row
+    disagree = fixed != fixed[ref]
+    if disagree.any():
+        row = int(np.flatnonzero(disagree)[0])
+        raise TrackingInputError(
+            f"column 'sensor_fixed', row {row}: {str(fixed[row]).lower()} for sensor {ids[code[row]]!r}, "
+            f"which is {str(fixed[ref[row]]).lower()} in row {int(ref[row])} (a sensor is fixed in all its "
+            f"rows or in none; empty counts as false); {int(disagree.sum())} bad row(s) in all")
+    lat, lon, alt = values["sensor_lat_deg"], values["sensor_lon_deg"], values["sensor_alt_m"]
+    surface = geodetic_to_ecef(lat, lon, 0.0)
+    horizontal = np.linalg.norm(surface - surface[ref], axis=1)
+    vertical = np.abs(alt - alt[ref])
+    moved = fixed & ((horizontal > FIXED_SENSOR_TOLERANCE_M) | (vertical > FIXED_SENSOR_TOLERANCE_M))
+    if moved.any():
+        row = int(np.flatnonzero(moved)[0])
+        first = int(ref[row])
+
+        def where(i: int) -> str:
+            return f"lat {lat[i]:.6f}°, lon {lon[i]:.6f}°, alt {alt[i]:.1f} m"
+
+        raise TrackingInputError(
+            f"row {row}: sensor {ids[code[row]]!r} is fixed (column 'sensor_fixed') but moved: {where(row)} "
+            f"here, {where(first)} in row {first} ({horizontal[row]:.1f} m horizontally, "
+            f"{vertical[row]:.1f} m in altitude; a fixed sensor's rows agree within "
+            f"{FIXED_SENSOR_TOLERANCE_M:g} m in each); {int(moved.sum())} bad row(s) in all")
 
 
 def write_tracks(table: pa.Table, path: str | Path) -> Path:

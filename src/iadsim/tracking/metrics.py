@@ -22,9 +22,21 @@ from scipy.optimize import linear_sum_assignment
 from iadsim.geo.frames import enu_rotations
 from iadsim.geo.geodesy import geodetic_to_ecef
 
-__all__ = ["OspaResult", "SiapResult", "interpolate_truth", "ospa", "ospa_distance", "siap"]
+__all__ = [
+    "ConfirmationSummary",
+    "OspaResult",
+    "SiapResult",
+    "confirmation_summary",
+    "interpolate_truth",
+    "ospa",
+    "ospa_distance",
+    "siap",
+    "time_to_confirmed_track",
+    "track_breaks",
+]
 
 Array = NDArray[np.float64]
+IntArray = NDArray[np.int64]
 
 
 def ospa_distance(distances: Array, n_tracks: int, n_truths: int, cutoff_m: float, order: float) -> float:
@@ -63,6 +75,24 @@ class OspaResult:
         return float(self.ospa_m.mean()) if len(self.ospa_m) else float("nan")
 
 
+def _truth_objects(truth: pa.Table) -> tuple[NDArray[np.object_], IntArray]:
+    """The distinct ``object_id`` values of truth, sorted, and each row's index into them ``(N,)``."""
+    ids = pc.cast(truth.column("object_id"), pa.string()) if pa.types.is_dictionary(
+        truth.column("object_id").type) else truth.column("object_id")
+    obj_text = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
+    if not len(obj_text):
+        return np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64)
+    names, code = np.unique(obj_text, return_inverse=True)
+    return np.asarray(names, dtype=object), np.asarray(code, dtype=np.int64).reshape(-1)
+
+
+def _as_text(column: pa.ChunkedArray) -> NDArray[np.object_]:
+    """A column of object ids as Python strings, ``None`` where null (dictionary columns decoded)."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    return np.asarray(pc.cast(column, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+
+
 def interpolate_truth(truth: pa.Table, times_s: Array
                       ) -> tuple[Array, NDArray[np.int64], Array, Array, Array]:
     """Truth positions at the given times, linearly interpolated per object within its sampled span.
@@ -71,10 +101,7 @@ def interpolate_truth(truth: pa.Table, times_s: Array
         (time_s, object index, lat_deg, lon_deg, alt_m), parallel arrays of the (time, object) pairs
         present; the object index counts the distinct ``object_id`` values in sorted order.
     """
-    ids = pc.cast(truth.column("object_id"), pa.string()) if pa.types.is_dictionary(
-        truth.column("object_id").type) else truth.column("object_id")
-    obj_text = np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
-    _, code = np.unique(obj_text, return_inverse=True)
+    _, code = _truth_objects(truth)
     t = truth.column("time_s").to_numpy(zero_copy_only=False).astype(np.float64)
     cols = [truth.column(c).to_numpy(zero_copy_only=False).astype(np.float64)
             for c in ("lat_deg", "lon_deg", "alt_m")]
@@ -198,6 +225,9 @@ class SiapResult:
         accuracy_m: RMS distance of the (track, nearest truth) pairs within the distance, metres.
         ids_per_object: mean number of distinct track ids that held each object that was ever held
             (1 is ideal: continuity).
+        track_breaks_per_object: mean number of times the id of the track holding an object (its
+            nearest associated track) changed between the times it was held, over the objects ever
+            held (0 is ideal: continuity; see ``track_breaks``).
     """
 
     completeness: float
@@ -205,21 +235,40 @@ class SiapResult:
     ambiguity: float
     accuracy_m: float
     ids_per_object: float
+    track_breaks_per_object: float = float("nan")
 
 
-def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1000.0,
-         times_s: Array | None = None, hold_s: float | None = None) -> SiapResult:
-    """SIAP-style completeness, spuriousness, ambiguity, accuracy and continuity of confirmed tracks.
+@dataclass(frozen=True)
+class _Association:
+    """Confirmed tracks associated with truth at each evaluation time (SIAP rule), pooled.
 
-    Each confirmed track is associated at each time with its nearest truth object when that is
-    within ``association_distance_m`` (metres). ``hold_s`` as in ``ospa``.
+    Counts over all times, the squared distances of associated pairs, every associated
+    (object, track id) pair, and per held (time, object) the holder: the nearest associated track.
     """
-    _, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
-    n_truth = held = n_track = spurious = 0
-    matched_tracks = 0
-    sq: list[Array] = []
-    holders: dict[int, set[int]] = {}
-    for (lat, lon, alt, ids), (glat, glon, galt, gobj) in zip(track_sets, truth_sets, strict=True):
+
+    n_truth: int
+    held: int
+    n_track: int
+    spurious: int
+    matched_tracks: int
+    squared_m2: Array
+    pair_object: IntArray
+    pair_track: IntArray
+    hold_time: IntArray
+    hold_object: IntArray
+    hold_track: IntArray
+
+
+def _associate(track_sets: list[_TrackSet], truth_sets: list[_TruthSet],
+               association_distance_m: float) -> _Association:
+    """Each confirmed track with its nearest truth within the distance, at each time."""
+    n_truth = held = n_track = spurious = matched = 0
+    sq: list[Array] = [np.zeros(0)]
+    pair_obj: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    pair_tid: list[IntArray] = [np.zeros(0, dtype=np.int64)]
+    hold: list[tuple[IntArray, IntArray, IntArray]] = []
+    for k, ((lat, lon, alt, ids), (glat, glon, galt, gobj)) in enumerate(
+            zip(track_sets, truth_sets, strict=True)):
         n_truth += len(glat)
         n_track += len(lat)
         if not len(lat):
@@ -232,17 +281,166 @@ def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1
         dmin = d[np.arange(len(lat)), nearest]
         ok = dmin <= association_distance_m
         spurious += int((~ok).sum())
-        matched_tracks += int(ok.sum())
-        held_here = np.unique(nearest[ok])
-        held += len(held_here)
+        matched += int(ok.sum())
+        held += len(np.unique(nearest[ok]))
         sq.append(dmin[ok] ** 2)
-        for tid, obj in zip(ids[ok], gobj[nearest[ok]], strict=True):
-            holders.setdefault(int(obj), set()).add(int(tid))
-    accuracy = float(np.sqrt(np.concatenate(sq).mean())) if sq and sum(len(s) for s in sq) else float("nan")
+        obj, tid = gobj[nearest[ok]].astype(np.int64), ids[ok].astype(np.int64)
+        pair_obj.append(obj)
+        pair_tid.append(tid)
+        # the holder of each held object: its nearest associated track (ties: the lower id)
+        order = np.lexsort((tid, dmin[ok], obj))
+        first = np.r_[True, obj[order][1:] != obj[order][:-1]] if len(order) else np.zeros(0, dtype=bool)
+        winners = order[first]
+        hold.append((np.full(len(winners), k, dtype=np.int64), obj[winners], tid[winners]))
+    hold_time, hold_obj, hold_tid = (np.concatenate([h[i] for h in hold]).astype(np.int64) if hold
+                                     else np.zeros(0, dtype=np.int64) for i in range(3))
+    return _Association(n_truth, held, n_track, spurious, matched, np.concatenate(sq),
+                        np.concatenate(pair_obj), np.concatenate(pair_tid), hold_time, hold_obj, hold_tid)
+
+
+def _continuity(assoc: _Association, n_objects: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Per object ``(n_objects,)``: times held, distinct associated track ids, track breaks."""
+    held_times = np.bincount(assoc.hold_object, minlength=n_objects).astype(np.int64)
+    pairs = np.unique(np.column_stack([assoc.pair_object, assoc.pair_track]), axis=0)
+    distinct = np.bincount(pairs[:, 0], minlength=n_objects).astype(np.int64) if len(pairs) else (
+        np.zeros(n_objects, dtype=np.int64))
+    order = np.lexsort((assoc.hold_time, assoc.hold_object))
+    obj, tid = assoc.hold_object[order], assoc.hold_track[order]
+    change = (obj[1:] == obj[:-1]) & (tid[1:] != tid[:-1])
+    breaks = np.bincount(obj[1:][change], minlength=n_objects).astype(np.int64)
+    return held_times, distinct, breaks
+
+
+def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1000.0,
+         times_s: Array | None = None, hold_s: float | None = None) -> SiapResult:
+    """SIAP-style completeness, spuriousness, ambiguity, accuracy and continuity of confirmed tracks.
+
+    Each confirmed track is associated at each time with its nearest truth object when that is
+    within ``association_distance_m`` (metres). ``hold_s`` as in ``ospa``.
+    """
+    _, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
+    a = _associate(track_sets, truth_sets, association_distance_m)
+    n_objects = len(_truth_objects(truth)[0])
+    held_times, distinct, breaks = _continuity(a, n_objects)
+    ever = held_times > 0
     return SiapResult(
-        completeness=held / n_truth if n_truth else float("nan"),
-        spuriousness=spurious / n_track if n_track else float("nan"),
-        ambiguity=matched_tracks / held if held else float("nan"),
-        accuracy_m=accuracy,
-        ids_per_object=float(np.mean([len(v) for v in holders.values()])) if holders else float("nan"),
+        completeness=a.held / a.n_truth if a.n_truth else float("nan"),
+        spuriousness=a.spurious / a.n_track if a.n_track else float("nan"),
+        ambiguity=a.matched_tracks / a.held if a.held else float("nan"),
+        accuracy_m=float(np.sqrt(a.squared_m2.mean())) if len(a.squared_m2) else float("nan"),
+        ids_per_object=float(distinct[ever].mean()) if ever.any() else float("nan"),
+        track_breaks_per_object=float(breaks[ever].mean()) if ever.any() else float("nan"),
     )
+
+
+def track_breaks(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1000.0,
+                 times_s: Array | None = None, hold_s: float | None = None) -> pa.Table:
+    """Continuity per truth object: how often the id of the track holding it changed.
+
+    Confirmed tracks are associated with truth as in ``siap``; at each time an object is held, its
+    holder is the nearest associated track (ties: the lower id). A break is a held time whose holder
+    differs from the holder at the object's previous held time (times it was not held in between
+    neither break nor mend: a track that coasts through a gap and resumes is no break).
+
+    Args:
+        tracks: a TRACKS table. truth: ``time_s, object_id, lat_deg, lon_deg, alt_m``.
+        association_distance_m: metres. times_s, hold_s: as in ``ospa``.
+
+    Returns:
+        One row per truth object (sorted by ``object_id``): ``object_id`` (text), ``held_times``
+        (evaluation times held), ``track_ids`` (distinct ids of the tracks associated with it),
+        ``breaks`` (holder changes).
+    """
+    _, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
+    names, _ = _truth_objects(truth)
+    held_times, distinct, breaks = _continuity(_associate(track_sets, truth_sets, association_distance_m),
+                                               len(names))
+    return pa.table({"object_id": pa.array([str(n) for n in names], pa.string()),
+                     "held_times": pa.array(held_times, pa.int64()),
+                     "track_ids": pa.array(distinct, pa.int64()),
+                     "breaks": pa.array(breaks, pa.int64())})
+
+
+def time_to_confirmed_track(tracks: pa.Table, truth: pa.Table, detections: pa.Table,
+                            association_distance_m: float = 1000.0, *, times_s: Array | None = None,
+                            hold_s: float | None = None) -> pa.Table:
+    """Per truth object, the delay from its first detection to the first confirmed track on it.
+
+    The first detection is the earliest ``time_s`` of a DETECTIONS row with the object's
+    ``object_id`` (rows with a null ``object_id`` or a true ``false_alarm`` are not detections of an
+    object). The first confirmed time is the earliest evaluation time, not before the first
+    detection, at which any confirmed track lies within ``association_distance_m`` of the object
+    (distance as in ``ospa``; a track near the object before it was ever detected is another
+    object's).
+
+    Args:
+        tracks: a TRACKS table. truth: ``time_s, object_id, lat_deg, lon_deg, alt_m``.
+        detections: the engine's detections (``time_s``, ``object_id``, optionally ``false_alarm``).
+        association_distance_m: metres. times_s, hold_s: as in ``ospa`` (default: the TRACKS times).
+
+    Returns:
+        One row per truth object (sorted by ``object_id``): ``object_id`` (text),
+        ``first_detection_s``, ``first_confirmed_s``, ``delay_s`` (seconds; NaN when the object was
+        never detected, or never held by a confirmed track after it).
+    """
+    names, _ = _truth_objects(truth)
+    text = np.asarray([str(n) for n in names], dtype=str)
+    first_detection = np.full(len(names), np.nan)
+    det_obj = _as_text(detections.column("object_id"))
+    real = np.asarray(pc.is_valid(detections.column("object_id")).to_numpy(zero_copy_only=False), dtype=bool)
+    if "false_alarm" in detections.column_names:
+        false_alarm = pc.fill_null(detections.column("false_alarm"), False).to_numpy(zero_copy_only=False)
+        real &= ~np.asarray(false_alarm, dtype=bool)
+    det_time = detections.column("time_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    if real.any() and len(text):
+        # match the detections' ids to truth's as text (truth's own order may be numeric)
+        by_text = np.argsort(text)
+        det_text = det_obj[real].astype(str)
+        at = np.minimum(np.searchsorted(text[by_text], det_text), len(text) - 1)
+        known = text[by_text][at] == det_text
+        np.fmin.at(first_detection, by_text[at[known]], det_time[real][known])
+
+    first_confirmed = np.full(len(names), np.nan)
+    times, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
+    for time, (lat, lon, alt, _), (glat, glon, galt, gobj) in zip(times, track_sets, truth_sets,
+                                                                   strict=True):
+        if not len(lat) or not len(glat):
+            continue
+        near = (_distances(lat, lon, alt, glat, glon, galt) <= association_distance_m).any(axis=0)
+        objs = gobj[near & (time >= first_detection[gobj])]
+        np.fmin.at(first_confirmed, objs, time)
+    return pa.table({"object_id": pa.array(text.tolist(), pa.string()),
+                     "first_detection_s": pa.array(first_detection, pa.float64()),
+                     "first_confirmed_s": pa.array(first_confirmed, pa.float64()),
+                     "delay_s": pa.array(first_confirmed - first_detection, pa.float64())})
+
+
+@dataclass(frozen=True)
+class ConfirmationSummary:
+    """Time to confirmed track over the detected objects.
+
+    Attributes:
+        n_detected: objects detected at least once. n_confirmed: of those, held by a confirmed track.
+        share_confirmed: n_confirmed / n_detected (NaN if none detected).
+        median_delay_s, mean_delay_s: over the confirmed objects, seconds (NaN if none).
+    """
+
+    n_detected: int
+    n_confirmed: int
+    share_confirmed: float
+    median_delay_s: float
+    mean_delay_s: float
+
+
+def confirmation_summary(table: pa.Table) -> ConfirmationSummary:
+    """Summarise a ``time_to_confirmed_track`` table (objects never detected are left out)."""
+    first = table.column("first_detection_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    delay = table.column("delay_s").to_numpy(zero_copy_only=False).astype(np.float64)
+    detected = np.isfinite(first)
+    confirmed = detected & np.isfinite(delay)
+    n_det, n_conf = int(detected.sum()), int(confirmed.sum())
+    return ConfirmationSummary(
+        n_detected=n_det, n_confirmed=n_conf,
+        share_confirmed=n_conf / n_det if n_det else float("nan"),
+        median_delay_s=float(np.median(delay[confirmed])) if n_conf else float("nan"),
+        mean_delay_s=float(delay[confirmed].mean()) if n_conf else float("nan"))
