@@ -1,5 +1,9 @@
-"""Command and control: who reports to which command node (more arrives with the C2 issue)."""
+"""Command and control: the chain of command, the C2 network of each arrangement, alert duty,
+identification, air policing and the C2 pass of a run (docs/models/c2.md)."""
 
 from iadsim.c2.chain import reporting_node, sensor_reporting_nodes
+from iadsim.c2.network import C2Error, C2Network, build_network
+from iadsim.c2.operations import C2Result, SensorTable, run_c2
 
-__all__ = ["reporting_node", "sensor_reporting_nodes"]
+__all__ = ["C2Error", "C2Network", "C2Result", "SensorTable", "build_network", "reporting_node",
+           "run_c2", "sensor_reporting_nodes"]

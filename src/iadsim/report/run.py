@@ -84,6 +84,11 @@ def write_run_report(scenario: Scenario, out_dir: Path, as_of: dt.date | None = 
     day = as_of or scenario.as_of
     # build the simulation first: bad traffic is refused before anything is written
     engine = _prepare_engine(scenario, day) if simulate else None
+    if engine is not None and scenario.c2 is not None and scenario.arrangement in scenario.arrangements:
+        # and a C2 network that cannot be built (e.g. a unit with no commander)
+        from iadsim.c2 import build_network
+        build_network(scenario.with_changes(as_of=day), scenario.arrangement, engine.radars.sensor_id,
+                      engine.radar_unit, engine.radars.nation, engine.radar_aircraft)
     world = compile_world(scenario, day)
     oob = order_of_battle(scenario, day)
     folder = out_dir / run_folder_name(scenario, day)
@@ -218,7 +223,10 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
         png = save_figure(detections_over_time_figure(edges, per_sensor), folder / "detections.png")
         files.append(png)
         parts.append(embedded_png(png, "detections per minute by radar"))
-    track_files, track_html = _node_tracks(scenario, engine, result, folder, summary)
+    if scenario.c2 is not None and scenario.arrangement in scenario.arrangements:
+        track_files, track_html = _command_and_control(scenario, engine, result, folder, summary, progress)
+    else:
+        track_files, track_html = _node_tracks(scenario, engine, result, folder, summary)
     files += track_files
     parts.append(track_html)
     rows = []
@@ -239,6 +247,95 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
     else:
         parts.append("<p>The scenario has no air traffic.</p>")
     return ReportSection("simulation", "Simulation: detections", "".join(parts)), files
+
+
+_C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "no_interceptor",
+                      "airborne", "radar_acquisition", "visual_identification", "shadow_end",
+                      "target_lost", "node_down", "node_up", "link_cut", "link_restored", "autonomous",
+                      "rejoined")
+
+
+def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder: Path,
+                         summary: dict[str, Any], progress: Callable[[str, int, int], None] | None,
+                         ) -> tuple[list[Path], str]:
+    """The C2 pass of the scenario's arrangement: each node's picture (tracks_<node>.parquet),
+    scored against truth; identification, scrambles and intercepts; outcome per violating object."""
+    import pyarrow as pa
+
+    from iadsim.analysis.detections import decoded
+    from iadsim.c2 import SensorTable, run_c2
+    from iadsim.io.parquet import write_table
+    from iadsim.tracking import ospa, siap
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress("command and control", done, total)
+
+    c2 = run_c2(scenario.with_changes(as_of=engine.world.as_of), result.detections, result.truth,
+                result.objects, SensorTable.from_engine(engine), progress=step)
+    files = [write_table(c2.picture, folder / "picture.parquet"),
+             write_table(c2.events, folder / "c2_events.parquet"),
+             write_table(c2.interceptors, folder / "interceptors.parquet"),
+             write_table(c2.outcomes, folder / "outcomes.parquet")]
+    truth = decoded(result.truth)
+    rows, metrics = [], {}
+    nodes = sorted(set(c2.picture["node"].to_pylist())) if c2.picture.num_rows else []
+    for node in nodes:
+        pic = c2.picture.filter(pa.compute.equal(c2.picture["node"], node))
+        tracks = pic.append_column("confirmed", pa.array(np.ones(pic.num_rows, dtype=bool)))
+        files.append(write_table(tracks, folder / f"tracks_{node}.parquet"))
+        times = np.arange(0.0, scenario.duration_s, PICTURE_INTERVAL_S)
+        o = ospa(tracks, truth, cutoff_m=1000.0, order=1.0, times_s=times, hold_s=PICTURE_HOLD_S)
+        s = siap(tracks, truth, association_distance_m=1000.0, times_s=times, hold_s=PICTURE_HOLD_S)
+        n_tracks = len(set(pic["track_id"].to_pylist()))
+        name = scenario.command_nodes[node].name if node in scenario.command_nodes else node
+        metrics[node] = {"tracks": n_tracks, "mean_ospa_m": o.mean_m, "completeness": s.completeness,
+                         "spuriousness": s.spuriousness, "ids_per_object": s.ids_per_object}
+        rows.append([name, n_tracks, f"{o.mean_m:,.0f}", f"{100 * s.completeness:.0f} %",
+                     f"{100 * s.spuriousness:.0f} %", f"{s.ids_per_object:.2f}"])
+    outcomes = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in o.items()}
+                for o in c2.outcomes.to_pylist()]
+    summary["tracking"] = metrics
+    summary["c2"] = {"arrangement": c2.arrangement, **c2.stats, "outcomes": outcomes}
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    rules = scenario.arrangements[scenario.arrangement]
+    parts = [f"<h3>Command and control: the {esc(c2.arrangement)} arrangement</h3>"
+             f"<p>{esc(rules.description)} Each command node fuses the reports of its radars and "
+             "the tracks it receives over links (covariance intersection) into its recognised air "
+             "picture every cycle (<code>picture.parquet</code>, <code>tracks_&lt;node&gt;.parquet</code>); "
+             "events are in <code>c2_events.parquet</code>, interceptor paths in "
+             "<code>interceptors.parquet</code>, outcomes in <code>outcomes.parquet</code> "
+             "(docs/models/c2.md).</p>"]
+    if rows:
+        parts.append("<h4>Recognised air picture per command node</h4><p>Scored every "
+                     f"{PICTURE_INTERVAL_S:g} s, each track held up to {PICTURE_HOLD_S:g} s; OSPA "
+                     "(c = 1 km, p = 1) and completeness against all air objects, seen or not.</p>")
+        parts.append(table(["node", "tracks", "mean OSPA (m)", "completeness", "spuriousness",
+                            "track ids per object"], rows, numeric=[1, 2, 3, 4, 5]))
+
+    def fmt(value: float | None) -> str:
+        return "" if value is None or not np.isfinite(value) else f"{value:,.0f}"
+
+    if outcomes:
+        parts.append("<h4>Outcome per violating object (seconds from the start of the run)</h4>")
+        parts.append(table(
+            ["object", "type", "airspace", "deciding node", "enters", "first detected", "first track",
+             "declared unknown", "hostile", "scramble", "airborne", "identified visually",
+             "track breaks", "leaker"],
+            [[o["object_id"], o["type"], o["airspace"], o["deciding_node"], fmt(o["entry_s"]),
+              fmt(o["first_detection_s"]), fmt(o["first_track_s"]), fmt(o["identified_s"]),
+              fmt(o["hostile_s"]), fmt(o["scramble_s"]), fmt(o["airborne_s"]), fmt(o["intercept_s"]),
+              o["track_breaks"], "yes" if o["leaker"] else "no"] for o in outcomes[:100]],
+            numeric=list(range(4, 13))))
+    timeline = [e for e in c2.events.to_pylist() if e["kind"] in _C2_TIMELINE_KINDS]
+    if timeline:
+        parts.append("<h4>Command-and-control timeline</h4>")
+        parts.append(table(["time (s)", "event", "node", "subject", "track", "object", "detail"],
+                           [[f"{e['time_s']:,.0f}", e["kind"], e["node"], e["subject"],
+                             "" if e["track_id"] < 0 else e["track_id"], e["object_id"], e["detail"]]
+                            for e in timeline[:200]], numeric=[0]))
+    return files, "".join(parts)
 
 
 def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,

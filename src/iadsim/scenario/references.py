@@ -100,6 +100,7 @@ class _Checker:
                              "equipment type", optional=False)
                     self.sources_of((*base, "equipment", i, "source"), item.get("source"))
         self.cycles("units", "parent", "unit hierarchy")
+        self.readiness()
         for nid, node in _items(d.get("command_nodes")):
             base = ("command_nodes", nid)
             self.ref((*base, "nation"), node.get("nation"), self.nations, "nation", optional=False)
@@ -118,6 +119,19 @@ class _Checker:
                 self.findings.append(((*base, "to"), "a link must join two different ends",
                                       link.get("to")))
             self.provenance(base, link)
+        for name, rules in _items(d.get("arrangements")):
+            base = ("arrangements", name)
+            for airspace, decider in _mapping(rules.get("authority")).items():
+                self.ref((*base, "authority", airspace), airspace, self.nations, "nation",
+                         optional=False)
+                self.ref((*base, "authority", airspace), decider, self.nodes, "command node",
+                         optional=False)
+            for tasker, nations in _mapping(rules.get("may_task")).items():
+                self.ref((*base, "may_task", tasker), tasker, self.nodes, "command node", optional=False)
+                for i, nation in enumerate(nations if isinstance(nations, list) else []):
+                    self.ref((*base, "may_task", tasker, i), nation, self.nations, "nation",
+                             optional=False)
+            self.sources_of((*base, "source"), rules.get("source"))
         traffic = _mapping(d.get("traffic"))
         for kind in ("flights", "raids", "orbits", "civil"):
             for fid, flight in _items(traffic.get(kind)):
@@ -156,6 +170,34 @@ class _Checker:
                 pool, what = pools[target_kind]
                 self.ref(("events", eid, "target"), ev.get("target"), pool, what, optional=False)
         return self.findings
+
+    def readiness(self) -> None:
+        """Each unit's readiness state exists and fits its kind; one default per kind and duty."""
+        states = dict(_items(self.data.get("readiness_states")))
+        defaults: dict[tuple[str, str], str] = {}
+        for sid, state in states.items():
+            self.sources_of(("readiness_states", sid, "source"), state.get("source"))
+            self.provenance(("readiness_states", sid), state)
+            duty = state.get("default_for")
+            for kind in state.get("unit_kinds") or []:
+                if duty is None or not isinstance(kind, str):
+                    continue
+                other = defaults.setdefault((kind, str(duty)), sid)
+                if other != sid:
+                    self.findings.append(((("readiness_states", sid, "default_for")),
+                                          f"two default {duty} states for {kind}: '{other}' and "
+                                          f"'{sid}'", duty))
+        for uid, unit in _items(self.data.get("units")):
+            state_id = unit.get("readiness")
+            if state_id is None:
+                continue
+            path = ("units", uid, "readiness")
+            self.ref(path, state_id, set(states), "readiness state", optional=False)
+            kinds = states.get(state_id, {}).get("unit_kinds") if state_id in states else None
+            if isinstance(kinds, list) and unit.get("kind") not in kinds:
+                self.findings.append((path, f"a {unit.get('kind')} cannot hold readiness state "
+                                      f"'{state_id}' (it is for: {', '.join(map(str, kinds))})",
+                                      state_id))
 
     def cycles(self, section: str, field: str, what: str) -> None:
         records = dict(_items(self.data.get(section)))

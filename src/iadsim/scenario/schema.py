@@ -32,6 +32,8 @@ __all__ = [
     "AircraftType",
     "AltitudeReference",
     "Arrangement",
+    "ArrangementRules",
+    "C2Settings",
     "Catalog",
     "CivilTraffic",
     "CommandNode",
@@ -54,6 +56,8 @@ __all__ = [
     "RadarType",
     "Raid",
     "RcsClass",
+    "ReadinessDefault",
+    "ReadinessState",
     "SamSystemType",
     "Scenario",
     "Side",
@@ -449,6 +453,8 @@ class Unit(_Frozen):
     parent: Identifier | None = None
     in_service: DateRange = Field(default_factory=DateRange)
     alert_duty: bool = False
+    readiness: Identifier | None = Field(
+        None, description="readiness state id; None: the default state of its kind for its duty")
     equipment: list[EquipmentItem] = Field(default_factory=list)
     source: list[SourceId] = Field(min_length=1)
     assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
@@ -474,6 +480,7 @@ class CommandNode(Sourced):
     superior: Identifier | None = None
     in_service: DateRange = Field(default_factory=DateRange)
     processing_delay_s: float | None = Field(None, ge=0)
+    cycle_s: float | None = Field(None, gt=0, description="update cycle of its automated command system")
     capacity_tracks: int | None = Field(None, gt=0)
     source: list[SourceId] = Field(min_length=1)
     note: str | None = None
@@ -495,7 +502,51 @@ class Link(Sourced):
     note: str | None = None
 
 
-_ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link)
+class ReadinessDefault(enum.StrEnum):
+    """Which units take a readiness state when they name none: those on alert duty or the rest."""
+
+    duty = "duty"
+    standby = "standby"
+
+
+class ReadinessState(Sourced):
+    """A readiness state: the time a unit in it needs from an order to act (airborne for fighters,
+    ready to fire for fire units), and the unit kinds that can hold it."""
+
+    name: NonEmptyText
+    unit_kinds: list[UnitKind] = Field(min_length=1)
+    time_to_act_s: float = Field(ge=0)
+    default_for: ReadinessDefault | None = None
+    source: list[SourceId] = Field(default_factory=list)
+    note: str | None = None
+
+
+class C2Settings(Sourced):
+    """Model settings of command and control (docs/models/c2.md); none is public, each is sourced
+    or assumed in the data."""
+
+    sensor_report_latency_s: float = Field(ge=0, description="radar to its command node")
+    node_cycle_s: float = Field(gt=0, description="cycle of a node that gives none")
+    identification_time_s: float = Field(
+        ge=0, description="after confirmation, until an uncorrelated track is declared unknown")
+    flight_plan_gate_m: float = Field(gt=0, description="track to flight-plan position")
+    iff_gate_m: float = Field(gt=0, description="track to an IFF reply")
+    scramble_lookahead_s: float = Field(
+        ge=0, description="an unknown track predicted inside the airspace within this time is a threat")
+    hostile_designation_s: float = Field(
+        ge=0, description="wartime: an unknown track in the airspace is designated hostile after this")
+    intercept_speed_fraction: float = Field(gt=0, le=1, description="of the fighter's max speed")
+    onboard_acquisition_range_m: float = Field(
+        gt=0, description="the fighter's radar takes over guidance from the ground within this range")
+    visual_identification_range_m: float = Field(gt=0)
+    shadow_s: float = Field(ge=0, description="how long the fighters shadow after identification")
+    autonomy_delay_s: float = Field(
+        ge=0, description="a unit switches to autonomous operation this long after losing its node")
+    note: str | None = None
+
+
+_ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link, ReadinessState,
+                                           C2Settings)
 for _model in _ALL_SOURCED:
     _model._numeric_fields = _numeric_field_names(_model)
 
@@ -507,6 +558,25 @@ class Arrangement(enum.StrEnum):
     exchange = "exchange"
     joint = "joint"
     wartime = "wartime"
+
+
+class ArrangementRules(_Frozen):
+    """What one command arrangement means in the model (docs/models/c2.md): whose tracks flow where,
+    who decides on a track in which airspace, and whose units the deciding node may task."""
+
+    description: NonEmptyText
+    cross_border_sharing: bool = Field(
+        description="tracks flow over links between command nodes of different nations")
+    joint_command_active: bool = Field(
+        description="command nodes of kind joint_command fuse, relay and decide")
+    authority: dict[Identifier, Identifier] = Field(
+        min_length=1, description="airspace (nation id) -> the command node that decides there")
+    may_task: dict[Identifier, list[Identifier]] = Field(
+        default_factory=dict, description="deciding node -> nations whose units it may task")
+    wartime_rules: bool = Field(
+        False, description="unknown tracks in the airspace are designated hostile")
+    source: list[SourceId] = Field(min_length=1)
+    note: str | None = None
 
 
 class Milestone(_Frozen):
@@ -707,6 +777,9 @@ class Scenario(_Frozen):
     emitters: dict[Identifier, Emitter] = Field(default_factory=dict)
     events: dict[Identifier, Event] = Field(default_factory=dict)
     timeline: dict[Identifier, Milestone] = Field(default_factory=dict)
+    readiness_states: dict[Identifier, ReadinessState] = Field(default_factory=dict)
+    arrangements: dict[Arrangement, ArrangementRules] = Field(default_factory=dict)
+    c2: C2Settings | None = None
     truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
     assumptions: list[NonEmptyText] = Field(
         default_factory=list, description="scenario-wide assumptions, shown in every report"

@@ -24,6 +24,7 @@ class Stage(enum.IntEnum):
     sensing = 3
     false_alarms = 4
     passive = 5
+    c2 = 6
 
 
 def stream(seed: int, replication: int, stage: Stage) -> np.random.Generator:

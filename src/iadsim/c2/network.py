@@ -1,0 +1,221 @@
+"""The command-and-control network of one arrangement at a date: active nodes, the links that carry
+tracks and orders, who reports to whom, who decides where, and the timed events that cut links
+and take nodes down. Formulas and choices: docs/models/c2.md."""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from iadsim.c2.chain import reporting_node, sensor_reporting_nodes
+from iadsim.data import load_regions
+from iadsim.scenario.errors import ScenarioError, ScenarioErrors
+from iadsim.scenario.schema import (
+    Arrangement,
+    ArrangementRules,
+    C2Settings,
+    CommandNodeKind,
+    EventKind,
+    Scenario,
+)
+
+__all__ = ["C2Error", "C2Network", "DirectedLink", "airspace", "build_network"]
+
+
+class C2Error(ScenarioErrors):
+    """The scenario's command and control cannot be built for an arrangement (every problem at once);
+    reported by the CLI like a scenario error (exit code 2)."""
+
+    def render(self) -> str:
+        n = len(self.errors)
+        head = f"{n} problem{'s' if n != 1 else ''} with the scenario's command and control:"
+        return "\n".join([head, *(e.render() for e in self.errors)])
+
+
+@dataclass(frozen=True)
+class DirectedLink:
+    """One direction of a link between two active command nodes; seconds and tracks per second."""
+
+    link_id: str
+    source: str
+    target: str
+    latency_s: float
+    jitter_s: float
+    reliability: float
+    capacity_tracks_per_s: float  # inf when the link gives none
+
+
+@dataclass(frozen=True)
+class C2Network:
+    """The C2 network of one arrangement at the scenario's date.
+
+    Attributes:
+        nodes: active command node ids, sorted.
+        nation, processing_delay_s, cycle_s, capacity_tracks: per active node.
+        links: the directed links that carry tracks (and orders) in this arrangement.
+        sensor_node: sensor id → the active node it reports to.
+        unit_node: unit id → the active node it reports to (units with no active node are absent).
+        authority: airspace (nation id) → the deciding node; may_task as in the rules.
+        events: (time_s, kind, target) of link and node events, in time order.
+    """
+
+    arrangement: Arrangement
+    rules: ArrangementRules
+    settings: C2Settings
+    nodes: tuple[str, ...]
+    nation: dict[str, str]
+    processing_delay_s: dict[str, float]
+    cycle_s: dict[str, float]
+    capacity_tracks: dict[str, int]
+    links: tuple[DirectedLink, ...]
+    sensor_node: dict[str, str]
+    unit_node: dict[str, str]
+    authority: dict[str, str]
+    may_task: dict[str, tuple[str, ...]]
+    events: tuple[tuple[float, EventKind, str], ...] = field(default_factory=tuple)
+
+    def outgoing(self, node: str) -> list[DirectedLink]:
+        """The links leaving ``node``."""
+        return [link for link in self.links if link.source == node]
+
+    def order_delay_s(self, source: str, target: str, cut: set[str], down: set[str]) -> float | None:
+        """The nominal time (s) for an order from ``source`` to reach ``target`` over the links that
+        are not cut, through nodes that are up: link latencies plus the processing delay of every
+        node passed through (Dijkstra); None when no path exists."""
+        if source in down or target in down:
+            return None
+        best = {source: 0.0}
+        queue = [(0.0, source)]
+        while queue:
+            cost, node = heapq.heappop(queue)
+            if node == target:
+                return cost
+            if cost > best.get(node, np.inf):
+                continue
+            for link in self.outgoing(node):
+                if link.link_id in cut or link.target in down:
+                    continue
+                step = link.latency_s + (self.processing_delay_s[link.target] if link.target != target
+                                         else 0.0)
+                if cost + step < best.get(link.target, np.inf):
+                    best[link.target] = cost + step
+                    heapq.heappush(queue, (cost + step, link.target))
+        return None
+
+
+def airspace(scenario: Scenario, nation: str) -> BaseGeometry:
+    """A nation's airspace: the union of its bundled region polygons (e.g. RUS and RUS-KGD)."""
+    regions = load_regions()
+    code = scenario.nations[nation].region or nation
+    parts = [r.geometry for rid, r in regions.items() if rid == code or rid.startswith(code + "-")]
+    geom = shapely.union_all(parts) if parts else shapely.Polygon()
+    shapely.prepare(geom)
+    return geom
+
+
+def _active_node(scenario: Scenario, node: str | None, active: set[str]) -> str | None:
+    """The first active node up the superior chain from ``node`` (itself if active)."""
+    seen: set[str] = set()
+    while node is not None and node not in seen:
+        if node in active:
+            return node
+        seen.add(node)
+        command = scenario.command_nodes.get(node)
+        node = command.superior if command is not None else None
+    return None
+
+
+def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDArray[np.str_],
+                  sensor_units: NDArray[np.str_], sensor_nations: NDArray[np.str_],
+                  sensor_aircraft: NDArray[np.str_]) -> C2Network:
+    """The C2 network of ``arrangement`` at ``scenario.as_of``.
+
+    Args:
+        scenario: the scenario (with ``c2`` settings and the arrangement's rules).
+        arrangement: which of the four arrangements.
+        sensor_ids, sensor_units, sensor_nations, sensor_aircraft: arrays of S, the engine's radars
+            (unit id for ground radars, aircraft type for airborne ones, else empty strings).
+
+    Raises:
+        C2Error: no c2 settings or rules for the arrangement, a deciding node not in service, or a
+            unit or sensor with no commander in this arrangement — every problem at once.
+    """
+    problems: list[ScenarioError] = []
+    if scenario.c2 is None:
+        problems.append(ScenarioError("the scenario has no c2 settings (include: [reference] brings "
+                                      "them)", ("c2",)))
+    rules = scenario.arrangements.get(arrangement)
+    if rules is None:
+        problems.append(ScenarioError(f"the scenario defines no rules for the arrangement "
+                                      f"'{arrangement}'", ("arrangements",), given=arrangement,
+                                      has_given=True, allowed=", ".join(scenario.arrangements)
+                                      or "(none)"))
+    if problems:
+        raise C2Error(problems)
+    assert rules is not None and scenario.c2 is not None
+    settings = scenario.c2
+    day = scenario.as_of
+    active = {nid for nid, n in scenario.command_nodes.items()
+              if n.in_service.contains(day)
+              and (rules.joint_command_active or n.kind != CommandNodeKind.joint_command)}
+    for airspace_id, node in rules.authority.items():
+        if node not in active:
+            problems.append(ScenarioError(
+                f"the deciding node '{node}' of the {airspace_id} airspace is not in service on "
+                f"{day.isoformat()} in the '{arrangement}' arrangement", ("arrangements", arrangement,
+                                                                          "authority", airspace_id)))
+    nodes = tuple(sorted(active))
+    links = []
+    for lid, link in sorted(scenario.links.items()):
+        if not link.in_service.contains(day) or link.a not in active or link.b not in active:
+            continue
+        a_nation, b_nation = scenario.command_nodes[link.a].nation, scenario.command_nodes[link.b].nation
+        if a_nation != b_nation and not rules.cross_border_sharing:
+            continue
+        params = dict(latency_s=link.latency_s or 0.0, jitter_s=link.jitter_s or 0.0,
+                      reliability=1.0 if link.reliability is None else link.reliability,
+                      capacity_tracks_per_s=link.capacity_tracks_per_s or np.inf)
+        links.append(DirectedLink(lid, link.a, link.b, **params))
+        if link.bidirectional:
+            links.append(DirectedLink(lid, link.b, link.a, **params))
+
+    unit_node: dict[str, str] = {}
+    for uid, unit in sorted(scenario.units.items()):
+        if not unit.in_service.contains(day):
+            continue
+        commander = _active_node(scenario, reporting_node(scenario, uid), active)
+        if commander is not None:
+            unit_node[uid] = commander
+    raw = sensor_reporting_nodes(scenario, sensor_units, sensor_nations, sensor_aircraft)
+    sensor_node: dict[str, str] = {}
+    for sid, unit, node in zip(sensor_ids.tolist(), sensor_units.tolist(), raw.tolist(), strict=True):
+        resolved = _active_node(scenario, node, active)
+        if resolved is None:
+            who = f"unit '{unit}'" if unit else f"sensor '{sid}'"
+            problems.append(ScenarioError(
+                f"{who} has no commander in the '{arrangement}' arrangement on {day.isoformat()}: "
+                f"its chain ends at '{node}', which is not an active command node",
+                ("units", unit) if unit else ()))
+            continue
+        sensor_node[sid] = resolved
+    if problems:
+        raise C2Error(problems)
+
+    events = tuple(sorted((e.at_s, e.kind, e.target) for e in scenario.events.values()
+                          if e.kind in (EventKind.link_cut, EventKind.link_restored,
+                                        EventKind.node_down, EventKind.node_up)))
+    cmd = scenario.command_nodes
+    return C2Network(
+        arrangement=arrangement, rules=rules, settings=settings, nodes=nodes,
+        nation={n: cmd[n].nation for n in nodes},
+        processing_delay_s={n: cmd[n].processing_delay_s or 0.0 for n in nodes},
+        cycle_s={n: cmd[n].cycle_s or settings.node_cycle_s for n in nodes},
+        capacity_tracks={n: cmd[n].capacity_tracks or 1_000_000 for n in nodes},
+        links=tuple(links), sensor_node=sensor_node, unit_node=unit_node,
+        authority=dict(rules.authority),
+        may_task={k: tuple(v) for k, v in rules.may_task.items()}, events=events)

@@ -1,0 +1,221 @@
+"""Command and control: arrangements, links, alert duty, autonomy, air policing, bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from iadsim.c2 import C2Error, SensorTable, build_network, run_c2
+from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
+from iadsim.c2.readiness import readiness_state
+from iadsim.cli import app
+from iadsim.scenario.loader import load_scenario, resolve_scenario_path
+from iadsim.scenario.schema import Arrangement, Event, EventKind
+from iadsim.sim.engine import Engine
+
+DURATION_S = 1800.0
+"""The violation scenario cut to 30 minutes: the violator is identified and intercepted by then."""
+
+
+@pytest.fixture(scope="module")
+def violation():
+    """The bundled violation scenario, shortened, and one sensing pass of it."""
+    scenario = load_scenario(resolve_scenario_path("air-policing-violation"))
+    scenario = scenario.with_changes(duration_s=DURATION_S)
+    engine = Engine(scenario)
+    return scenario, engine, engine.run()
+
+
+@pytest.fixture(scope="module")
+def arms(violation):
+    """The C2 pass of each arrangement over the one sensing pass (computed once per module)."""
+    scenario, engine, result = violation
+    return {a: _c2(scenario, engine, result, a) for a in ("national", "exchange", "joint", "wartime")}
+
+
+def _c2(scenario, engine, result, arrangement, **kw):
+    return run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
+                  arrangement, **kw)
+
+
+def _rows(table: pa.Table) -> list[dict]:
+    """Rows with NaN as None, so that tables with never-happened times compare equal."""
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in table.to_pylist()]
+
+
+def _with_events(scenario, *events: tuple[float, EventKind, str]):
+    return scenario.with_changes(events={f"e{i}": Event(at_s=t, kind=k, target=x)
+                                         for i, (t, k, x) in enumerate(events)})
+
+
+def test_cutting_the_only_cross_border_link_makes_exchange_behave_as_national(violation, arms):
+    scenario, engine, result = violation
+    national, exchange = arms["national"], arms["exchange"]
+    cut = _with_events(scenario, (0.0, EventKind.link_cut, "blr_rus_exchange"))
+    exchange_cut = _c2(cut, engine, result, "exchange")
+    assert national.picture.equals(exchange_cut.picture)
+    assert _rows(national.outcomes) == _rows(exchange_cut.outcomes)
+    # and the link matters when it is up: the Belarusian picture then holds Russian tracks too
+    blr = pa.compute.equal(exchange.picture["node"], "blr_af_ad_command")
+    assert pa.compute.max(exchange.picture.filter(blr)["sources"]).as_py() >= 2
+    assert not national.picture.equals(exchange.picture)
+
+
+def test_a_lost_command_post_sends_its_units_autonomous_at_the_documented_time(violation):
+    scenario, engine, result = violation
+    down_at = 300.0
+    lost = _with_events(scenario, (down_at, EventKind.node_down, "blr_af_ad_command"))
+    out = _c2(lost, engine, result, "national")
+    events = out.events.to_pylist()
+    autonomous = [e for e in events if e["kind"] == "autonomous"]
+    net = build_network(lost, Arrangement.national, *(np.asarray(a) for a in (
+        engine.radars.sensor_id, engine.radar_unit, engine.radars.nation, engine.radar_aircraft)))
+    expected = sorted(u for u, n in net.unit_node.items() if n == "blr_af_ad_command")
+    assert expected and sorted(e["subject"] for e in autonomous) == expected
+    assert {e["time_s"] for e in autonomous} == {down_at + scenario.c2.autonomy_delay_s}
+    # the national command decides for Belarus: with it down nobody scrambles for the violator
+    assert not [e for e in events if e["kind"] == "scramble_order" and e["time_s"] >= down_at]
+    assert out.stats["reports_lost_node_down"] > 0
+
+
+def test_a_command_post_back_before_the_autonomy_delay_keeps_its_units(violation):
+    scenario, engine, result = violation
+    blip = _with_events(scenario, (300.0, EventKind.node_down, "blr_af_ad_command"),
+                        (330.0, EventKind.node_up, "blr_af_ad_command"))
+    kinds = _c2(blip, engine, result, "national").events["kind"].to_pylist()
+    assert "autonomous" not in kinds and "node_down" in kinds and "node_up" in kinds
+
+
+@pytest.mark.parametrize("state", ["qra_15min", "qra_5min"])
+def test_qra_launches_no_earlier_than_its_readiness_allows(violation, arms, state):
+    scenario, engine, result = violation
+    if state == "qra_15min":  # the base's default state (it is on alert duty): the national arm
+        sc, out = scenario, arms["national"]
+    else:
+        unit = scenario.units["blr_61_fab"].model_copy(update={"readiness": state})
+        sc = scenario.with_changes(units={**scenario.units, "blr_61_fab": unit})
+        out = _c2(sc, engine, result, "national")
+    ready_s = sc.readiness_states[state].time_to_act_s
+    rows = out.outcomes.to_pylist()
+    violator = next(r for r in rows if r["object_id"] == "violator")
+    lag = violator["airborne_s"] - violator["scramble_s"]
+    # the order's path: link latencies and processing delays, then the unit's readiness
+    assert ready_s <= lag <= ready_s + 60.0
+    assert violator["scramble_s"] >= violator["identified_s"] >= violator["first_track_s"]
+    assert violator["intercept_s"] > violator["airborne_s"]
+    assert not violator["leaker"]
+
+
+def test_the_arrangements_differ_in_who_decides(arms):
+    deciding = {a: arms[a].outcomes.to_pylist()[0]["deciding_node"] for a in ("national", "joint", "wartime")}
+    assert deciding == {"national": "blr_af_ad_command", "joint": "rads_command", "wartime": "jsc_west"}
+    wartime = arms["wartime"].outcomes.to_pylist()[0]
+    assert wartime["hostile_s"] >= wartime["identified_s"]
+
+
+def test_the_pass_is_deterministic(violation, arms):
+    scenario, engine, result = violation
+    a, b = arms["joint"], _c2(scenario, engine, result, "joint", replication=0)
+    assert a.picture.equals(b.picture) and a.events.equals(b.events)
+
+
+def test_the_friendly_airliner_is_never_scrambled_against(arms):
+    out = arms["joint"]
+    targets = {e["object_id"] for e in out.events.to_pylist() if e["kind"] == "scramble_order"}
+    assert targets == {"violator"}
+    friends = {e["object_id"] for e in out.events.to_pylist() if e["kind"] == "declared_friend"}
+    assert "airliner_vno_msq" in friends
+
+
+def test_an_arrangement_whose_command_is_not_in_service_is_refused(violation):
+    scenario, engine, _ = violation
+    early = scenario.with_changes(as_of=dt.date(2005, 1, 1))
+    with pytest.raises(C2Error, match=r"rads_command.*not in service"):
+        build_network(early, Arrangement.joint, engine.radars.sensor_id, engine.radar_unit,
+                      engine.radars.nation, engine.radar_aircraft)
+
+
+def test_a_unit_with_no_commander_is_a_clear_error(tmp_path):
+    path = tmp_path / "orphan.yaml"
+    path.write_text(
+        "name: orphan radar\ninclude: [reference]\nas_of: 2020-12-31\narrangement: national\n"
+        "duration_s: 60\nunits:\n  blr_8_rtb:\n    parent: rads_command\n",
+        encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(path), "--no-coverage", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "unit 'blr_8_rtb' has no commander in the 'national' arrangement" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("report.html"))
+
+
+def test_a_readiness_state_the_unit_kind_cannot_have_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "name: bad readiness\ninclude: [reference]\nas_of: 2020-12-31\n"
+        "units:\n  blr_8_rtb:\n    readiness: qra_5min\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "a radar_brigade cannot hold readiness state 'qra_5min'" in result.output
+
+
+def test_default_readiness_follows_alert_duty():
+    scenario = load_scenario(resolve_scenario_path("air-policing-violation"))
+    assert readiness_state(scenario, "blr_61_fab")[0] == "qra_15min"  # on alert duty
+    assert readiness_state(scenario, "blr_116_gaab")[0] == "air_base_standby"
+    assert readiness_state(scenario, "blr_8_rtb") is None  # no state for a radar brigade
+
+
+def test_run_cli_arrangement_flag_is_checked(tmp_path):
+    result = CliRunner().invoke(app, ["run", "air-policing-violation", "--arrangement", "unified",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "allowed: national, exchange, joint, wartime" in result.output
+
+
+# -- interceptor kinematics ---------------------------------------------------------------------
+
+finite = st.floats(-2e5, 2e5, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(finite, finite, st.floats(0, 1e4)), st.tuples(finite, finite, st.floats(0, 1e4)),
+       st.tuples(st.floats(-240, 240), st.floats(-240, 240), st.just(0.0)), st.floats(350, 700))
+def test_intercept_time_reaches_the_target(origin, target, velocity, speed):
+    o, p, v = (np.asarray([x], dtype=float) for x in (origin, target, velocity))
+    t = intercept_time_s(o, np.asarray([speed]), p, v)[0]
+    # faster than the target (at most 340 m/s): an intercept always exists, and at t the pursuer can be there
+    assert np.isfinite(t) and t >= 0
+    np.testing.assert_allclose(np.linalg.norm(p[0] + v[0] * t - o[0]), speed * t, rtol=1e-6, atol=1e-3)
+
+
+def test_intercept_time_is_infinite_for_a_faster_target_running_away():
+    t = intercept_time_s(np.zeros((1, 3)), np.asarray([100.0]), np.asarray([[1e4, 0, 0]]),
+                         np.asarray([[200.0, 0, 0]]))
+    assert np.isinf(t[0])
+
+
+def test_an_interceptor_identifies_a_straight_flier_at_the_predicted_time():
+    ic = Interceptors()
+    ic.add("base", "mig29", "node", 1, 0, 400.0, 0.0, 0.0, np.zeros(3))
+    target0 = np.asarray([60_000.0, 0.0, 1000.0])
+    vel = np.asarray([-100.0, 0.0, 0.0])
+    predicted = intercept_time_s(np.zeros((1, 3)), np.asarray([400.0]), target0[None], vel[None])[0]
+    kinds = {}
+    for k in range(200):
+        t0, t1 = k * 1.0, (k + 1) * 1.0
+        p0, p1 = target0 + vel * t0, target0 + vel * t1
+        for when, _, kind in step_interceptors(ic, t0, t1, p0[None], vel[None], p0[None], p1[None],
+                                               40_000.0, 1_500.0, 600.0):
+            kinds.setdefault(kind, when)
+    assert kinds["airborne"] == 0.0
+    assert kinds["radar_acquisition"] < kinds["visual_identification"]
+    # identified 1.5 km short of the meeting point at a closing speed of 500 m/s: 3 s early
+    assert kinds["visual_identification"] == pytest.approx(predicted - 1_500.0 / 500.0, abs=1.0)
+    assert ic.phase[0] == Phase.shadowing
