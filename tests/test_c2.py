@@ -219,3 +219,21 @@ def test_an_interceptor_identifies_a_straight_flier_at_the_predicted_time():
     # identified 1.5 km short of the meeting point at a closing speed of 500 m/s: 3 s early
     assert kinds["visual_identification"] == pytest.approx(predicted - 1_500.0 / 500.0, abs=1.0)
     assert ic.phase[0] == Phase.shadowing
+
+
+def test_a_jammed_link_loses_messages_at_its_jammed_reliability(violation, arms):
+    scenario, engine, result = violation
+    jam = _with_events(scenario, (0.0, EventKind.link_jammed, "blr_rus_exchange"))
+    # fully jammed (no jammed_reliability given): as if cut, so exchange is national again
+    assert _rows(_c2(jam, engine, result, "exchange").outcomes) == _rows(arms["national"].outcomes)
+    link = scenario.links["blr_rus_exchange"].model_copy(update={
+        "jammed_reliability": 0.5, "assumed": {**scenario.links["blr_rus_exchange"].assumed,
+                                               "jammed_reliability": "test"}})
+    half = jam.with_changes(links={**scenario.links, "blr_rus_exchange": link})
+    counts = _c2(half, engine, result, "exchange").stats["link_messages"]["blr_rus_exchange"]
+    # binomial: the share lost within 3 standard deviations of 0.5
+    n = counts["sent"]
+    assert n > 100
+    assert abs(counts["lost"] / n - 0.5) <= 3 * np.sqrt(0.25 / n)
+    clear = arms["exchange"].stats["link_messages"]["blr_rus_exchange"]
+    assert clear["lost"] / clear["sent"] < 0.05  # reliability 0.99 when not jammed

@@ -194,7 +194,10 @@ def test_run_simulates_and_writes_parquet(tmp_path):
     import pyarrow.parquet as pq
 
     out = tmp_path / "out"
-    result = invoke("run", "air-policing-violation", "--no-coverage", "--out", str(out))
+    # the bundled violation, cut to 30 minutes: the violator is intercepted by then
+    short = tmp_path / "short.yaml"
+    short.write_text("include: [air-policing-violation]\nduration_s: 1800\n", encoding="utf-8")
+    result = invoke("run", str(short), "--no-coverage", "--out", str(out))
     assert result.exit_code == 0, result.output
     folder = Path(result.stdout.strip()).parent
     detections = pq.read_table(folder / "detections.parquet")
@@ -208,6 +211,14 @@ def test_run_simulates_and_writes_parquet(tmp_path):
     assert summary["simulation"]["objects"] >= 2 and summary["simulation"]["detections"] > 0
     html = (folder / "report.html").read_text()
     assert "violator" in html and "First detection of each air object" in html
+    # command and control under the scenario's arrangement (joint): the RADS command decides
+    assert "Command and control: the joint arrangement" in html and "scramble_order" in html
+    outcome = pq.read_table(folder / "outcomes.parquet").to_pylist()
+    assert [o["object_id"] for o in outcome] == ["violator"]
+    assert outcome[0]["deciding_node"] == "rads_command" and not outcome[0]["leaker"]
+    assert summary["c2"]["outcomes"][0]["intercept_s"] == outcome[0]["intercept_s"]
+    for name in ("picture", "c2_events", "interceptors", "tracks_rads_command", "tracks_blr_af_ad_command"):
+        assert (folder / f"{name}.parquet").exists(), name
 
 
 @pytest.mark.parametrize(("edit", "message"), [

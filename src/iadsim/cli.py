@@ -247,13 +247,23 @@ def run(
     output: Annotated[Path, typer.Option("--out", help="Folder for run folders.")] = Path("out"),
     no_sim: Annotated[bool, typer.Option("--no-sim", help="Skip the simulation.")] = False,
     no_coverage: Annotated[bool, typer.Option("--no-coverage", help="Skip coverage.")] = False,
+    arrangement: Annotated[str | None, typer.Option(
+        "--arrangement", help="Command arrangement: national, exchange, joint or wartime "
+        "(default: the scenario's).", show_default=False)] = None,
 ) -> None:
     """The main job: validate, compile, simulate and write the report; prints the report's path."""
     from iadsim.report import write_run_report
     from iadsim.report.run import RUN_COVERAGE
+    from iadsim.scenario.schema import Arrangement
     from iadsim.sim.traffic import TrafficError
 
     sc = _load(scenario)
+    if arrangement is not None:
+        allowed = [a.value for a in Arrangement]
+        if arrangement not in allowed:
+            raise UserError(f"--arrangement {arrangement!r}: not an arrangement (allowed: "
+                            f"{', '.join(allowed)})")
+        sc = sc.with_changes(arrangement=Arrangement(arrangement))
     day = _parse_date(as_of)
     with _progress_bars() as progress:
         try:
@@ -346,10 +356,21 @@ def track(
                                          "extension.")],
     origin: Annotated[str | None, typer.Option(
         "--origin", help="lat,lon of the local frame (default: the sensors' centroid).")] = None,
+    motion_model: Annotated[str, typer.Option(
+        "--motion-model", help="cv (constant velocity) or imm (constant velocity + coordinated "
+        "turn, for manoeuvring targets; docs/models/tracking.md).")] = "cv",
 ) -> None:
     """Track radar detections with the batched tracker; writes one row per track per scan."""
-    from iadsim.tracking import TrackingInputError, read_detections, track_detections, write_tracks
+    from iadsim.tracking import (
+        TrackerConfig,
+        TrackingInputError,
+        read_detections,
+        track_detections,
+        write_tracks,
+    )
 
+    if motion_model not in ("cv", "imm"):
+        raise UserError(f"--motion-model must be cv or imm, got '{motion_model}'")
     frame = None
     if origin is not None:
         try:
@@ -358,12 +379,79 @@ def track(
             raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'") from None
         frame = (lat, lon)
     try:
-        tracks = track_detections(read_detections(detections), origin=frame)
+        config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv")
+        tracks = track_detections(read_detections(detections), config, origin=frame)
     except TrackingInputError as exc:
         raise UserError(f"{detections}: {exc}") from None
     write_tracks(tracks, output)
     confirmed = len(set(tracks.filter(tracks["confirmed"])["track_id"].to_pylist())) if tracks.num_rows else 0
     typer.echo(f"{output} ({confirmed} confirmed tracks, {tracks.num_rows} rows)")
+
+
+@contextmanager
+def _replication_bar(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback (done, total) drawing one bar on stderr: tasks done, rate, time left."""
+    from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed * 60:.1f}/min" if speed else "–/min", style="progress.data.speed")
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), RateColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
+@app.command()
+@_user_errors
+def compare(
+    scenario: ScenarioArg = None,
+    arrangements: Annotated[str, typer.Option(
+        "--arrangements", help="Command arrangements to compare, comma-separated; the first is the "
+        "baseline of the paired differences.")] = "national,exchange,joint,wartime",
+    replications: Annotated[int, typer.Option("--replications", help="Replications; each runs the "
+                                              "sensing pass once for all arrangements.")] = 10,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Worker processes (default: the CPU count; "
+                                             "1: no workers). Results do not depend on it.",
+                                             show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
+                                                "out/compare-<scenario>).", show_default=False)] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Compare command arrangements over replications with common random numbers; prints the report's
+    path."""
+    from iadsim.analysis.compare import compare_arrangements, parse_arrangements
+    from iadsim.report.compare import write_compare_report
+    from iadsim.scenario import resolve_scenario_path
+    from iadsim.sim.traffic import TrafficError
+
+    try:
+        names = parse_arrangements(arrangements)
+    except ValueError as exc:
+        raise UserError(f"--arrangements: {exc}") from None
+    if replications < 1:
+        raise UserError(f"--replications must be at least 1, got {replications}")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    day = _parse_date(as_of)
+    folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
+    sc = _load(scenario)
+    with _replication_bar("replications") as progress:
+        try:
+            comparison = compare_arrangements(sc, names, replications, jobs, progress, as_of=day)
+        except TrafficError as exc:
+            raise UserError(str(exc)) from None
+    for name, note in comparison.unavailable.items():
+        typer.echo(f"note: '{name}' is {note}", err=True)
+    typer.echo(str(write_compare_report(comparison, folder).report))
 
 
 def main() -> None:

@@ -47,6 +47,7 @@ class DirectedLink:
     latency_s: float
     jitter_s: float
     reliability: float
+    jammed_reliability: float
     capacity_tracks_per_s: float  # inf when the link gives none
 
 
@@ -179,6 +180,7 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
             continue
         params = dict(latency_s=link.latency_s or 0.0, jitter_s=link.jitter_s or 0.0,
                       reliability=1.0 if link.reliability is None else link.reliability,
+                      jammed_reliability=link.jammed_reliability or 0.0,
                       capacity_tracks_per_s=link.capacity_tracks_per_s or np.inf)
         links.append(DirectedLink(lid, link.a, link.b, **params))
         if link.bidirectional:
@@ -208,6 +210,7 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
 
     events = tuple(sorted((e.at_s, e.kind, e.target) for e in scenario.events.values()
                           if e.kind in (EventKind.link_cut, EventKind.link_restored,
+                                        EventKind.link_jammed, EventKind.link_unjammed,
                                         EventKind.node_down, EventKind.node_up)))
     cmd = scenario.command_nodes
     return C2Network(

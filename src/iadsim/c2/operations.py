@@ -90,7 +90,8 @@ class C2Result:
         events: C2 events (identification, scrambles, intercepts, node and link events).
         interceptors: the interceptor pairs' positions per step.
         outcomes: one row per hostile-side object that entered a defended airspace (docs/models/c2.md).
-        stats: counts (late reports, lost messages, ...).
+        stats: counts (late reports, lost messages, ...; ``link_messages``: per link id the
+            messages sent and lost, both directions).
     """
 
     arrangement: str
@@ -249,6 +250,8 @@ class _Pass:
         self.stats = {"late_reports": 0, "reports_lost_node_down": 0, "messages_sent": 0,
                       "messages_lost": 0, "tracks_over_link_capacity": 0, "tracks_over_node_capacity": 0}
         self.cut: set[str] = set()
+        self.jammed: set[str] = set()
+        self.link_messages: dict[str, dict[str, int]] = {}
         self.down: set[str] = set()
         self.autonomous: set[str] = set()
         self.pending_autonomy: list[tuple[float, str]] = []
@@ -318,6 +321,10 @@ class _Pass:
             self.cut.add(target)
         elif kind == EventKind.link_restored:
             self.cut.discard(target)
+        elif kind == EventKind.link_jammed:
+            self.jammed.add(target)
+        elif kind == EventKind.link_unjammed:
+            self.jammed.discard(target)
         elif kind == EventKind.node_down and target in self.nodes:
             self.down.add(target)
             self.pending_autonomy.append((time_s + self.settings.autonomy_delay_s, target))
@@ -443,8 +450,12 @@ class _Pass:
             if link.link_id in self.cut or link.target in self.down:
                 continue
             self.stats["messages_sent"] += 1
-            if self.rng.random() >= link.reliability:
+            counts = self.link_messages.setdefault(link.link_id, {"sent": 0, "lost": 0})
+            counts["sent"] += 1
+            reliability = link.jammed_reliability if link.link_id in self.jammed else link.reliability
+            if self.rng.random() >= reliability:
                 self.stats["messages_lost"] += 1
+                counts["lost"] += 1
                 continue
             limit = link.capacity_tracks_per_s * node.cycle_s
             sent = picture
@@ -612,8 +623,9 @@ class _Pass:
     def _result(self) -> C2Result:
         picture = self._picture_table()
         events = self._events_table()
+        stats: dict[str, Any] = {**self.stats, "link_messages": dict(sorted(self.link_messages.items()))}
         return C2Result(str(self.net.arrangement), picture, events, self._interceptor_table(),
-                        self._outcomes(picture, events), dict(self.stats))
+                        self._outcomes(picture, events), stats)
 
     def _picture_table(self) -> pa.Table:
         if not self.pic_rows:

@@ -497,6 +497,8 @@ class Link(Sourced):
     latency_s: float | None = Field(None, ge=0)
     jitter_s: float | None = Field(None, ge=0)
     reliability: float | None = Field(None, ge=0, le=1)
+    jammed_reliability: float | None = Field(
+        None, ge=0, le=1, description="reliability while jammed (link_jammed events); None: 0")
     capacity_tracks_per_s: float | None = Field(None, gt=0)
     in_service: DateRange = Field(default_factory=DateRange)
     note: str | None = None
@@ -738,6 +740,8 @@ class EventKind(enum.StrEnum):
     unit_up = "unit_up"
     link_cut = "link_cut"
     link_restored = "link_restored"
+    link_jammed = "link_jammed"
+    link_unjammed = "link_unjammed"
     node_down = "node_down"
     node_up = "node_up"
 

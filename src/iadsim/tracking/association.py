@@ -114,6 +114,9 @@ def global_nearest_neighbour(pairs: GatedPairs, threshold: float) -> NDArray[np.
     n = len(pairs.track)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
+    # the common case, no track or detection in two pairs: every pair is its own cluster
+    if len(np.unique(pairs.track)) == n and len(np.unique(pairs.detection)) == n:
+        return np.arange(n, dtype=np.int64)
     tracks, t_code = np.unique(pairs.track, return_inverse=True)
     dets, d_code = np.unique(pairs.detection, return_inverse=True)
     nt, nd = len(tracks), len(dets)
