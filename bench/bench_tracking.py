@@ -32,7 +32,9 @@ when the time spent plus its last scan's time would exceed the budget (after at 
 same first K scans (its own input truncated to them) for the comparison, and on all 60 as well.
 
 Run: `python bench/bench_tracking.py` (needs `pip install stonesoup`). Prints the tables and writes
-out/bench/tracking.json.
+out/bench/tracking.json. `--iadsim-only` runs iadsim alone (seconds, not minutes) on the same data
+and compares it with the Stone Soup OSPA of the last full run's out/bench/tracking.json, writing
+nothing: for iterating on the tracker.
 """
 
 from __future__ import annotations
@@ -415,8 +417,9 @@ def source_state() -> str:
 def settings() -> dict[str, Any]:
     cfg = IADSIM_CONFIG
     gate = float(chi2.ppf(SS_GATE_PROBABILITY, 2))
-    initiation = (f"two-point (a left-over detection, then one within the speed gate at its next "
-                  f"opportunity, max {getattr(cfg, 'max_speed_mps', float('nan')):g} m/s), then "
+    initiation = (f"two-point (a left-over detection, then one within the speed gate at one of its next "
+                  f"{getattr(cfg, 'candidate_misses', 0) + 1} opportunities, max "
+                  f"{getattr(cfg, 'max_speed_mps', float('nan')):g} m/s), then "
                   f"{cfg.confirm_hits} of the next {cfg.confirm_window} opportunities"
                   if INITIATION_HITS == 2 else
                   f"single point, velocity 0 ± {cfg.initial_speed_std_mps:g} m/s; {cfg.confirm_hits} of "
@@ -515,6 +518,29 @@ def print_report(results: dict[str, Any]) -> None:
               f"{'MET' if g['ospa'] else 'NOT MET'} ({c['ospa_diff_pct']:+.1f} %){note}")
 
 
+def iadsim_only(sizes: list[int], repeat: int, recorded_path: Path) -> int:
+    """iadsim alone on the benchmark's data, against the Stone Soup OSPA recorded by the last full run."""
+    recorded: dict[int, dict[str, Any]] = {}
+    if recorded_path.exists():
+        recorded = {c["n_targets"]: c for c in json.loads(recorded_path.read_text())["cases"]}
+    print(f"iadsim only; Stone Soup as recorded in {recorded_path} "
+          f"({'found' if recorded else 'not found: no comparison'})")
+    for n in sorted(sizes):
+        detections, truth, times = scenario(n, SEED + n)
+        k = recorded[n]["scans_compared"] if n in recorded else len(times)
+        same = detections if k == len(times) else first_scans(detections, times, k)
+        iad = run_iadsim(same, truth, times[:k], repeat)
+        line = (f"N = {n}, {k} scans: iadsim {iad['time_s']:.3f} s, OSPA {iad['ospa_mean_m']:.1f} m "
+                f"(after start-up {iad['ospa_after_startup_m']:.1f} m, "
+                f"completeness {iad['completeness']:.3f})")
+        if n in recorded:
+            ss = recorded[n]["stonesoup"]["ospa_mean_m"]
+            diff = 100.0 * (iad["ospa_mean_m"] / ss - 1.0)
+            line += f"; Stone Soup (recorded) {ss:.1f} m, difference {diff:+.1f} %"
+        print(line, flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="numbers of targets")
@@ -526,7 +552,12 @@ def main() -> int:
     parser.add_argument("--no-iadsim-default", action="store_true",
                         help="skip the extra iadsim run with TrackerConfig() unchanged")
     parser.add_argument("--out", type=Path, default=Path("out/bench"))
+    parser.add_argument("--iadsim-only", action="store_true",
+                        help="run iadsim alone and compare with the Stone Soup OSPA recorded in the last "
+                             "full run's tracking.json under --out; writes nothing")
     args = parser.parse_args()
+    if args.iadsim_only:
+        return iadsim_only(args.sizes, args.repeat, args.out / "tracking.json")
 
     info = machine()
     sets = settings()

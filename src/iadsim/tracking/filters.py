@@ -147,25 +147,33 @@ def polar_to_cartesian(measurements: Array, variances: Array, sensor_position: A
 
 
 def extended_kalman_update(states: Array, covariances: Array, innovations: Array,
-                           measurement_matrix: Array, measurement_noise: Array) -> tuple[Array, Array]:
+                           measurement_matrix: Array, measurement_noise: Array,
+                           fixed: NDArray[np.bool_] | None = None) -> tuple[Array, Array]:
     """The EKF update of P tracks, each with one measurement, in the Joseph form.
 
     ``S = H P Hᵀ + R``, ``K = P Hᵀ S⁻¹``, ``x' = x + K ν``, ``P' = (I − K H) P (I − K H)ᵀ + K R Kᵀ``.
+    Components marked ``fixed`` are *considered*, not estimated (Schmidt–Kalman): their rows of K
+    are zeroed, so their means and variances are not changed by the measurement while their
+    uncertainty still enters ``S`` and the cross-covariances; the Joseph form keeps ``P'`` the exact
+    covariance for that gain.
 
     Args:
-        states: ``(P, 6)``; covariances: ``(P, 6, 6)``.
+        states: ``(P, n)``; covariances: ``(P, n, n)`` (n = 6, or 7 for the coordinated-turn state).
         innovations: ``(P, k)`` measured minus predicted (azimuth already wrapped).
-        measurement_matrix: ``(P, k, 6)``; measurement_noise: ``(P, k, k)``.
+        measurement_matrix: ``(P, k, n)``; measurement_noise: ``(P, k, k)``.
+        fixed: ``(P, n)`` True for the components to consider only (None: estimate all).
 
     Returns:
-        Updated ``(P, 6)`` states and ``(P, 6, 6)`` covariances.
+        Updated ``(P, n)`` states and ``(P, n, n)`` covariances.
     """
     h = measurement_matrix
-    hp = h @ covariances  # (P, k, 6)
+    hp = h @ covariances  # (P, k, n)
     s = hp @ np.swapaxes(h, 1, 2) + measurement_noise
-    gain = np.swapaxes(np.linalg.solve(s, hp), 1, 2)  # P Hᵀ S⁻¹ (P and S symmetric), (P, 6, k)
+    gain = np.swapaxes(np.linalg.solve(s, hp), 1, 2)  # P Hᵀ S⁻¹ (P and S symmetric), (P, n, k)
+    if fixed is not None:
+        gain = np.where(fixed[:, :, None], 0.0, gain)
     updated = states + np.einsum("pik,pk->pi", gain, innovations)
-    a = np.eye(6) - gain @ h
+    a = np.eye(states.shape[1]) - gain @ h
     cov = a @ covariances @ np.swapaxes(a, 1, 2) + gain @ measurement_noise @ np.swapaxes(gain, 1, 2)
     cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
     return updated, np.asarray(cov)

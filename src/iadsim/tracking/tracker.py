@@ -1,5 +1,6 @@
-"""A batched multi-target tracker: EKF (constant velocity, polar measurements), gating, GNN,
-velocity-gated two-point initiation, M-of-N confirmation.
+"""A batched multi-target tracker: EKF (constant velocity, or an IMM of constant velocity and a
+coordinated turn; polar measurements), gating, GNN, velocity-gated two-point initiation, M-of-N
+confirmation.
 
 All tracks are held as arrays (``TrackArrays``), and the single detections waiting to start tracks
 as ``Candidates``; a scan (the detections of one sensor at one time) is processed with array
@@ -17,6 +18,7 @@ the curvature (see the docs).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +26,7 @@ from numpy.typing import NDArray
 
 from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
+from iadsim.tracking import imm
 from iadsim.tracking.association import gate, gate_threshold, global_nearest_neighbour, speed_gate
 from iadsim.tracking.filters import (
     constant_velocity_predict,
@@ -54,8 +57,10 @@ class TrackerConfig:
         gate_probability: probability mass inside the chi-square gate (per measurement dimension);
             also sets the measurement-error allowance of the initiation speed gate.
         max_speed_mps: the fastest target speed, m/s: a detection left over by the tracks becomes a
-            candidate, and a candidate becomes a tentative track only with a detection at its next
-            opportunity whose implied horizontal speed is at most this (two-point initiation).
+            candidate, and a candidate becomes a tentative track only with a detection at one of its
+            next opportunities whose implied horizontal speed is at most this (two-point initiation).
+        candidate_misses: the opportunities a candidate may miss before its second detection (0: the
+            second must come at its next opportunity); it is dropped at the one after.
         confirm_hits: M of M-of-N: detections needed, after the two initiating ones, to confirm a
             tentative track (0 confirms it at initiation).
         confirm_window: N of M-of-N: a tentative track has this many opportunities after its
@@ -68,8 +73,8 @@ class TrackerConfig:
         initial_vertical_speed_std_mps: the same for the vertical velocity, m/s.
         prior_altitude_m: the altitude at which a 2D radar's detection is placed, metres.
         prior_altitude_std_m: its standard deviation, metres.
-        altitude_known_std_m: ``alt_m`` is reported only when the track's altitude standard deviation
-            is below this, metres.
+        altitude_known_std_m: ``alt_m`` is reported only for a track a 3D report has updated, and
+            only while its altitude standard deviation is below this, metres.
         coverage_margin: a scan is an opportunity to detect a track when the track's predicted range
             from the sensor is at most this factor times the longest range the sensor reports in the
             input (its apparent coverage).
@@ -77,6 +82,17 @@ class TrackerConfig:
             detections to tentative tracks.
         report_covariance: add ``vel_up_mps`` and the 21 ``cov_*`` columns of the state covariance
             (ENU frame at the track) to TRACKS (docs/models/tracking.md); off by default.
+        motion_model: ``"cv"`` constant velocity, or ``"imm"``: an interacting multiple model of
+            constant velocity and a coordinated turn (docs/models/tracking.md, "IMM"); the
+            parameters below apply to ``"imm"`` only.
+        imm_cv_sojourn_s: mean time in the CV mode before switching to the CT mode, seconds
+            (``p_CV,CV = exp(−Δt/τ)`` over a scan interval Δt).
+        imm_ct_sojourn_s: the same for the CT mode, seconds.
+        ct_process_noise_horizontal: the CT mode's white-acceleration spectral density on east and
+            north, m²/s³ (its vertical one is ``process_noise_vertical``).
+        turn_rate_noise: the CT mode's turn-rate random-walk spectral density, rad²/s³.
+        initial_turn_rate_std_radps: σ_ω, the standard deviation (mean 0) of the turn rate at the
+            onset of a turn — a new track's CT mode, and a switch from CV to CT — rad/s.
     """
 
     process_noise_horizontal: float = 1.0
@@ -94,7 +110,14 @@ class TrackerConfig:
     coverage_margin: float = 1.05
     two_stage_assignment: bool = True
     max_speed_mps: float = 1_200.0
+    candidate_misses: int = 1
     report_covariance: bool = False
+    motion_model: Literal["cv", "imm"] = "cv"
+    imm_cv_sojourn_s: float = 50.0
+    imm_ct_sojourn_s: float = 20.0
+    ct_process_noise_horizontal: float = 1.0
+    turn_rate_noise: float = 1e-3
+    initial_turn_rate_std_radps: float = 0.1
 
     def __post_init__(self) -> None:
         checks = {
@@ -111,6 +134,13 @@ class TrackerConfig:
             "altitude_known_std_m": self.altitude_known_std_m > 0.0,
             "coverage_margin": self.coverage_margin > 0.0,
             "max_speed_mps": self.max_speed_mps > 0.0,
+            "candidate_misses": self.candidate_misses >= 0,
+            "motion_model": self.motion_model in ("cv", "imm"),
+            "imm_cv_sojourn_s": self.imm_cv_sojourn_s > 0.0,
+            "imm_ct_sojourn_s": self.imm_ct_sojourn_s > 0.0,
+            "ct_process_noise_horizontal": self.ct_process_noise_horizontal >= 0.0,
+            "turn_rate_noise": self.turn_rate_noise >= 0.0,
+            "initial_turn_rate_std_radps": self.initial_turn_rate_std_radps > 0.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -119,6 +149,10 @@ class TrackerConfig:
 
 INITIATION_HITS = 2
 """A tentative track is born from two detections (a candidate and its velocity-gated successor)."""
+
+VERTICAL = np.array([False, False, True, False, False, True, False])
+"""The state components ``u, vu``: considered, not estimated, by a 2D report on a track no 3D report
+has updated (its altitude is the prior; docs/models/tracking.md); the 7th, the IMM's turn rate, is not."""
 
 
 @dataclass
@@ -138,6 +172,11 @@ class TrackArrays:
         last_sensor: ``(T,)`` code of the sensor that last detected the track; only its scans
             count as opportunities, so a radar that cannot see a low flier (horizon, terrain) does
             not wear the track down while another radar holds it.
+        has_3d: ``(T,)`` True once a 3D report (with elevation) has updated or started the track;
+            until then its altitude is the 2D prior, considered but not estimated, and not reported.
+        mode_state: ``(T, M, 7)`` the IMM's mode states ``[e, n, u, ve, vn, vu, ω]`` (M = 2, CV and
+            CT; M = 0 with the CV motion model, where ``state`` is the only estimate).
+        mode_covariance: ``(T, M, 7, 7)``. mode_probability: ``(T, M)``.
     """
 
     track_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -149,24 +188,27 @@ class TrackArrays:
     hits: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     misses: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     last_sensor: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    has_3d: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    mode_state: Array = field(default_factory=lambda: np.zeros((0, 0, imm.STATE_DIM)))
+    mode_covariance: Array = field(default_factory=lambda: np.zeros((0, 0, imm.STATE_DIM, imm.STATE_DIM)))
+    mode_probability: Array = field(default_factory=lambda: np.zeros((0, 0)))
 
     def __len__(self) -> int:
         return len(self.track_id)
 
     def select(self, keep: BoolArray | IntArray) -> TrackArrays:
         """The tracks at ``keep`` (a mask or indices)."""
-        return TrackArrays(self.track_id[keep], self.state[keep], self.covariance[keep],
-                           self.confirmed[keep], self.history[keep], self.opportunities[keep],
-                           self.hits[keep], self.misses[keep], self.last_sensor[keep])
+        return TrackArrays(*(a[keep] for a in self._columns()))
 
     def extend(self, other: TrackArrays) -> TrackArrays:
         """These tracks followed by ``other``'s."""
         return TrackArrays(*(np.concatenate([a, b]) for a, b in zip(self._columns(), other._columns(),
                                                                      strict=True)))
 
-    def _columns(self) -> tuple[NDArray[np.generic], ...]:
+    def _columns(self) -> tuple[NDArray[Any], ...]:
         return (self.track_id, self.state, self.covariance, self.confirmed, self.history,
-                self.opportunities, self.hits, self.misses, self.last_sensor)
+                self.opportunities, self.hits, self.misses, self.last_sensor, self.has_3d,
+                self.mode_state, self.mode_covariance, self.mode_probability)
 
 
 @dataclass
@@ -176,18 +218,23 @@ class Candidates:
     Attributes:
         position: ``(C, 3)`` local-frame metres (a 2D detection at the prior altitude).
         covariance: ``(C, 3, 3)`` m². time_s: ``(C,)`` the detection time, seconds.
+        three_d: ``(C,)`` True for a 3D report (its altitude is measured, not the prior).
+        misses: ``(C,)`` opportunities the candidate has had without a second detection.
     """
 
     position: Array = field(default_factory=lambda: np.zeros((0, 3)))
     covariance: Array = field(default_factory=lambda: np.zeros((0, 3, 3)))
     time_s: Array = field(default_factory=lambda: np.zeros(0))
+    three_d: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    misses: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.time_s)
 
     def select(self, keep: BoolArray | IntArray) -> Candidates:
         """The candidates at ``keep`` (a mask or indices)."""
-        return Candidates(self.position[keep], self.covariance[keep], self.time_s[keep])
+        return Candidates(self.position[keep], self.covariance[keep], self.time_s[keep], self.three_d[keep],
+                          self.misses[keep])
 
 
 @dataclass(frozen=True)
@@ -225,12 +272,17 @@ class Tracker:
         self.config = config
         self.origin = (origin_lat_deg, origin_lon_deg)
         self.tracks = TrackArrays()
+        if config.motion_model == "imm":
+            self.tracks.mode_state = np.zeros((0, imm.MODES, imm.STATE_DIM))
+            self.tracks.mode_covariance = np.zeros((0, imm.MODES, imm.STATE_DIM, imm.STATE_DIM))
+            self.tracks.mode_probability = np.zeros((0, imm.MODES))
         self.candidates = Candidates()
         self.time_s: float | None = None
         self._next_id = 1
         self._window_mask = (1 << config.confirm_window) - 1
         self._gates = {k: gate_threshold(config.gate_probability, k) for k in (2, 3)}
         self._kappa = float(np.sqrt(gate_threshold(config.gate_probability, 1)))
+        self._sojourn = (config.imm_cv_sojourn_s, config.imm_ct_sojourn_s)
 
     # -- prediction --------------------------------------------------------------------------------
     def predict_to(self, time_s: float) -> None:
@@ -238,10 +290,17 @@ class Tracker:
         if self.time_s is not None and time_s < self.time_s:
             raise ValueError(f"scan at {time_s} s is earlier than the tracker's time {self.time_s} s")
         dt = 0.0 if self.time_s is None else time_s - self.time_s
-        t = self.tracks
-        t.state, t.covariance = constant_velocity_predict(
-            t.state, t.covariance, dt, self.config.process_noise_horizontal,
-            self.config.process_noise_vertical)
+        t, cfg = self.tracks, self.config
+        if cfg.motion_model == "imm":
+            if dt > 0.0 and len(t):
+                t.mode_state, t.mode_covariance, t.mode_probability = imm.imm_predict(
+                    t.mode_state, t.mode_covariance, t.mode_probability, dt, self._sojourn,
+                    cfg.process_noise_horizontal, cfg.process_noise_vertical,
+                    cfg.ct_process_noise_horizontal, cfg.turn_rate_noise, cfg.initial_turn_rate_std_radps)
+                t.state, t.covariance = imm.combine(t.mode_state, t.mode_covariance, t.mode_probability)
+        else:
+            t.state, t.covariance = constant_velocity_predict(
+                t.state, t.covariance, dt, cfg.process_noise_horizontal, cfg.process_noise_vertical)
         self.time_s = time_s
 
     # -- one scan ------------------------------------------------------------------------------------
@@ -271,13 +330,27 @@ class Tracker:
             innovations = np.concatenate([innovations, sub.innovation[chosen]])
             used_det[sub.detection[chosen]] = True
 
-        # EKF update of the assigned tracks, all at once
+        # EKF update of the assigned tracks, all at once; a 2D report leaves the altitude of a track
+        # no 3D report has updated at its prior (Schmidt–Kalman consider update)
         if len(assigned_track):
             noise = scan.variances[assigned_det][:, :, None] * np.eye(k)
-            state, cov = extended_kalman_update(tracks.state[assigned_track],
-                                                tracks.covariance[assigned_track], innovations,
-                                                matrix[assigned_track], noise)
+            fixed = self._prior_altitude_mask(k, tracks.has_3d[assigned_track])
+            if cfg.motion_model == "imm":
+                # each mode linearised at its own prediction; gating used the combined one
+                x, p, mu = imm.imm_update(
+                    tracks.mode_state[assigned_track], tracks.mode_covariance[assigned_track],
+                    tracks.mode_probability[assigned_track], scan.measurements[assigned_det], noise,
+                    scan.position, scan.rotation, fixed)
+                tracks.mode_state[assigned_track], tracks.mode_covariance[assigned_track] = x, p
+                tracks.mode_probability[assigned_track] = mu
+                state, cov = imm.combine(x, p, mu)
+            else:
+                state, cov = extended_kalman_update(tracks.state[assigned_track],
+                                                    tracks.covariance[assigned_track], innovations,
+                                                    matrix[assigned_track], noise,
+                                                    None if fixed is None else fixed[:, :6])
             tracks.state[assigned_track], tracks.covariance[assigned_track] = state, cov
+            tracks.has_3d[assigned_track] |= k == 3
 
         # bookkeeping: opportunities, hits, misses, M-of-N after initiation, quality history
         hit = np.zeros(n_tracks, dtype=bool)
@@ -328,14 +401,18 @@ class Tracker:
                                                                     free[d_idx], points[d_idx]))
         in_reach = (np.linalg.norm(cand.position - scan.position, axis=1)
                     <= cfg.coverage_margin * scan.max_range_m)
-        spent = (elapsed > 0.0) & in_reach
+        missed = cand.misses + ((elapsed > 0.0) & in_reach)
+        spent = missed > cfg.candidate_misses
         spent[c_idx] = True
         fresh = np.ones(len(free), dtype=bool)
         fresh[d_idx] = False
+        n_fresh = int(fresh.sum())
         self.candidates = Candidates(
             np.concatenate([cand.position[~spent], points[fresh]]),
             np.concatenate([cand.covariance[~spent], point_cov[fresh]]),
-            np.concatenate([cand.time_s[~spent], np.full(int(fresh.sum()), scan.time_s)]))
+            np.concatenate([cand.time_s[~spent], np.full(n_fresh, scan.time_s)]),
+            np.concatenate([cand.three_d[~spent], np.full(n_fresh, scan.measurements.shape[1] == 3)]),
+            np.concatenate([missed[~spent], np.zeros(n_fresh, dtype=np.int64)]))
 
     def _two_point_tracks(self, scan: Scan, cand: Candidates, rows: IntArray,
                           points: Array) -> TrackArrays:
@@ -349,6 +426,8 @@ class Tracker:
         """
         cfg = self.config
         n = len(cand)
+        k = scan.measurements.shape[1]
+        has_3d = cand.three_d | (k == 3)
         state = np.zeros((n, 6))
         state[:, :3] = cand.position
         cov = np.zeros((n, 6, 6))
@@ -357,34 +436,57 @@ class Tracker:
         cov[:, 5, 5] = cfg.initial_vertical_speed_std_mps**2
         state, cov = constant_velocity_predict(state, cov, scan.time_s - cand.time_s,
                                                cfg.process_noise_horizontal, cfg.process_noise_vertical)
-        k = scan.measurements.shape[1]
+        if k == 2:
+            # linearise at the 2D report placed at the predicted altitude, not the prior's: when the
+            # candidate came from a 3D report, the prior may be kilometres off its measured altitude
+            altitude = np.linalg.norm(state[:, :3] + np.array([0.0, 0.0, EARTH_RADIUS_M]), axis=1)
+            points = self._to_cartesian(scan, rows, altitude - EARTH_RADIUS_M)[0]
         z_bar, matrix = polar_measurement(points, scan.position, scan.rotation, k)
         innovation = scan.measurements[rows] - z_bar
         innovation[:, 1] = wrap_angle(innovation[:, 1])
         innovation += np.einsum("tkj,tj->tk", matrix[:, :, :3], points - state[:, :3])
         noise = scan.variances[rows][:, :, None] * np.eye(k)
-        state, cov = extended_kalman_update(state, cov, innovation, matrix, noise)
+        fixed = self._prior_altitude_mask(k, has_3d)
+        state, cov = extended_kalman_update(state, cov, innovation, matrix, noise,
+                                            None if fixed is None else fixed[:, :6])
         ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
         self._next_id += n
         two = np.full(n, INITIATION_HITS, dtype=np.int64)
+        if cfg.motion_model == "imm":
+            modes = imm.initial_modes(state, cov, cfg.initial_turn_rate_std_radps, self._sojourn)
+        else:
+            modes = (np.zeros((n, 0, imm.STATE_DIM)), np.zeros((n, 0, imm.STATE_DIM, imm.STATE_DIM)),
+                     np.zeros((n, 0)))
         return TrackArrays(ids, state, cov, np.full(n, cfg.confirm_hits == 0),
                            np.full(n, (1 << INITIATION_HITS) - 1, dtype=np.int64) & self._window_mask,
                            two, two.copy(), np.zeros(n, dtype=np.int64),
-                           np.full(n, scan.sensor, dtype=np.int64))
+                           np.full(n, scan.sensor, dtype=np.int64), has_3d, *modes)
 
-    def _to_cartesian(self, scan: Scan, rows: IntArray) -> tuple[Array, Array]:
+    @staticmethod
+    def _prior_altitude_mask(dims: int, has_3d: BoolArray) -> NDArray[np.bool_] | None:
+        """``(P, 7)`` the components a ``dims``-D report must not update: ``u, vu`` of 2D-only tracks.
+
+        Seven columns (the IMM's mode state); the CV filter takes the first six.
+        """
+        if dims == 3:
+            return None
+        return np.asarray(~has_3d[:, None] & VERTICAL[None, :])
+
+    def _to_cartesian(self, scan: Scan, rows: IntArray,
+                      altitude_m: Array | float | None = None) -> tuple[Array, Array]:
         """Local-frame positions ``(M, 3)`` and covariances ``(M, 3, 3)`` of the detections ``rows``.
 
-        A 2D detection is placed at ``prior_altitude_m`` (its elevation on a spherical earth) with
-        the prior's uncertainty along the range sphere.
+        A 2D detection is placed at ``altitude_m`` (``(M,)`` or one value, metres above the spherical
+        earth; ``prior_altitude_m`` if None) — at its elevation on a spherical earth — with the
+        prior's uncertainty along the range sphere.
         """
         cfg = self.config
         z, var = scan.measurements[rows], scan.variances[rows]
         if z.shape[1] == 2:
-            # a 2D radar: elevation of the prior altitude at this slant range (spherical earth)
+            # a 2D radar: elevation of the given altitude at this slant range (spherical earth)
             r = z[:, 0]
             origin_up = EARTH_RADIUS_M + self._sensor_altitude(scan)
-            target = EARTH_RADIUS_M + cfg.prior_altitude_m
+            target = EARTH_RADIUS_M + (cfg.prior_altitude_m if altitude_m is None else altitude_m)
             sin_el = (target**2 - origin_up**2 - r**2) / (2.0 * r * origin_up)
             el = np.arcsin(np.clip(sin_el, -0.2, 0.95))
             el_std = np.minimum(cfg.prior_altitude_std_m / (r * np.cos(el)), 0.5)
@@ -447,9 +549,10 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
 
     Returns:
         One row per live track (tentative and confirmed) per distinct detection time, after all
-        scans at that time: ``time_s, track_id, lat_deg, lon_deg, alt_m`` (null while the altitude
-        standard deviation exceeds ``altitude_known_std_m``), ``vel_east_mps, vel_north_mps`` (in the
-        ENU frame at the track's position), ``confirmed, quality``; sorted by time then track id.
+        scans at that time: ``time_s, track_id, lat_deg, lon_deg, alt_m`` (null until a 3D report
+        has updated the track, and while the altitude standard deviation exceeds
+        ``altitude_known_std_m``), ``vel_east_mps, vel_north_mps`` (in the ENU frame at the track's
+        position), ``confirmed, quality``; sorted by time then track id.
         With ``config.report_covariance`` also ``vel_up_mps`` and the state covariance (the 21
         ``COVARIANCE_COLUMNS``, ENU frame at the track's position, m², m²/s, m²/s²).
         Candidates (single detections not yet paired into a track) are not reported.
@@ -477,6 +580,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
     out_ids: list[IntArray] = []
     out_state: list[Array] = []
     out_alt_std: list[Array] = []
+    out_has_3d: list[BoolArray] = []
     out_conf: list[BoolArray] = []
     out_quality: list[Array] = []
     out_cov: list[Array] = []
@@ -489,6 +593,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
             out_ids.append(t.track_id.copy())
             out_state.append(t.state.copy())
             out_alt_std.append(tracker.altitude_std_m())
+            out_has_3d.append(t.has_3d.copy())
             out_conf.append(t.confirmed.copy())
             out_quality.append(tracker.quality())
             if config.report_covariance:
@@ -496,7 +601,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
     if not out_time:
         return _empty_tracks(config)
     table = _tracks_table(np.concatenate(out_time), np.concatenate(out_ids), np.concatenate(out_state),
-                          np.concatenate(out_alt_std), np.concatenate(out_conf),
+                          np.concatenate(out_alt_std), np.concatenate(out_has_3d), np.concatenate(out_conf),
                           np.concatenate(out_quality), origin, config)
     if config.report_covariance:
         table = _with_covariance(table, np.concatenate(out_state), np.concatenate(out_cov), origin)
@@ -539,14 +644,17 @@ def _with_covariance(table: pa.Table, state: Array, cov: Array, origin: tuple[fl
     return table
 
 
-def _tracks_table(time_s: Array, ids: IntArray, state: Array, alt_std: Array, confirmed: BoolArray,
-                  quality: Array, origin: tuple[float, float], config: TrackerConfig) -> pa.Table:
+def _tracks_table(time_s: Array, ids: IntArray, state: Array, alt_std: Array, has_3d: BoolArray,
+                  confirmed: BoolArray, quality: Array, origin: tuple[float, float],
+                  config: TrackerConfig) -> pa.Table:
     lat0, lon0 = origin
     ecef = enu_to_ecef(state[:, :3], lat0, lon0)
     lat, lon, alt = ecef_to_geodetic(ecef)
     vel_ecef = state[:, 3:] @ enu_rotation(lat0, lon0)
     vel_local = np.einsum("nij,nj->ni", enu_rotations(lat, lon), vel_ecef)
-    alt_known = alt_std <= config.altitude_known_std_m
+    # a 2D radar's altitude is the prior: an apparently small standard deviation near the radar is
+    # linearisation, not information, so only tracks a 3D report has updated report one
+    alt_known = has_3d & (alt_std <= config.altitude_known_std_m)
     return pa.table({
         "time_s": pa.array(time_s, pa.float64()),
         "track_id": pa.array(ids, pa.int64()),
