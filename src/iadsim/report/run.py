@@ -266,7 +266,6 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
     from iadsim.analysis.detections import decoded
     from iadsim.c2 import SensorTable, run_c2
     from iadsim.io.parquet import write_table
-    from iadsim.tracking import ospa, siap
 
     def step(done: int, total: int) -> None:
         if progress:
@@ -285,15 +284,11 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
         pic = c2.picture.filter(pa.compute.equal(c2.picture["node"], node))
         tracks = pic.append_column("confirmed", pa.array(np.ones(pic.num_rows, dtype=bool)))
         files.append(write_table(tracks, folder / f"tracks_{node}.parquet"))
-        times = np.arange(0.0, scenario.duration_s, PICTURE_INTERVAL_S)
-        o = ospa(tracks, truth, cutoff_m=1000.0, order=1.0, times_s=times, hold_s=PICTURE_HOLD_S)
-        s = siap(tracks, truth, association_distance_m=1000.0, times_s=times, hold_s=PICTURE_HOLD_S)
+        measures, cells = score_picture(tracks, truth, result.detections, scenario.duration_s)
         n_tracks = len(set(pic["track_id"].to_pylist()))
         name = scenario.command_nodes[node].name if node in scenario.command_nodes else node
-        metrics[node] = {"tracks": n_tracks, "mean_ospa_m": o.mean_m, "completeness": s.completeness,
-                         "spuriousness": s.spuriousness, "ids_per_object": s.ids_per_object}
-        rows.append([name, n_tracks, f"{o.mean_m:,.0f}", f"{100 * s.completeness:.0f} %",
-                     f"{100 * s.spuriousness:.0f} %", f"{s.ids_per_object:.2f}"])
+        metrics[node] = {"tracks": n_tracks, **measures}
+        rows.append([name, n_tracks, *cells])
     outcomes = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in o.items()}
                 for o in c2.outcomes.to_pylist()]
     summary["tracking"] = metrics
@@ -311,9 +306,11 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
     if rows:
         parts.append("<h4>Recognised air picture per command node</h4><p>Scored every "
                      f"{PICTURE_INTERVAL_S:g} s, each track held up to {PICTURE_HOLD_S:g} s; OSPA "
-                     "(c = 1 km, p = 1) and completeness against all air objects, seen or not.</p>")
-        parts.append(table(["node", "tracks", "mean OSPA (m)", "completeness", "spuriousness",
-                            "track ids per object"], rows, numeric=[1, 2, 3, 4, 5]))
+                     "(c = 1 km, p = 1) and completeness against all air objects, seen or not; "
+                     "spuriousness is the share of tracks with no object within 1 km; track breaks "
+                     "count changes of the track holding an object; the delay to a confirmed track "
+                     "runs from the object's first detection by any radar.</p>")
+        parts.append(table(["node", "tracks", *PICTURE_COLUMNS], rows, numeric=list(range(1, 8))))
 
     def fmt(value: float | None) -> str:
         return "" if value is None or not np.isfinite(value) else f"{value:,.0f}"
@@ -345,7 +342,6 @@ def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,
     from iadsim.analysis.detections import decoded
     from iadsim.c2 import sensor_reporting_nodes
     from iadsim.io.parquet import write_table
-    from iadsim.tracking import ospa, siap
     from iadsim.tracking.nodes import track_by_node
 
     nodes = sensor_reporting_nodes(scenario, engine.radar_unit, engine.radars.nation,
@@ -359,18 +355,10 @@ def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,
         confirmed = (node_tracks.filter(node_tracks["confirmed"]) if node_tracks.num_rows
                      else node_tracks)
         n_confirmed = len(set(confirmed["track_id"].to_pylist())) if confirmed.num_rows else 0
-        # the picture every 10 s, each track held up to 30 s after its last update
-        times = np.arange(0.0, scenario.duration_s, PICTURE_INTERVAL_S)
-        o = ospa(node_tracks, truth, cutoff_m=1000.0, order=1.0, times_s=times, hold_s=PICTURE_HOLD_S)
-        s = siap(node_tracks, truth, association_distance_m=1000.0, times_s=times,
-                 hold_s=PICTURE_HOLD_S)
+        measures, cells = score_picture(node_tracks, truth, result.detections, scenario.duration_s)
         name = scenario.command_nodes[node].name if node in scenario.command_nodes else node
-        metrics[node] = {"confirmed_tracks": n_confirmed, "mean_ospa_m": o.mean_m,
-                         "completeness": s.completeness, "spuriousness": s.spuriousness,
-                         "ids_per_object": s.ids_per_object}
-        rows.append([name, sum(1 for v in mapping.values() if v == node), n_confirmed,
-                     f"{o.mean_m:,.0f}", f"{100 * s.completeness:.0f} %",
-                     f"{100 * s.spuriousness:.0f} %", f"{s.ids_per_object:.2f}"])
+        metrics[node] = {"confirmed_tracks": n_confirmed, **measures}
+        rows.append([name, sum(1 for v in mapping.values() if v == node), n_confirmed, *cells])
     summary["tracking"] = metrics
     (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
@@ -383,13 +371,48 @@ def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,
             f"{PICTURE_HOLD_S:g} s after its last update. OSPA (c = 1 km, p = 1) and completeness "
             "are against all air objects in the air, seen or not; spuriousness is the share of "
             "confirmed tracks with no object within 1 km.</p>"
-            + table(["node", "radars", "confirmed tracks", "mean OSPA (m)", "completeness",
-                     "spuriousness", "track ids per object"], rows, numeric=[1, 2, 3, 4, 5, 6]))
+            + table(["node", "radars", "confirmed tracks", *PICTURE_COLUMNS], rows,
+                    numeric=list(range(1, 9))))
     return files, html
 
 
 PICTURE_INTERVAL_S = 10.0
 PICTURE_HOLD_S = 30.0
+
+PICTURE_COLUMNS = ["mean OSPA (m)", "completeness", "spuriousness", "track ids per object",
+                   "track breaks per object", "median s to confirmed track"]
+"""The picture measures of a node, as ``score_picture`` formats them for a report table."""
+
+
+def score_picture(tracks: Any, truth: Any, detections: Any, duration_s: float
+                  ) -> tuple[dict[str, float | None], list[str]]:
+    """A node's picture against truth: OSPA, SIAP-style measures, continuity and the median delay
+    from an object's first detection (any radar) to a confirmed track of the node on it.
+
+    The picture is scored every ``PICTURE_INTERVAL_S``, each track held (extrapolated) up to
+    ``PICTURE_HOLD_S`` after its last update; association within 1 km. Returns the measures (for
+    ``summary.json``) and their cells (``PICTURE_COLUMNS``).
+    """
+    from iadsim.tracking import confirmation_summary, ospa, siap, time_to_confirmed_track
+
+    times = np.arange(0.0, duration_s, PICTURE_INTERVAL_S)
+    o = ospa(tracks, truth, cutoff_m=1000.0, order=1.0, times_s=times, hold_s=PICTURE_HOLD_S)
+    s = siap(tracks, truth, association_distance_m=1000.0, times_s=times, hold_s=PICTURE_HOLD_S)
+    delay = confirmation_summary(time_to_confirmed_track(tracks, truth, detections, 1000.0,
+                                                         times_s=times, hold_s=PICTURE_HOLD_S))
+    measures = {"mean_ospa_m": o.mean_m, "completeness": s.completeness,
+                "spuriousness": s.spuriousness, "ids_per_object": s.ids_per_object,
+                "track_breaks_per_object": s.track_breaks_per_object,
+                "median_time_to_confirmed_track_s": delay.median_delay_s,
+                "share_detected_confirmed": delay.share_confirmed}
+
+    def num(value: float, fmt: str) -> str:
+        return format(value, fmt) if np.isfinite(value) else "–"
+
+    cells = [num(o.mean_m, ",.0f"), num(100 * s.completeness, ".0f") + " %",
+             num(100 * s.spuriousness, ".0f") + " %", num(s.ids_per_object, ".2f"),
+             num(s.track_breaks_per_object, ".2f"), num(delay.median_delay_s, ",.0f")]
+    return {k: (None if not np.isfinite(v) else float(v)) for k, v in measures.items()}, cells
 
 
 class _CoverageSection(ReportSection):
