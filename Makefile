@@ -34,6 +34,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_viewshed.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_tracking.py
+	$(BIN)/python bench/bench_assignment.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -19,6 +19,7 @@ from scipy.stats import t as student_t
 from typer.testing import CliRunner
 
 from iadsim.analysis import compare_arrangements, mean_ci, parse_arrangements, summarise
+from iadsim.analysis.compare import METRICS
 from iadsim.c2 import C2Error
 from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.cli import app
@@ -88,7 +89,7 @@ def outcomes(*rows: dict) -> pa.Table:
     base = {"type": "t", "nation": "LTU", "start_s": 0.0, "airspace": "BLR", "deciding_node": "n",
             "entry_s": 10.0, "first_detection_s": 5.0, "first_track_s": np.nan, "identified_s": np.nan,
             "hostile_s": np.nan, "scramble_s": np.nan, "airborne_s": np.nan, "intercept_s": np.nan,
-            "track_breaks": 0, "leaker": True}
+            "engaged_s": np.nan, "killed_s": np.nan, "track_breaks": 0, "missiles": 0, "leaker": True}
     full = []
     for r in rows:
         row = {**base, **r}
@@ -134,6 +135,17 @@ def test_summarise_counts_events_skips_never_and_pairs_by_object():
     dl = rows["b", "leakers"]
     assert dl.diff_mean == (1 - 1 + 0 - 2) / 2 and dl.diff_pairs == 2
     assert rows["b", "share_intercepted"].diff_mean == pytest.approx((0.5 - 0.5 + 1.0 - 0.0) / 2)
+
+
+def test_summarise_engagement_measures():
+    a = [outcomes({"object_id": "x", "start_s": 100.0, "engaged_s": 400.0, "killed_s": 420.0, "missiles": 2},
+                  {"object_id": "y", "engaged_s": 300.0, "missiles": 1}),
+         outcomes({"object_id": "x", "start_s": 100.0, "missiles": 0}, {"object_id": "y"})]
+    rows = {(s.arrangement, s.metric): s for s in summarise({"a": a})}
+    # engagement times from each object's start: rep 0 (300 + 300) / 2; rep 1 none engaged
+    assert (rows["a", "time_to_engagement_s"].mean, rows["a", "time_to_engagement_s"].events) == (300.0, 2)
+    assert rows["a", "missiles"].mean == 1.5  # 3 missiles, then none
+    assert rows["a", "share_destroyed"].mean == 0.25  # 1 of 2, then 0 of 2
 
 
 def test_summarise_baseline_is_the_one_named():
@@ -225,7 +237,7 @@ def test_compare_command_with_two_workers_writes_what_one_process_computes(short
     for arr in ("national", "exchange"):
         assert scenario.arrangements[arr].description in html.replace("&quot;", '"')
     rows = list(csv.DictReader(io.StringIO((out / "summary.csv").read_text())))
-    assert len(rows) == 12 and {r["arrangement"] for r in rows} == {"national", "exchange"}
+    assert len(rows) == 2 * len(METRICS) and {r["arrangement"] for r in rows} == {"national", "exchange"}
     first = next(r for r in rows if r["arrangement"] == "exchange" and r["metric"] == "time_to_first_track_s")
     assert float(first["ci_low"]) <= float(first["mean"]) <= float(first["ci_high"])
     assert first["replications"] == "2" and first["diff_replications"] == "2"

@@ -57,9 +57,12 @@ METRICS = (
     Metric("time_to_first_track_s", "time to first track", "s", "first_track_s"),
     Metric("time_to_identification_s", "time to identification", "s", "identified_s"),
     Metric("time_to_intercept_s", "time to intercept", "s", "intercept_s"),
+    Metric("time_to_engagement_s", "time to engagement", "s", "engaged_s"),
     Metric("track_breaks", "track breaks", "per object"),
     Metric("leakers", "leakers", "per replication"),
     Metric("share_intercepted", "share intercepted", "share"),
+    Metric("share_destroyed", "share destroyed", "share"),
+    Metric("missiles", "missiles expended", "per replication"),
 )
 """The metrics, in table order. Times run from the object's start (``start_s``) to the event at the
 deciding node; an object for which the event never happened (NaN) does not count in that time."""
@@ -251,9 +254,13 @@ def _run_value(metric: Metric, rows: _Rows) -> tuple[float, int]:
     if metric.name == "leakers":
         n = sum(1 for r in objs if r["leaker"])
         return float(n), n
-    if metric.name == "share_intercepted":
-        n = sum(1 for r in objs if _finite(r["intercept_s"]))
+    if metric.name in ("share_intercepted", "share_destroyed"):
+        col = "intercept_s" if metric.name == "share_intercepted" else "killed_s"
+        n = sum(1 for r in objs if _finite(r[col]))
         return (n / len(objs) if objs else math.nan), n
+    if metric.name == "missiles":
+        n = sum(int(r["missiles"]) for r in objs)
+        return float(n), n
     raise KeyError(metric.name)
 
 

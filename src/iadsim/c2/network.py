@@ -211,7 +211,8 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
     events = tuple(sorted((e.at_s, e.kind, e.target) for e in scenario.events.values()
                           if e.kind in (EventKind.link_cut, EventKind.link_restored,
                                         EventKind.link_jammed, EventKind.link_unjammed,
-                                        EventKind.node_down, EventKind.node_up)))
+                                        EventKind.node_down, EventKind.node_up,
+                                        EventKind.unit_down, EventKind.unit_up)))
     cmd = scenario.command_nodes
     return C2Network(
         arrangement=arrangement, rules=rules, settings=settings, nodes=nodes,

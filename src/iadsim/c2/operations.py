@@ -24,6 +24,7 @@ from iadsim.c2.identification import correlated, horizontal_distances
 from iadsim.c2.network import C2Network, airspace, build_network
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import time_to_act_s
+from iadsim.engagement.stage import ENGAGEMENT_SCHEMA, EngagementStage
 from iadsim.geo.frames import ecef_to_enu, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
 from iadsim.scenario.schema import AircraftRole, Arrangement, EventKind, Scenario, Side
@@ -35,6 +36,7 @@ from iadsim.tracking.fusion import FusedPicture, TrackSet
 from iadsim.tracking.io import validate_detections
 from iadsim.tracking.metrics import interpolate_truth
 from iadsim.tracking.tracker import Scan, Tracker, TrackerConfig, _scans
+from iadsim.world import World, compile_world
 
 __all__ = ["ASSOCIATION_DISTANCE_M", "C2Result", "Identity", "SensorTable", "run_c2"]
 
@@ -90,6 +92,7 @@ class C2Result:
         events: C2 events (identification, scrambles, intercepts, node and link events).
         interceptors: the interceptor pairs' positions per step.
         outcomes: one row per hostile-side object that entered a defended airspace (docs/models/c2.md).
+        engagements: the engagement log (wartime rules with engagement settings; else empty).
         stats: counts (late reports, lost messages, ...; ``link_messages``: per link id the
             messages sent and lost, both directions).
     """
@@ -99,6 +102,7 @@ class C2Result:
     events: pa.Table
     interceptors: pa.Table
     outcomes: pa.Table
+    engagements: pa.Table = field(default_factory=ENGAGEMENT_SCHEMA.empty_table)
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,12 +122,12 @@ INTERCEPTOR_SCHEMA = pa.schema([
     ("alt_m", pa.float64()), ("phase", pa.string()),
 ])
 OUTCOME_FIELDS = ("entry_s", "first_detection_s", "first_track_s", "identified_s", "hostile_s",
-                  "scramble_s", "airborne_s", "intercept_s")
+                  "scramble_s", "airborne_s", "intercept_s", "engaged_s", "killed_s")
 OUTCOME_SCHEMA = pa.schema([
     ("object_id", pa.string()), ("type", pa.string()), ("nation", pa.string()), ("start_s", pa.float64()),
     ("airspace", pa.string()), ("deciding_node", pa.string()),
     *[(name, pa.float64()) for name in OUTCOME_FIELDS],
-    ("track_breaks", pa.int64()), ("leaker", pa.bool_()),
+    ("track_breaks", pa.int64()), ("missiles", pa.int64()), ("leaker", pa.bool_()),
 ])
 
 
@@ -135,6 +139,7 @@ class _Node:
     cycle_s: float
     scans: list[Scan]
     scan_unit: list[str]
+    row_object: NDArray[np.int64]
     tracker: Tracker
     picture: FusedPicture
     next_due_s: float = 0.0
@@ -198,7 +203,7 @@ def _origin(detections: pa.Table, scenario: Scenario) -> tuple[float, float]:
 
 def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: pa.Table,
            sensors: SensorTable, arrangement: Arrangement | str | None = None, *, replication: int = 0,
-           tracker_config: TrackerConfig | None = None,
+           tracker_config: TrackerConfig | None = None, world: World | None = None,
            progress: Callable[[int, int], None] | None = None) -> C2Result:
     """Run command and control of one arrangement over a sensing pass.
 
@@ -209,22 +214,31 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         arrangement: which arrangement; the scenario's if None.
         replication: the replication (seeds the links' random stream).
         tracker_config: the node trackers' settings.
+        world: the scenario compiled at its date (compiled here when engagements need it).
         progress: called with (steps done, steps in all).
+
+    Under an arrangement with wartime rules and with the scenario's ``engagement`` settings, the
+    deciding nodes also engage hostile tracks with the fire units they may task
+    (``iadsim.engagement``); a killed object's later detections are dropped and its truth ends.
 
     Raises:
         C2Error: the arrangement cannot be built at the scenario's date (see ``build_network``).
     """
     arr = Arrangement(arrangement or scenario.arrangement)
     net = build_network(scenario, arr, sensors.sensor_id, sensors.unit, sensors.nation, sensors.aircraft)
+    if world is None and net.rules.wartime_rules and scenario.engagement is not None:
+        world = compile_world(scenario, scenario.as_of)
     return _Pass(scenario, net, detections, truth, objects, sensors, replication,
-                 tracker_config or TrackerConfig()).run(progress)
+                 tracker_config or TrackerConfig(), world).run(progress)
 
 
 class _Pass:
     def __init__(self, scenario: Scenario, net: C2Network, detections: pa.Table, truth: pa.Table,
-                 objects: pa.Table, sensors: SensorTable, replication: int, config: TrackerConfig) -> None:
+                 objects: pa.Table, sensors: SensorTable, replication: int, config: TrackerConfig,
+                 world: World | None) -> None:
         self.scenario, self.net, self.settings = scenario, net, net.settings
         self.rng = stream(scenario.seed, replication, Stage.c2)
+        self.rng_engagement = stream(scenario.seed, replication, Stage.engagement)
         self.origin = _origin(detections, scenario)
         step = min(MAX_STEP_S, *net.cycle_s.values()) if net.cycle_s else MAX_STEP_S
         self.times = np.arange(0.0, scenario.duration_s + 0.5 * step, step)
@@ -258,7 +272,19 @@ class _Pass:
         self.seq = 0
         self.interceptors = Interceptors()
         self.pairs_out: dict[tuple[str, str], int] = {}
+        self.killed_at = np.full(len(self.truth.object_id), np.inf)
+        self.units_down: set[str] = set()
         self.nodes = self._nodes(detections, sensors, config)
+        self.engage: EngagementStage | None = None
+        if world is not None and net.rules.wartime_rules and scenario.engagement is not None:
+            types = (_decode(objects.column("type"))[np.maximum(order, 0)] if objects.num_rows
+                     else np.zeros(len(order), dtype=np.str_))
+            cat = scenario.catalog.aircraft
+            rcs = np.asarray([cat[t].rcs_m2 if t in cat and cat[t].rcs_m2 else 1.0 for t in types.tolist()])
+            weights = scenario.engagement.type_weight
+            weight = np.asarray([weights.get(cat[t].role, 1.0) if t in cat else 1.0 for t in types.tolist()])
+            self.engage = EngagementStage(scenario, world, scenario.engagement, net, self.origin,
+                                          self.airspaces, rcs, weight)
         self.altitude_known_std_m = config.altitude_known_std_m
         self.ic_rows: list[tuple[float, int, Array, int]] = []
         self._aim: dict[int, Array] = {}  # each pair's last aim point from the picture
@@ -270,18 +296,24 @@ class _Pass:
         unit_of = dict(zip(sensors.sensor_id.tolist(), sensors.unit.tolist(), strict=True))
         det_sensor = _decode(detections.column("sensor_id")) if detections.num_rows else np.zeros(0, str)
         node_of = np.asarray([self.net.sensor_node.get(s, "") for s in det_sensor.tolist()], dtype=np.str_)
+        index = {o: i for i, o in enumerate(self.truth.object_id.tolist())}
+        det_oid = (_decode(detections.column("object_id")) if detections.num_rows
+                   and "object_id" in detections.column_names else np.full(len(det_sensor), ""))
+        det_object = np.asarray([index.get(o, -1) for o in det_oid.tolist()], dtype=np.int64)
         out = {}
         for name in self.net.nodes:
             rows = np.flatnonzero(node_of == name)
             scans: list[Scan] = []
             scan_unit: list[str] = []
+            row_object = np.zeros(0, dtype=np.int64)
             if len(rows):
+                row_object = det_object[rows]
                 det = validate_detections(detections.take(pa.array(rows)))
                 coverage = np.zeros(len(det.sensor_ids))
                 np.maximum.at(coverage, det.sensor, det.range_m)
                 scans = _scans(det, self.origin, coverage)
                 scan_unit = [unit_of.get(str(det.sensor_ids[s.sensor]), "") for s in scans]
-            out[name] = _Node(name, self.net.cycle_s[name], scans, scan_unit,
+            out[name] = _Node(name, self.net.cycle_s[name], scans, scan_unit, row_object,
                               Tracker(config, *self.origin), FusedPicture(name))
         return out
 
@@ -309,6 +341,8 @@ class _Pass:
                         self._skip_reports(node, t)
                     else:
                         self._cycle(node, t, k)
+            if self.engage is not None:
+                self._resolve(t, k)
             if k + 1 < n:
                 self._fly(k)
             if progress is not None:
@@ -325,6 +359,10 @@ class _Pass:
             self.jammed.add(target)
         elif kind == EventKind.link_unjammed:
             self.jammed.discard(target)
+        elif kind == EventKind.unit_down:
+            self.units_down.add(target)
+        elif kind == EventKind.unit_up:
+            self.units_down.discard(target)
         elif kind == EventKind.node_down and target in self.nodes:
             self.down.add(target)
             self.pending_autonomy.append((time_s + self.settings.autonomy_delay_s, target))
@@ -369,6 +407,11 @@ class _Pass:
             if node.tracker.time_s is not None and scan.time_s < node.tracker.time_s:
                 self.stats["late_reports"] += 1  # the tracker does not go back in time
                 continue
+            if self.engage is not None and len(scan.rows):
+                seen = node.row_object[scan.rows]
+                gone = (seen >= 0) & (self.killed_at[np.maximum(seen, 0)] <= scan.time_s)
+                if gone.any():  # a destroyed object gives no more detections
+                    scan = scan.without(gone)
             node.tracker.process_scan(scan)
         while node.inbox and node.inbox[0][0] <= t:
             _, _, source, received = heapq.heappop(node.inbox)
@@ -500,12 +543,24 @@ class _Pass:
                     node.identity[tid] = Identity.hostile
                     identity[i] = Identity.hostile
                     self._event(t, "designated_hostile", node.name, track=tid, obj=int(obj[i]))
+            if rules.wartime_rules and identity[i] == Identity.hostile:
+                continue  # engaged by the fire units (below); fighters stay for unknown tracks
             if (inside_now[j] or coming[j]) and tid not in node.acted_on:
                 if self._repoint(node, picture, i, tid):
                     node.acted_on.add(tid)
                     continue
                 if self._scramble(node, picture, i, t, k, int(obj[i])):
                     node.acted_on.add(tid)
+
+        if self.engage is not None:
+            hostile = np.flatnonzero(identity == Identity.hostile)
+            for e in self.engage.cycle(node.name, t, picture.track_id[hostile], picture.state[hostile],
+                                       obj[hostile], self.truth.enu[k], self.cut, self.down,
+                                       self.autonomous | self.units_down):
+                eng = self.engage.log.engagements[e]
+                self._event(eng.launch_s, "launch", node.name, self.engage.fu.unit[eng.fire_unit],
+                            eng.track_id, eng.target, f"{eng.missiles} missile(s), Pk {eng.pk:.2f}, "
+                            f"intercept at {eng.intercept_s:.0f} s, {eng.range_m / 1000:.1f} km")
 
     def _repoint(self, node: _Node, picture: TrackSet, i: int, tid: int) -> bool:
         """Hand a pair whose track the picture dropped the new track near its last aim."""
@@ -619,13 +674,41 @@ class _Pass:
         for j in np.flatnonzero((ic.phase != Phase.ordered) & (ic.phase != Phase.done)).tolist():
             self.ic_rows.append((t1, j, ic.position_m[j].copy(), int(ic.phase[j])))
 
+    def _resolve(self, t: float, k: int) -> None:
+        """Kill draws at intercept, freed channels, reloads; a killed object leaves the truth."""
+        assert self.engage is not None
+        intercepted, magazine = self.engage.resolve(t, self.rng_engagement)
+        for i in intercepted:
+            e = self.engage.log.engagements[i]
+            unit = self.engage.fu.unit[e.fire_unit]
+            self._event(e.intercept_s, "kill" if e.killed else "miss", e.node, unit, e.track_id, e.target)
+            if e.killed and e.intercept_s < self.killed_at[e.target]:
+                self.killed_at[e.target] = e.intercept_s
+                after = self.times > e.intercept_s
+                self.truth.enu[after, e.target] = np.nan
+                self.truth.lat[after, e.target] = np.nan
+                self.truth.lon[after, e.target] = np.nan
+        for when, kind, f in magazine:
+            self._event(when, kind, "", self.engage.fu.unit[f])
+
     # -- results ----------------------------------------------------------------------------------------
     def _result(self) -> C2Result:
         picture = self._picture_table()
         events = self._events_table()
         stats: dict[str, Any] = {**self.stats, "link_messages": dict(sorted(self.link_messages.items()))}
+        engagements = ENGAGEMENT_SCHEMA.empty_table()
+        if self.engage is not None and self.engage.enabled:
+            engagements = self.engage.table(self.truth.object_id)
+            fu = self.engage.fu
+            kills: dict[str, int] = {}
+            for e in self.engage.log.engagements:
+                if e.killed:
+                    kills[fu.unit[e.fire_unit]] = kills.get(fu.unit[e.fire_unit], 0) + 1
+            stats["missiles_expended"] = int(fu.fired.sum())
+            stats["kills_by_unit"] = dict(sorted(kills.items()))
+            stats["fire_units_dry"] = sorted(u for u, d in zip(fu.unit, fu.dry.tolist(), strict=True) if d)
         return C2Result(str(self.net.arrangement), picture, events, self._interceptor_table(),
-                        self._outcomes(picture, events), stats)
+                        self._outcomes(picture, events, engagements), engagements, stats)
 
     def _picture_table(self) -> pa.Table:
         if not self.pic_rows:
@@ -659,13 +742,14 @@ class _Pass:
         return pa.table([t, [f"{ic.unit[i]}/{ic.aircraft[i]}/{i}" for i in j], [ic.unit[i] for i in j],
                          [ic.aircraft[i] for i in j], lat, lon, alt, phase], schema=INTERCEPTOR_SCHEMA)
 
-    def _outcomes(self, picture: pa.Table, events: pa.Table) -> pa.Table:
+    def _outcomes(self, picture: pa.Table, events: pa.Table, engagements: pa.Table) -> pa.Table:
         """Per hostile-side object that entered a defended airspace: the times of its first track,
         identification, scramble, take-off and visual identification at the deciding node."""
         defenders = {n for n, nat in self.scenario.nations.items() if nat.side == Side.defender}
         tr = self.truth
         rows = []
         first_det = self._first_detections()
+        engaged = engagements.to_pylist()
         obj_meta = self._object_meta()
         for o, oid in enumerate(tr.object_id.tolist()):
             nation = str(self.object_nation[o])
@@ -710,10 +794,18 @@ class _Pass:
                 hits = [tt for kk, tt in zip(kinds, times_ev, strict=True) if kk == kind]
                 if hits:
                     rec[name] = float(min(hits))
+            fired = [e for e in engaged if e["object_id"] == oid]
+            if fired:
+                rec["engaged_s"] = min(e["launch_s"] for e in fired)
+            if math.isfinite(self.killed_at[o]):
+                rec["killed_s"] = float(self.killed_at[o])
+            # in wartime a leaker is not destroyed; in peacetime, not identified by interceptors
+            stopped = rec["killed_s"] if self.net.rules.wartime_rules else rec["intercept_s"]
             type_, start = obj_meta.get(oid, ("", math.nan))
             rows.append({"object_id": oid, "type": type_, "nation": nation, "start_s": start,
                          "airspace": where, "deciding_node": node, **rec, "track_breaks": breaks,
-                         "leaker": not math.isfinite(rec["intercept_s"])})
+                         "missiles": sum(e["missiles"] for e in fired),
+                         "leaker": not math.isfinite(stopped)})
         return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
 
     def _first_detections(self) -> dict[str, float]:

@@ -251,7 +251,8 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
 
 _C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "no_interceptor",
                       "airborne", "radar_acquisition", "visual_identification", "shadow_end",
-                      "target_lost", "node_down", "node_up", "link_cut", "link_restored", "link_jammed",
+                      "target_lost", "launch", "kill", "miss", "reload_started", "reloaded",
+                      "out_of_missiles", "node_down", "node_up", "link_cut", "link_restored", "link_jammed",
                       "link_unjammed", "autonomous",
                       "rejoined")
 
@@ -272,11 +273,12 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
             progress("command and control", done, total)
 
     c2 = run_c2(scenario.with_changes(as_of=engine.world.as_of), result.detections, result.truth,
-                result.objects, SensorTable.from_engine(engine), progress=step)
+                result.objects, SensorTable.from_engine(engine), world=engine.world, progress=step)
     files = [write_table(c2.picture, folder / "picture.parquet"),
              write_table(c2.events, folder / "c2_events.parquet"),
              write_table(c2.interceptors, folder / "interceptors.parquet"),
-             write_table(c2.outcomes, folder / "outcomes.parquet")]
+             write_table(c2.outcomes, folder / "outcomes.parquet"),
+             write_table(c2.engagements, folder / "engagements.parquet")]
     truth = decoded(result.truth)
     rows, metrics = [], {}
     nodes = sorted(set(c2.picture["node"].to_pylist())) if c2.picture.num_rows else []
@@ -320,12 +322,14 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
         parts.append(table(
             ["object", "type", "airspace", "deciding node", "enters", "first detected", "first track",
              "declared unknown", "hostile", "scramble", "airborne", "identified visually",
-             "track breaks", "leaker"],
+             "engaged", "destroyed", "missiles", "track breaks", "leaker"],
             [[o["object_id"], o["type"], o["airspace"], o["deciding_node"], fmt(o["entry_s"]),
               fmt(o["first_detection_s"]), fmt(o["first_track_s"]), fmt(o["identified_s"]),
               fmt(o["hostile_s"]), fmt(o["scramble_s"]), fmt(o["airborne_s"]), fmt(o["intercept_s"]),
-              o["track_breaks"], "yes" if o["leaker"] else "no"] for o in outcomes[:100]],
-            numeric=list(range(4, 13))))
+              fmt(o["engaged_s"]), fmt(o["killed_s"]), o["missiles"], o["track_breaks"],
+              "yes" if o["leaker"] else "no"] for o in outcomes[:100]],
+            numeric=list(range(4, 16))))
+    parts.append(_engagement_html(c2, outcomes))
     timeline = [e for e in c2.events.to_pylist() if e["kind"] in _C2_TIMELINE_KINDS]
     if timeline:
         parts.append("<h4>Command-and-control timeline</h4>")
@@ -334,6 +338,30 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
                              "" if e["track_id"] < 0 else e["track_id"], e["object_id"], e["detail"]]
                             for e in timeline[:200]], numeric=[0]))
     return files, "".join(parts)
+
+
+def _engagement_html(c2: Any, outcomes: list[dict[str, Any]]) -> str:
+    """Leakers, missiles expended and kills by fire unit, when the run had engagements."""
+    if "missiles_expended" not in c2.stats:
+        return ""
+    eng = c2.engagements.to_pylist()
+    leakers = sum(1 for o in outcomes if o["leaker"])
+    by_unit: dict[str, list[int]] = {}
+    for e in eng:
+        row = by_unit.setdefault(e["fire_unit"], [0, 0, 0])
+        row[0] += 1
+        row[1] += e["missiles"]
+        row[2] += bool(e["killed"])
+    parts = ["<h4>Engagements</h4>",
+             f"<p>{len(outcomes)} hostile objects entered the defended airspace; <b>{leakers} leaked</b> "
+             f"(not destroyed). {len(eng)} engagements, {c2.stats['missiles_expended']} missiles "
+             f"expended, {sum(c2.stats['kills_by_unit'].values())} kills. Fire units out of missiles: "
+             f"{', '.join(c2.stats['fire_units_dry']) or 'none'}. The log is "
+             "<code>engagements.parquet</code> (docs/models/engagement.md).</p>"]
+    if by_unit:
+        parts.append(table(["fire unit", "engagements", "missiles", "kills"],
+                           [[u, *v] for u, v in sorted(by_unit.items())], numeric=[1, 2, 3]))
+    return "".join(parts)
 
 
 def _node_tracks(scenario: Scenario, engine: Engine, result: Any, folder: Path,

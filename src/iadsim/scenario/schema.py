@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import typing
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -40,9 +40,11 @@ __all__ = [
     "CommandNodeKind",
     "DateRange",
     "Emitter",
+    "EngagementSettings",
     "EquipmentItem",
     "Event",
     "EventKind",
+    "FiringDoctrine",
     "Flight",
     "JammerType",
     "Link",
@@ -547,8 +549,31 @@ class C2Settings(Sourced):
     note: str | None = None
 
 
+class FiringDoctrine(enum.StrEnum):
+    """How many missiles a fire unit fires at a target per engagement."""
+
+    shoot_look_shoot = "shoot_look_shoot"  # one, assess, then re-engage if it survived
+    salvo_of_two = "salvo_of_two"  # two at once, then assess
+
+
+class EngagementSettings(Sourced):
+    """Settings of the engagement model (docs/models/engagement.md): doctrine, timings, magazines,
+    threat weights and asset values; none is public, each is sourced or assumed in the data."""
+
+    doctrine: FiringDoctrine = FiringDoctrine.shoot_look_shoot
+    assignment: Literal["auto", "exact", "greedy"] = "auto"
+    kill_assessment_s: float = Field(ge=0, description="after intercept, until the result is known")
+    reload_time_s: float = Field(gt=0, description="to reload a fire unit's launchers from reserve")
+    reserve_loads: int = Field(ge=0, description="full reloads a fire unit carries in reserve")
+    type_weight: dict[AircraftRole, float] = Field(
+        default_factory=dict, description="threat weight by role; roles not listed weigh 1")
+    asset_value: dict[str, float] = Field(
+        default_factory=dict, description="value of air_base, command_node and fire_unit assets")
+    note: str | None = None
+
+
 _ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link, ReadinessState,
-                                           C2Settings)
+                                           C2Settings, EngagementSettings)
 for _model in _ALL_SOURCED:
     _model._numeric_fields = _numeric_field_names(_model)
 
@@ -784,6 +809,7 @@ class Scenario(_Frozen):
     readiness_states: dict[Identifier, ReadinessState] = Field(default_factory=dict)
     arrangements: dict[Arrangement, ArrangementRules] = Field(default_factory=dict)
     c2: C2Settings | None = None
+    engagement: EngagementSettings | None = None
     truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
     assumptions: list[NonEmptyText] = Field(
         default_factory=list, description="scenario-wide assumptions, shown in every report"

@@ -25,6 +25,7 @@ class Stage(enum.IntEnum):
     false_alarms = 4
     passive = 5
     c2 = 6
+    engagement = 7
 
 
 def stream(seed: int, replication: int, stage: Stage) -> np.random.Generator:

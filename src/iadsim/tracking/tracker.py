@@ -246,6 +246,8 @@ class Scan:
         rotation: ``(3, 3)`` local-frame vectors to the sensor's ENU frame.
         measurements: ``(M, k)`` range m, azimuth rad[, elevation rad].
         variances: ``(M, k)`` m², rad²[, rad²]. max_range_m: the sensor's apparent coverage, metres.
+        rows: ``(M,)`` the rows of the DETECTIONS table the measurements came from (empty when the
+            scan was built by hand), so a caller can tell which object each one saw.
     """
 
     time_s: float
@@ -255,6 +257,14 @@ class Scan:
     measurements: Array
     variances: Array
     max_range_m: float
+    rows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def without(self, drop: BoolArray) -> Scan:
+        """This scan without the measurements at ``drop`` (``(M,)``)."""
+        keep = ~drop
+        return Scan(self.time_s, self.sensor, self.position, self.rotation, self.measurements[keep],
+                    self.variances[keep], self.max_range_m,
+                    self.rows[keep] if len(self.rows) else self.rows)
 
 
 class Tracker:
@@ -534,7 +544,8 @@ def _scans(det: Detections, origin: tuple[float, float], coverage: Array) -> lis
     for i, rows in enumerate(np.split(order, starts[1:])):
         k = 3 if d3[starts[i]] else 2
         scans.append(Scan(float(t[starts[i]]), int(s[starts[i]]), positions[i], rotations[i],
-                          meas3[rows, :k], var3[rows, :k], float(coverage[s[starts[i]]])))
+                          meas3[rows, :k], var3[rows, :k], float(coverage[s[starts[i]]]),
+                          rows.astype(np.int64)))
     return scans
 
 

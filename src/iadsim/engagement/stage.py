@@ -1,0 +1,163 @@
+"""The engagement stage of the C2 pass: which fire units a deciding node may task, their readiness,
+the defended assets and the threat weights, around ``plan_engagements`` and ``resolve_engagements``.
+docs/models/engagement.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import shapely
+from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
+
+from iadsim.c2.network import C2Network
+from iadsim.c2.readiness import time_to_act_s
+from iadsim.engagement.engage import (
+    EngagementLog,
+    FireUnitTable,
+    fire_unit_table,
+    plan_engagements,
+    resolve_engagements,
+)
+from iadsim.geo.frames import ecef_to_enu
+from iadsim.geo.geodesy import geodetic_to_ecef
+from iadsim.scenario.schema import EngagementSettings, Scenario, UnitKind
+from iadsim.world import World
+
+__all__ = ["ENGAGEMENT_SCHEMA", "EngagementStage"]
+
+Array = NDArray[np.float64]
+
+ENGAGEMENT_SCHEMA = pa.schema([
+    ("fire_unit", pa.string()), ("system", pa.string()), ("node", pa.string()), ("track_id", pa.int64()),
+    ("object_id", pa.string()), ("order_s", pa.float64()), ("launch_s", pa.float64()),
+    ("intercept_s", pa.float64()), ("assess_s", pa.float64()), ("missiles", pa.int64()),
+    ("pk", pa.float64()), ("range_km", pa.float64()), ("killed", pa.bool_()),
+])
+
+_AIR_BASE_KINDS = (UnitKind.air_base, UnitKind.air_detachment)
+
+
+class EngagementStage:
+    """Surface-to-air engagements during a C2 pass (wartime rules only).
+
+    Args:
+        scenario, world: the scenario and its World at the date (fire units, units, nodes).
+        settings: the engagement settings. net: the C2 network (order paths, tasking rules).
+        origin: the local frame's origin (lat, lon). airspaces: nation → airspace polygon.
+        object_rcs_m2, object_weight: ``(O,)`` per truth object (pass order).
+    """
+
+    def __init__(self, scenario: Scenario, world: World, settings: EngagementSettings, net: C2Network,
+                 origin: tuple[float, float], airspaces: dict[str, BaseGeometry],
+                 object_rcs_m2: Array, object_weight: Array) -> None:
+        self.scenario, self.settings, self.net = scenario, settings, net
+        fus = world.fire_units
+        units = [str(world.unit_id[i]) for i in fus.unit_index.tolist()]
+        self.enabled = len(units) > 0
+        self.log = EngagementLog()
+        self.object_rcs_m2, self.object_weight = object_rcs_m2, object_weight
+        if not self.enabled:
+            return
+        position = ecef_to_enu(fus.ecef_m, *origin)
+        self.fu: FireUnitTable = fire_unit_table(
+            scenario, units, [str(s) for s in fus.system.tolist()], fus.launchers, position,
+            fus.fcr_detection_range_m, fus.fcr_reference_rcs_m2, fus.fcr_antenna_height_m, settings)
+        lat = world.unit_lat_deg[fus.unit_index]
+        lon = world.unit_lon_deg[fus.unit_index]
+        # the airspaces each fire unit stands in (the deciding node tasks within its own)
+        self.in_airspace = {a: np.asarray(shapely.contains_xy(g, lon, lat)) for a, g in airspaces.items()}
+        self.ready_s = np.full(len(units), np.nan)
+        self.act_s = np.asarray([time_to_act_s(scenario, u) or 0.0 for u in units])
+        self.assets_m, self.asset_value = self._assets(world, origin, position)
+
+    def _assets(self, world: World, origin: tuple[float, float], fire_units_m: Array) -> tuple[Array, Array]:
+        """Defended assets: command nodes, air bases and the fire units themselves, with values."""
+        values = self.settings.asset_value
+        points, worth = [], []
+        nodes = world.command_nodes
+        ok = np.isfinite(nodes.lat_deg)
+        if ok.any() and values.get("command_node", 0.0) > 0:
+            points.append(ecef_to_enu(geodetic_to_ecef(nodes.lat_deg[ok], nodes.lon_deg[ok], 0.0), *origin))
+            worth.append(np.full(int(ok.sum()), values["command_node"]))
+        bases = np.isin(world.unit_kind, [k.value for k in _AIR_BASE_KINDS]) & np.isfinite(world.unit_lat_deg)
+        if bases.any() and values.get("air_base", 0.0) > 0:
+            points.append(ecef_to_enu(world.unit_ecef_m[bases], *origin))
+            worth.append(np.full(int(bases.sum()), values["air_base"]))
+        if values.get("fire_unit", 0.0) > 0:
+            points.append(fire_units_m)
+            worth.append(np.full(len(fire_units_m), values["fire_unit"]))
+        if not points:
+            return np.zeros((0, 3)), np.zeros(0)
+        return np.concatenate(points), np.concatenate(worth)
+
+    def tasked(self, node: str, cut: set[str], down: set[str], out: set[str]) -> tuple[np.ndarray, Array]:
+        """Which fire units ``node`` may task now and the delay of an order to each, seconds."""
+        n = len(self.fu)
+        mask = np.zeros(n, dtype=bool)
+        delay = np.full(n, np.inf)
+        nations = set(self.net.may_task.get(node, ()))
+        zone = np.zeros(n, dtype=bool)
+        for a, m in self.net.authority.items():
+            if m == node:
+                zone |= self.in_airspace[a]
+        for f, unit in enumerate(self.fu.unit):
+            unit_node = self.net.unit_node.get(unit)
+            if (not zone[f] or self.fu.nation[f] not in nations or unit in out or unit_node is None
+                    or unit_node in down):
+                continue
+            d = self.net.order_delay_s(node, unit_node, cut, down)
+            if d is None:
+                continue
+            if unit_node != node:
+                d += self.net.processing_delay_s[unit_node]
+            mask[f], delay[f] = True, d + self.net.settings.sensor_report_latency_s
+        return mask, delay
+
+    def cycle(self, node: str, t: float, track_id: NDArray[np.int64], state: Array,
+              target: NDArray[np.int64], truth_m: Array, cut: set[str], down: set[str],
+              out: set[str]) -> list[int]:
+        """A deciding node's cycle with hostile tracks: raise readiness, assign and launch.
+
+        Args:
+            track_id, state: ``(T,)``, ``(T, 6)`` the node's hostile tracks. target: ``(T,)`` the
+                truth object each holds (−1 none). truth_m: ``(O, 3)`` all objects' true positions now.
+            cut, down, out: cut links, nodes down, units down or autonomous.
+        """
+        if not self.enabled or not len(track_id):
+            return []
+        tasked, delay = self.tasked(node, cut, down, out)
+        # the first order raises the unit's readiness: it can launch once the state's time is over
+        first = tasked & ~np.isfinite(self.ready_s)
+        self.ready_s[first] = t + delay[first] + self.act_s[first]
+        ready = tasked & (self.ready_s <= t + delay)
+        held = target >= 0
+        true_m = np.full((len(track_id), 3), np.nan)
+        true_m[held] = truth_m[target[held]]
+        held &= np.all(np.isfinite(true_m), axis=1)
+        rcs = np.where(held, self.object_rcs_m2[np.maximum(target, 0)], 1.0)
+        weight = np.where(target >= 0, self.object_weight[np.maximum(target, 0)], 1.0)
+        tgt = np.where(held, target, -1)
+        return plan_engagements(self.fu, self.log, node, t, ready, np.where(np.isfinite(delay), delay, 0.0),
+                                track_id, state, tgt, true_m, rcs, np.where(held, true_m[:, 2], 0.0),
+                                weight, self.assets_m, self.asset_value, self.settings)
+
+    def resolve(self, t: float, rng: np.random.Generator) -> tuple[list[int], list[tuple[float, str, int]]]:
+        """Kill draws, assessments and reloads up to ``t`` (see ``resolve_engagements``)."""
+        if not self.enabled:
+            return [], []
+        return resolve_engagements(self.fu, self.log, t, rng, self.settings)
+
+    def table(self, object_id: NDArray[np.str_]) -> pa.Table:
+        """The engagement log as a table (``ENGAGEMENT_SCHEMA``)."""
+        rows: list[dict[str, Any]] = []
+        for e in self.log.engagements:
+            rows.append({"fire_unit": self.fu.unit[e.fire_unit], "system": self.fu.system[e.fire_unit],
+                         "node": e.node, "track_id": e.track_id,
+                         "object_id": str(object_id[e.target]) if e.target >= 0 else None,
+                         "order_s": e.order_s, "launch_s": e.launch_s, "intercept_s": e.intercept_s,
+                         "assess_s": e.assess_s, "missiles": e.missiles, "pk": e.pk,
+                         "range_km": e.range_m / 1000.0, "killed": e.killed})
+        return pa.Table.from_pylist(rows, schema=ENGAGEMENT_SCHEMA)

@@ -1,0 +1,223 @@
+"""Engagements: the predicted range, saturation by hand, magazines running dry, the C2 pass in wartime."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from iadsim.engagement.engage import (
+    EngagementLog,
+    fire_unit_table,
+    plan_engagements,
+    resolve_engagements,
+)
+from iadsim.engagement.missile import missile_profile, predicted_intercept, time_of_flight_s
+from iadsim.scenario.loader import load_scenario, resolve_scenario_path
+from iadsim.scenario.schema import FiringDoctrine
+from iadsim.sim.random import Stage, stream
+
+CYCLE_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return load_scenario(resolve_scenario_path("reference-2020"))
+
+
+def _battalion(scenario, system="s300ps", launchers=8, *, pk=None, reserve_loads=0,
+               doctrine=FiringDoctrine.shoot_look_shoot):
+    """One fire unit of ``system`` at the origin, FCR seeing everything within 500 km."""
+    if pk is not None:  # the same missile with another nominal Pk
+        sam = scenario.catalog.sam_systems[system]
+        missile = scenario.catalog.missiles[sam.missile].model_copy(update={"single_shot_pk": pk})
+        missiles = {**scenario.catalog.missiles, sam.missile: missile}
+        scenario = scenario.with_changes(catalog=scenario.catalog.model_copy(update={"missiles": missiles}))
+    settings = scenario.engagement.model_copy(update={"reserve_loads": reserve_loads, "doctrine": doctrine})
+    unit = next(u for u, x in scenario.units.items() if x.nation == "BLR")
+    fu = fire_unit_table(scenario, [unit], [system], np.asarray([launchers]), np.zeros((1, 3)),
+                         np.asarray([500e3]), np.asarray([1.0]), np.asarray([20.0]), settings)
+    return scenario, fu, settings
+
+
+def _cycle(fu, log, settings, t, positions, velocities, alive, rng):
+    """One 10 s decision cycle with a perfect picture: every live target is a hostile track.
+    Returns the engagements launched and the magazine events."""
+    _, events = resolve_engagements(fu, log, t, rng, settings)
+    for e in log.engagements:
+        if e.killed and e.intercept_s <= t:
+            alive[e.target] = False
+    idx = np.flatnonzero(alive)
+    state = np.hstack([positions[idx], velocities[idx]])
+    launched = plan_engagements(fu, log, "cmd", t, np.ones(1, dtype=bool), np.zeros(1), idx.astype(np.int64),
+                                state, idx.astype(np.int64), positions[idx], np.full(len(idx), 5.0),
+                                positions[idx, 2], np.ones(len(idx)), np.zeros((1, 3)), np.ones(1), settings)
+    return launched, [kind for _, kind, _ in events], [when for when, _, _ in events]
+
+
+def test_a_single_target_is_engaged_at_the_predicted_range(reference):
+    scenario, fu, settings = _battalion(reference)
+    profile = missile_profile(scenario.catalog.missiles["s300ps_5v55r"])
+    start = np.asarray([[150e3, 0.0, 5000.0]])
+    vel = np.asarray([[-250.0, 0.0, 0.0]])
+    log, rng = EngagementLog(), stream(1, 0, Stage.engagement)
+    alive = np.ones(1, dtype=bool)
+    first = None
+    for k in range(120):
+        t = k * CYCLE_S
+        if _cycle(fu, log, settings, t, start + vel * t, vel, alive, rng)[0] and first is None:
+            first = t
+            break
+    assert first is not None
+    e = log.engagements[0]
+    reaction = scenario.catalog.sam_systems["s300ps"].reaction_time_s
+    assert e.launch_s == first + reaction
+    # by hand: the first cycle at which the missile launched after the reaction time reaches the
+    # target within its maximum range; it meets it at the range the flyout model predicts
+    ahead = start + vel * e.launch_s
+    hit = predicted_intercept(np.zeros((1, 3)), ahead, vel, profile)
+    assert hit.feasible[0]
+    assert e.range_m == pytest.approx(np.linalg.norm(hit.point_m[0]), rel=1e-9)
+    before = start + vel * (e.launch_s - CYCLE_S)
+    assert not predicted_intercept(np.zeros((1, 3)), before, vel, profile).feasible[0]
+    # so the intercept is within one cycle's closing distance of the maximum range
+    closing = 250.0 * CYCLE_S
+    assert profile.max_range_m - closing * 1.5 <= e.range_m <= profile.max_range_m
+    assert e.intercept_s == pytest.approx(e.launch_s + float(time_of_flight_s(profile, e.range_m)), abs=0.5)
+
+
+def test_a_raid_larger_than_channels_times_cycles_leaks_as_computed_by_hand(reference):
+    # certain kills (Pk 1) against targets hovering at 20 km for 120 s: each engagement holds a
+    # channel from its order to its kill assessment, and the channel is tasked again at the next cycle
+    scenario, fu, settings = _battalion(reference, pk=1.0)
+    channels = int(fu.channels[0])
+    n_targets, stay_s, distance = 40, 120.0, 20e3
+    angle = np.linspace(0, np.pi / 2, n_targets)
+    pos = np.column_stack([distance * np.cos(angle), distance * np.sin(angle), np.full(n_targets, 3000.0)])
+    vel = np.zeros((n_targets, 3))
+    profile = missile_profile(scenario.catalog.missiles["s300ps_5v55r"])
+    reaction = scenario.catalog.sam_systems["s300ps"].reaction_time_s
+    busy = reaction + float(time_of_flight_s(profile, np.hypot(distance, 3000.0))) + settings.kill_assessment_s
+    period = math.ceil(busy / CYCLE_S) * CYCLE_S  # from one order to the next on the same channel
+    rounds = math.floor((stay_s - 1e-9) / period) + 1  # orders at 0, period, ... before the raid leaves
+    expected_kills = min(n_targets, channels * rounds)
+    log, rng = EngagementLog(), stream(2, 0, Stage.engagement)
+    alive = np.ones(n_targets, dtype=bool)
+    t = 0.0
+    while t < stay_s:
+        _cycle(fu, log, settings, t, pos, vel, alive, rng)
+        t += CYCLE_S
+    resolve_engagements(fu, log, 1e9, rng, settings)  # the missiles in flight arrive
+    kills = sum(bool(e.killed) for e in log.engagements)
+    assert n_targets > channels * rounds  # the raid saturates the battalion
+    assert kills == expected_kills
+    assert n_targets - kills == n_targets - channels * rounds  # the leakers
+
+
+def test_a_battalion_runs_dry_and_stops_firing(reference):
+    _, fu, settings = _battalion(reference, launchers=1, pk=0.5)
+    load = int(fu.missiles[0])
+    n = 30
+    pos = np.column_stack([np.full(n, 30e3), np.linspace(-5e3, 5e3, n), np.full(n, 3000.0)])
+    vel = np.zeros((n, 3))
+    log, rng = EngagementLog(), stream(3, 0, Stage.engagement)
+    alive = np.ones(n, dtype=bool)
+    events = []
+    for k in range(100):
+        t = k * CYCLE_S
+        events += _cycle(fu, log, settings, t, pos, vel, alive, rng)[1]
+    assert sum(e.missiles for e in log.engagements) == load == int(fu.fired[0])
+    assert fu.missiles[0] == 0 and fu.dry[0]
+    assert "out_of_missiles" in events and "reload_started" not in events
+    assert alive.sum() > 0  # targets were left when it ran dry
+
+
+def test_a_reserve_reloads_after_the_reload_time(reference):
+    _, fu, settings = _battalion(reference, launchers=1, pk=0.5, reserve_loads=1)
+    load = int(fu.missiles[0])
+    n = 40
+    pos = np.column_stack([np.full(n, 30e3), np.linspace(-5e3, 5e3, n), np.full(n, 3000.0)])
+    log, rng = EngagementLog(), stream(4, 0, Stage.engagement)
+    alive = np.ones(n, dtype=bool)
+    started = reloaded = None
+    for k in range(400):
+        t = k * CYCLE_S
+        _, kinds, times = _cycle(fu, log, settings, t, pos, np.zeros((n, 3)), alive, rng)
+        for when, kind in zip(times, kinds, strict=True):
+            if kind == "reload_started" and started is None:
+                started = when
+            if kind == "reloaded" and reloaded is None:
+                reloaded = when
+    assert started is not None and reloaded is not None
+    assert reloaded - started == pytest.approx(settings.reload_time_s, abs=CYCLE_S)
+    # it fired its first load, reloaded once from the reserve and fired again: no more than two loads
+    assert load < int(fu.fired[0]) <= 2 * load
+    # no order while the launchers were being reloaded (launches ordered before may still leave)
+    assert not any(started <= e.order_s < reloaded for e in log.engagements)
+
+
+def test_a_salvo_of_two_fires_two_missiles_with_the_salvo_kill_probability(reference):
+    _, fu, settings = _battalion(reference, pk=0.7, doctrine=FiringDoctrine.salvo_of_two)
+    pos = np.asarray([[20e3, 0.0, 3000.0]])
+    log, rng = EngagementLog(), stream(5, 0, Stage.engagement)
+    _cycle(fu, log, settings, 0.0, pos, np.zeros((1, 3)), np.ones(1, dtype=bool), rng)
+    e = log.engagements[0]
+    assert e.missiles == 2 and e.pk == pytest.approx(1 - 0.3**2)
+
+
+def test_kill_draws_match_the_kill_probability(reference):
+    """Statistical: 2 000 single shots at Pk 0.7; the kill share within 3 standard deviations."""
+    _, fu, settings = _battalion(reference, pk=0.7)
+    n = 2000
+    kills = 0
+    rng = stream(6, 0, Stage.engagement)
+    for _ in range(n // 10):
+        fu.missiles[:] = 100
+        fu.busy[:] = 0
+        log = EngagementLog()
+        pos = np.column_stack([np.full(10, 20e3), np.linspace(-3e3, 3e3, 10), np.full(10, 3000.0)])
+        fu.channels[:] = 10
+        _cycle(fu, log, settings, 0.0, pos, np.zeros((10, 3)), np.ones(10, dtype=bool), rng)
+        resolve_engagements(fu, log, 1e9, rng, settings)
+        kills += sum(bool(e.killed) for e in log.engagements)
+    assert abs(kills / n - 0.7) <= 3 * math.sqrt(0.7 * 0.3 / n)
+
+
+@pytest.fixture(scope="module")
+def raid():
+    """The bundled mixed raid cut to 25 minutes, one sensing pass, the wartime C2 pass."""
+    from iadsim.c2 import SensorTable, run_c2
+    from iadsim.sim.engine import Engine
+
+    scenario = load_scenario(resolve_scenario_path("mixed-raid")).with_changes(duration_s=1500.0)
+    engine = Engine(scenario)
+    result = engine.run()
+    out = run_c2(scenario, result.detections, result.truth, result.objects,
+                 SensorTable.from_engine(engine), "wartime", world=engine.world)
+    return scenario, result, out
+
+
+def test_wartime_pass_engages_and_kills_leave_the_picture(raid):
+    scenario, _, out = raid
+    eng = out.engagements.to_pylist()
+    assert eng, "the raid is engaged"
+    assert out.stats["missiles_expended"] == sum(e["missiles"] for e in eng)
+    assert sum(out.stats["kills_by_unit"].values()) == sum(bool(e["killed"]) for e in eng)
+    killed = {e["object_id"]: e["intercept_s"] for e in eng if e["killed"]}
+    assert killed
+    # no picture holds a destroyed object after its destruction (a cycle and the report latency later)
+    late = scenario.c2.node_cycle_s + scenario.c2.sensor_report_latency_s
+    for row in out.picture.to_pylist():
+        if row["object_id"] in killed:
+            assert row["time_s"] <= killed[row["object_id"]] + late
+    outcomes = {o["object_id"]: o for o in out.outcomes.to_pylist()}
+    for oid in killed:
+        if oid in outcomes:
+            assert outcomes[oid]["killed_s"] == pytest.approx(min(e["intercept_s"] for e in eng
+                                                                 if e["object_id"] == oid and e["killed"]))
+            assert not outcomes[oid]["leaker"]
+    # every launch follows the designation of its track as hostile at the deciding node
+    hostile = {(e["node"], e["track_id"]): e["time_s"] for e in out.events.to_pylist()
+               if e["kind"] == "designated_hostile"}
+    assert all(e["order_s"] >= hostile[(e["node"], e["track_id"])] for e in eng)
