@@ -221,3 +221,28 @@ def test_wartime_pass_engages_and_kills_leave_the_picture(raid):
     hostile = {(e["node"], e["track_id"]): e["time_s"] for e in out.events.to_pylist()
                if e["kind"] == "designated_hostile"}
     assert all(e["order_s"] >= hostile[(e["node"], e["track_id"])] for e in eng)
+
+
+def test_the_run_report_of_a_raid_shows_engagements_and_the_saturation_curve(tmp_path):
+    import json
+
+    import pyarrow.parquet as pq
+
+    from iadsim.report import write_run_report
+
+    scenario = load_scenario(resolve_scenario_path("mixed-raid"))
+    assert scenario.saturation_scales  # the bundled raid asks for the curve
+    short = scenario.with_changes(duration_s=1300.0, saturation_scales=[0.5, 1.0])
+    result = write_run_report(short, tmp_path, coverage=None)
+    html = result.report.read_text(encoding="utf-8")
+    assert "<h4>Engagements</h4>" in html and "missiles expended" in html
+    assert "Saturation curve" in html and "leakers against raid size" in html
+    curve = pq.read_table(result.folder / "saturation.parquet").to_pylist()
+    assert [r["scale"] for r in curve] == [0.5, 1.0]
+    assert curve[0]["raid_objects"] < curve[1]["raid_objects"]
+    assert all(r["leakers"] <= r["entered"] and r["destroyed"] + r["leakers"] == r["entered"] for r in curve)
+    summary = json.loads((result.folder / "summary.json").read_text())
+    engagements = pq.read_table(result.folder / "engagements.parquet")
+    assert summary["c2"]["missiles_expended"] == sum(engagements["missiles"].to_pylist()) > 0
+    # the full-size point of the curve is the run itself (same seed, replication and scenario)
+    assert curve[1]["missiles"] == summary["c2"]["missiles_expended"]

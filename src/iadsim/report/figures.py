@@ -264,6 +264,31 @@ def detections_over_time_figure(edges_s: np.ndarray, per_sensor: dict[str, np.nd
     return fig
 
 
+def saturation_figure(raid_objects: np.ndarray, entered: np.ndarray, leakers: np.ndarray,
+                      missiles: np.ndarray, title: str) -> Figure:
+    """Leakers (and objects that entered the defended airspace) against raid size, with the
+    missiles expended on a second axis."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=110)
+    order = np.argsort(raid_objects, kind="stable")
+    x = raid_objects[order]
+    ax.plot(x, entered[order], "o--", color="grey", label="entered the defended airspace")
+    ax.plot(x, leakers[order], "o-", color="#c0392b", linewidth=2, label="leakers (not destroyed)")
+    ax.set_xlabel("raid size (objects in the scenario's raids)")
+    ax.set_ylabel("objects")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    twin = ax.twinx()
+    twin.plot(x, missiles[order], "s:", color="#2c6fbb", label="missiles expended")
+    twin.set_ylabel("missiles expended", color="#2c6fbb")
+    twin.set_ylim(bottom=0)
+    lines = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="upper left")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write a figure as PNG and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -330,6 +330,11 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
               "yes" if o["leaker"] else "no"] for o in outcomes[:100]],
             numeric=list(range(4, 16))))
     parts.append(_engagement_html(c2, outcomes))
+    if scenario.saturation_scales and "missiles_expended" in c2.stats:
+        sat_files, sat_html = _saturation(scenario.with_changes(as_of=engine.world.as_of), engine, folder,
+                                          summary, progress)
+        files += sat_files
+        parts.append(sat_html)
     timeline = [e for e in c2.events.to_pylist() if e["kind"] in _C2_TIMELINE_KINDS]
     if timeline:
         parts.append("<h4>Command-and-control timeline</h4>")
@@ -338,6 +343,40 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
                              "" if e["track_id"] < 0 else e["track_id"], e["object_id"], e["detail"]]
                             for e in timeline[:200]], numeric=[0]))
     return files, "".join(parts)
+
+
+def _saturation(scenario: Scenario, engine: Engine, folder: Path, summary: dict[str, Any],
+                progress: Callable[[str, int, int], None] | None) -> tuple[list[Path], str]:
+    """The saturation curve of the scenario's ``saturation_scales``: one sensing and C2 pass per raid
+    size, leakers and missiles against raid size."""
+    from iadsim.analysis.saturation import saturation_curve
+    from iadsim.io.parquet import write_table
+    from iadsim.report.figures import saturation_figure
+
+    def step(done: int, total: int) -> None:
+        if progress:
+            progress("saturation curve", done, total)
+
+    curve = saturation_curve(scenario, scenario.saturation_scales, terrain=engine.terrain, progress=step)
+    files = [write_table(curve, folder / "saturation.parquet")]
+    rows = curve.to_pylist()
+    summary["saturation"] = rows
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n",
+                                         encoding="utf-8")
+    col = {name: np.asarray(curve[name].to_pylist()) for name in curve.column_names}
+    png = save_figure(saturation_figure(col["raid_objects"], col["entered"], col["leakers"], col["missiles"],
+                                        f"Saturation: {scenario.name}"), folder / "saturation.png")
+    files.append(png)
+    html = ("<h4>Saturation curve</h4><p>The scenario's raids flown again at "
+            + ", ".join(f"{s:g}×" for s in scenario.saturation_scales)
+            + " their size (one sensing and C2 pass each, replication 0): leakers, objects destroyed "
+            "and missiles expended against raid size (<code>saturation.parquet</code>).</p>"
+            + embedded_png(png, "leakers against raid size")
+            + table(["scale", "raid objects", "entered", "leakers", "destroyed", "missiles",
+                     "fire units dry"],
+                    [[f"{r['scale']:g}×", r["raid_objects"], r["entered"], r["leakers"], r["destroyed"],
+                      r["missiles"], r["fire_units_dry"]] for r in rows], numeric=[1, 2, 3, 4, 5, 6]))
+    return files, html
 
 
 def _engagement_html(c2: Any, outcomes: list[dict[str, Any]]) -> str:

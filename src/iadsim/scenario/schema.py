@@ -811,6 +811,9 @@ class Scenario(_Frozen):
     c2: C2Settings | None = None
     engagement: EngagementSettings | None = None
     truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
+    saturation_scales: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=list, max_length=12,
+        description="raid sizes, as multiples of the scenario's raids, of the run report's saturation curve")
     assumptions: list[NonEmptyText] = Field(
         default_factory=list, description="scenario-wide assumptions, shown in every report"
     )
