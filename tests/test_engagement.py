@@ -246,3 +246,62 @@ def test_the_run_report_of_a_raid_shows_engagements_and_the_saturation_curve(tmp
     assert summary["c2"]["missiles_expended"] == sum(engagements["missiles"].to_pylist()) > 0
     # the full-size point of the curve is the run itself (same seed, replication and scenario)
     assert curve[1]["missiles"] == summary["c2"]["missiles_expended"]
+
+
+def test_a_pair_fires_air_to_air_missiles_one_at_a_time_at_a_hostile_target():
+    from iadsim.engagement.air import AirToAir
+    from iadsim.engagement.missile import missile_profile
+
+    scenario = load_scenario(resolve_scenario_path("reference-2020"))
+    r27 = missile_profile(scenario.catalog.missiles["r27r"])
+    air = AirToAir(missiles_per_pair=3, launch_fraction=0.8)
+    rng = stream(7, 0, Stage.engagement)
+    me = np.zeros((1, 3))
+    tgt_vel = np.asarray([[-200.0, 0.0, 0.0]])
+    shots_at = []
+    for k in range(200):
+        t = float(k)
+        target = np.asarray([[80e3, 0.0, 3000.0]]) + tgt_vel * t
+        fired = air.fire(t, np.asarray([0]), me, np.asarray([5]), target, tgt_vel, np.asarray([1]), ["n"],
+                         ["r27r"], r27, np.asarray([0.5]))
+        shots_at += [t for _ in fired]
+        for i in air.resolve(t, rng):
+            if air.shots[i].killed:
+                break
+        else:
+            continue
+        break
+    first = air.shots[0]
+    # the first shot inside 80 % of the maximum range, not before
+    start_range = 80e3 - 200.0 * first.launch_s
+    assert start_range <= 0.8 * float(r27.max_range_m) < start_range + 200.0 + 1.0
+    # one missile in the air at a time: each launch after the previous intercept
+    for a, b in zip(air.shots, air.shots[1:], strict=False):
+        assert b.launch_s >= a.intercept_s
+    assert len(air.shots) <= 3 and air.left[0] == 3 - len(air.shots)
+
+
+def test_wartime_interceptors_shoot_down_a_hostile_violator_when_no_fire_unit_can():
+    from iadsim.c2 import SensorTable, run_c2
+    from iadsim.sim.engine import Engine
+
+    scenario = load_scenario(resolve_scenario_path("air-policing-violation")).with_changes(duration_s=2400.0)
+    engine = Engine(scenario)
+    result = engine.run()
+    no_sams = engine.world.select(fire_units=np.zeros(len(engine.world.fire_units), dtype=bool))
+    out = run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
+                 "wartime", world=no_sams)
+    events = out.events.to_pylist()
+    kinds = [e["kind"] for e in events]
+    assert "launch" not in kinds  # no fire unit
+    shots = [e for e in events if e["kind"] == "air_to_air_launch"]
+    assert shots, "the pair fires at the hostile violator"
+    hostile = min(e["time_s"] for e in events if e["kind"] == "designated_hostile" and e["object_id"] == "violator")
+    acquired = min(e["time_s"] for e in events if e["kind"] == "radar_acquisition")
+    assert all(s["time_s"] >= max(hostile, acquired) for s in shots)
+    assert len(shots) <= scenario.engagement.fighter_missiles_per_pair
+    eng = out.engagements.to_pylist()
+    assert len(eng) == len(shots) and all(e["system"] == "r27r" for e in eng)
+    violator = next(o for o in out.outcomes.to_pylist() if o["object_id"] == "violator")
+    assert violator["missiles"] == len(shots)
+    assert violator["leaker"] == (not any(e["killed"] for e in eng))

@@ -24,6 +24,8 @@ from iadsim.c2.identification import correlated, horizontal_distances
 from iadsim.c2.network import C2Network, airspace, build_network
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import time_to_act_s
+from iadsim.engagement.air import AirToAir
+from iadsim.engagement.missile import MissileProfile, missile_profile
 from iadsim.engagement.stage import ENGAGEMENT_SCHEMA, EngagementStage
 from iadsim.geo.frames import ecef_to_enu, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
@@ -151,6 +153,7 @@ class _Node:
     first_seen_s: dict[int, float] = field(default_factory=dict)
     acted_on: set[int] = field(default_factory=set)
     hostile_since_s: dict[int, float] = field(default_factory=dict)
+    unserved: set[int] = field(default_factory=set)  # tracks told "no interceptor" (said once)
 
 
 def _decode(column: pa.ChunkedArray | pa.Array) -> NDArray[np.str_]:
@@ -276,6 +279,7 @@ class _Pass:
         self.units_down: set[str] = set()
         self.nodes = self._nodes(detections, sensors, config)
         self.engage: EngagementStage | None = None
+        self.air: AirToAir | None = None
         if world is not None and net.rules.wartime_rules and scenario.engagement is not None:
             types = (_decode(objects.column("type"))[np.maximum(order, 0)] if objects.num_rows
                      else np.zeros(len(order), dtype=np.str_))
@@ -285,6 +289,8 @@ class _Pass:
             weight = np.asarray([weights.get(cat[t].role, 1.0) if t in cat else 1.0 for t in types.tolist()])
             self.engage = EngagementStage(scenario, world, scenario.engagement, net, self.origin,
                                           self.airspaces, rcs, weight)
+            self.air = AirToAir(scenario.engagement.fighter_missiles_per_pair,
+                                scenario.engagement.air_to_air_launch_fraction)
         self.altitude_known_std_m = config.altitude_known_std_m
         self.ic_rows: list[tuple[float, int, Array, int]] = []
         self._aim: dict[int, Array] = {}  # each pair's last aim point from the picture
@@ -543,8 +549,6 @@ class _Pass:
                     node.identity[tid] = Identity.hostile
                     identity[i] = Identity.hostile
                     self._event(t, "designated_hostile", node.name, track=tid, obj=int(obj[i]))
-            if rules.wartime_rules and identity[i] == Identity.hostile:
-                continue  # engaged by the fire units (below); fighters stay for unknown tracks
             if (inside_now[j] or coming[j]) and tid not in node.acted_on:
                 if self._repoint(node, picture, i, tid):
                     node.acted_on.add(tid)
@@ -603,8 +607,11 @@ class _Pass:
             if best is None or estimate < best[0]:
                 best = (estimate, airborne, b)
         if best is None:
-            self._event(t, "no_interceptor", node.name, track=int(picture.track_id[i]), obj=obj,
-                        detail="no quick-reaction pair this node may task can reach the track")
+            # tried again every cycle (a link may come back), said once per track
+            if int(picture.track_id[i]) not in node.unserved:
+                node.unserved.add(int(picture.track_id[i]))
+                self._event(t, "no_interceptor", node.name, track=int(picture.track_id[i]), obj=obj,
+                            detail="no quick-reaction pair this node may task can reach the track")
             return False
         _, airborne, b = best
         unit, aircraft, _, base_enu, speed, _ = world_bases[b]
@@ -671,8 +678,64 @@ class _Pass:
                                                s.visual_identification_range_m, s.shadow_s):
             self._event(when, kind, ic.node[j], f"{ic.unit[j]}/{ic.aircraft[j]}/{j}", int(ic.track_id[j]),
                         int(ic.target[j]))
+        if self.air is not None:
+            self._air_to_air(k, t1, tgt1)
         for j in np.flatnonzero((ic.phase != Phase.ordered) & (ic.phase != Phase.done)).tolist():
             self.ic_rows.append((t1, j, ic.position_m[j].copy(), int(ic.phase[j])))
+
+    def _aam(self, aircraft: str) -> tuple[str, MissileProfile, float] | None:
+        """The air-to-air missile of an aircraft type: (id, profile, nominal Pk), None without one."""
+        cat = self.scenario.catalog
+        ac = cat.aircraft.get(aircraft)
+        if ac is None or ac.air_to_air_missile is None:
+            return None
+        missile = cat.missiles[ac.air_to_air_missile]
+        if missile.max_speed_mps is None or missile.single_shot_pk is None:
+            return None
+        return ac.air_to_air_missile, missile_profile(missile), missile.single_shot_pk
+
+    def _air_to_air(self, k: int, t1: float, target_m: Array) -> None:
+        """Pairs whose radar holds a target their node holds as hostile fire; kills are drawn."""
+        assert self.air is not None
+        ic = self.interceptors
+        ready = []
+        for j in np.flatnonzero((ic.phase == Phase.acquired) | (ic.phase == Phase.shadowing)).tolist():
+            node = self.nodes[ic.node[j]]
+            if (ic.target[j] >= 0 and np.all(np.isfinite(target_m[j]))
+                    and node.identity.get(int(ic.track_id[j])) == Identity.hostile
+                    and self._aam(ic.aircraft[j]) is not None):
+                ready.append(j)
+        if ready:
+            idx = np.asarray(ready, dtype=np.int64)
+            aams = [self._aam(ic.aircraft[j]) for j in ready]
+            vel = (self.truth.enu[k + 1, ic.target[idx]] - self.truth.enu[k, ic.target[idx]]) / (
+                self.times[k + 1] - self.times[k])
+            vel = np.where(np.isfinite(vel), vel, 0.0)
+            fired = self.air.fire(t1, idx, ic.position_m[idx], ic.target[idx], target_m[idx], vel,
+                                  ic.track_id[idx], [ic.node[j] for j in ready],
+                                  [a[0] for a in aams if a is not None],
+                                  MissileProfile.stack([a[1] for a in aams if a is not None]),
+                                  np.asarray([a[2] for a in aams if a is not None]))
+            for i in fired:
+                s = self.air.shots[i]
+                flight = f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}"
+                self._event(s.launch_s, "air_to_air_launch", s.node, flight, s.track_id, s.target,
+                            f"{s.missile}, Pk {s.pk:.2f}, {s.range_m / 1000:.1f} km")
+        for i in self.air.resolve(t1, self.rng_engagement):
+            s = self.air.shots[i]
+            self._event(s.intercept_s, "kill" if s.killed else "miss", s.node,
+                        f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}", s.track_id, s.target)
+            if s.killed:
+                self._kill(s.target, s.intercept_s)
+
+    def _kill(self, obj: int, when: float) -> None:
+        """The object is destroyed at ``when``: its truth ends (its detections are dropped as read)."""
+        if when < self.killed_at[obj]:
+            self.killed_at[obj] = when
+            after = self.times > when
+            self.truth.enu[after, obj] = np.nan
+            self.truth.lat[after, obj] = np.nan
+            self.truth.lon[after, obj] = np.nan
 
     def _resolve(self, t: float, k: int) -> None:
         """Kill draws at intercept, freed channels, reloads; a killed object leaves the truth."""
@@ -682,12 +745,8 @@ class _Pass:
             e = self.engage.log.engagements[i]
             unit = self.engage.fu.unit[e.fire_unit]
             self._event(e.intercept_s, "kill" if e.killed else "miss", e.node, unit, e.track_id, e.target)
-            if e.killed and e.intercept_s < self.killed_at[e.target]:
-                self.killed_at[e.target] = e.intercept_s
-                after = self.times > e.intercept_s
-                self.truth.enu[after, e.target] = np.nan
-                self.truth.lat[after, e.target] = np.nan
-                self.truth.lon[after, e.target] = np.nan
+            if e.killed:
+                self._kill(e.target, e.intercept_s)
         for when, kind, f in magazine:
             self._event(when, kind, "", self.engage.fu.unit[f])
 
@@ -697,18 +756,45 @@ class _Pass:
         events = self._events_table()
         stats: dict[str, Any] = {**self.stats, "link_messages": dict(sorted(self.link_messages.items()))}
         engagements = ENGAGEMENT_SCHEMA.empty_table()
-        if self.engage is not None and self.engage.enabled:
-            engagements = self.engage.table(self.truth.object_id)
-            fu = self.engage.fu
+        if self.engage is not None:
             kills: dict[str, int] = {}
-            for e in self.engage.log.engagements:
-                if e.killed:
-                    kills[fu.unit[e.fire_unit]] = kills.get(fu.unit[e.fire_unit], 0) + 1
-            stats["missiles_expended"] = int(fu.fired.sum())
+            fired = 0
+            dry: list[str] = []
+            if self.engage.enabled:
+                engagements = self.engage.table(self.truth.object_id)
+                fu = self.engage.fu
+                for e in self.engage.log.engagements:
+                    if e.killed:
+                        kills[fu.unit[e.fire_unit]] = kills.get(fu.unit[e.fire_unit], 0) + 1
+                fired = int(fu.fired.sum())
+                dry = sorted(u for u, d in zip(fu.unit, fu.dry.tolist(), strict=True) if d)
+            air = self._air_table()
+            if air.num_rows:
+                engagements = pa.concat_tables([engagements, air])
+                for s in self.air.shots if self.air is not None else []:
+                    if s.killed:
+                        unit = self.interceptors.unit[s.pair]
+                        kills[unit] = kills.get(unit, 0) + 1
+            stats["missiles_expended"] = fired + air.num_rows
+            stats["surface_to_air_missiles"] = fired
+            stats["air_to_air_missiles"] = air.num_rows
             stats["kills_by_unit"] = dict(sorted(kills.items()))
-            stats["fire_units_dry"] = sorted(u for u, d in zip(fu.unit, fu.dry.tolist(), strict=True) if d)
+            stats["fire_units_dry"] = dry
         return C2Result(str(self.net.arrangement), picture, events, self._interceptor_table(),
                         self._outcomes(picture, events, engagements), engagements, stats)
+
+    def _air_table(self) -> pa.Table:
+        """The air-to-air shots in the engagement log's layout."""
+        if self.air is None or not self.air.shots:
+            return ENGAGEMENT_SCHEMA.empty_table()
+        ic = self.interceptors
+        rows = [{"fire_unit": f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}", "system": s.missile,
+                 "node": s.node, "track_id": s.track_id,
+                 "object_id": str(self.truth.object_id[s.target]), "order_s": s.launch_s,
+                 "launch_s": s.launch_s, "intercept_s": s.intercept_s, "assess_s": s.intercept_s,
+                 "missiles": 1, "pk": s.pk, "range_km": s.range_m / 1000.0, "killed": s.killed}
+                for s in self.air.shots]
+        return pa.Table.from_pylist(rows, schema=ENGAGEMENT_SCHEMA)
 
     def _picture_table(self) -> pa.Table:
         if not self.pic_rows:

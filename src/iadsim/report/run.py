@@ -251,7 +251,8 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
 
 _C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "no_interceptor",
                       "airborne", "radar_acquisition", "visual_identification", "shadow_end",
-                      "target_lost", "launch", "kill", "miss", "reload_started", "reloaded",
+                      "target_lost", "launch", "air_to_air_launch", "kill", "miss", "reload_started",
+                      "reloaded",
                       "out_of_missiles", "node_down", "node_up", "link_cut", "link_restored", "link_jammed",
                       "link_unjammed", "autonomous",
                       "rejoined")

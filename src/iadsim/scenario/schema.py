@@ -565,6 +565,10 @@ class EngagementSettings(Sourced):
     kill_assessment_s: float = Field(ge=0, description="after intercept, until the result is known")
     reload_time_s: float = Field(gt=0, description="to reload a fire unit's launchers from reserve")
     reserve_loads: int = Field(ge=0, description="full reloads a fire unit carries in reserve")
+    fighter_missiles_per_pair: int = Field(
+        ge=0, description="air-to-air missiles an interceptor pair carries")
+    air_to_air_launch_fraction: float = Field(
+        gt=0, le=1, description="a pair fires within this fraction of its missile's maximum range")
     type_weight: dict[AircraftRole, float] = Field(
         default_factory=dict, description="threat weight by role; roles not listed weigh 1")
     asset_value: dict[str, float] = Field(
