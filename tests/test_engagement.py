@@ -166,6 +166,19 @@ def test_a_salvo_of_two_fires_two_missiles_with_the_salvo_kill_probability(refer
     assert e.missiles == 2 and e.pk == pytest.approx(1 - 0.3**2)
 
 
+def test_jamming_lowers_the_kill_probability_by_its_factor(reference):
+    _, fu, settings = _battalion(reference, pk=0.8)
+    pos = np.asarray([[20e3, 0.0, 3000.0], [20e3, 2e3, 3000.0]])
+    log = EngagementLog()
+    idx = np.arange(2, dtype=np.int64)
+    state = np.hstack([pos, np.zeros((2, 3))])
+    plan_engagements(fu, log, "cmd", 0.0, np.ones(1, dtype=bool), np.zeros(1), idx, state, idx, pos,
+                     np.full(2, 5.0), pos[:, 2], np.ones(2), np.zeros((1, 3)), np.ones(1), settings,
+                     np.asarray([1.0, settings.jammed_pk_factor]))
+    pk = {e.track_id: e.pk for e in log.engagements}
+    assert pk[0] == pytest.approx(0.8) and pk[1] == pytest.approx(0.8 * settings.jammed_pk_factor)
+
+
 def test_kill_draws_match_the_kill_probability(reference):
     """Statistical: 2 000 single shots at Pk 0.7; the kill share within 3 standard deviations."""
     _, fu, settings = _battalion(reference, pk=0.7)

@@ -52,6 +52,10 @@ REPOINT_DISTANCE_M = 10_000.0
 """An interceptor whose track the picture dropped is re-pointed to an unknown track this close to its
 last aim (the controller recognises a broken track): a model convention."""
 
+JAMMING_MEMORY_S = 30.0
+"""A target counts as under jamming when a radar detected it jammed within this many seconds: a
+model convention (docs/models/engagement.md)."""
+
 MAX_STEP_S = 5.0
 """The longest step of the C2 clock, seconds (interceptor kinematics and event times)."""
 
@@ -291,11 +295,13 @@ class _Pass:
                                           self.airspaces, rcs, weight)
             self.air = AirToAir(scenario.engagement.fighter_missiles_per_pair,
                                 scenario.engagement.air_to_air_launch_fraction)
+            self._jammed_pk = scenario.engagement.jammed_pk_factor
         self.altitude_known_std_m = config.altitude_known_std_m
         self.ic_rows: list[tuple[float, int, Array, int]] = []
         self._aim: dict[int, Array] = {}  # each pair's last aim point from the picture
         self._bases_store: list[tuple[str, str, int, Array, float, dict[str, bool]]] | None = None
         self._first_det = first_detections(detections)
+        self._jammed_times = _jammed_detections(detections, self.truth.object_id)
 
     # -- set-up ---------------------------------------------------------------------------------------
     def _nodes(self, detections: pa.Table, sensors: SensorTable, config: TrackerConfig) -> dict[str, _Node]:
@@ -560,11 +566,22 @@ class _Pass:
             hostile = np.flatnonzero(identity == Identity.hostile)
             for e in self.engage.cycle(node.name, t, picture.track_id[hostile], picture.state[hostile],
                                        obj[hostile], self.truth.enu[k], self.cut, self.down,
-                                       self.autonomous | self.units_down):
+                                       self.autonomous | self.units_down, self._jammed(obj[hostile], t)):
                 eng = self.engage.log.engagements[e]
                 self._event(eng.launch_s, "launch", node.name, self.engage.fu.unit[eng.fire_unit],
                             eng.track_id, eng.target, f"{eng.missiles} missile(s), Pk {eng.pk:.2f}, "
                             f"intercept at {eng.intercept_s:.0f} s, {eng.range_m / 1000:.1f} km")
+
+    def _jammed(self, obj: NDArray[np.int64], t: float) -> NDArray[np.bool_]:
+        """``(T,)`` whether each object was detected under jamming (any radar) in the last
+        ``JAMMING_MEMORY_S`` seconds."""
+        out = np.zeros(len(obj), dtype=bool)
+        for i, o in enumerate(obj.tolist()):
+            times = self._jammed_times.get(o)
+            if times is not None:
+                lo = np.searchsorted(times, t - JAMMING_MEMORY_S, side="left")
+                out[i] = lo < np.searchsorted(times, t, side="right")
+        return out
 
     def _repoint(self, node: _Node, picture: TrackSet, i: int, tid: int) -> bool:
         """Hand a pair whose track the picture dropped the new track near its last aim."""
@@ -715,7 +732,8 @@ class _Pass:
                                   ic.track_id[idx], [ic.node[j] for j in ready],
                                   [a[0] for a in aams if a is not None],
                                   MissileProfile.stack([a[1] for a in aams if a is not None]),
-                                  np.asarray([a[2] for a in aams if a is not None]))
+                                  np.asarray([a[2] for a in aams if a is not None])
+                                  * np.where(self._jammed(ic.target[idx], t1), self._jammed_pk, 1.0))
             for i in fired:
                 s = self.air.shots[i]
                 flight = f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}"
@@ -905,6 +923,23 @@ class _Pass:
         types = _decode(obj.column("type")).tolist()
         start = obj.column("start_s").to_numpy(zero_copy_only=False).astype(float).tolist()
         return {i: (ty, st) for i, ty, st in zip(ids, types, start, strict=True)}
+
+
+def _jammed_detections(detections: pa.Table, object_id: NDArray[np.str_]) -> dict[int, Array]:
+    """Per truth object (index), the sorted times of its detections made under jamming."""
+    if not detections.num_rows or "jammed" not in detections.column_names:
+        return {}
+    jammed = np.asarray(detections.column("jammed").fill_null(False).to_numpy(zero_copy_only=False), bool)
+    if not jammed.any():
+        return {}
+    oid = _decode(detections.column("object_id"))[jammed]
+    t = detections.column("time_s").to_numpy()[jammed]
+    index = {o: i for i, o in enumerate(object_id.tolist())}
+    out: dict[int, list[float]] = {}
+    for o, time in zip(oid.tolist(), t.tolist(), strict=True):
+        if o in index:
+            out.setdefault(index[o], []).append(time)
+    return {k: np.sort(np.asarray(v)) for k, v in out.items()}
 
 
 def first_detections(detections: pa.Table) -> dict[str, float]:

@@ -167,7 +167,7 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
                      order_delay_s: Array, track_id: IntArray, state: Array, target: IntArray,
                      target_true_m: Array, target_rcs_m2: Array, target_agl_m: Array,
                      type_weight: Array, assets_m: Array, asset_value: Array,
-                     settings: EngagementSettings) -> list[int]:
+                     settings: EngagementSettings, jamming_factor: Array | None = None) -> list[int]:
     """One decision cycle of ``node``: assign its free fire units to its hostile tracks and launch.
 
     Args:
@@ -183,6 +183,7 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
         type_weight: ``(T,)`` threat weight of each track's type. assets_m, asset_value: the
             defended assets ``(A, 3)`` and their values ``(A,)``.
         settings: doctrine, timings and the assignment method.
+        jamming_factor: ``(T,)`` the Pk multiplier of each track's target for jamming (1: none).
 
     Returns:
         The indices (into ``log.engagements``) of the engagements launched.
@@ -204,7 +205,8 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
                               state[j, 3:6].reshape(-1, 3), profile)
     rng_m = np.linalg.norm(hit.point_m - fu.position_m[w].reshape(-1, 3), axis=1)
     frac = np.where(hit.feasible, rng_m / profile.max_range_m, np.nan)
-    single = kill_probability(fu.nominal_pk[w].ravel(), frac, hit.feasible, 1.0)
+    jam = np.ones(len(track_id)) if jamming_factor is None else np.asarray(jamming_factor, float)
+    single = kill_probability(fu.nominal_pk[w].ravel(), frac, hit.feasible, jam[j].ravel())
     # a salvo's missiles are independent shots at one target (docs/models/engagement.md)
     shots = fu.salvo[w].ravel()
     pk = 1.0 - (1.0 - single) ** shots

@@ -118,13 +118,14 @@ class EngagementStage:
 
     def cycle(self, node: str, t: float, track_id: NDArray[np.int64], state: Array,
               target: NDArray[np.int64], truth_m: Array, cut: set[str], down: set[str],
-              out: set[str]) -> list[int]:
+              out: set[str], jammed: NDArray[np.bool_] | None = None) -> list[int]:
         """A deciding node's cycle with hostile tracks: raise readiness, assign and launch.
 
         Args:
             track_id, state: ``(T,)``, ``(T, 6)`` the node's hostile tracks. target: ``(T,)`` the
                 truth object each holds (−1 none). truth_m: ``(O, 3)`` all objects' true positions now.
             cut, down, out: cut links, nodes down, units down or autonomous.
+            jammed: ``(T,)`` the track's target was seen under jamming lately (Pk × ``jammed_pk_factor``).
         """
         if not self.enabled or not len(track_id):
             return []
@@ -140,9 +141,12 @@ class EngagementStage:
         rcs = np.where(held, self.object_rcs_m2[np.maximum(target, 0)], 1.0)
         weight = np.where(target >= 0, self.object_weight[np.maximum(target, 0)], 1.0)
         tgt = np.where(held, target, -1)
+        factor = np.ones(len(track_id))
+        if jammed is not None:
+            factor = np.where(jammed, self.settings.jammed_pk_factor, 1.0)
         return plan_engagements(self.fu, self.log, node, t, ready, np.where(np.isfinite(delay), delay, 0.0),
                                 track_id, state, tgt, true_m, rcs, np.where(held, true_m[:, 2], 0.0),
-                                weight, self.assets_m, self.asset_value, self.settings)
+                                weight, self.assets_m, self.asset_value, self.settings, factor)
 
     def resolve(self, t: float, rng: np.random.Generator) -> tuple[list[int], list[tuple[float, str, int]]]:
         """Kill draws, assessments and reloads up to ``t`` (see ``resolve_engagements``)."""

@@ -565,6 +565,8 @@ class EngagementSettings(Sourced):
     kill_assessment_s: float = Field(ge=0, description="after intercept, until the result is known")
     reload_time_s: float = Field(gt=0, description="to reload a fire unit's launchers from reserve")
     reserve_loads: int = Field(ge=0, description="full reloads a fire unit carries in reserve")
+    jammed_pk_factor: float = Field(
+        ge=0, le=1, description="Pk multiplier against a target seen under jamming in the last 30 s")
     fighter_missiles_per_pair: int = Field(
         ge=0, description="air-to-air missiles an interceptor pair carries")
     air_to_air_launch_fraction: float = Field(
