@@ -179,6 +179,17 @@ def test_jamming_lowers_the_kill_probability_by_its_factor(reference):
     assert pk[0] == pytest.approx(0.8) and pk[1] == pytest.approx(0.8 * settings.jammed_pk_factor)
 
 
+def test_two_tracks_on_one_object_are_engaged_once(reference):
+    _, fu, settings = _battalion(reference, pk=0.8)
+    pos = np.asarray([[20e3, 0.0, 3000.0], [20.3e3, 0.0, 3000.0]])  # a duplicated track
+    state = np.hstack([pos, np.zeros((2, 3))])
+    log = EngagementLog()
+    plan_engagements(fu, log, "cmd", 0.0, np.ones(1, dtype=bool), np.zeros(1), np.asarray([4, 9]), state,
+                     np.asarray([0, 0]), pos[[0, 0]], np.full(2, 5.0), pos[:, 2], np.ones(2),
+                     np.zeros((1, 3)), np.ones(1), settings)
+    assert [e.track_id for e in log.engagements] == [4]
+
+
 def test_kill_draws_match_the_kill_probability(reference):
     """Statistical: 2 000 single shots at Pk 0.7; the kill share within 3 standard deviations."""
     _, fu, settings = _battalion(reference, pk=0.7)
@@ -219,6 +230,7 @@ def test_wartime_pass_engages_and_kills_leave_the_picture(raid):
     assert sum(out.stats["kills_by_unit"].values()) == sum(bool(e["killed"]) for e in eng)
     killed = {e["object_id"]: e["intercept_s"] for e in eng if e["killed"]}
     assert killed
+    assert len(killed) == sum(bool(e["killed"]) for e in eng)  # nothing is destroyed twice
     # no picture holds a destroyed object after its destruction (a cycle and the report latency later)
     late = scenario.c2.node_cycle_s + scenario.c2.sensor_report_latency_s
     for row in out.picture.to_pylist():

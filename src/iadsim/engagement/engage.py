@@ -192,6 +192,13 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     busy_targets = log.engaged_targets()
     free = np.asarray([int(i) not in busy_tracks and (int(o) < 0 or int(o) not in busy_targets)
                        for i, o in zip(track_id.tolist(), target.tolist(), strict=True)], dtype=bool)
+    # two tracks on one object (an ambiguous picture) are one target for the fire-control radar:
+    # only the first of them is offered
+    held = np.flatnonzero(free & (target >= 0))
+    _, first = np.unique(target[held], return_index=True)
+    duplicate = np.ones(len(held), dtype=bool)
+    duplicate[first] = False
+    free[held[duplicate]] = False
     weapons = np.flatnonzero(tasked & (fu.busy < fu.channels) & (fu.missiles >= fu.salvo)
                              & np.isfinite(fu.nominal_pk))
     threats = np.flatnonzero(free)
