@@ -190,6 +190,23 @@ def test_two_tracks_on_one_object_are_engaged_once(reference):
     assert [e.track_id for e in log.engagements] == [4]
 
 
+def test_a_target_two_units_fire_at_is_destroyed_once(reference):
+    scenario, fu, settings = _battalion(reference, pk=0.5)
+    two = fire_unit_table(scenario, fu.unit * 2, fu.system * 2, np.asarray([8, 8]), np.zeros((2, 3)),
+                          np.full(2, 500e3), np.ones(2), np.full(2, 20.0), settings)
+    pos = np.asarray([[20e3, 0.0, 3000.0]])
+    log, rng = EngagementLog(), stream(8, 0, Stage.engagement)
+    # a single target of high value: the assignment gives it both units' shots
+    plan_engagements(two, log, "cmd", 0.0, np.ones(2, dtype=bool), np.zeros(2), np.asarray([1]),
+                     np.hstack([pos, np.zeros((1, 3))]), np.asarray([0]), pos, np.full(1, 5.0), pos[:, 2],
+                     np.ones(1), np.zeros((1, 3)), np.ones(1), settings)
+    assert len(log.engagements) == 2
+    for e in log.engagements:  # both missiles would kill: only the first to arrive is credited
+        e.pk = 1.0
+    resolve_engagements(two, log, 1e9, rng, settings)
+    assert [e.killed for e in log.engagements] == [True, False] and log.destroyed == {0}
+
+
 def test_kill_draws_match_the_kill_probability(reference):
     """Statistical: 2 000 single shots at Pk 0.7; the kill share within 3 standard deviations."""
     _, fu, settings = _battalion(reference, pk=0.7)

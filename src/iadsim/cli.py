@@ -454,6 +454,95 @@ def compare(
     typer.echo(str(write_compare_report(comparison, folder).report))
 
 
+def _sweep_spec_path(spec: str) -> Path:
+    """A SPEC file from a path or the id of a bundled spec (``sweep-violation``)."""
+    path = Path(spec)
+    if path.exists() or path.suffix in (".yaml", ".yml") or "/" in spec:
+        return path
+    from importlib import resources
+
+    bundled = Path(str(resources.files("iadsim").joinpath("scenario", "bundled", "sweeps")))
+    found = bundled / f"{spec}.yaml"
+    if found.exists():
+        return found
+    names = sorted(p.stem for p in bundled.glob("*.yaml"))
+    raise UserError(f"'{spec}' is neither a file nor a bundled sweep spec (bundled: {', '.join(names)})")
+
+
+@app.command()
+@_user_errors
+def sweep(
+    spec: Annotated[str, typer.Argument(help="A sweep SPEC file (docs/sweeps.md) or a bundled spec id "
+                                        "(sweep-violation).")],
+    output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
+                                                "out/sweep-<spec>); rerun with the same folder to "
+                                                "resume.", show_default=False)] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Local worker processes (default: the CPU "
+                                             "count; 1: no workers).", show_default=False)] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on this Dask distributed "
+                                                  "scheduler (e.g. tcp://host:8786).",
+                                                  show_default=False)] = None,
+    local_cluster: Annotated[int | None, typer.Option("--local-cluster", help="Run on a Dask LocalCluster "
+                                                      "of N single-threaded workers.",
+                                                      show_default=False)] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Run a sweep of more than 10 000 tasks.")] = False,
+) -> None:
+    """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
+    folder."""
+    from iadsim.analysis.sweep import SweepError, load_spec, open_backend, plan_sweep, run_sweep
+    from iadsim.sim.traffic import TrafficError
+
+    if scheduler is not None and local_cluster is not None:
+        raise UserError("--scheduler and --local-cluster exclude each other")
+    if jobs is not None and (scheduler is not None or local_cluster is not None):
+        raise UserError("--jobs sets local worker processes; it does not go with --scheduler or "
+                        "--local-cluster")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if local_cluster is not None and local_cluster < 1:
+        raise UserError(f"--local-cluster must be at least 1, got {local_cluster}")
+    path = _sweep_spec_path(spec)
+    folder = output or Path("out") / f"sweep-{path.stem}"
+    try:
+        plan = plan_sweep(load_spec(path), confirm=yes)
+        with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
+            result = run_sweep(plan, folder, backend, progress)
+    except SweepError as exc:
+        raise UserError("\n".join(exc.problems)) from None
+    except TrafficError as exc:
+        raise UserError(str(exc)) from None
+    cases = {c for c, _ in result.unavailable}
+    if cases:
+        typer.echo(f"note: {len(result.unavailable)} tasks of {len(cases)} cases are unavailable "
+                   f"(see {folder / 'manifest.json'}), e.g. {next(iter(result.unavailable.values()))}",
+                   err=True)
+    typer.echo(f"{result.tasks - result.ran} tasks were already done, {result.ran} ran", err=True)
+    typer.echo(str(folder))
+
+
+@app.command("sweep-report")
+@_user_errors
+def sweep_report(
+    folder: Annotated[Path, typer.Argument(help="A folder written by iadsim sweep.")],
+    metric: Annotated[str | None, typer.Option("--metric", help="The metric of the figure (default: the "
+                                               "spec's report.metric, else time_to_identification_s).",
+                                               show_default=False)] = None,
+    x: Annotated[str | None, typer.Option("--x", help="The swept parameter on the figure's x axis "
+                                          "(default: the spec's report.x, else the first one that is "
+                                          "not arrangement).", show_default=False)] = None,
+) -> None:
+    """Aggregate a sweep per case with 95 % CIs into summary.csv and a self-contained report.html;
+    prints the report's path."""
+    from iadsim.analysis.sweep import SweepError
+    from iadsim.report.sweep import write_sweep_report
+
+    try:
+        report = write_sweep_report(folder, metric=metric, x=x)
+    except SweepError as exc:
+        raise UserError("\n".join(exc.problems)) from None
+    typer.echo(str(report))
+
+
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
     app()

@@ -739,7 +739,7 @@ class _Pass:
                 flight = f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}"
                 self._event(s.launch_s, "air_to_air_launch", s.node, flight, s.track_id, s.target,
                             f"{s.missile}, Pk {s.pk:.2f}, {s.range_m / 1000:.1f} km")
-        for i in self.air.resolve(t1, self.rng_engagement):
+        for i in self.air.resolve(t1, self.rng_engagement, self.killed_at):
             s = self.air.shots[i]
             self._event(s.intercept_s, "kill" if s.killed else "miss", s.node,
                         f"{ic.unit[s.pair]}/{ic.aircraft[s.pair]}/{s.pair}", s.track_id, s.target)
@@ -748,6 +748,8 @@ class _Pass:
 
     def _kill(self, obj: int, when: float) -> None:
         """The object is destroyed at ``when``: its truth ends (its detections are dropped as read)."""
+        if self.engage is not None:
+            self.engage.log.destroyed.add(obj)  # a missile arriving later does not kill it again
         if when < self.killed_at[obj]:
             self.killed_at[obj] = when
             after = self.times > when

@@ -83,11 +83,17 @@ class AirToAir:
             fired.append(len(self.shots) - 1)
         return fired
 
-    def resolve(self, t: float, rng: np.random.Generator) -> list[int]:
-        """Draw the kill of every shot whose intercept time has come (in firing order); returns them."""
+    def resolve(self, t: float, rng: np.random.Generator, destroyed_at: Array | None = None) -> list[int]:
+        """Draw the kill of every shot whose intercept time has come (in firing order); returns them.
+
+        Args:
+            destroyed_at: ``(O,)`` when each truth object was destroyed (inf: not); a shot arriving
+                at a target already destroyed does not kill it again.
+        """
         done = []
         for i, s in enumerate(self.shots):
             if s.killed is None and s.intercept_s <= t:
-                s.killed = bool(rng.random() < s.pk)
+                gone = destroyed_at is not None and destroyed_at[s.target] <= s.intercept_s
+                s.killed = False if gone else bool(rng.random() < s.pk)
                 done.append(i)
         return done

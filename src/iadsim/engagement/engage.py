@@ -140,6 +140,7 @@ class EngagementLog:
 
     engagements: list[Engagement] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)  # not yet assessed
+    destroyed: set[int] = field(default_factory=set)  # truth objects killed so far
 
     def engaged_tracks(self, node: str) -> set[int]:
         """Tracks of ``node`` with an engagement not yet assessed."""
@@ -260,12 +261,19 @@ def resolve_engagements(fu: FireUnitTable, log: EngagementLog, t: float, rng: np
         (time, kind, fire unit) magazine events (``reload_started``, ``reloaded``, ``out_of_missiles``).
     """
     intercepted = []
-    for i in log.pending:
+    due = [i for i in log.pending
+           if log.engagements[i].killed is None and log.engagements[i].intercept_s <= t]
+    # in intercept order (launch order on ties): a target two units fired at is destroyed once, and
+    # the first missile to arrive gets the kill; one draw per engagement that meets a live target
+    for i in sorted(due, key=lambda i: (log.engagements[i].intercept_s, i)):
         e = log.engagements[i]
-        if e.killed is None and e.intercept_s <= t:
-            # one draw per engagement, in launch order: the stream does not depend on the clock step
+        if e.target in log.destroyed:
+            e.killed = False
+        else:
             e.killed = bool(rng.random() < e.pk) and e.target >= 0
-            intercepted.append(i)
+            if e.killed:
+                log.destroyed.add(e.target)
+        intercepted.append(i)
     still = []
     for i in log.pending:
         e = log.engagements[i]

@@ -1,0 +1,869 @@
+"""Parameter sweeps: a grid or list of scenario overrides × replications, run in processes or on Dask.
+
+A SPEC (YAML, docs/sweeps.md) names a scenario, the overrides of every case (dotted paths into the
+scenario, e.g. ``c2.identification_time_s``) and the replications. Every (case, replication) is a
+task; a case's replication r runs ``Engine(replication=r)`` with the scenario's seed, so the cases see
+common random numbers. Cases that differ only in ``arrangement`` share one sensing pass per
+replication (as ``iadsim compare``). Each task's outcomes are written by the parent process to
+``OUT/results/case=<case_id>/rep=<r>.parquet`` (atomically), so an interrupted sweep resumes by
+running only the tasks whose file is missing; ``OUT/manifest.json`` says what the folder holds.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import difflib
+import enum
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+from pydantic import ValidationError
+
+from iadsim.c2.operations import OUTCOME_SCHEMA
+from iadsim.scenario import load_scenario, resolve_scenario_path
+from iadsim.scenario.errors import format_path
+from iadsim.scenario.schema import Arrangement, Scenario
+
+__all__ = ["MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
+           "ProcessBackend", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask", "TaskResult",
+           "apply_overrides", "case_id", "execute", "load_spec", "open_backend", "parse_spec", "plan_sweep",
+           "read_manifest", "read_results", "result_path", "run_sweep", "run_task", "task_status"]
+
+MAX_TASKS_WITHOUT_CONFIRMATION = 10_000
+"""More tasks than this need ``confirm=True`` (``--yes``)."""
+
+MANIFEST = "manifest.json"
+RESULTS = "results"
+FORMAT = "iadsim-sweep/1"
+_STATUS_KEY = b"iadsim.status"
+_NOTE_KEY = b"iadsim.note"
+_SPEC_KEYS = ("scenario", "replications", "base", "parameters", "report")
+
+
+class SweepError(Exception):
+    """A problem with the SPEC, its overrides or the output folder: one message per problem."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# -- the spec ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of overrides.
+
+    Attributes:
+        case_id: ``c`` + 12 hex digits of the SHA-256 of the overrides' canonical JSON (stable).
+        overrides: dotted path → value (JSON-normalised), the case's own (not the spec's ``base``).
+    """
+
+    case_id: str
+    overrides: dict[str, Any]
+
+
+def _jsonable(value: Any) -> Any:
+    """A YAML value as JSON-compatible data (dates as ISO strings)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def case_id(overrides: Mapping[str, Any]) -> str:
+    """The stable id of a case: ``c`` + 12 hex digits of the hash of its overrides."""
+    return "c" + hashlib.sha256(_canonical(_jsonable(dict(overrides))).encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A SPEC, normalised.
+
+    Attributes:
+        scenario: as written (a bundled id, or a path relative to the spec file).
+        scenario_path: the resolved scenario file.
+        replications: replications per case, 0 … N−1.
+        base: overrides applied to every case first.
+        grid: path → values (their cartesian product).
+        cases: explicit override sets (combined with every grid point).
+        report: options of ``sweep-report`` (``metric``, ``x``).
+        source: the spec file (None if built in code).
+    """
+
+    scenario: str
+    scenario_path: Path
+    replications: int
+    base: dict[str, Any] = field(default_factory=dict)
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def normalised(self) -> dict[str, Any]:
+        """The spec as JSON data, as recorded in the manifest."""
+        return {"scenario": self.scenario, "replications": self.replications, "base": self.base,
+                "parameters": {"grid": self.grid, "cases": self.cases}}
+
+    def n_cases(self) -> int:
+        """How many cases the spec makes (without building them)."""
+        return math.prod(len(v) for v in self.grid.values()) * max(1, len(self.cases))
+
+    def iter_overrides(self) -> Iterator[dict[str, Any]]:
+        """Every case's overrides: each explicit case with each grid point, in spec order."""
+        keys = list(self.grid)
+        for extra in self.cases or [{}]:
+            for values in itertools.product(*(self.grid[k] for k in keys)):
+                yield {**extra, **dict(zip(keys, values, strict=True))}
+
+
+def _flat_overrides(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise SweepError(f"{where}: expected a mapping of dotted paths to values, got {raw!r}")
+    return {str(k): _jsonable(v) for k, v in raw.items()}
+
+
+def parse_spec(data: Any, source: Path | None = None) -> Spec:
+    """A Spec from parsed YAML data; relative scenario paths resolve against the spec's folder.
+
+    Raises:
+        SweepError: every problem found in the spec's structure.
+    """
+    name = str(source) if source else "spec"
+    if not isinstance(data, Mapping):
+        raise SweepError(f"{name}: expected a mapping with scenario, parameters and replications")
+    problems = []
+    for key in data:
+        if key not in _SPEC_KEYS:
+            hint = difflib.get_close_matches(str(key), _SPEC_KEYS, n=1)
+            problems.append(f"{name}: unknown key '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                            + f" (allowed: {', '.join(_SPEC_KEYS)})")
+    scenario = data.get("scenario")
+    if not isinstance(scenario, str) or not scenario.strip():
+        problems.append(f"{name}: scenario: expected a bundled scenario id or a path, got {scenario!r}")
+    reps = data.get("replications")
+    if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
+        problems.append(f"{name}: replications: expected a whole number ≥ 1, got {reps!r}")
+    params = data.get("parameters") or {}
+    grid: dict[str, list[Any]] = {}
+    cases: list[dict[str, Any]] = []
+    if not isinstance(params, Mapping):
+        problems.append(f"{name}: parameters: expected a mapping with grid and/or cases")
+        params = {}
+    for key in params:
+        if key not in ("grid", "cases"):
+            problems.append(f"{name}: parameters: unknown key '{key}' (allowed: grid, cases)")
+    raw_grid = params.get("grid") or {}
+    if not isinstance(raw_grid, Mapping):
+        problems.append(f"{name}: parameters.grid: expected a mapping of dotted paths to lists of values")
+    else:
+        for path, values in raw_grid.items():
+            if not isinstance(values, list) or not values:
+                problems.append(f"{name}: parameters.grid.{path}: expected a non-empty list of values, "
+                                f"got {values!r}")
+            else:
+                grid[str(path)] = [_jsonable(v) for v in values]
+    raw_cases = params.get("cases") or []
+    if not isinstance(raw_cases, list):
+        problems.append(f"{name}: parameters.cases: expected a list of mappings (dotted path: value)")
+    else:
+        for i, c in enumerate(raw_cases):
+            try:
+                cases.append(_flat_overrides(c, f"{name}: parameters.cases[{i}]"))
+            except SweepError as exc:
+                problems += exc.problems
+    for i, c in enumerate(cases):
+        both = sorted(set(c) & set(grid))
+        if both:
+            problems.append(f"{name}: parameters.cases[{i}] sets {', '.join(both)}, which the grid "
+                            "also sweeps")
+    try:
+        base = _flat_overrides(data.get("base"), f"{name}: base")
+    except SweepError as exc:
+        problems += exc.problems
+        base = {}
+    report = data.get("report") or {}
+    if not isinstance(report, Mapping):
+        problems.append(f"{name}: report: expected a mapping (metric, x)")
+        report = {}
+    if problems:
+        raise SweepError(problems)
+    assert isinstance(scenario, str) and isinstance(reps, int)
+    path = _resolve_scenario(scenario, source)
+    return Spec(scenario, path, reps, base, grid, cases, _jsonable(dict(report)), source)
+
+
+def _resolve_scenario(scenario: str, source: Path | None) -> Path:
+    if source is not None:
+        candidate = (source.parent / scenario)
+        if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+            return candidate.resolve()
+    return resolve_scenario_path(scenario)
+
+
+def load_spec(path: Path) -> Spec:
+    """Read and check a SPEC file.
+
+    Raises:
+        SweepError: the file is missing, not YAML, or malformed.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"{path}: no such file") from None
+    except yaml.YAMLError as exc:
+        raise SweepError(f"{path}: not valid YAML: {exc}") from None
+    return parse_spec(data, path)
+
+
+# -- overrides ---------------------------------------------------------------------------------------
+
+
+def _split(path: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _model_fields(parts: Sequence[str | int]) -> list[str]:
+    """The field names (aliases) of the schema model at ``parts``; empty if it is not a model."""
+    from iadsim.scenario.loader import _model_at
+
+    model = _model_at(list(parts))
+    if model is None:
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``value`` at the dotted ``path`` of the dumped scenario.
+
+    The dump holds only the fields the scenario sets (so the schema sees the same fields as set as
+    in the YAML); a field of a schema model that is not set yet (its default) may be set too. A key of
+    a mapping (a unit id, a raid name) or a list index must exist.
+    """
+    parts = _split(path)
+    node: Any = data
+    for i, part in enumerate(parts):
+        here = format_path(parts[:i]) if i else "the scenario"
+        last = i == len(parts) - 1
+        if isinstance(node, dict):
+            if part not in node:
+                fields = _model_fields(parts[:i])
+                if str(part) in fields:
+                    if last:
+                        node[part] = value
+                        return
+                    node[part] = {}
+                    node = node[part]
+                    continue
+                keys = sorted({*(str(k) for k in node), *fields})
+                near = difflib.get_close_matches(str(part), keys, n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                shown = ", ".join(keys[:20]) + (", …" if len(keys) > 20 else "")
+                raise SweepError(f"parameter '{path}': '{part}' is not a key of {here}{hint} "
+                                 f"(valid keys: {shown or 'none'})")
+        elif isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise SweepError(f"parameter '{path}': {here} is a list of {len(node)}; "
+                                 f"'{part}' is not an index of it (0 … {len(node) - 1})")
+        else:
+            what = "not set (null)" if node is None else f"a value ({node!r}), not a mapping"
+            raise SweepError(f"parameter '{path}': {here} is {what}, so it has no '{part}'")
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
+
+
+def _get_path(data: Any, path: str) -> Any:
+    node = data
+    for part in _split(path):
+        node = node[part]
+    return node
+
+
+def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
+    """The scenario with every dotted path set, re-validated by the schema.
+
+    Args:
+        scenario: the base scenario.
+        overrides: dotted path → value (e.g. ``{"c2.identification_time_s": 30}``).
+
+    Raises:
+        SweepError: a path that does not exist (naming the nearest valid keys), or a value the schema
+            rejects (path, value and reason).
+    """
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    for path, value in overrides.items():
+        _set_path(data, path, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = format_path(tuple(err["loc"]))
+            changed = next((p for p in overrides if loc == p or loc.startswith(p + ".")
+                            or loc.startswith(p + "[")), None)
+            given = overrides[changed] if changed else err.get("input")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"parameter '{changed or loc}' = {given!r}: rejected by the scenario schema at "
+                            f"'{loc}': {msg}")
+        raise SweepError(problems) from None
+
+
+# -- the plan ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepTask:
+    """What a worker needs for one sensing pass and the C2 passes over it (picklable).
+
+    Attributes:
+        scenario: the case's scenario (with overrides).
+        replication: the replication (seeds the engine and the links).
+        cases: (case_id, arrangement) of each case this pass serves (cases that differ only in
+            ``arrangement``).
+        terrain: the bundled terrain (as ``iadsim run``), else a smooth earth.
+    """
+
+    scenario: Scenario
+    replication: int
+    cases: tuple[tuple[str, str], ...]
+    terrain: bool = True
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One case's replication: its outcomes (``OUTCOME_SCHEMA``) or why it could not be built."""
+
+    case_id: str
+    replication: int
+    outcomes: pa.Table | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """Everything about a sweep before it runs.
+
+    Attributes:
+        spec: the spec.
+        base: the scenario as loaded (before any override).
+        cases: the cases, in spec order.
+        scenarios: case_id → its scenario.
+        parameters: the dotted paths the cases set, in first-seen order.
+        schema: the schema of every result file.
+        values: case_id → its overrides as read back from the validated scenario (column values).
+        scenario_hash: ``iadsim.world.scenario_hash`` of ``base``.
+    """
+
+    spec: Spec
+    base: Scenario
+    cases: tuple[Case, ...]
+    scenarios: dict[str, Scenario]
+    parameters: tuple[str, ...]
+    schema: pa.Schema
+    values: dict[str, dict[str, Any]]
+    scenario_hash: str
+
+    @property
+    def tasks(self) -> list[tuple[str, int]]:
+        """Every (case_id, replication), case by case."""
+        return [(c.case_id, r) for c in self.cases for r in range(self.spec.replications)]
+
+    def manifest(self) -> dict[str, Any]:
+        """The identity of the sweep, as written to ``manifest.json``."""
+        from iadsim import __version__
+
+        return {"format": FORMAT, "iadsim_version": __version__, "spec": self.spec.normalised(),
+                "report": self.spec.report,
+                "scenario_hash": self.scenario_hash, "parameters": list(self.parameters),
+                "cases": [{"case_id": c.case_id, "overrides": c.overrides} for c in self.cases],
+                "tasks": [[c, r] for c, r in self.tasks]}
+
+
+def _column_type(values: Sequence[Any]) -> pa.DataType:
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return pa.bool_()
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return pa.int64()
+    if present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        return pa.float64()
+    if present and all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in present):
+        return pa.date32()
+    return pa.string()
+
+
+def _column_value(value: Any, kind: pa.DataType) -> Any:
+    if value is None or kind != pa.string():
+        return float(value) if kind == pa.float64() and value is not None else value
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return value if isinstance(value, str) else _canonical(_jsonable(value))
+
+
+def plan_sweep(spec: Spec, *, confirm: bool = False,
+               max_tasks: int = MAX_TASKS_WITHOUT_CONFIRMATION) -> SweepPlan:
+    """Load the scenario, build and validate every case.
+
+    Args:
+        spec: the spec.
+        confirm: allow more than ``max_tasks`` tasks.
+        max_tasks: the limit without ``confirm``.
+
+    Raises:
+        SweepError: too many tasks, bad paths or values (every case's problems), cases that repeat.
+        ScenarioErrors: the scenario itself does not load.
+    """
+    n = spec.n_cases() * spec.replications
+    if n > max_tasks and not confirm:
+        raise SweepError(f"the sweep has {n:,} tasks ({spec.n_cases():,} cases × {spec.replications} "
+                         f"replications), more than {max_tasks:,}; pass --yes to run it anyway")
+    from iadsim.world import scenario_hash
+
+    base = load_scenario(spec.scenario_path)
+    start = apply_overrides(base, spec.base) if spec.base else base
+    cases: list[Case] = []
+    scenarios: dict[str, Scenario] = {}
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for i, overrides in enumerate(spec.iter_overrides()):
+        cid = case_id(overrides)
+        if cid in seen:
+            problems.append(f"case {i} repeats case {seen[cid]} ({_canonical(overrides)})")
+            continue
+        seen[cid] = i
+        try:
+            scenarios[cid] = apply_overrides(start, overrides)
+        except SweepError as exc:
+            problems += [f"case {cid} {_canonical(overrides)}: {p}" for p in exc.problems]
+            continue
+        cases.append(Case(cid, overrides))
+    if problems:
+        raise SweepError(_dedupe_problems(problems))
+    params: list[str] = []
+    for c in cases:
+        params += [p for p in c.overrides if p not in params]
+    values: dict[str, dict[str, Any]] = {}
+    for c in cases:
+        dumped = scenarios[c.case_id].model_dump(by_alias=True)
+        values[c.case_id] = {p: (_get_path(dumped, p) if p in c.overrides else None) for p in params}
+    types = {p: _column_type([values[c.case_id][p] for c in cases]) for p in params}
+    for v in values.values():
+        for p in params:
+            v[p] = _column_value(v[p], types[p])
+    fields = [("case_id", pa.string()), ("replication", pa.int64()), *[(p, types[p]) for p in params]]
+    clash = [p for p in params if p in OUTCOME_SCHEMA.names]
+    if clash:
+        raise SweepError(f"parameter paths {', '.join(clash)} clash with outcome columns")
+    schema = pa.schema([*fields, *OUTCOME_SCHEMA])
+    return SweepPlan(spec, base, tuple(cases), scenarios, tuple(params), schema, values,
+                     scenario_hash(base))
+
+
+def _dedupe_problems(problems: Sequence[str], limit: int = 20) -> list[str]:
+    out = list(dict.fromkeys(problems))
+    return out if len(out) <= limit else [*out[:limit], f"… and {len(out) - limit} more problems"]
+
+
+# -- the worker ---------------------------------------------------------------------------------------
+
+
+def run_task(task: SweepTask) -> list[TaskResult]:
+    """Run one sensing pass and the C2 pass of each case it serves (the function workers run).
+
+    Args:
+        task: the scenario, the replication and the (case_id, arrangement) pairs.
+
+    Returns:
+        One TaskResult per case, in ``task.cases`` order; a case whose arrangement cannot be built
+        at the scenario's date has no outcomes and the reason in ``note``.
+    """
+    from iadsim.analysis.compare import _engine
+    from iadsim.c2 import C2Error, SensorTable, build_network, run_c2
+
+    engine = _engine(task.scenario, task.replication, task.terrain)
+    sensors = SensorTable.from_engine(engine)
+    notes: dict[str, str] = {}
+    for cid, arr in task.cases:
+        try:
+            build_network(task.scenario, Arrangement(arr), sensors.sensor_id, sensors.unit, sensors.nation,
+                          sensors.aircraft)
+        except C2Error as exc:
+            notes[cid] = (f"'{arr}' not available at {task.scenario.as_of.isoformat()}: "
+                          + "; ".join(e.message for e in exc.errors))
+    out: list[TaskResult] = []
+    if len(notes) == len(task.cases):
+        return [TaskResult(cid, task.replication, None, notes[cid]) for cid, _ in task.cases]
+    result = engine.run()
+    for cid, arr in task.cases:
+        if cid in notes:
+            out.append(TaskResult(cid, task.replication, None, notes[cid]))
+            continue
+        try:
+            c2 = run_c2(task.scenario, result.detections, result.truth, result.objects, sensors, arr,
+                        replication=task.replication)
+        except C2Error as exc:
+            out.append(TaskResult(cid, task.replication, None, "; ".join(e.message for e in exc.errors)))
+            continue
+        out.append(TaskResult(cid, task.replication, c2.outcomes))
+    return out
+
+
+# -- backends -----------------------------------------------------------------------------------------
+
+
+class Backend(Protocol):
+    """Where tasks run: submit a pure function of one argument, wait for any, take results."""
+
+    slots: int
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any: ...
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]: ...
+
+    def result(self, future: Any) -> Any: ...
+
+    def cancel(self, pending: set[Any]) -> None: ...
+
+
+class _Done:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class InlineBackend:
+    """Tasks run in this process, one at a time."""
+
+    slots = 1
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return _Done(fn(arg))
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        return set(pending), set()
+
+    def result(self, future: Any) -> Any:
+        return future.value
+
+    def cancel(self, pending: set[Any]) -> None:
+        pass
+
+
+class ProcessBackend:
+    """Local worker processes (concurrent.futures, spawn)."""
+
+    def __init__(self, pool: cf.ProcessPoolExecutor, workers: int) -> None:
+        self.pool = pool
+        self.slots = 2 * workers
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return self.pool.submit(fn, arg)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        done, rest = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        return set(done), set(rest)
+
+    def result(self, future: Any) -> Any:
+        return future.result()
+
+    def cancel(self, pending: set[Any]) -> None:
+        for f in pending:
+            f.cancel()
+
+
+class DaskBackend:
+    """A Dask distributed client (a remote scheduler or a LocalCluster)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        threads = sum(int(w.get("nthreads", 1)) for w in client.scheduler_info()["workers"].values())
+        self.slots = 2 * max(1, threads)
+
+    def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        return self.client.submit(fn, arg, pure=False)
+
+    def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
+        done, rest = _distributed().wait(list(pending), return_when="FIRST_COMPLETED")
+        return set(done), set(rest)
+
+    def result(self, future: Any) -> Any:
+        return future.result()
+
+    def cancel(self, pending: set[Any]) -> None:
+        if pending:
+            self.client.cancel(list(pending))
+
+
+def _distributed() -> Any:
+    """The ``distributed`` module (Dask's scheduler), imported only when a Dask backend is asked for."""
+    import importlib
+
+    return importlib.import_module("distributed")
+
+
+@contextmanager
+def open_backend(jobs: int | None = None, scheduler: str | None = None,
+                 local_cluster: int | None = None) -> Iterator[Backend]:
+    """A backend, closed cleanly on exit.
+
+    Args:
+        jobs: local worker processes (None: the CPU count; 1: in this process).
+        scheduler: a Dask scheduler address (``tcp://host:8786``).
+        local_cluster: a Dask LocalCluster of this many single-threaded worker processes.
+    """
+    if scheduler is not None or local_cluster is not None:
+        dask = _distributed()
+        if scheduler is not None:
+            with dask.Client(scheduler) as client:
+                yield DaskBackend(client)
+            return
+        assert local_cluster is not None
+        with dask.LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True,
+                               dashboard_address=None) as cluster, dask.Client(cluster) as client:
+            yield DaskBackend(client)
+        return
+    workers = jobs or os.cpu_count() or 1
+    if workers <= 1:
+        yield InlineBackend()
+        return
+    # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        yield ProcessBackend(pool, workers)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def execute(backend: Backend, fn: Callable[[Any], Any], args: Iterable[Any]) -> Iterator[Any]:
+    """Run ``fn`` over ``args`` on the backend, at most ``backend.slots`` in flight; yield results as
+    they finish (any order)."""
+    todo = iter(args)
+    pending: set[Any] = set()
+    try:
+        while True:
+            while len(pending) < backend.slots:
+                arg = next(todo, _END)
+                if arg is _END:
+                    break
+                pending.add(backend.submit(fn, arg))
+            if not pending:
+                return
+            done, pending = backend.wait_any(pending)
+            for f in done:
+                yield backend.result(f)
+    except BaseException:
+        backend.cancel(pending)
+        raise
+
+
+_END = object()
+
+
+# -- the output folder ----------------------------------------------------------------------------------
+
+
+def result_path(out: Path, cid: str, replication: int) -> Path:
+    """Where one task's outcomes go."""
+    return out / RESULTS / f"case={cid}" / f"rep={replication}.parquet"
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """The manifest of a sweep folder.
+
+    Raises:
+        SweepError: no manifest or not readable.
+    """
+    path = out / MANIFEST
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SweepError(f"{out}: not a sweep folder (no {MANIFEST})") from None
+    except json.JSONDecodeError as exc:
+        raise SweepError(f"{path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SweepError(f"{path}: not a sweep manifest (format {FORMAT})")
+    return data
+
+
+def _identity(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in manifest.items() if k not in ("unavailable", "report")}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _first_difference(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            return key
+    return "?"
+
+
+def _prepare_folder(out: Path, manifest: dict[str, Any]) -> None:
+    """Check an existing folder is this sweep's (or empty) and write the manifest; nothing else is
+    touched."""
+    if out.exists() and not out.is_dir():
+        raise SweepError(f"{out}: exists and is not a folder")
+    if out.exists() and any(out.iterdir()):
+        if not (out / MANIFEST).exists():
+            raise SweepError(f"{out}: not empty and not a sweep folder (no {MANIFEST}); nothing was "
+                             "written; choose another --out")
+        old = read_manifest(out)
+        if _identity(old) != _identity(manifest):
+            key = _first_difference(_identity(old), _identity(manifest))
+            raise SweepError(f"{out} holds the results of a different sweep (the manifests differ in "
+                             f"'{key}'); nothing was written; choose another --out or delete the folder")
+        for tmp in (out / RESULTS).glob("case=*/.rep=*.parquet.tmp-*"):
+            tmp.unlink()  # left by a killed run; never read
+        return
+    _write_json(out / MANIFEST, manifest)
+
+
+def _result_table(plan: SweepPlan, res: TaskResult) -> pa.Table:
+    outcomes = res.outcomes if res.outcomes is not None else OUTCOME_SCHEMA.empty_table()
+    t = outcomes.select(OUTCOME_SCHEMA.names).cast(OUTCOME_SCHEMA)
+    n = t.num_rows
+    cols: dict[str, pa.Array] = {"case_id": pa.array([res.case_id] * n, pa.string()),
+                                 "replication": pa.array([res.replication] * n, pa.int64())}
+    for p in plan.parameters:
+        kind = plan.schema.field(p).type
+        cols[p] = pa.array([plan.values[res.case_id][p]] * n, kind)
+    arrays = [*cols.values(), *t.columns]
+    status = b"unavailable" if res.outcomes is None else b"ok"
+    schema = plan.schema.with_metadata({_STATUS_KEY: status, _NOTE_KEY: res.note.encode("utf-8")})
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _write_result(out: Path, plan: SweepPlan, res: TaskResult) -> None:
+    path = result_path(out, res.case_id, res.replication)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(_result_table(plan, res), tmp, compression="zstd", write_statistics=True)
+    os.replace(tmp, path)
+
+
+def task_status(path: Path) -> tuple[str, str]:
+    """(status, note) of a result file: ``ok`` or ``unavailable`` and why."""
+    meta = pq.read_schema(path).metadata or {}
+    return meta.get(_STATUS_KEY, b"ok").decode("utf-8"), meta.get(_NOTE_KEY, b"").decode("utf-8")
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What ``run_sweep`` did.
+
+    Attributes:
+        out: the output folder.
+        tasks: tasks in the sweep.
+        ran: tasks run now (the others were already done).
+        unavailable: (case_id, replication) → why the case could not be built.
+    """
+
+    out: Path
+    tasks: int
+    ran: int
+    unavailable: dict[tuple[str, int], str]
+
+
+def _groups(plan: SweepPlan, missing: set[tuple[str, int]], terrain: bool) -> list[SweepTask]:
+    """The sensing passes to run: cases that differ only in ``arrangement`` share one per replication."""
+    by_key: dict[str, list[Case]] = {}
+    for c in plan.cases:
+        sc = plan.scenarios[c.case_id]
+        key = _canonical(sc.model_dump(mode="json", by_alias=True, exclude={"arrangement"}))
+        by_key.setdefault(key, []).append(c)
+    tasks = []
+    for r in range(plan.spec.replications):
+        for group in by_key.values():
+            todo = tuple((c.case_id, str(plan.scenarios[c.case_id].arrangement.value)) for c in group
+                         if (c.case_id, r) in missing)
+            if todo:
+                tasks.append(SweepTask(plan.scenarios[group[0].case_id], r, todo, terrain))
+    return tasks
+
+
+def run_sweep(plan: SweepPlan, out: Path, backend: Backend,
+              progress: Callable[[int, int], None] | None = None, *, terrain: bool = True) -> SweepResult:
+    """Run the tasks whose result file is missing and write each as it finishes.
+
+    Args:
+        plan: the sweep.
+        out: the output folder (created; if it exists it must hold this sweep).
+        backend: where tasks run (``open_backend``).
+        progress: called with (tasks done, tasks in all), counting tasks done before.
+        terrain: the bundled ETOPO5 terrain, else a smooth earth.
+
+    Raises:
+        SweepError: ``out`` holds something else (nothing is written then).
+    """
+    manifest = plan.manifest()
+    _prepare_folder(out, manifest)
+    tasks = plan.tasks
+    missing = {t for t in tasks if not result_path(out, *t).exists()}
+    done = len(tasks) - len(missing)
+    if progress is not None:
+        progress(done, len(tasks))
+    for results in execute(backend, run_task, _groups(plan, missing, terrain)):
+        for res in results:
+            _write_result(out, plan, res)
+            done += 1
+        if progress is not None:
+            progress(done, len(tasks))
+    unavailable = {}
+    for cid, r in tasks:
+        status, note = task_status(result_path(out, cid, r))
+        if status != "ok":
+            unavailable[(cid, r)] = note
+    manifest["unavailable"] = [{"case_id": c, "replication": r, "reason": n}
+                               for (c, r), n in sorted(unavailable.items())]
+    _write_json(out / MANIFEST, manifest)
+    return SweepResult(out, len(tasks), len(missing), unavailable)
+
+
+def read_results(out: Path) -> pa.Table:
+    """Every result file of a sweep folder as one table (pyarrow.dataset, hive partitioning), sorted by
+    case_id, replication and object_id; the partition column ``case`` is dropped (it is ``case_id``)."""
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset(out / RESULTS, format="parquet", partitioning="hive")
+    table = dataset.to_table()
+    if "case" in table.column_names:
+        table = table.drop_columns(["case"])
+    return table.sort_by([("case_id", "ascending"), ("replication", "ascending"),
+                          ("object_id", "ascending")])
+
+
