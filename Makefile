@@ -35,6 +35,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_assignment.py
+	$(BIN)/python bench/bench_sweep.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
