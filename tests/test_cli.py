@@ -219,6 +219,7 @@ def test_run_simulates_and_writes_parquet(tmp_path):
     assert summary["c2"]["outcomes"][0]["intercept_s"] == outcome[0]["intercept_s"]
     for name in ("picture", "c2_events", "interceptors", "tracks_rads_command", "tracks_blr_af_ad_command"):
         assert (folder / f"{name}.parquet").exists(), name
+    assert (folder / "timeline.png").exists() and 'alt="timeline per object"' in html
 
 
 @pytest.mark.parametrize(("edit", "message"), [

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -260,6 +261,56 @@ def detections_over_time_figure(edges_s: np.ndarray, per_sensor: dict[str, np.nd
     ax.set_title("Detections over time by radar (false alarms excluded)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncol=2, loc="upper right")
+    fig.tight_layout()
+    return fig
+
+
+_OUTCOME_MARKERS = (
+    ("entry_s", "|", "#555555", "enters the defended airspace"),
+    ("first_detection_s", ".", "#7f7f7f", "first detection"),
+    ("first_track_s", "o", "#2c6fbb", "first track at the deciding node"),
+    ("identified_s", "s", "#e69f00", "declared unknown"),
+    ("hostile_s", "D", "#c0392b", "designated hostile"),
+    ("scramble_s", "^", "#009e73", "scramble ordered"),
+    ("airborne_s", "2", "#009e73", "interceptors airborne"),
+    ("intercept_s", "*", "#006d4f", "visual identification"),
+    ("engaged_s", ">", "#8e44ad", "first missile launched"),
+    ("killed_s", "X", "#000000", "destroyed"),
+)
+"""The outcome columns the timeline draws: column, marker, colour, legend label."""
+
+
+def outcome_timeline_figure(outcomes: list[dict[str, Any]], duration_s: float, most: int = 40) -> Figure:
+    """When each object that entered the defended airspace was detected, tracked, identified,
+    intercepted or engaged: one row per object (the first ``most`` by entry time), minutes on x."""
+    rows = sorted(outcomes, key=lambda o: (o["entry_s"], o["object_id"]))[:most]
+    height = 1.6 + 0.28 * max(len(rows), 1)
+    fig, ax = plt.subplots(figsize=(9.5, height), dpi=110)
+    seen: set[str] = set()
+    for y, o in enumerate(rows):
+        start = o.get("start_s")
+        start = start if start is not None and np.isfinite(start) else 0.0
+        killed = o.get("killed_s")
+        end = killed if killed is not None and np.isfinite(killed) else duration_s
+        ax.plot([start / 60.0, end / 60.0], [y, y], color="#dddddd", linewidth=3, zorder=1)
+        for col, marker, colour, label in _OUTCOME_MARKERS:
+            t = o.get(col)
+            if t is None or not np.isfinite(t):
+                continue
+            ax.scatter([t / 60.0], [y], marker=marker, color=colour, s=36, zorder=3,
+                       label=None if label in seen else label)
+            seen.add(label)
+        if o["leaker"]:
+            ax.text(end / 60.0, y, "  leaked", va="center", fontsize=7, color="#c0392b")
+    ax.set_yticks(range(len(rows)), [o["object_id"] for o in rows], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, duration_s / 60.0)
+    ax.set_xlabel("simulated time (min)")
+    ax.set_title("Timeline per object: detection, track, identification, interception, engagement")
+    ax.grid(axis="x", alpha=0.3)
+    if seen:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.75 / height), ncol=4,
+                  frameon=False)
     fig.tight_layout()
     return fig
 

@@ -319,6 +319,11 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
         return "" if value is None or not np.isfinite(value) else f"{value:,.0f}"
 
     if outcomes:
+        from iadsim.report.figures import outcome_timeline_figure
+
+        png = save_figure(outcome_timeline_figure(outcomes, scenario.duration_s), folder / "timeline.png")
+        files.append(png)
+        parts.append(embedded_png(png, "timeline per object"))
         parts.append("<h4>Outcome per violating object (seconds from the start of the run)</h4>")
         parts.append(table(
             ["object", "type", "airspace", "deciding node", "enters", "first detected", "first track",
