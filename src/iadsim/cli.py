@@ -543,6 +543,31 @@ def sweep_report(
     typer.echo(str(report))
 
 
+@app.command()
+@_user_errors
+def serve(
+    folder: Annotated[Path, typer.Argument(help="Folder of run folders (as written by `iadsim run`).")]
+    = Path("out"),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; any address other than "
+                                      "loopback requires a token, printed at start.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve a read-only JSON API over a folder of runs (see docs/security.md)."""
+    import secrets
+
+    import uvicorn
+
+    from iadsim.web import create_app, is_loopback
+
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder of runs")
+    token = None if is_loopback(host) else secrets.token_urlsafe(32)
+    if token is not None:
+        typer.echo(f"{host} is not loopback: every /api call needs 'Authorization: Bearer {token}'")
+    typer.echo(f"serving {folder.resolve()} at http://{host}:{port}/api/runs")
+    uvicorn.run(create_app(folder, token), host=host, port=port, log_level="info")
+
+
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
     app()

@@ -26,6 +26,7 @@ from iadsim.scenario.yamlio import Document, read_yaml_file
 
 __all__ = [
     "BundledScenario",
+    "bundled_data_sets",
     "bundled_scenarios",
     "load_scenario",
     "resolve_scenario_path",
@@ -62,7 +63,8 @@ def bundled_scenarios() -> list[BundledScenario]:
     return out
 
 
-def _bundled_data_sets() -> dict[str, FsPath]:
+def bundled_data_sets() -> dict[str, FsPath]:
+    """The bundled data sets a scenario can include by name (``reference``), by name."""
     root = _package_dir("data")
     return {p.parent.name: p for p in sorted(root.glob("*/*.yaml")) if p.stem == p.parent.name}
 
@@ -94,7 +96,7 @@ def _resolve_include(name: str, including: FsPath) -> FsPath | None:
     candidate = (including.parent / name).resolve()
     if candidate.exists():
         return candidate
-    data_sets = _bundled_data_sets()
+    data_sets = bundled_data_sets()
     if name in data_sets:
         return data_sets[name]
     bundled = {s.id: s.path for s in bundled_scenarios()}
@@ -139,7 +141,7 @@ class _Merger:
                 self.errors.append(ScenarioError(
                     "included file not found (relative to this file), and no bundled data set or "
                     "scenario has that name", (_INCLUDE, i), loc, name, True,
-                    allowed=", ".join([*_bundled_data_sets(), *(s.id for s in bundled_scenarios())])))
+                    allowed=", ".join([*bundled_data_sets(), *(s.id for s in bundled_scenarios())])))
                 continue
             resolved = target.resolve()
             if resolved in stack or resolved == path.resolve():
