@@ -237,3 +237,15 @@ def test_a_jammed_link_loses_messages_at_its_jammed_reliability(violation, arms)
     assert abs(counts["lost"] / n - 0.5) <= 3 * np.sqrt(0.25 / n)
     clear = arms["exchange"].stats["link_messages"]["blr_rus_exchange"]
     assert clear["lost"] / clear["sent"] < 0.05  # reliability 0.99 when not jammed
+
+
+@pytest.mark.parametrize("body", [
+    "units:\n  blr_8_rtb:\n    equipment: true\n",
+    "readiness_states:\n  odd:\n    name: odd\n    unit_kinds: true\n    time_to_act_s: 5\n    assumed: {time_to_act_s: t}\n",
+])
+def test_a_list_field_given_a_scalar_is_a_message_not_a_crash(tmp_path, body):
+    path = tmp_path / "odd.yaml"
+    path.write_text("name: odd\ninclude: [reference]\nas_of: 2020-12-31\n" + body, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "list" in result.output.lower()

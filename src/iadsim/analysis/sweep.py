@@ -29,13 +29,13 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from pydantic import ValidationError
 
 from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import format_path
 from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.scenario.yamlio import read_yaml_file
 
 __all__ = ["MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
            "ProcessBackend", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask", "TaskResult",
@@ -232,13 +232,14 @@ def load_spec(path: Path) -> Spec:
     Raises:
         SweepError: the file is missing, not YAML, or malformed.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{path}: no such file") from None
-    except yaml.YAMLError as exc:
-        raise SweepError(f"{path}: not valid YAML: {exc}") from None
-    return parse_spec(data, path)
+    # the scenario reader's checks: missing, binary, non-UTF-8, empty, huge files, duplicate keys,
+    # unsafe tags and alias bombs, each with file, line and column
+    document, errors = read_yaml_file(path)
+    if document is None and errors and errors[0].message.startswith("the file is empty"):
+        raise SweepError(f"{path}: the file is empty; a SPEC needs at least `scenario` and `parameters`")
+    if errors or document is None:
+        raise SweepError([e.render() for e in errors] or [f"{path}: cannot be read"])
+    return parse_spec(document.data, path)
 
 
 # -- overrides ---------------------------------------------------------------------------------------

@@ -79,6 +79,9 @@ class C2Network:
     authority: dict[str, str]
     may_task: dict[str, tuple[str, ...]]
     events: tuple[tuple[float, EventKind, str], ...] = field(default_factory=tuple)
+    _delays: dict[tuple[str, str, frozenset[str], frozenset[str]], float | None] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Order delays already computed: they change only when a link or node event does."""
 
     def outgoing(self, node: str) -> list[DirectedLink]:
         """The links leaving ``node``."""
@@ -88,6 +91,12 @@ class C2Network:
         """The nominal time (s) for an order from ``source`` to reach ``target`` over the links that
         are not cut, through nodes that are up: link latencies plus the processing delay of every
         node passed through (Dijkstra); None when no path exists."""
+        key = (source, target, frozenset(cut), frozenset(down))
+        if key not in self._delays:
+            self._delays[key] = self._shortest_delay(source, target, cut, down)
+        return self._delays[key]
+
+    def _shortest_delay(self, source: str, target: str, cut: set[str], down: set[str]) -> float | None:
         if source in down or target in down:
             return None
         best = {source: 0.0}

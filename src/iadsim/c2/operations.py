@@ -300,7 +300,7 @@ class _Pass:
         self.ic_rows: list[tuple[float, int, Array, int]] = []
         self._aim: dict[int, Array] = {}  # each pair's last aim point from the picture
         self._bases_store: list[tuple[str, str, int, Array, float, dict[str, bool]]] | None = None
-        self._first_det = first_detections(detections)
+        self._detections = detections
         self._jammed_times = _jammed_detections(detections, self.truth.object_id)
 
     # -- set-up ---------------------------------------------------------------------------------------
@@ -915,7 +915,15 @@ class _Pass:
         return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
 
     def _first_detections(self) -> dict[str, float]:
-        return self._first_det
+        """object id → its first detection time (any radar), seconds."""
+        # imported here: iadsim.analysis imports this module (compare, sweep)
+        from iadsim.analysis.detections import first_detections
+
+        if not self.objects.num_rows:
+            return {}
+        table = first_detections(self._detections, self.objects)
+        return {o: t for o, t in zip(table["object_id"].to_pylist(), table["first_detection_s"].to_pylist(),
+                                     strict=True) if t is not None}
 
     def _object_meta(self) -> dict[str, tuple[str, float]]:
         obj = self.objects
@@ -943,18 +951,3 @@ def _jammed_detections(detections: pa.Table, object_id: NDArray[np.str_]) -> dic
             out.setdefault(index[o], []).append(time)
     return {k: np.sort(np.asarray(v)) for k, v in out.items()}
 
-
-def first_detections(detections: pa.Table) -> dict[str, float]:
-    """The first detection time of each object, seconds."""
-    if not detections.num_rows or "object_id" not in detections.column_names:
-        return {}
-    oid = _decode(detections.column("object_id"))
-    t = detections.column("time_s").to_numpy()
-    keep = oid != ""
-    out: dict[str, float] = {}
-    if keep.any():
-        uniq, inv = np.unique(oid[keep], return_inverse=True)
-        first = np.full(len(uniq), np.inf)
-        np.minimum.at(first, inv, t[keep])
-        out = dict(zip(uniq.tolist(), first.tolist(), strict=True))
-    return out

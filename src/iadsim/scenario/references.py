@@ -21,6 +21,11 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """A list field, or nothing when the field is missing or not a list (the schema reports that)."""
+    return value if isinstance(value, list) else []
+
+
 def _items(value: Any) -> Iterable[tuple[str, Mapping[str, Any]]]:
     for key, item in _mapping(value).items():
         if isinstance(item, dict):
@@ -94,7 +99,7 @@ class _Checker:
             self.ref((*base, "parent"), unit.get("parent"), self.units | self.nodes,
                      "parent unit or command node")
             self.sources_of((*base, "source"), unit.get("source"))
-            for i, item in enumerate(unit.get("equipment") or []):
+            for i, item in enumerate(_list(unit.get("equipment"))):
                 if isinstance(item, dict):
                     self.ref((*base, "equipment", i, "type"), item.get("type"), equipment_pool,
                              "equipment type", optional=False)
@@ -142,13 +147,13 @@ class _Checker:
                          optional=False)
                 points: list[tuple[Path, Any]] = []
                 if kind in ("flights", "civil"):
-                    points = [((*base, "route", i), w) for i, w in enumerate(flight.get("route") or [])]
+                    points = [((*base, "route", i), w) for i, w in enumerate(_list(flight.get("route")))]
                 elif kind == "orbits":
                     points = [((*base, "center"), flight.get("center"))]
                 else:
                     points = [((*base, "origin"), flight.get("origin"))]
                     points += [((*base, "destinations", i), w)
-                               for i, w in enumerate(flight.get("destinations") or [])]
+                               for i, w in enumerate(_list(flight.get("destinations")))]
                 for wpath, wp in points:
                     if isinstance(wp, dict) and wp.get("place") is not None:
                         self.ref((*wpath, "place"), wp.get("place"), self.places, "place")
@@ -179,7 +184,7 @@ class _Checker:
             self.sources_of(("readiness_states", sid, "source"), state.get("source"))
             self.provenance(("readiness_states", sid), state)
             duty = state.get("default_for")
-            for kind in state.get("unit_kinds") or []:
+            for kind in _list(state.get("unit_kinds")):
                 if duty is None or not isinstance(kind, str):
                     continue
                 other = defaults.setdefault((kind, str(duty)), sid)
