@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench system-deps clean
+.PHONY: run test bench system-deps viewer clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,13 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-# Debian's gdal-bin: the peer the viewshed benchmark and its agreement test compare against
+# Debian's chromium (the browser tests drive it) and gdal-bin (the viewshed benchmark's peer)
 system-deps:
 	./scripts/install-system-deps.sh
+
+# rebuild the viewer page from web/ (developers only: the built files ship in src/iadsim/web/static)
+viewer:
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 # the peers the benchmarks compare against (Stone Soup for tracking) install only for make bench
 $(VENV)/.bench-installed: $(STAMP)

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that tests and benchmarks compare against: GDAL's command-line
-# tools (gdal_viewshed, the peer of the viewshed kernel). Python dependencies come from
-# pyproject.toml; nothing here is needed to use iadsim.
+# Installs the Debian packages that tests and benchmarks use besides Python: Chromium, which the
+# viewer's browser tests drive through Playwright (launched by path; Playwright never downloads a
+# browser), and GDAL's command-line tools (gdal_viewshed, the peer of the viewshed kernel). Python
+# dependencies come from pyproject.toml; nothing here is needed to use iadsim.
 set -euo pipefail
-if command -v gdal_viewshed >/dev/null 2>&1; then
+wanted=()
+command -v chromium >/dev/null 2>&1 || wanted+=(chromium)
+command -v gdal_viewshed >/dev/null 2>&1 || wanted+=(gdal-bin)
+if [ "${#wanted[@]}" -eq 0 ]; then
     exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-system-deps: not root or no apt-get; the GDAL comparisons will be skipped" >&2
+    echo "install-system-deps: not root or no apt-get; without ${wanted[*]} the browser tests" \
+         "and GDAL comparisons will be skipped" >&2
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends gdal-bin >/dev/null
-echo "install-system-deps: $(gdalinfo --version)"
+apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
+for tool in chromium gdalinfo; do
+    if command -v "$tool" >/dev/null 2>&1; then
+        echo "install-system-deps: $("$tool" --version 2>/dev/null | head -1)"
+    fi
+done

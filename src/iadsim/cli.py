@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -106,6 +107,29 @@ def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
             bar.update(tasks[phase], completed=done)
 
         yield progress
+
+
+class ProgressFormat(enum.StrEnum):
+    """How ``iadsim run`` reports progress."""
+
+    bar = "bar"
+    json = "json"
+
+
+@contextmanager
+def _progress_lines() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback printing one JSON line per percent of each phase on stdout."""
+    last: dict[str, int] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        percent = 100 * done // total if total > 0 else 0
+        if last.get(phase) == percent and done != total:
+            return
+        last[phase] = percent
+        typer.echo(json.dumps({"phase": phase, "done": done, "total": total}))
+        sys.stdout.flush()
+
+    yield progress
 
 
 def _version(value: bool) -> None:
@@ -250,6 +274,10 @@ def run(
     arrangement: Annotated[str | None, typer.Option(
         "--arrangement", help="Command arrangement: national, exchange, joint or wartime "
         "(default: the scenario's).", show_default=False)] = None,
+    progress_format: Annotated[ProgressFormat, typer.Option(
+        "--progress-format", help="Progress as bars on stderr, or as JSON lines on stdout "
+        "({\"phase\", \"done\", \"total\"}) for programs; the report path is always the last line.")]
+    = ProgressFormat.bar,
 ) -> None:
     """The main job: validate, compile, simulate and write the report; prints the report's path."""
     from iadsim.report import write_run_report
@@ -265,7 +293,8 @@ def run(
                             f"{', '.join(allowed)})")
         sc = sc.with_changes(arrangement=Arrangement(arrangement))
     day = _parse_date(as_of)
-    with _progress_bars() as progress:
+    reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
+    with reporter as progress:
         try:
             result = write_run_report(sc, output, day, None if no_coverage else RUN_COVERAGE,
                                       simulate=not no_sim, progress=progress)
@@ -551,9 +580,15 @@ def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; any address other than "
                                       "loopback requires a token, printed at start.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="IADSIM_TOKEN", help="The token API calls must carry (at least 16 characters; "
+        "default off loopback: a new random one). Also read from IADSIM_TOKEN.", show_default=False)]
+    = None,
+    no_jobs: Annotated[bool, typer.Option("--no-jobs", help="Do not let the page start runs.")] = False,
 ) -> None:
-    """Serve a read-only JSON API over a folder of runs (see docs/security.md)."""
+    """Serve the viewer page and its API over a folder of runs (docs/viewer.md, docs/security.md)."""
     import secrets
+    import urllib.parse
 
     import uvicorn
 
@@ -561,11 +596,17 @@ def serve(
 
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder of runs")
-    token = None if is_loopback(host) else secrets.token_urlsafe(32)
+    if token is not None and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise UserError("--token: use at least 16 printable characters without spaces")
+    if token is None and not is_loopback(host):
+        token = secrets.token_urlsafe(32)
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}/"
     if token is not None:
-        typer.echo(f"{host} is not loopback: every /api call needs 'Authorization: Bearer {token}'")
-    typer.echo(f"serving {folder.resolve()} at http://{host}:{port}/api/runs")
-    uvicorn.run(create_app(folder, token), host=host, port=port, log_level="info")
+        typer.echo(f"every /api call needs 'Authorization: Bearer {token}'; the page takes it from the URL")
+        url += f"#token={urllib.parse.quote(token, safe='')}"
+    typer.echo(f"serving {folder.resolve()}; open {url}")
+    uvicorn.run(create_app(folder, token, jobs=not no_jobs), host=host, port=port, log_level="info")
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
-"""The FastAPI app of ``iadsim serve``: runs, their layers and tracks, the basemap, scenario checks.
+"""The FastAPI app of ``iadsim serve``: the viewer page, runs, their layers, frames and tracks, the
+basemap, scenario checks and background runs.
 
-Everything is read-only except scenario validation, which parses uploaded YAML with the safe
-loader and never evaluates or unpickles anything. See docs/security.md.
+Run data is read-only. Scenario validation parses uploaded YAML with the safe loader and never
+evaluates or unpickles anything; background jobs run only scenarios that are bundled or already in
+the served folder, in a child process. See docs/security.md and docs/viewer.md.
 """
 
 from __future__ import annotations
@@ -12,29 +14,41 @@ import math
 import re
 import secrets
 import tempfile
-from collections.abc import Awaitable, Callable
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from iadsim import __version__
 from iadsim.data import borders_path
 from iadsim.scenario import ScenarioError, bundled_scenarios, validate_file
 from iadsim.scenario.loader import bundled_data_sets
-from iadsim.scenario.yamlio import read_yaml_text
+from iadsim.scenario.schema import Arrangement
+from iadsim.scenario.yamlio import read_yaml_file, read_yaml_text
+from iadsim.web.frames import EVENT_WINDOW_S, RunFrames
+from iadsim.web.jobs import JobConflict, JobManager
 
 __all__ = [
     "DEFAULT_LIMIT",
     "LAYERS",
+    "MAX_EVENTS",
     "MAX_LIMIT",
     "MAX_UPLOAD_BYTES",
     "RUN_NAME",
+    "SECURITY_HEADERS",
+    "STATIC_DIR",
     "create_app",
     "is_loopback",
 ]
@@ -44,6 +58,8 @@ RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*$")
 
 MAX_NAME_LENGTH = 128
 NODE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+SCENARIO_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.ya?ml$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 LAYERS: dict[str, str] = {
     "units": "oob.geojson",
@@ -60,6 +76,26 @@ MAX_LIMIT = 200_000
 MAX_UPLOAD_BYTES = 1024 * 1024
 """Largest scenario upload accepted by POST /api/scenarios/validate (1 MiB)."""
 
+MAX_EVENTS = 5_000
+"""Most C2 events the timeline returns (the page lists them; the full table is a layer)."""
+
+STATIC_DIR = Path(__file__).parent / "static"
+"""The built viewer page (index.html, viewer.js, viewer.css), shipped in the package."""
+
+SECURITY_HEADERS = {
+    # the page loads only its own script and styles and talks only to this server; Leaflet sets
+    # element styles from script, hence 'unsafe-inline' for styles (never for scripts)
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+"""Headers on every response: the page cannot be framed, load foreign code, or leak its URL."""
+
+_FRAME_FILES = ("truth.parquet", "picture.parquet", "interceptors.parquet", "engagements.parquet",
+                "c2_events.parquet", "oob.geojson")
+_FRAME_CACHE = 4
 _ROUNDED = ("lat_deg", "lon_deg")
 _UPLOAD_NAME = "upload.yaml"
 
@@ -81,6 +117,8 @@ def _text(value: str) -> str:
 
 def _jsonable(value: Any) -> Any:
     """A JSON-safe value: NaN and infinities become null, dates ISO text, bytes hex, text UTF-8."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, str):
         return _text(value)
     if isinstance(value, float):
@@ -174,6 +212,135 @@ class _Runs:
         return _jsonable(data)  # type: ignore[no-any-return]
 
 
+class _FrameCache:
+    """RunFrames of the last few runs asked for, rebuilt when a run's files change."""
+
+    def __init__(self, runs: _Runs) -> None:
+        self.runs = runs
+        self._cache: OrderedDict[str, tuple[tuple[Any, ...], RunFrames]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run: str) -> RunFrames:
+        """The frames of a run; 422 if one of its files is corrupt."""
+        folder = self.runs.folder(run)
+        stamp = tuple((f, p.stat().st_mtime_ns, p.stat().st_size) if (p := folder / f).is_file() else (f,)
+                      for f in _FRAME_FILES)
+        with self._lock:
+            hit = self._cache.get(run)
+            if hit is not None and hit[0] == stamp:
+                self._cache.move_to_end(run)
+                return hit[1]
+        frames = self._build(run, folder)
+        with self._lock:
+            self._cache[run] = (stamp, frames)
+            self._cache.move_to_end(run)
+            while len(self._cache) > _FRAME_CACHE:
+                self._cache.popitem(last=False)
+        return frames
+
+    def _build(self, run: str, folder: Path) -> RunFrames:
+        def table(name: str) -> pa.Table | None:
+            return self.runs.table(run, name) if (folder / name).is_file() else None
+
+        positions: dict[str, tuple[float, float]] = {}
+        if (folder / "oob.geojson").is_file():
+            for feature in self.runs.geojson(run, "oob.geojson").get("features") or []:
+                try:
+                    lon, lat = feature["geometry"]["coordinates"][:2]
+                    positions[str(feature["properties"]["unit_id"])] = (float(lat), float(lon))
+                except (KeyError, TypeError, ValueError, IndexError):
+                    continue  # a unit without a public location has no point
+        try:
+            return RunFrames(table("truth.parquet"), table("picture.parquet"), table("interceptors.parquet"),
+                             table("engagements.parquet"), table("c2_events.parquet"), positions)
+        except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
+            raise HTTPException(422, f"run {run!r}: its tables cannot be played back "
+                                     f"({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+def _coverage(runs: _Runs, run: str, as_of: str | None) -> dict[str, Any]:
+    """The coverage contours of a run at one date (default: its last), with the dates and altitudes."""
+    folder = runs.folder(run)
+    meta_path = folder / "coverage" / "coverage.json"
+    if not meta_path.is_file():
+        raise HTTPException(404, f"run {run!r} has no coverage (it was run with --no-coverage)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if not isinstance(meta["dates"], list) or not isinstance(meta["layers_m"], list):
+            raise TypeError("dates and layers_m must be lists")
+        dates = [str(d) for d in meta["dates"]]
+        layers_m = [float(a) for a in meta["layers_m"]]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise HTTPException(422, f"run {run!r}: coverage/coverage.json is unreadable "
+                                 f"({type(exc).__name__})") from None
+    if as_of is None:
+        if not dates:
+            raise HTTPException(422, f"run {run!r}: coverage/coverage.json lists no dates")
+        as_of = dates[-1]
+    if not DATE.fullmatch(as_of) or as_of not in dates:
+        raise HTTPException(404, f"run {run!r} has no coverage at {as_of[:20]!r}; dates: {', '.join(dates)}")
+    contours = folder / "coverage" / as_of / "contours.geojson"
+    if not contours.is_file():
+        raise HTTPException(404, f"run {run!r} has no coverage contours at {as_of}")
+    try:
+        geojson = json.loads(contours.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(422, f"run {run!r}: coverage contours at {as_of} are corrupt "
+                                 f"({type(exc).__name__})") from None
+    if not isinstance(geojson, dict) or geojson.get("type") != "FeatureCollection":
+        raise HTTPException(422, f"run {run!r}: coverage contours at {as_of} are not a FeatureCollection")
+    return {"as_of": as_of, "dates": dates, "layers_m": layers_m, "geojson": _jsonable(geojson)}
+
+
+def _folder_scenarios(root: Path) -> dict[str, Path]:
+    """Scenario files directly in the served folder, by file name."""
+    out = {}
+    for path in sorted(root.iterdir()):
+        if SCENARIO_FILE.fullmatch(path.name) and path.is_file() and path.resolve().parent == root:
+            out[path.name] = path
+    return out
+
+
+class Message(BaseModel):
+    """An error: what went wrong, in one sentence for a person."""
+
+    detail: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route answers with (the body is a Message).
+
+    422 is also FastAPI's own answer to bad parameters, whose ``detail`` is a list of problems.
+    """
+    what = {400: "A malformed request", 401: "No token or a wrong one", 403: "Not allowed on this server",
+            404: "No such run, file, layer, node, track, object, date, scenario or job",
+            409: "A run is already in progress", 413: "The upload is too large",
+            422: "A file of the run is corrupt or half-written, or a parameter is invalid"}
+    out: dict[int | str, dict[str, Any]] = {}
+    for code in codes:
+        if code == 422:
+            out[code] = {"description": what[code], "content": {"application/json": {"schema": {"anyOf": [
+                {"$ref": "#/components/schemas/Message"},
+                {"$ref": "#/components/schemas/HTTPValidationError"}]}}}}
+        else:
+            out[code] = {"description": what[code], "model": Message}
+    return out
+
+
+_RUN_ERRORS = _errors(404, 422)
+
+
+class JobRequest(BaseModel):
+    """A background run asked for from the viewer."""
+
+    model_config = ConfigDict(extra="forbid")
+    scenario: str = Field(min_length=1, max_length=128, description="a bundled scenario id or a "
+                          "scenario file name in the served folder (as listed by /api/scenarios)")
+    arrangement: Arrangement | None = Field(default=None, description="command arrangement "
+                                            "(default: the scenario's)")
+    coverage: bool = Field(default=False, description="also compute coverage maps (slow)")
+
+
 def _upload_errors(text: str) -> list[ScenarioError] | None:
     """Errors for includes an upload may not use (only bundled names); None if all are allowed."""
     doc, errors = read_yaml_text(text, _UPLOAD_NAME)
@@ -232,11 +399,36 @@ def _limited(table: pa.Table, limit: int) -> dict[str, Any]:
             "columns": table.column_names, "rows": _rows(shown)}
 
 
-def create_app(root: Path, token: str | None = None) -> FastAPI:
-    """The API over the run folders in ``root``; with ``token``, every /api call needs it as a Bearer."""
+def create_app(root: Path, token: str | None = None, jobs: bool = True) -> FastAPI:
+    """The viewer and its API over the run folders in ``root``.
+
+    Args:
+        root: the served folder of runs; background runs are written into it.
+        token: if given, every /api call needs it as ``Authorization: Bearer <token>``.
+        jobs: whether the page may start background runs (POST /api/jobs).
+    """
     runs = _Runs(root)
-    app = FastAPI(title="iadsim", version=__version__,
-                  description="Read-only API over iadsim run folders (defender's view).")
+    frames = _FrameCache(runs)
+    manager = JobManager(runs.root)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        manager.shutdown()
+
+    app = FastAPI(title="iadsim", version=__version__, lifespan=lifespan,
+                  description="The viewer's API over iadsim run folders (defender's view).")
+    if STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> Response:
+        """The viewer page."""
+        index = STATIC_DIR / "index.html"
+        if not index.is_file():
+            return JSONResponse({"detail": "the viewer page is not built into this installation; "
+                                           "the API is at /api (see docs/viewer.md)"}, status_code=404)
+        return FileResponse(index, media_type="text/html")
 
     @app.middleware("http")
     async def require_token(request: Request,
@@ -249,8 +441,11 @@ def create_app(root: Path, token: str | None = None) -> FastAPI:
                                                                         token.encode()):
                 return JSONResponse({"detail": "missing or wrong token: send 'Authorization: Bearer "
                                                "<token>' (printed when the server started)"},
-                                    status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
+                                    status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer", **SECURITY_HEADERS})
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
 
     @app.get("/api/runs")
     def list_runs() -> list[dict[str, Any]]:
@@ -268,12 +463,12 @@ def create_app(root: Path, token: str | None = None) -> FastAPI:
             out.append(entry)
         return out
 
-    @app.get("/api/runs/{run}/summary")
+    @app.get("/api/runs/{run}/summary", responses=_RUN_ERRORS)
     def run_summary(run: str) -> dict[str, Any]:
         """The run's summary.json."""
         return runs.summary(run)
 
-    @app.get("/api/runs/{run}/layers/{layer}")
+    @app.get("/api/runs/{run}/layers/{layer}", responses=_errors(400, 404, 422))
     def run_layer(run: str, layer: str,
                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
                   node: Annotated[str | None, Query(max_length=128)] = None) -> dict[str, Any]:
@@ -292,7 +487,7 @@ def create_app(root: Path, token: str | None = None) -> FastAPI:
             table = table.filter(pc.equal(pc.cast(table.column("node"), pa.string()), node))
         return {"layer": layer, **_limited(table, limit)}
 
-    @app.get("/api/runs/{run}/tracks/{node}/{track_id}")
+    @app.get("/api/runs/{run}/tracks/{node}/{track_id}", responses=_RUN_ERRORS)
     def track(run: str, node: str, track_id: str) -> dict[str, Any]:
         """One track's history at one node, in time order, from the run's picture."""
         if not NODE_NAME.fullmatch(node) or not NODE_NAME.fullmatch(track_id):
@@ -312,17 +507,117 @@ def create_app(root: Path, token: str | None = None) -> FastAPI:
             raise HTTPException(404, f"run {run!r} has no track {track_id!r} at node {node!r}")
         return {"node": node, "track_id": track_id, "points": rows.num_rows, "rows": _rows(rows)}
 
-    @app.get("/api/basemap")
+    @app.get("/api/runs/{run}/timeline", responses=_RUN_ERRORS)
+    def run_timeline(run: str) -> dict[str, Any]:
+        """Playback span, step, command nodes with a picture, layers present and the C2 events."""
+        folder = runs.folder(run)
+        f = frames.get(run)
+        start, end, step = f.span_s
+        events, cut = f.event_rows(-math.inf, math.inf, MAX_EVENTS)
+        layers = {"truth": f.truth is not None, "picture": bool(f.pictures),
+                  "engagements": f.engagements is not None, "interceptors": f.interceptors is not None,
+                  "coverage": (folder / "coverage" / "coverage.json").is_file(),
+                  "units": (folder / "oob.geojson").is_file()}
+        timeline = {"run": run, "start_s": start, "end_s": end, "step_s": step, "nodes": sorted(f.pictures),
+                    "layers": layers, "events": events, "events_truncated": cut, "problems": f.problems}
+        return _jsonable(timeline)  # type: ignore[no-any-return]
+
+    @app.get("/api/runs/{run}/frame", responses=_RUN_ERRORS)
+    def run_frame(run: str, t: Annotated[float, Query(ge=-1e9, le=1e9, description="time from the "
+                                                      "scenario start (s)")],
+                  node: Annotated[list[str] | None, Query(max_length=64, description="command nodes "
+                                                          "whose picture to include")] = None,
+                  ) -> dict[str, Any]:
+        """The state at time ``t``: truth, the named nodes' pictures, fighters, engagements, events."""
+        f = frames.get(run)
+        nodes = node or []
+        bad = [n for n in nodes if n not in f.pictures]
+        if bad:
+            raise HTTPException(404, f"run {run!r} has no picture at node {bad[0][:80]!r}; "
+                                     f"nodes: {', '.join(sorted(f.pictures)) or '(none)'}")
+        events, _ = f.event_rows(t - EVENT_WINDOW_S, t, MAX_EVENTS)
+        frame = {"t": t, "truth": f.truth_at(t), "picture": {n: f.picture_at(n, t) for n in nodes},
+                 "interceptors": f.interceptors_at(t), "engagements": f.engagements_at(t), "events": events}
+        return _jsonable(frame)  # type: ignore[no-any-return]
+
+    @app.get("/api/runs/{run}/objects/{object_id}", responses=_RUN_ERRORS)
+    def object_history(run: str, object_id: str) -> dict[str, Any]:
+        """One object's ground-truth path in time order."""
+        if not NODE_NAME.fullmatch(object_id):
+            raise HTTPException(404, "no such object")
+        rows = frames.get(run).object_history(object_id)
+        if rows is None:
+            raise HTTPException(404, f"run {run!r} has no object {object_id!r} in its truth")
+        return {"object_id": object_id, "points": len(rows), "rows": _jsonable(rows)}
+
+    @app.get("/api/runs/{run}/coverage", responses=_RUN_ERRORS)
+    def run_coverage(run: str, as_of: Annotated[str | None, Query(max_length=10)] = None) -> dict[str, Any]:
+        """Coverage contours (detected and engageable, per altitude) of the run at one date."""
+        return _coverage(runs, run, as_of)
+
+    @app.get("/api/basemap", response_class=Response, responses={200: {
+        "description": "GeoJSON FeatureCollection", "content": {"application/geo+json": {}}}})
     def basemap() -> Response:
         """The bundled borders GeoJSON (Natural Earth, lon/lat WGS84)."""
         return Response(borders_path().read_bytes(), media_type="application/geo+json")
 
     @app.get("/api/scenarios")
     def scenarios() -> list[dict[str, str]]:
-        """The bundled scenarios: id, name and description."""
-        return [{"id": s.id, "name": s.name, "description": s.description} for s in bundled_scenarios()]
+        """The scenarios a run can be started from: the bundled ones and the files in the served folder."""
+        out = [{"id": s.id, "name": s.name, "description": s.description, "source": "bundled"}
+               for s in bundled_scenarios()]
+        for name, path in _folder_scenarios(runs.root).items():
+            doc, _ = read_yaml_file(path)
+            data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
+            out.append({"id": name, "name": _text(str(data.get("name", name))),
+                        "description": _text(str(data.get("description", "")).strip()), "source": "folder"})
+        return out
 
-    @app.post("/api/scenarios/validate", openapi_extra={"requestBody": {
+    @app.get("/api/jobs")
+    def list_jobs() -> list[dict[str, Any]]:
+        """Background runs, newest first."""
+        return [j.to_json() for j in manager.all()]
+
+    @app.post("/api/jobs", status_code=202, responses=_errors(400, 403, 404, 409, 422))
+    def start_job(request: JobRequest) -> dict[str, Any]:
+        """Start a run of a listed scenario in the background; its folder appears among the runs."""
+        if not jobs:
+            raise HTTPException(403, "this server was started with --no-jobs: runs cannot be started "
+                                     "from the page")
+        bundled = {s.id for s in bundled_scenarios()}
+        folder = _folder_scenarios(runs.root)
+        if request.scenario in bundled:
+            target = request.scenario
+        elif request.scenario in folder:
+            target = str(folder[request.scenario])
+        else:
+            raise HTTPException(404, f"no scenario {request.scenario[:80]!r}: start a bundled scenario "
+                                     "or a scenario file in the served folder (see /api/scenarios)")
+        try:
+            job = manager.start(target, None if request.arrangement is None else request.arrangement.value,
+                                request.coverage)
+        except JobConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        job.scenario = request.scenario
+        return job.to_json()
+
+    @app.get("/api/jobs/{job_id}", responses=_errors(404))
+    def get_job(job_id: str) -> dict[str, Any]:
+        """One background run: state, phase, progress, and the run folder when done."""
+        job = manager.get(job_id[:20])
+        if job is None:
+            raise HTTPException(404, f"no job {job_id[:20]!r}")
+        return job.to_json()
+
+    @app.delete("/api/jobs/{job_id}", responses=_errors(404))
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        """Cancel a running background run (a finished one is left as it is)."""
+        job = manager.cancel(job_id[:20])
+        if job is None:
+            raise HTTPException(404, f"no job {job_id[:20]!r}")
+        return job.to_json()
+
+    @app.post("/api/scenarios/validate", responses=_errors(400, 413, 422), openapi_extra={"requestBody": {
         "required": True, "content": {"text/plain": {"schema": {"type": "string"}},
                                       "application/yaml": {"schema": {"type": "string"}}}}})
     async def validate(request: Request) -> dict[str, Any]:

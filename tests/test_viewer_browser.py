@@ -1,0 +1,209 @@
+"""The viewer in a real browser: Debian's Chromium driven by Playwright against ``iadsim serve``.
+
+The tests start the server themselves (uvicorn in a thread, on a free loopback port, with a token)
+over a folder holding a real run — the bundled mixed raid cut to 20 minutes, with coverage — and a
+short scenario file the page starts as a background run. Chromium is launched by its path (installed
+by scripts/install-system-deps.sh); Playwright never downloads a browser. Screenshots are kept in
+``test-artifacts/viewer/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iadsim.web import create_app
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+
+CHROMIUM = os.environ.get("IADSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
+                                "(scripts/install-system-deps.sh installs it)")
+
+ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "viewer"
+TOKEN = "browser-test-token-0123456789"
+RAID = "raid-cut-2020-12-31"
+SHORT_RUN = "short-violation-2020-12-31"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a running ``iadsim serve`` over a folder with the cut raid and a short scenario."""
+    import uvicorn
+
+    root = tmp_path_factory.mktemp("viewer")
+    (root / "raid-cut.yaml").write_text(
+        "name: Raid cut\ndescription: The bundled mixed raid, its first 20 minutes.\n"
+        "include: [mixed-raid]\nduration_s: 1200\nsaturation_scales: []\n", encoding="utf-8")
+    (root / "short.yaml").write_text(
+        "name: Short violation\ndescription: The bundled violation, its first two minutes.\n"
+        "include: [air-policing-violation]\nduration_s: 120\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "iadsim", "run", str(root / "raid-cut.yaml"), "--out",
+                           str(root), "--progress-format", "json"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(root, token=TOKEN), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, served: str) -> Iterator[Any]:
+    """A fresh page on the viewer with the token in the URL; fails the test on any page error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(f"{served}#token={TOKEN}")
+    _wait_ready(page)
+    yield page
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def _wait_ready(page: Any, run: str | None = None) -> None:
+    condition = ("() => window.iadsimViewer && window.iadsimViewer.ready"
+                 + (f" && window.iadsimViewer.run === {run!r}" if run else ""))
+    page.wait_for_function(condition, timeout=30_000)
+
+
+def _state(page: Any) -> dict[str, Any]:
+    return page.evaluate("() => JSON.parse(JSON.stringify(window.iadsimViewer))")  # type: ignore[no-any-return]
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
+
+
+def _seek(page: Any, t_s: float) -> None:
+    """Move the time slider as a user would: set it and fire its input and change events."""
+    page.eval_on_selector("#time-slider", """(el, t) => { el.value = String(t);
+        el.dispatchEvent(new Event('input', {bubbles: true}));
+        el.dispatchEvent(new Event('change', {bubbles: true})); }""", t_s)
+    page.wait_for_function(f"() => window.iadsimViewer.ready && Math.abs(window.iadsimViewer.timeS - {t_s}) < 1",
+                           timeout=15_000)
+
+
+def test_the_page_loads_the_raid_with_units_on_the_borders(page):
+    state = _state(page)
+    assert state["run"] == RAID
+    assert state["counts"]["units"] > 20
+    assert page.locator(".iad-unit").count() == state["counts"]["units"]
+    assert page.locator("#run-select option").count() >= 1
+    assert page.locator("button[data-scenario='short.yaml']").count() == 1
+    assert page.locator("#node-list input[data-node]").count() == 5
+    _shot(page, "01-loaded")
+
+
+def test_layers_toggle_on_and_off(page):
+    units = page.locator(".iad-unit").count()
+    page.uncheck("#layer-units")
+    page.wait_for_function("() => document.querySelectorAll('.iad-unit').length === 0")
+    page.check("#layer-units")
+    page.wait_for_function(f"() => document.querySelectorAll('.iad-unit').length === {units}")
+    page.check("#layer-coverage")
+    page.wait_for_function("() => window.iadsimViewer.counts.coverage > 0", timeout=15_000)
+    page.select_option("#coverage-altitude", index=2)
+    page.wait_for_function("() => window.iadsimViewer.counts.coverage > 0", timeout=15_000)
+    _shot(page, "02-coverage-10000m")
+    page.uncheck("#layer-coverage")
+    page.wait_for_function("() => window.iadsimViewer.counts.coverage === 0")
+
+
+def test_the_run_plays_and_pauses(page):
+    _seek(page, 600)
+    page.select_option("#speed", "100")
+    page.click("#play")
+    assert page.get_attribute("#play", "aria-pressed") == "true"
+    page.wait_for_function("() => window.iadsimViewer.timeS >= 800", timeout=20_000)
+    page.click("#play")
+    assert page.get_attribute("#play", "aria-pressed") == "false"
+    paused = _state(page)["timeS"]
+    page.wait_for_timeout(700)
+    state = _state(page)
+    assert state["timeS"] == paused and state["playing"] is False
+    assert state["counts"]["truth"] > 0 and state["counts"]["tracks"] > 0
+    assert page.locator(".iad-truth").count() == state["counts"]["truth"]
+    assert page.inner_text("#clock").startswith("T+")
+    _shot(page, "03-played")
+
+
+def test_engagements_are_drawn_when_missiles_fly(page):
+    _seek(page, 1150)
+    state = _state(page)
+    assert state["counts"]["engagements"] > 0
+    assert page.locator(".iad-engagement").count() >= 1
+    _shot(page, "04-engagements")
+
+
+def test_clicking_a_track_opens_its_history(page):
+    _seek(page, 900)
+    track = page.locator(".iad-track").first
+    track.click()
+    page.wait_for_selector("#track-panel", state="visible")
+    page.wait_for_function("() => document.querySelectorAll('#track-history tbody tr').length > 0")
+    assert page.locator(".iad-history").count() >= 1
+    assert "track" in page.inner_text("#track-panel").lower()
+    _shot(page, "05-track-history")
+    page.click("#track-close")
+    page.wait_for_selector("#track-panel", state="hidden")
+
+
+def test_a_scenario_started_from_the_page_runs_in_the_background_and_opens(page):
+    page.click("button[data-scenario='short.yaml']")
+    job = page.locator("#jobs li[data-job-id]").first
+    job.wait_for(state="visible")
+    page.wait_for_selector("#jobs [data-open-run]", timeout=120_000)
+    _shot(page, "06-job-done")
+    page.click("#jobs [data-open-run]")
+    _wait_ready(page, SHORT_RUN)
+    assert page.input_value("#run-select") == SHORT_RUN
+    assert _state(page)["counts"]["truth"] >= 0
+
+
+def test_without_the_token_the_page_says_so(browser, served):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(served)
+    page.wait_for_selector("#error", state="visible", timeout=15_000)
+    assert "token" in page.inner_text("#error").lower()
+    _shot(page, "07-no-token")
+    context.close()
