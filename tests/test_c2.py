@@ -249,3 +249,15 @@ def test_a_list_field_given_a_scalar_is_a_message_not_a_crash(tmp_path, body):
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "list" in result.output.lower()
+
+
+def test_a_report_age_limit_shorter_than_the_slowest_report_path_is_refused(violation):
+    scenario, engine, _ = violation
+    short = scenario.with_changes(c2=scenario.c2.model_copy(update={"max_report_age_s": 80.0}))
+    sensors = SensorTable.from_engine(engine)
+    args = (sensors.sensor_id, sensors.unit, sensors.nation, sensors.aircraft)
+    # slowest paths: national 64 s (cycle 10 + processing 30 + latency 2 + 3 × jitter, plus two
+    # cycles), exchange 87 s over the cross-border link
+    assert build_network(short, "national", *args).slowest_report_path_s() == pytest.approx(63.5)
+    with pytest.raises(C2Error, match=r"max_report_age_s \(80 s\).*'exchange' arrangement \(87 s\)"):
+        build_network(short, "exchange", *args)

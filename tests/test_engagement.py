@@ -239,6 +239,26 @@ def raid():
     return scenario, result, out
 
 
+def test_no_track_outlives_its_object_by_more_than_the_report_age_and_a_coasting_spell(raid):
+    """A track every radar lost is not echoed between nodes: once no picture row of it follows an
+    object, it goes within max_report_age_s plus a coasting spell (bounded here by 120 s). Before
+    the data-age rule and max_coast_s, the stand-off jammer's track and a destroyed cruise missile's
+    coasted on, echoed between nodes, to the end of the raid."""
+    scenario, _, out = raid
+    rows = out.picture.select(["node", "track_id", "time_s", "object_id"]).to_pylist()
+    last_seen: dict[tuple[str, int], float] = {}
+    last_row: dict[tuple[str, int], float] = {}
+    for row in rows:
+        key = (row["node"], row["track_id"])
+        last_row[key] = max(last_row.get(key, -1.0), row["time_s"])
+        if row["object_id"] is not None:
+            last_seen[key] = max(last_seen.get(key, -1.0), row["time_s"])
+    bound = scenario.c2.max_report_age_s + 120.0
+    overlong = {k: last_row[k] - t for k, t in last_seen.items()
+                if last_row[k] < scenario.duration_s - 10 and last_row[k] - t > bound}
+    assert not overlong
+
+
 def test_wartime_pass_engages_and_kills_leave_the_picture(raid):
     scenario, _, out = raid
     eng = out.engagements.to_pylist()

@@ -313,3 +313,52 @@ def test_track_set_checks_its_input():
         FusionConfig(gate_probability=1.5)
     t = _track_set("a", [1, 2], [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
     assert len(t.select(np.array([False, True]))) == 1 and t.select(np.array([1])).track_id.tolist() == [2]
+
+
+def _exchange(config: FusionConfig, own_until_s: float, end_s: float) -> tuple[list[float], list[float]]:
+    """Two nodes relay their whole pictures to each other every 10 s (5 s on the way); only node a's
+    own sensors see the target, until ``own_until_s``. Returns the times at which each still holds it."""
+    pictures = {"a": FusedPicture("a", config), "b": FusedPicture("b", config)}
+    inbox: dict[str, TrackSet] = {}
+    held: dict[str, list[float]] = {"a": [], "b": []}
+    for t in np.arange(0.0, end_s, 10.0):
+        own = {"a": (_track_set("a", [1], [[200.0 * t, 0.0, 5000.0]], [[200.0, 0.0, 0.0]], time_s=t)
+                     if t <= own_until_s else TrackSet.empty("a")),
+               "b": TrackSet.empty("b")}
+        sent = {}
+        for name, other in (("a", "b"), ("b", "a")):
+            sets = [own[name], *([inbox[other]] if other in inbox else [])]
+            fused = pictures[name].update(t, sets)
+            if len(fused):
+                held[name].append(float(t))
+            # the message is valid at the send time; its data time is what the fused tracks carry
+            sent[name] = TrackSet(name, fused.track_id, fused.time_s, fused.state, fused.covariance,
+                                  fused.confirmed, fused.data_time_s)
+        inbox = sent
+    return held["a"], held["b"]
+
+
+def test_without_an_age_limit_a_lost_track_is_echoed_between_two_nodes_for_ever():
+    held_a, held_b = _exchange(FusionConfig(), own_until_s=50.0, end_s=1000.0)
+    assert held_a[-1] == held_b[-1] == 990.0  # the defect the limit exists for
+
+
+def test_relayed_tracks_without_fresh_sensor_data_die_after_the_age_limit():
+    held_a, held_b = _exchange(FusionConfig(max_remote_data_age_s=60.0), own_until_s=50.0, end_s=1000.0)
+    assert held_a[-1] <= 50.0 + 60.0 and held_b[-1] <= 50.0 + 60.0 + 10.0
+    assert held_b[0] == 10.0  # relayed while a's sensors held it
+
+
+def test_a_fused_track_carries_the_newest_data_time_of_its_contributors():
+    own = _track_set("a", [1], [[0.0, 0.0, 5000.0]], time_s=100.0)
+    offsets = np.array([[10.0] * 6, [9e4] * 6])  # track 4 next to a's track, track 5 far away
+    remote = TrackSet("b", [4, 5], [100.0, 100.0], own.state.repeat(2, axis=0) + offsets,
+                      own.covariance.repeat(2, axis=0), [True, True], [40.0, 70.0])
+    fused = FusedPicture("a").update(100.0, [own, remote])
+    assert fused.data_time_s.tolist() == [100.0, 70.0]
+    limited = FusedPicture("a", FusionConfig(max_remote_data_age_s=45.0))
+    old = limited.update(100.0, [own, remote])
+    assert old.data_time_s.tolist() == [100.0, 70.0]
+    assert limited.member_track_id.tolist() == [[1, -1], [-1, 5]]  # track 4's data is 60 s old: left out
+    with pytest.raises(ValueError, match="max_remote_data_age_s"):
+        FusionConfig(max_remote_data_age_s=0.0)

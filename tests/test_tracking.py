@@ -740,3 +740,35 @@ def test_track_command_with_the_imm_motion_model(tmp_path):
     assert bad.exit_code == 2
     assert "--motion-model must be cv or imm" in bad.output
     assert not (tmp_path / "x.parquet").exists()
+
+
+def _vanishing_target_detections():
+    """Two targets; the 3D radar alone sees target 0 and stops reporting at 100 s (a scan that saw
+    nothing leaves no row), while the 2D radar goes on seeing target 1 to the end (295 s)."""
+    det, _ = synthetic(starts_m=[[-60e3, 40e3, 8000.0], [40e3, -50e3, 6000.0]],
+                       velocities_mps=[[220.0, -30.0, 0.0], [-200.0, 20.0, 0.0]], scans=30)
+    t, sensor = det["time_s"].to_numpy(), np.asarray(det["sensor_id"].to_pylist())
+    obj = np.asarray(det["object_id"].to_pylist(), dtype=object)
+    keep = ~((sensor == "radar_2d") & (obj == "0")) & ~((sensor == "radar_3d") & (t > 100.0))
+    return det.filter(pa.array(keep))
+
+
+def _last_time_by_track(tracks):
+    out: dict[int, float] = {}
+    for row in tracks.select(["track_id", "time_s"]).to_pylist():
+        out[row["track_id"]] = max(out.get(row["track_id"], -1.0), row["time_s"])
+    return out
+
+
+def test_a_track_without_opportunities_coasts_unless_max_coast_s_limits_it():
+    det = _vanishing_target_detections()
+    coasting = _last_time_by_track(track_detections(det, origin=ORIGIN))
+    limited = _last_time_by_track(track_detections(det, TrackerConfig(max_coast_s=60.0), origin=ORIGIN))
+    assert len(coasting) == len(limited) == 2
+    ended = sorted(coasting.values())
+    assert ended == [295.0, 295.0]  # no miss counts: the lost target's track lives to the end
+    limited_end = sorted(limited.values())
+    assert limited_end[1] == 295.0  # the seen target keeps its track
+    assert 100.0 + 60.0 - 10.0 < limited_end[0] <= 100.0 + 60.0 + 10.0  # one 2D scan after the limit
+    with pytest.raises(ValueError, match="max_coast_s"):
+        TrackerConfig(max_coast_s=0.0)

@@ -96,6 +96,33 @@ class C2Network:
             self._delays[key] = self._shortest_delay(source, target, cut, down)
         return self._delays[key]
 
+    def slowest_report_path_s(self) -> float:
+        """How old the sensor data behind a legitimately relayed track can be at a node, s.
+
+        The longest of the fastest report paths between two nodes, each hop costing the sender's
+        cycle, its processing delay, the link's latency and three standard deviations of its
+        jitter, plus two of the longest cycles (a lost message on the way). ``c2.max_report_age_s``
+        must exceed it: older data can then only come from a track echoed between nodes after
+        every sensor lost it.
+        """
+        hop = {(link.source, link.target): self.cycle_s[link.source] + self.processing_delay_s[link.source]
+               + link.latency_s + 3.0 * link.jitter_s for link in self.links}
+        longest = 0.0
+        for source in self.nodes:
+            best = {source: 0.0}
+            queue = [(0.0, source)]
+            while queue:
+                cost, node = heapq.heappop(queue)
+                if cost > best[node]:
+                    continue
+                for link in self.outgoing(node):
+                    step = cost + hop[(link.source, link.target)]
+                    if step < best.get(link.target, np.inf):
+                        best[link.target] = step
+                        heapq.heappush(queue, (step, link.target))
+            longest = max(longest, *best.values())
+        return longest + 2.0 * max(self.cycle_s.values(), default=0.0)
+
     def _shortest_delay(self, source: str, target: str, cut: set[str], down: set[str]) -> float | None:
         if source in down or target in down:
             return None
@@ -223,7 +250,7 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
                                         EventKind.node_down, EventKind.node_up,
                                         EventKind.unit_down, EventKind.unit_up)))
     cmd = scenario.command_nodes
-    return C2Network(
+    net = C2Network(
         arrangement=arrangement, rules=rules, settings=settings, nodes=nodes,
         nation={n: cmd[n].nation for n in nodes},
         processing_delay_s={n: cmd[n].processing_delay_s or 0.0 for n in nodes},
@@ -232,3 +259,10 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
         links=tuple(links), sensor_node=sensor_node, unit_node=unit_node,
         authority=dict(rules.authority),
         may_task={k: tuple(v) for k, v in rules.may_task.items()}, events=events)
+    slowest = net.slowest_report_path_s()
+    if slowest >= settings.max_report_age_s:
+        raise C2Error([ScenarioError(
+            f"c2.max_report_age_s ({settings.max_report_age_s:g} s) is not longer than the slowest report "
+            f"path of the '{arrangement}' arrangement ({slowest:.0f} s): tracks relayed over it would be "
+            "dropped as stale; raise it above that", ("c2", "max_report_age_s"))])
+    return net

@@ -9,6 +9,7 @@ simplifications: docs/models/c2.md; the reasons for the two passes: docs/archite
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from iadsim.sim.random import Stage, stream
 
 if TYPE_CHECKING:
     from iadsim.sim.engine import Engine
-from iadsim.tracking.fusion import FusedPicture, TrackSet
+from iadsim.tracking.fusion import FusedPicture, FusionConfig, TrackSet
 from iadsim.tracking.io import validate_detections
 from iadsim.tracking.metrics import interpolate_truth
 from iadsim.tracking.tracker import Scan, Tracker, TrackerConfig, _scans
@@ -281,6 +282,10 @@ class _Pass:
         self.pairs_out: dict[tuple[str, str], int] = {}
         self.killed_at = np.full(len(self.truth.object_id), np.inf)
         self.units_down: set[str] = set()
+        # relayed tracks with no sensor data behind them for longer than any report path takes
+        # are echoes between nodes and are not fused (docs/models/c2.md)
+        self.fusion = FusionConfig(max_remote_data_age_s=self.settings.max_report_age_s)
+        config = dataclasses.replace(config, max_coast_s=min(config.max_coast_s, self.settings.max_coast_s))
         self.nodes = self._nodes(detections, sensors, config)
         self.engage: EngagementStage | None = None
         self.air: AirToAir | None = None
@@ -326,7 +331,7 @@ class _Pass:
                 scans = _scans(det, self.origin, coverage)
                 scan_unit = [unit_of.get(str(det.sensor_ids[s.sensor]), "") for s in scans]
             out[name] = _Node(name, self.net.cycle_s[name], scans, scan_unit, row_object,
-                              Tracker(config, *self.origin), FusedPicture(name))
+                              Tracker(config, *self.origin), FusedPicture(name, self.fusion))
         return out
 
     def _event(self, time_s: float, kind: str, node: str = "", subject: str = "", track: int = -1,
@@ -383,7 +388,7 @@ class _Pass:
             node = self.nodes[target]
             # a command post that comes back starts from an empty picture
             node.tracker = Tracker(node.tracker.config, *self.origin)
-            node.picture = FusedPicture(target)
+            node.picture = FusedPicture(target, self.fusion)
             node.latest.clear()
             node.current = None
             back = sorted(u for u, n in self.net.unit_node.items() if n == target and u in self.autonomous)
@@ -522,7 +527,7 @@ class _Pass:
             delay = (self.net.processing_delay_s[node.name] + link.latency_s
                      + link.jitter_s * abs(float(self.rng.standard_normal())))
             message = TrackSet(node.name, sent.track_id, np.full(len(sent), t), sent.state,
-                               sent.covariance, sent.confirmed)
+                               sent.covariance, sent.confirmed, sent.data_time_s)
             self.seq += 1
             heapq.heappush(self.nodes[link.target].inbox, (t + delay, self.seq, node.name, message))
 

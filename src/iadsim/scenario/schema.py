@@ -546,6 +546,10 @@ class C2Settings(Sourced):
     shadow_s: float = Field(ge=0, description="how long the fighters shadow after identification")
     autonomy_delay_s: float = Field(
         ge=0, description="a unit switches to autonomous operation this long after losing its node")
+    max_report_age_s: float = Field(
+        gt=0, description="a node does not fuse a received track whose newest sensor data is older")
+    max_coast_s: float = Field(
+        gt=0, description="a node's tracker deletes a track no detection has updated for this long")
     note: str | None = None
 
 

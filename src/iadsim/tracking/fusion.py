@@ -13,6 +13,7 @@ and metres per second in the local ENU frame that all nodes of a run share, cova
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -49,6 +50,10 @@ class TrackSet:
         state: ``(T, 6)`` ``[e, n, u, ve, vn, vu]``, m and m/s in the shared local ENU frame.
         covariance: ``(T, 6, 6)`` m², m²/s, m²/s².
         confirmed: ``(T,)`` the track is confirmed.
+        data_time_s: ``(T,)`` the time of the newest sensor data behind each track, seconds (default
+            ``time_s``): a tracker's track its latest detection; a fused track the newest data time
+            of its contributors, so a track that is only relayed back and forth between nodes, with
+            no sensor behind it any more, keeps an old data time.
     """
 
     source: str
@@ -57,11 +62,14 @@ class TrackSet:
     state: Array
     covariance: Array
     confirmed: BoolArray
+    data_time_s: Array | None = None
 
     def __post_init__(self) -> None:
         self.track_id = np.asarray(self.track_id, dtype=np.int64).reshape(-1)
         n = len(self.track_id)
         self.time_s = np.broadcast_to(np.asarray(self.time_s, dtype=np.float64), (n,)).copy()
+        data = self.time_s if self.data_time_s is None else self.data_time_s
+        self.data_time_s = np.broadcast_to(np.asarray(data, dtype=np.float64), (n,)).copy()
         self.state = np.asarray(self.state, dtype=np.float64).reshape(n, 6)
         self.covariance = np.asarray(self.covariance, dtype=np.float64).reshape(n, 6, 6)
         self.confirmed = np.broadcast_to(np.asarray(self.confirmed, dtype=bool), (n,)).copy()
@@ -73,8 +81,9 @@ class TrackSet:
 
     def select(self, keep: BoolArray | IntArray) -> TrackSet:
         """The tracks at ``keep`` (a ``(T,)`` mask or indices), same source."""
+        assert self.data_time_s is not None
         return TrackSet(self.source, self.track_id[keep], self.time_s[keep], self.state[keep],
-                        self.covariance[keep], self.confirmed[keep])
+                        self.covariance[keep], self.confirmed[keep], self.data_time_s[keep])
 
     @classmethod
     def empty(cls, source: str) -> TrackSet:
@@ -84,11 +93,12 @@ class TrackSet:
 
     @classmethod
     def from_tracker(cls, source: str, tracker: Tracker) -> TrackSet:
-        """A tracker's live tracks (tentative and confirmed), valid at the tracker's time."""
+        """A tracker's live tracks (tentative and confirmed), valid at the tracker's time, each with
+        the time of its latest detection as its data time."""
         t = tracker.tracks
         time = np.nan if tracker.time_s is None else tracker.time_s
         return cls(source, t.track_id.copy(), np.full(len(t), time), t.state.copy(),
-                   t.covariance.copy(), t.confirmed.copy())
+                   t.covariance.copy(), t.confirmed.copy(), t.last_hit_s.copy())
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,10 @@ class FusionConfig:
         criterion: what ω minimises in the fused covariance: ``"determinant"`` (the default: the
             volume of the uncertainty ellipsoid, unchanged by the units of the state's components)
             or ``"trace"``.
+        max_remote_data_age_s: remote tracks whose newest sensor data (``data_time_s``) is older
+            than this at the update are not fused, s (default: no limit). Where nodes relay what
+            they receive, a track that no sensor supports any more would otherwise circulate between
+            them for ever, each refreshing it from the other's echo.
     """
 
     process_noise_horizontal: float = 1.0
@@ -115,6 +129,7 @@ class FusionConfig:
     gate_velocity: bool = True
     remote_confirmed_only: bool = True
     criterion: Criterion = "determinant"
+    max_remote_data_age_s: float = math.inf
 
     def __post_init__(self) -> None:
         checks = {
@@ -122,6 +137,7 @@ class FusionConfig:
             "process_noise_vertical": self.process_noise_vertical >= 0.0,
             "gate_probability": 0.0 < self.gate_probability < 1.0,
             "criterion": self.criterion in ("determinant", "trace"),
+            "max_remote_data_age_s": self.max_remote_data_age_s > 0.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -292,7 +308,8 @@ class FusedPicture:
         number at the last update are assigned first while they stay inside the gate, then GNN on
         the rest) and fused with their partners by covariance intersection; the others join the
         picture as new tracks. Remote sets (after the first) enter with their confirmed tracks only
-        unless ``remote_confirmed_only`` is off.
+        unless ``remote_confirmed_only`` is off, and only with tracks whose sensor data is at most
+        ``max_remote_data_age_s`` old.
 
         Args:
             time_s: the node's time, seconds; every track's ``time_s`` must be at or before it.
@@ -301,7 +318,7 @@ class FusedPicture:
         Returns:
             The fused tracks, ``source`` = the node, ``track_id`` the fused numbers (stable across
             updates, never reused, sorted), all valid at ``time_s``; a fused track is confirmed when
-            any contributing track is.
+            any contributing track is, and its data time is the newest of its contributors'.
         """
         names = [s.source for s in sets]
         if len(set(names)) != len(names):
@@ -311,13 +328,18 @@ class FusedPicture:
         state = np.zeros((0, 6))
         cov = np.zeros((0, 6, 6))
         confirmed = np.zeros(0, dtype=bool)
+        data_time = np.zeros(0)
         member = np.zeros((0, n_src), dtype=np.int64)  # index into each set's rows, −1 none
         previous = np.zeros((0, n_src), dtype=np.int64)  # fused number at the last update, −1 none
         used_sets: list[TrackSet] = []
         for s, track_set in enumerate(sets):
             if s and cfg.remote_confirmed_only:
                 track_set = track_set.select(track_set.confirmed)
+            if s and math.isfinite(cfg.max_remote_data_age_s):
+                assert track_set.data_time_s is not None
+                track_set = track_set.select(time_s - track_set.data_time_s <= cfg.max_remote_data_age_s)
             used_sets.append(track_set)
+            data_b = np.asarray(track_set.data_time_s, dtype=np.float64)
             x, p = self._predict(time_s, track_set)
             prev_s = self._previous_numbers(track_set.source, track_set.track_id)
             pairs = track_pairs(state[:, comp], cov[:, comp][:, :, comp], x[:, comp],
@@ -339,6 +361,7 @@ class FusedPicture:
                 state[a_idx], cov[a_idx], _ = covariance_intersection(
                     state[a_idx], cov[a_idx], x[b_idx], p[b_idx], cfg.criterion)
                 confirmed[a_idx] |= track_set.confirmed[b_idx]
+                data_time[a_idx] = np.maximum(data_time[a_idx], data_b[b_idx])
                 member[a_idx, s] = b_idx
                 previous[a_idx, s] = prev_s[b_idx]
             new = np.flatnonzero(~np.isin(np.arange(len(track_set)), b_idx))
@@ -349,12 +372,14 @@ class FusedPicture:
             state = np.concatenate([state, x[new]])
             cov = np.concatenate([cov, p[new]])
             confirmed = np.concatenate([confirmed, track_set.confirmed[new]])
+            data_time = np.concatenate([data_time, data_b[new]])
             member = np.concatenate([member, new_member])
             previous = np.concatenate([previous, new_previous])
 
         numbers = self._number(previous)
         order = np.argsort(numbers, kind="stable")
         numbers, state, cov, confirmed = numbers[order], state[order], cov[order], confirmed[order]
+        data_time = data_time[order]
         member = member[order]
         member_id = np.full(member.shape, -1, dtype=np.int64)
         for s, track_set in enumerate(used_sets):
@@ -367,7 +392,8 @@ class FusedPicture:
             self._memory[track_set.source] = (ids[sort], numbers[has][sort])
         self.sources = tuple(names)
         self.member_track_id = member_id
-        return TrackSet(self.node, numbers, np.full(len(numbers), float(time_s)), state, cov, confirmed)
+        return TrackSet(self.node, numbers, np.full(len(numbers), float(time_s)), state, cov, confirmed,
+                        data_time)
 
     def _number(self, previous: IntArray) -> IntArray:
         """``(F,)`` fused numbers: inherited from the last update where possible, else new.

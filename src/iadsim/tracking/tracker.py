@@ -17,6 +17,7 @@ the curvature (see the docs).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -93,6 +94,10 @@ class TrackerConfig:
         turn_rate_noise: the CT mode's turn-rate random-walk spectral density, rad²/s³.
         initial_turn_rate_std_radps: σ_ω, the standard deviation (mean 0) of the turn rate at the
             onset of a turn — a new track's CT mode, and a switch from CV to CT — rad/s.
+        max_coast_s: a confirmed or tentative track no detection has updated for longer than this is
+            deleted, seconds (default: no limit; deletion by misses and vagueness only). Detections
+            tables list detections, not scans: a scan that saw nothing is no opportunity, so a
+            track of an object that vanished (destroyed, landed) may coast for minutes without it.
     """
 
     process_noise_horizontal: float = 1.0
@@ -118,6 +123,7 @@ class TrackerConfig:
     ct_process_noise_horizontal: float = 1.0
     turn_rate_noise: float = 1e-3
     initial_turn_rate_std_radps: float = 0.1
+    max_coast_s: float = math.inf
 
     def __post_init__(self) -> None:
         checks = {
@@ -141,6 +147,7 @@ class TrackerConfig:
             "ct_process_noise_horizontal": self.ct_process_noise_horizontal >= 0.0,
             "turn_rate_noise": self.turn_rate_noise >= 0.0,
             "initial_turn_rate_std_radps": self.initial_turn_rate_std_radps > 0.0,
+            "max_coast_s": self.max_coast_s > 0.0,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -177,6 +184,7 @@ class TrackArrays:
         mode_state: ``(T, M, 7)`` the IMM's mode states ``[e, n, u, ve, vn, vu, ω]`` (M = 2, CV and
             CT; M = 0 with the CV motion model, where ``state`` is the only estimate).
         mode_covariance: ``(T, M, 7, 7)``. mode_probability: ``(T, M)``.
+        last_hit_s: ``(T,)`` the time of the latest detection that updated the track, seconds.
     """
 
     track_id: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -192,6 +200,7 @@ class TrackArrays:
     mode_state: Array = field(default_factory=lambda: np.zeros((0, 0, imm.STATE_DIM)))
     mode_covariance: Array = field(default_factory=lambda: np.zeros((0, 0, imm.STATE_DIM, imm.STATE_DIM)))
     mode_probability: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    last_hit_s: Array = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.track_id)
@@ -208,7 +217,7 @@ class TrackArrays:
     def _columns(self) -> tuple[NDArray[Any], ...]:
         return (self.track_id, self.state, self.covariance, self.confirmed, self.history,
                 self.opportunities, self.hits, self.misses, self.last_sensor, self.has_3d,
-                self.mode_state, self.mode_covariance, self.mode_probability)
+                self.mode_state, self.mode_covariance, self.mode_probability, self.last_hit_s)
 
 
 @dataclass
@@ -368,6 +377,7 @@ class Tracker:
         opportunity = hit | ((tracks.last_sensor == scan.sensor)
                              & (predicted[:, 0] <= cfg.coverage_margin * scan.max_range_m))
         tracks.last_sensor = np.where(hit, scan.sensor, tracks.last_sensor)
+        tracks.last_hit_s = np.where(hit, scan.time_s, tracks.last_hit_s)
         tracks.history = np.where(opportunity, ((tracks.history << 1) | hit) & self._window_mask,
                                   tracks.history)
         tracks.opportunities += opportunity
@@ -383,6 +393,9 @@ class Tracker:
         largest = half_trace + np.sqrt(np.maximum(half_trace**2 - det, 0.0))
         too_vague = largest > cfg.max_position_std_m**2
         lost = tracks.confirmed & (tracks.misses >= cfg.delete_misses)
+        # a radar scan without any detection leaves no record, so it is no opportunity; the time
+        # limit drops a track that no detection has updated however few opportunities it had
+        lost |= scan.time_s - tracks.last_hit_s > cfg.max_coast_s
         hopeless = ~tracks.confirmed & (tracks.opportunities - tracks.hits
                                         > cfg.confirm_window - cfg.confirm_hits)
         self.tracks = tracks.select(~(too_vague | lost | hopeless))
@@ -470,7 +483,7 @@ class Tracker:
         return TrackArrays(ids, state, cov, np.full(n, cfg.confirm_hits == 0),
                            np.full(n, (1 << INITIATION_HITS) - 1, dtype=np.int64) & self._window_mask,
                            two, two.copy(), np.zeros(n, dtype=np.int64),
-                           np.full(n, scan.sensor, dtype=np.int64), has_3d, *modes)
+                           np.full(n, scan.sensor, dtype=np.int64), has_3d, *modes, np.full(n, scan.time_s))
 
     @staticmethod
     def _prior_altitude_mask(dims: int, has_3d: BoolArray) -> NDArray[np.bool_] | None:
