@@ -9,6 +9,7 @@ by scripts/install-system-deps.sh); Playwright never downloads a browser. Screen
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -118,8 +119,8 @@ def _seek(page: Any, t_s: float) -> None:
     page.eval_on_selector("#time-slider", """(el, t) => { el.value = String(t);
         el.dispatchEvent(new Event('input', {bubbles: true}));
         el.dispatchEvent(new Event('change', {bubbles: true})); }""", t_s)
-    page.wait_for_function(f"() => window.iadsimViewer.ready && Math.abs(window.iadsimViewer.timeS - {t_s}) < 1",
-                           timeout=15_000)
+    page.wait_for_function(f"() => window.iadsimViewer.ready && window.iadsimViewer.frameS !== null"
+                           f" && Math.abs(window.iadsimViewer.frameS - {t_s}) < 1", timeout=15_000)
 
 
 def test_the_page_loads_the_raid_with_units_on_the_borders(page):
@@ -166,8 +167,13 @@ def test_the_run_plays_and_pauses(page):
     _shot(page, "03-played")
 
 
-def test_engagements_are_drawn_when_missiles_fly(page):
-    _seek(page, 1150)
+def test_engagements_are_drawn_when_missiles_fly(page, served):
+    rows = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
+        Authorization: 'Bearer ' + token}})).json()).rows""",
+        [f"{served}api/runs/{RAID}/layers/engagements", TOKEN])
+    assert rows, "the cut raid has engagements"
+    first = min(rows, key=lambda r: r["launch_s"])
+    _seek(page, math.ceil(first["launch_s"] / 10.0) * 10.0)  # the slider's step is the 10 s sample
     state = _state(page)
     assert state["counts"]["engagements"] > 0
     assert page.locator(".iad-engagement").count() >= 1

@@ -175,6 +175,7 @@ const status = {
   ready: false,
   run: null,
   timeS: 0,
+  frameS: null, // the time of the frame on the map (the clock may run ahead while it loads)
   playing: false,
   counts: { units: 0, truth: 0, tracks: 0, interceptors: 0, engagements: 0, coverage: 0 },
   lastError: null,
@@ -1088,7 +1089,9 @@ function clearFrameLayers() {
 function drawFrame(frame) {
   const parts = [
     ["truth", () => truthLayers.sync((frame.truth ?? []).filter(hasPos), (o) => o.object_id)],
-    ["interceptors", () => interceptorLayers.sync((frame.interceptors ?? []).filter(hasPos), (i) => i.flight_id)],
+    // a flight is a pair: each aircraft is its own marker
+    ["interceptors", () => interceptorLayers.sync((frame.interceptors ?? []).filter(hasPos),
+      (i) => `${i.flight_id}/${i.aircraft}`)],
     ["engagements", () => engagementLayers.sync(
       (frame.engagements ?? []).filter((e) => isNum(e.unit_lat_deg) && isNum(e.target_lat_deg)), engagementKey)],
     ["picture", () => {
@@ -1111,6 +1114,7 @@ function drawFrame(frame) {
       reportError(`draw-${name}`, `Could not draw ${name}`, err);
     }
   }
+  status.frameS = isNum(frame.t) ? frame.t : null;
   updateCounts();
 }
 
