@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pyarrow as pa
@@ -251,13 +252,44 @@ def test_a_list_field_given_a_scalar_is_a_message_not_a_crash(tmp_path, body):
     assert "list" in result.output.lower()
 
 
-def test_a_report_age_limit_shorter_than_the_slowest_report_path_is_refused(violation):
+def test_a_report_age_limit_shorter_than_the_oldest_legitimate_data_is_refused(violation):
     scenario, engine, _ = violation
-    short = scenario.with_changes(c2=scenario.c2.model_copy(update={"max_report_age_s": 80.0}))
+    short = scenario.with_changes(c2=scenario.c2.model_copy(update={"max_report_age_s": 180.0}))
     sensors = SensorTable.from_engine(engine)
     args = (sensors.sensor_id, sensors.unit, sensors.nation, sensors.aircraft)
-    # slowest paths: national 64 s (cycle 10 + processing 30 + latency 2 + 3 × jitter, plus two
-    # cycles), exchange 87 s over the cross-border link
-    assert build_network(short, "national", *args).slowest_report_path_s() == pytest.approx(63.5)
-    with pytest.raises(C2Error, match=r"max_report_age_s \(80 s\).*'exchange' arrangement \(87 s\)"):
+    # national: slowest report path 43.5 s (cycle 10 + processing 30 + latency 2 + 3 × jitter 0.5),
+    # plus report latency 4, three cycles 30 and 90 s of coasting; exchange: 67 s over the border
+    assert build_network(short, "national", *args).report_age_bound_s() == pytest.approx(167.5)
+    with pytest.raises(C2Error, match=r"max_report_age_s: 180 s is not longer .*'exchange' .*\(191 s"):
         build_network(short, "exchange", *args)
+    # a cut link makes a detour slower: the bound follows the scenario's link events
+    cut = _with_events(scenario, (600.0, EventKind.link_cut, "blr_rus_exchange"))
+    assert build_network(scenario, "joint", *args).report_age_bound_s() == pytest.approx(191.0)
+    assert build_network(cut, "joint", *args).report_age_bound_s() == pytest.approx(196.0)
+
+
+def test_a_pair_crossing_the_frame_origin_climbs_without_diving_below_its_base():
+    """A base 100 km west of the local frame's origin and a target at a constant 500 m height 100 km
+    east: in ENU both lie below the origin's tangent plane (by d²/2R, about 785 m), and a straight
+    ENU line between them passes under the origin some 300 m below the ground. The pair's height
+    (ENU up plus d²/2R) must stay between the base's and the target's, climbing all the way."""
+    radius = 6_371_008.8
+
+    def enu(east_m, height_m):
+        return np.asarray([east_m, 0.0, height_m - east_m**2 / (2 * radius)])
+
+    ic = Interceptors()
+    ic.add("base", "mig29", "node", 1, 0, 300.0, 0.0, 0.0, enu(-100e3, 0.0))
+    heights = []
+    for k in range(600):
+        t0, t1 = k * 1.0, (k + 1) * 1.0
+        p0, p1 = enu(100e3 - 50.0 * t0, 500.0), enu(100e3 - 50.0 * t1, 500.0)
+        v = p1 - p0  # the ENU velocity of a level flier, with its small vertical part
+        step_interceptors(ic, t0, t1, p0[None], v[None], p0[None], p1[None], 40_000.0, 1_500.0, 600.0)
+        east, _, up = ic.position_m[0]
+        heights.append(up + east**2 / (2 * radius))
+        if ic.phase[0] == Phase.shadowing:
+            break
+    assert ic.phase[0] == Phase.shadowing
+    assert min(heights) >= -1.0 and max(heights) <= 501.0
+    assert all(b >= a - 1.0 for a, b in itertools.pairwise(heights))  # it only climbs

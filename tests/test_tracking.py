@@ -28,9 +28,9 @@ from iadsim.tracking import (
 )
 from iadsim.tracking.association import GatedPairs, global_nearest_neighbour, speed_gate
 from iadsim.tracking.filters import constant_velocity_predict, extended_kalman_update, polar_measurement
-from iadsim.tracking.io import TRACK_SCHEMA
+from iadsim.tracking.io import TRACK_SCHEMA, validate_detections
 from iadsim.tracking.metrics import ospa_distance
-from iadsim.tracking.tracker import COVARIANCE_COLUMNS
+from iadsim.tracking.tracker import COVARIANCE_COLUMNS, Tracker, _scans
 
 ORIGIN = (53.9, 27.5)
 RADAR_3D = (53.9, 27.5, 30.0)  # lat, lon, antenna height
@@ -772,3 +772,19 @@ def test_a_track_without_opportunities_coasts_unless_max_coast_s_limits_it():
     assert 100.0 + 60.0 - 10.0 < limited_end[0] <= 100.0 + 60.0 + 10.0  # one 2D scan after the limit
     with pytest.raises(ValueError, match="max_coast_s"):
         TrackerConfig(max_coast_s=0.0)
+
+
+def test_expire_drops_tracks_when_no_scan_comes_at_all():
+    det = _vanishing_target_detections()
+    early = det.filter(pc.less_equal(det["time_s"], 100.0))  # after 100 s every radar falls silent
+    det_arrays = validate_detections(early)
+    coverage = np.zeros(len(det_arrays.sensor_ids))
+    np.maximum.at(coverage, det_arrays.sensor, det_arrays.range_m)
+    tracker = Tracker(TrackerConfig(max_coast_s=60.0), *ORIGIN)
+    for scan in _scans(det_arrays, ORIGIN, coverage):
+        tracker.process_scan(scan)
+    assert len(tracker.tracks) == 2
+    tracker.expire(150.0)
+    assert len(tracker.tracks) == 2  # the latest detections (95 and 100 s) are within 60 s
+    tracker.expire(161.0)
+    assert len(tracker.tracks) == 0

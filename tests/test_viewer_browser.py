@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,8 @@ from typing import Any
 import pytest
 
 from iadsim.web import create_app
+
+from .conftest import free_port
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
 
@@ -38,11 +39,6 @@ SHORT_RUN = "short-violation-2020-12-31"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +57,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                            str(root), "--progress-format", "json"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(root, token=TOKEN), host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -157,10 +153,13 @@ def test_the_run_plays_and_pauses(page):
     page.wait_for_function("() => window.iadsimViewer.timeS >= 800", timeout=20_000)
     page.click("#play")
     assert page.get_attribute("#play", "aria-pressed") == "false"
+    # on pause the map catches up with the clock, and the clock stays put
+    page.wait_for_function("() => Math.abs(window.iadsimViewer.frameS - window.iadsimViewer.timeS) < 0.001",
+                           timeout=10_000)
     paused = _state(page)["timeS"]
-    page.wait_for_timeout(700)
+    page.wait_for_timeout(500)
     state = _state(page)
-    assert state["timeS"] == paused and state["playing"] is False
+    assert state["timeS"] == paused and abs(state["frameS"] - paused) < 0.001 and state["playing"] is False
     assert state["counts"]["truth"] > 0 and state["counts"]["tracks"] > 0
     assert page.locator(".iad-truth").count() == state["counts"]["truth"]
     assert page.inner_text("#clock").startswith("T+")
@@ -182,7 +181,7 @@ def test_engagements_are_drawn_when_missiles_fly(page, served):
 
 def test_clicking_a_track_opens_its_history(page):
     _seek(page, 900)
-    track = page.locator(".iad-track").first
+    track = page.locator(".iad-track").last  # the last drawn is on top of any it overlaps
     track.click()
     page.wait_for_selector("#track-panel", state="visible")
     page.wait_for_function("() => document.querySelectorAll('#track-history tbody tr').length > 0")
@@ -202,7 +201,8 @@ def test_a_scenario_started_from_the_page_runs_in_the_background_and_opens(page)
     page.click("#jobs [data-open-run]")
     _wait_ready(page, SHORT_RUN)
     assert page.input_value("#run-select") == SHORT_RUN
-    assert _state(page)["counts"]["truth"] >= 0
+    assert _state(page)["counts"]["units"] == page.locator(".iad-unit").count() > 20
+    assert page.locator("#jobs li[data-job-id]").first.inner_text().lower().count("done") >= 1
 
 
 def test_without_the_token_the_page_says_so(browser, served):

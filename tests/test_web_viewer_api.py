@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +21,11 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import iadsim
 from iadsim.web import create_app
 from iadsim.web.frames import Samples
+
+from .conftest import free_port
 
 RUN = "playback-2020-12-31"
 
@@ -274,11 +276,14 @@ def test_coverage_gives_the_contours_of_the_last_date_with_dates_and_altitudes(r
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 60)), min_size=1, max_size=40, unique=True),
-       st.floats(-5.0, 80.0, allow_nan=False))
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 60_000_000).map(lambda ms: ms / 1000.0)),
+                min_size=1, max_size=40, unique=True),
+       st.floats(-5.0, 6.1e4, allow_nan=False))
 def test_samples_at_agrees_with_a_direct_search(rows, t):
+    """Times to the millisecond over the span of a long run (17 h), where the composite key
+    entity·span + time must keep its order (it resolves about 1e-10 s there)."""
     entity = np.array([e for e, _ in rows])
-    time_s = np.array([float(s) for _, s in rows])
+    time_s = np.array([s for _, s in rows])
     samples = Samples.build(entity, time_s, {"row": np.arange(len(rows))}, 5)
     got = {int(samples.entity[r]): int(samples.columns["row"][r]) for r in samples.at(t)}
     want = {}
@@ -332,6 +337,29 @@ def test_every_response_carries_the_security_headers(client):
         assert headers["referrer-policy"] == "no-referrer"
 
 
+@pytest.mark.parametrize(("host", "status"), [
+    ("127.0.0.1:8000", 200), ("localhost", 200), ("[::1]:8000", 200), ("LOCALHOST:1", 200),
+    ("evil.example", 400), ("evil.example:8000", 400), ("127.0.0.1.evil.example", 400), ("", 400),
+])
+def test_a_loopback_server_answers_only_to_loopback_host_names(root, host, status):
+    from iadsim.web.app import LOOPBACK_HOSTS
+
+    client = TestClient(create_app(root, allowed_hosts=list(LOOPBACK_HOSTS)))
+    response = client.get("/api/runs", headers={"host": host})
+    assert response.status_code == status
+    if status == 400:
+        assert "wrong Host header" in response.json()["detail"]
+
+
+def test_the_token_holds_behind_a_proxy_prefix_and_there_are_no_cdn_docs(root):
+    client = TestClient(create_app(root, token="t" * 20), root_path="/iad")
+    assert client.get("/iad/api/runs").status_code == 401
+    assert client.get("/iad/api/runs", headers={"Authorization": "Bearer " + "t" * 20}).status_code == 200
+    plain = TestClient(create_app(root))
+    assert plain.get("/docs").status_code == 404 and plain.get("/redoc").status_code == 404
+    assert plain.get("/openapi.json").status_code == 200
+
+
 def test_the_page_and_assets_need_no_token_but_the_api_does(root):
     client = TestClient(create_app(root, token="s3cret-token-0123456789"))
     assert client.get("/").status_code == 200
@@ -370,6 +398,13 @@ def test_a_background_run_reports_progress_and_its_run_appears(root, client):
     assert runs["short-violation-2020-12-31"]["arrangement"] == "national"
     assert client.get("/api/runs/short-violation-2020-12-31/timeline").json()["end_s"] > 100
     assert [j["id"] for j in client.get("/api/jobs").json()] == [job["id"]]
+    assert not [p for p in root.iterdir() if p.name.startswith(".job-")]  # its work folder is gone
+    # the same scenario again does not overwrite the first run: it gets a new name
+    again = _wait(client, client.post("/api/jobs", json={"scenario": "short.yaml"}).json()["id"])
+    assert again["run"] == "short-violation-2020-12-31-2"
+    runs = {r["name"]: r for r in client.get("/api/runs").json()}
+    assert runs["short-violation-2020-12-31"]["arrangement"] == "national"
+    assert runs["short-violation-2020-12-31-2"]["arrangement"] == "joint"
 
 
 def test_a_failing_run_reports_its_error_message(root, client):
@@ -382,13 +417,24 @@ def test_a_failing_run_reports_its_error_message(root, client):
     assert "Traceback" not in done["message"]
 
 
-def test_a_running_job_can_be_cancelled(root, client):
+def test_a_running_job_can_be_cancelled_and_its_child_ends(root):
+    app = create_app(root)
+    client = TestClient(app)
     job = client.post("/api/jobs", json={"scenario": "mixed-raid"}).json()
     cancelled = client.delete(f"/api/jobs/{job['id']}").json()
     assert cancelled["state"] == "cancelled"
-    assert _wait(client, job["id"], 30.0)["state"] == "cancelled"
-    assert client.post("/api/jobs", json={"scenario": "mixed-raid"}).status_code == 202  # free again
-    client.delete("/api/jobs/2")
+    manager = app.state.jobs
+    process = manager.get(job["id"]).process
+    assert process.wait(timeout=30) is not None  # the child was terminated
+    deadline = time.monotonic() + 10
+    while any(p.name.startswith(".job-") for p in root.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in root.iterdir() if p.name.startswith(".job-")]
+    assert [r["name"] for r in client.get("/api/runs").json()] == [RUN]  # nothing half-written shown
+    second = client.post("/api/jobs", json={"scenario": "mixed-raid"})
+    assert second.status_code == 202  # free again
+    manager.shutdown()
+    assert manager.get(second.json()["id"]).process.poll() is not None
 
 
 @pytest.mark.parametrize(("body", "status"), [
@@ -406,6 +452,14 @@ def test_job_requests_for_unlisted_scenarios_or_bad_options_are_refused(client, 
     assert client.get("/api/jobs").json() == []
 
 
+def test_info_says_whether_runs_can_be_started_and_a_token_is_needed(root):
+    assert TestClient(create_app(root)).get("/api/info").json() == {
+        "version": iadsim.__version__, "jobs": True, "token": False}
+    client = TestClient(create_app(root, token="t" * 20, jobs=False))
+    assert client.get("/api/info").status_code == 401
+    assert client.get("/api/info", headers={"Authorization": "Bearer " + "t" * 20}).json()["jobs"] is False
+
+
 def test_jobs_can_be_switched_off(root):
     client = TestClient(create_app(root, jobs=False))
     response = client.post("/api/jobs", json={"scenario": "air-policing-violation"})
@@ -416,7 +470,7 @@ def test_jobs_can_be_switched_off(root):
 @contextmanager
 def _serve(root: Path, *args: str) -> Iterator[str]:
     """``iadsim serve`` run as a user starts it, stopped afterwards; yields the URL it printed."""
-    port = _free_port()
+    port = free_port()
     with subprocess.Popen([sys.executable, "-m", "iadsim", "serve", str(root), "--port", str(port), *args],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         assert proc.stdout is not None
@@ -431,11 +485,6 @@ def _serve(root: Path, *args: str) -> Iterator[str]:
             proc.terminate()
             proc.wait(timeout=10)
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
@@ -453,11 +502,11 @@ def _get(url: str, token: str | None = None) -> tuple[int, bytes]:
             time.sleep(0.1)
 
 
-def test_serve_prints_the_page_url_with_a_fixed_token_and_requires_it(root):
-    token = "fixed-token-for/tests&more"  # characters a URL fragment must escape
+def test_serve_with_a_chosen_token_requires_it_and_does_not_print_it(root):
+    token = "fixed-token-for/tests&more"
     with _serve(root, "--token", token) as url:
         base, _, fragment = url.partition("#")
-        assert fragment == "token=" + urllib.parse.quote(token, safe="")
+        assert fragment == "token=<your token>"
         status, body = _get(base)
         assert status == 200 and b"static/viewer.js" in body
         assert _get(base + "api/runs")[0] == 401
@@ -473,8 +522,9 @@ def test_serve_on_loopback_needs_no_token_and_refuses_a_short_one(root):
 
     from iadsim.cli import app
 
-    result = CliRunner().invoke(app, ["serve", str(root), "--token", "short"])
-    assert result.exit_code == 2 and "at least 16 printable characters" in result.output
+    for bad in ("short", "ünïcode-token-0123456789", "with spaces in the token"):
+        result = CliRunner().invoke(app, ["serve", str(root), "--token", bad])
+        assert result.exit_code == 2 and "at least 16 printable ASCII characters" in result.output
 
 
 def test_run_reports_progress_as_json_lines(tmp_path):

@@ -593,20 +593,28 @@ def serve(
     import uvicorn
 
     from iadsim.web import create_app, is_loopback
+    from iadsim.web.app import LOOPBACK_HOSTS
 
     if not folder.is_dir():
         raise UserError(f"{folder}: not a folder of runs")
-    if token is not None and (len(token) < 16 or not token.isprintable() or " " in token):
-        raise UserError("--token: use at least 16 printable characters without spaces")
-    if token is None and not is_loopback(host):
-        token = secrets.token_urlsafe(32)
+    if token is not None and (len(token) < 16 or not token.isascii() or not token.isprintable()
+                              or " " in token):
+        raise UserError("--token: use at least 16 printable ASCII characters without spaces")
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}/"
-    if token is not None:
+    loopback = is_loopback(host)
+    if token is None and not loopback:
+        token = secrets.token_urlsafe(32)
         typer.echo(f"every /api call needs 'Authorization: Bearer {token}'; the page takes it from the URL")
         url += f"#token={urllib.parse.quote(token, safe='')}"
+    elif token is not None:
+        # a token the user chose is theirs to keep: not echoed into terminals and logs
+        typer.echo("every /api call needs the token you gave; open the page with #token=<your token>")
+        url += "#token=<your token>"
+    hosts = [*LOOPBACK_HOSTS, shown_host.lower()] if loopback else None
     typer.echo(f"serving {folder.resolve()}; open {url}")
-    uvicorn.run(create_app(folder, token, jobs=not no_jobs), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(folder, token, jobs=not no_jobs, allowed_hosts=hosts), host=host, port=port,
+                log_level="info")
 
 
 def main() -> None:

@@ -1179,7 +1179,7 @@ async function fetchFrame(t) {
   } catch (err) {
     if (isAbort(err) || gen !== runGen) return;
     reportError("frame", `Frame at ${formatT(t)}`, err);
-    if (status.playing) setPlaying(false); // do not hammer a failing server
+    if (status.playing) setPlaying(false, { catchUp: false }); // do not hammer a failing server
   } finally {
     if (gen === runGen) {
       play.inFlight = false;
@@ -1207,7 +1207,7 @@ function tick(now) {
   setClock(t);
   $("#time-slider").value = String(t);
   if (atEnd) {
-    setPlaying(false);
+    setPlaying(false, { catchUp: false });
     fetchFrame(t); // the final frame, queued if a request is still in flight
     return;
   }
@@ -1216,7 +1216,8 @@ function tick(now) {
   play.rafId = requestAnimationFrame(tick);
 }
 
-function setPlaying(on) {
+/** Plays or pauses; on pause the map catches up with the clock unless `catchUp` is false. */
+function setPlaying(on, { catchUp = true } = {}) {
   const button = $("#play");
   if (on && !hasSimulation()) on = false;
   status.playing = on;
@@ -1226,9 +1227,14 @@ function setPlaying(on) {
     if (play.simT >= play.timeline.end_s) setClock(play.timeline.start_s); // replay from the start
     play.lastTick = performance.now();
     if (!play.rafId) play.rafId = requestAnimationFrame(tick);
-  } else if (play.rafId) {
-    cancelAnimationFrame(play.rafId);
-    play.rafId = 0;
+  } else {
+    if (play.rafId) {
+      cancelAnimationFrame(play.rafId);
+      play.rafId = 0;
+    }
+    // frames are fetched a few times a second while playing: the map may be a step behind
+    // (frames are asked for to the millisecond)
+    if (catchUp && hasSimulation() && !(Math.abs(play.frameT - play.simT) < 0.001)) fetchFrame(play.simT);
   }
 }
 
@@ -1559,7 +1565,7 @@ async function loadTimeline(run, gen) {
 
 /** Shows a run: units, coverage, summary and timeline in parallel, then the first frame. */
 async function selectRun(name) {
-  setPlaying(false);
+  setPlaying(false, { catchUp: false });
   clearTimeout(play.debounce);
   runAbort.abort();
   runAbort = new AbortController();
@@ -1772,6 +1778,10 @@ async function loadJobs() {
     const list = await api("api/jobs");
     jobsAvailable = true;
     clearError("jobs");
+    const info = await api("api/info");
+    if (info && info.jobs === false) {
+      setJobsUnavailable("This server was started with --no-jobs: runs cannot be started from the page.");
+    }
     // Oldest first, so prepending leaves the newest on top.
     for (const job of (Array.isArray(list) ? list : []).slice().reverse()) {
       renderJob(job);

@@ -5,6 +5,8 @@ and take nodes down. Formulas and choices: docs/models/c2.md."""
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,53 +98,75 @@ class C2Network:
             self._delays[key] = self._shortest_delay(source, target, cut, down)
         return self._delays[key]
 
-    def slowest_report_path_s(self) -> float:
-        """How old the sensor data behind a legitimately relayed track can be at a node, s.
+    def report_age_bound_s(self) -> float:
+        """How old the sensor data behind a track a node legitimately holds can be, s, at worst over
+        the link and node states the scenario's events make.
 
-        The longest of the fastest report paths between two nodes, each hop costing the sender's
-        cycle, its processing delay, the link's latency and three standard deviations of its
-        jitter, plus two of the longest cycles (a lost message on the way). ``c2.max_report_age_s``
-        must exceed it: older data can then only come from a track echoed between nodes after
-        every sensor lost it.
+        The slowest of the fastest report paths between two nodes that are up (each hop: the
+        sender's cycle, its processing delay, the link's latency and three standard deviations of
+        its jitter), plus the radar's report latency, the receiver's cycle, two of the longest
+        cycles for lost messages, and ``max_coast_s`` for the sending tracker coasting the track
+        between detections. ``c2.max_report_age_s`` must exceed it; older data can then only be an
+        echo of a track every sensor lost. Messages lost for long on a jammed or unreliable link
+        are not bounded: such tracks are dropped until fresh data comes through.
         """
-        hop = {(link.source, link.target): self.cycle_s[link.source] + self.processing_delay_s[link.source]
-               + link.latency_s + 3.0 * link.jitter_s for link in self.links}
-        longest = 0.0
-        for source in self.nodes:
-            best = {source: 0.0}
-            queue = [(0.0, source)]
-            while queue:
-                cost, node = heapq.heappop(queue)
-                if cost > best[node]:
+        cut: set[str] = set()
+        down: set[str] = set()
+        states = [(frozenset(cut), frozenset(down))]
+        for _, kind, target in self.events:
+            if kind == EventKind.link_cut:
+                cut.add(target)
+            elif kind == EventKind.link_restored:
+                cut.discard(target)
+            elif kind == EventKind.node_down:
+                down.add(target)
+            elif kind == EventKind.node_up:
+                down.discard(target)
+            states.append((frozenset(cut), frozenset(down)))
+        slowest = 0.0
+        for state_cut, state_down in set(states):
+            for source in self.nodes:
+                if source in state_down:
                     continue
-                for link in self.outgoing(node):
-                    step = cost + hop[(link.source, link.target)]
-                    if step < best.get(link.target, np.inf):
-                        best[link.target] = step
-                        heapq.heappush(queue, (step, link.target))
-            longest = max(longest, *best.values())
-        return longest + 2.0 * max(self.cycle_s.values(), default=0.0)
+                reach = self._dijkstra(source, self._report_hop_s, state_cut, state_down)
+                slowest = max(slowest, *reach.values())
+        cycle = max(self.cycle_s.values(), default=0.0)
+        return (slowest + self.settings.sensor_report_latency_s + 3.0 * cycle
+                + self.settings.max_coast_s)
+
+    def _report_hop_s(self, link: DirectedLink) -> float:
+        return (self.cycle_s[link.source] + self.processing_delay_s[link.source] + link.latency_s
+                + 3.0 * link.jitter_s)
+
+    def _order_hop_s(self, link: DirectedLink) -> float:
+        return link.latency_s + self.processing_delay_s[link.target]
 
     def _shortest_delay(self, source: str, target: str, cut: set[str], down: set[str]) -> float | None:
+        """Latencies plus the processing delay of every node passed through, not the target's."""
         if source in down or target in down:
             return None
+        reach = self._dijkstra(source, self._order_hop_s, cut, down)
+        return reach[target] - (self.processing_delay_s[target] if target != source else 0.0) \
+            if target in reach else None
+
+    def _dijkstra(self, source: str, hop_s: Callable[[DirectedLink], float], cut: AbstractSet[str],
+                  down: AbstractSet[str]) -> dict[str, float]:
+        """The least total ``hop_s`` from ``source`` to every node it reaches over links not cut,
+        through nodes that are up, seconds."""
         best = {source: 0.0}
         queue = [(0.0, source)]
         while queue:
             cost, node = heapq.heappop(queue)
-            if node == target:
-                return cost
-            if cost > best.get(node, np.inf):
+            if cost > best[node]:
                 continue
             for link in self.outgoing(node):
                 if link.link_id in cut or link.target in down:
                     continue
-                step = link.latency_s + (self.processing_delay_s[link.target] if link.target != target
-                                         else 0.0)
-                if cost + step < best.get(link.target, np.inf):
-                    best[link.target] = cost + step
-                    heapq.heappush(queue, (cost + step, link.target))
-        return None
+                step = cost + hop_s(link)
+                if step < best.get(link.target, np.inf):
+                    best[link.target] = step
+                    heapq.heappush(queue, (step, link.target))
+        return best
 
 
 def airspace(scenario: Scenario, nation: str) -> BaseGeometry:
@@ -259,10 +283,11 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
         links=tuple(links), sensor_node=sensor_node, unit_node=unit_node,
         authority=dict(rules.authority),
         may_task={k: tuple(v) for k, v in rules.may_task.items()}, events=events)
-    slowest = net.slowest_report_path_s()
-    if slowest >= settings.max_report_age_s:
+    bound = net.report_age_bound_s()
+    if bound >= settings.max_report_age_s:
         raise C2Error([ScenarioError(
-            f"c2.max_report_age_s ({settings.max_report_age_s:g} s) is not longer than the slowest report "
-            f"path of the '{arrangement}' arrangement ({slowest:.0f} s): tracks relayed over it would be "
+            f"{settings.max_report_age_s:g} s is not longer than the oldest data a "
+            f"node of the '{arrangement}' arrangement can legitimately hold ({bound:.0f} s: its slowest "
+            "report path, report latency, cycles and c2.max_coast_s): tracks relayed over it would be "
             "dropped as stale; raise it above that", ("c2", "max_report_age_s"))])
     return net

@@ -433,6 +433,7 @@ class _Pass:
         while node.inbox and node.inbox[0][0] <= t:
             _, _, source, received = heapq.heappop(node.inbox)
             node.latest[source] = received
+        node.tracker.expire(t)  # also when no scan came: its radars may all have stopped reporting
         own = TrackSet.from_tracker(node.name, node.tracker)
         if node.tracker.time_s is None:
             own = TrackSet.empty(node.name)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from iadsim.geo.radar_geometry import EARTH_RADIUS_M
+
 __all__ = ["Interceptors", "Phase", "intercept_time_s", "step_interceptors"]
 
 Array = NDArray[np.float64]
@@ -98,6 +100,28 @@ class Interceptors:
         return len(self) - 1
 
 
+
+def _to_height(enu_m: Array) -> Array:
+    """``(I, 3)`` local ENU positions as (east, north, height above the origin's level), metres."""
+    out = np.array(enu_m, dtype=np.float64, copy=True)
+    out[:, 2] += (out[:, 0] ** 2 + out[:, 1] ** 2) / (2.0 * EARTH_RADIUS_M)
+    return out
+
+
+def _from_height(xyh_m: Array) -> Array:
+    """The inverse of ``_to_height``: (east, north, height) back to local ENU, metres."""
+    out = np.array(xyh_m, dtype=np.float64, copy=True)
+    out[:, 2] -= (out[:, 0] ** 2 + out[:, 1] ** 2) / (2.0 * EARTH_RADIUS_M)
+    return out
+
+
+def _to_height_velocity(enu_m: Array, vel_mps: Array) -> Array:
+    """``(I, 3)`` ENU velocities at ENU positions as (east, north, climb rate), m/s."""
+    out = np.array(vel_mps, dtype=np.float64, copy=True)
+    out[:, 2] += (enu_m[:, 0] * vel_mps[:, 0] + enu_m[:, 1] * vel_mps[:, 1]) / EARTH_RADIUS_M
+    return out
+
+
 def step_interceptors(ic: Interceptors, t0_s: float, t1_s: float, aim_m: Array, aim_vel_mps: Array,
                       target_t0_m: Array, target_t1_m: Array, acquisition_range_m: float,
                       identification_range_m: float, shadow_s: float) -> list[tuple[float, int, str]]:
@@ -117,6 +141,12 @@ def step_interceptors(ic: Interceptors, t0_s: float, t1_s: float, aim_m: Array, 
     dt = t1_s - t0_s
     if not len(ic) or dt <= 0.0:
         return events
+    # fly in (east, north, height): the ENU frame's up falls away from the ground by d²/2R at a
+    # distance d from its origin, so a straight ENU line between two points sags below them by
+    # chord²/8R (about 200 m over 100 km) and a pair flying it would dive into the ground
+    position = _to_height(ic.position_m)
+    aim_vel_mps = _to_height_velocity(aim_m, aim_vel_mps)
+    aim_m, target_t0_m, target_t1_m = _to_height(aim_m), _to_height(target_t0_m), _to_height(target_t1_m)
     phase = ic.phase
     launch = (phase == Phase.ordered) & (ic.airborne_s <= t1_s)
     for i in np.flatnonzero(launch):
@@ -132,24 +162,24 @@ def step_interceptors(ic: Interceptors, t0_s: float, t1_s: float, aim_m: Array, 
     guided_vel = np.where((phase == Phase.acquired)[:, None] & truth_ok[:, None], target_vel, aim_vel_mps)
     has_aim = np.all(np.isfinite(guided), axis=1) & np.all(np.isfinite(guided_vel), axis=1)
     # lead pursuit: head for the predicted intercept point; tail chase where none exists
-    t_hit = intercept_time_s(ic.position_m, ic.speed_mps, np.where(has_aim[:, None], guided, 0.0),
+    t_hit = intercept_time_s(position, ic.speed_mps, np.where(has_aim[:, None], guided, 0.0),
                              np.where(has_aim[:, None], guided_vel, 0.0))
     point = np.where(np.isfinite(t_hit)[:, None], guided + guided_vel * np.where(
         np.isfinite(t_hit), t_hit, 0.0)[:, None], guided)
-    heading = point - ic.position_m
+    heading = point - position
     dist = np.linalg.norm(heading, axis=1)
     move = np.minimum(ic.speed_mps * avail, dist)
     unit = np.divide(heading, dist[:, None], out=np.zeros_like(heading), where=dist[:, None] > 0)
     moving = flying & has_aim
-    new_pos = np.where(moving[:, None], ic.position_m + unit * move[:, None], ic.position_m)
+    new_pos = np.where(moving[:, None], position + unit * move[:, None], position)
     # closest approach to the true target within the step (both move linearly)
-    p0 = ic.position_m - target_t0_m
-    dv = (new_pos - ic.position_m) / dt - target_vel
+    p0 = position - target_t0_m
+    dv = (new_pos - position) / dt - target_vel
     denom = np.einsum("ij,ij->i", dv, dv)
     tau = np.clip(np.divide(-np.einsum("ij,ij->i", p0, dv), denom, out=np.zeros(len(ic)),
                             where=denom > 0), 0.0, dt)
     miss = np.linalg.norm(p0 + dv * tau[:, None], axis=1)
-    ic.position_m = new_pos
+    position = new_pos
     with np.errstate(invalid="ignore"):
         gap = np.linalg.norm(new_pos - target_t1_m, axis=1)
     acquire = (phase == Phase.ground_controlled) & truth_ok & (gap <= acquisition_range_m)
@@ -165,7 +195,8 @@ def step_interceptors(ic: Interceptors, t0_s: float, t1_s: float, aim_m: Array, 
         events.append((float(t0_s + tau[i]), int(i), "visual_identification"))
     phase[identify] = Phase.shadowing
     shadowing = phase == Phase.shadowing
-    ic.position_m[shadowing & truth_ok] = target_t1_m[shadowing & truth_ok]
+    position[shadowing & truth_ok] = target_t1_m[shadowing & truth_ok]
+    ic.position_m = _from_height(position)
     finished = shadowing & ((t1_s >= ic.identified_s + shadow_s) | ~truth_ok)
     lost = flying & ~identify & ~truth_ok
     for i in np.flatnonzero(finished | lost):

@@ -322,6 +322,12 @@ class Tracker:
                 t.state, t.covariance, dt, cfg.process_noise_horizontal, cfg.process_noise_vertical)
         self.time_s = time_s
 
+    def expire(self, time_s: float) -> None:
+        """Delete the tracks no detection has updated for more than ``max_coast_s`` at ``time_s``
+        (seconds): for a tracker whose sensors stopped reporting, which ``process_scan`` never sees."""
+        if math.isfinite(self.config.max_coast_s) and len(self.tracks):
+            self.tracks = self.tracks.select(time_s - self.tracks.last_hit_s <= self.config.max_coast_s)
+
     # -- one scan ------------------------------------------------------------------------------------
     def process_scan(self, scan: Scan) -> None:
         """Predict to the scan, gate, assign (GNN on clusters), update, initiate and delete tracks."""

@@ -43,6 +43,7 @@ from iadsim.web.jobs import JobConflict, JobManager
 __all__ = [
     "DEFAULT_LIMIT",
     "LAYERS",
+    "LOOPBACK_HOSTS",
     "MAX_EVENTS",
     "MAX_LIMIT",
     "MAX_UPLOAD_BYTES",
@@ -108,6 +109,18 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+"""The host names a loopback server answers to."""
+
+
+def _host_name(header: str) -> str:
+    """The host of a Host header, without its port, lower case (IPv6 kept in brackets)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[: header.find("]") + 1] if "]" in header else header
+    return header.split(":", 1)[0]
 
 
 def _text(value: str) -> str:
@@ -212,6 +225,16 @@ class _Runs:
         return _jsonable(data)  # type: ignore[no-any-return]
 
 
+def _stamp(path: Path) -> tuple[str, int, int] | tuple[str]:
+    """A file's name, modification time and size, to tell a rewritten file; the name alone if
+    it is absent (or vanishes while we look)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (path.name,)
+    return (path.name, st.st_mtime_ns, st.st_size)
+
+
 class _FrameCache:
     """RunFrames of the last few runs asked for, rebuilt when a run's files change."""
 
@@ -219,24 +242,27 @@ class _FrameCache:
         self.runs = runs
         self._cache: OrderedDict[str, tuple[tuple[Any, ...], RunFrames]] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[str, threading.Lock] = {}
 
     def get(self, run: str) -> RunFrames:
         """The frames of a run; 422 if one of its files is corrupt."""
         folder = self.runs.folder(run)
-        stamp = tuple((f, p.stat().st_mtime_ns, p.stat().st_size) if (p := folder / f).is_file() else (f,)
-                      for f in _FRAME_FILES)
         with self._lock:
-            hit = self._cache.get(run)
-            if hit is not None and hit[0] == stamp:
+            building = self._building.setdefault(run, threading.Lock())
+        with building:  # concurrent first requests for one run wait for a single build
+            stamp = tuple(_stamp(folder / f) for f in _FRAME_FILES)
+            with self._lock:
+                hit = self._cache.get(run)
+                if hit is not None and hit[0] == stamp:
+                    self._cache.move_to_end(run)
+                    return hit[1]
+            frames = self._build(run, folder)
+            with self._lock:
+                self._cache[run] = (stamp, frames)
                 self._cache.move_to_end(run)
-                return hit[1]
-        frames = self._build(run, folder)
-        with self._lock:
-            self._cache[run] = (stamp, frames)
-            self._cache.move_to_end(run)
-            while len(self._cache) > _FRAME_CACHE:
-                self._cache.popitem(last=False)
-        return frames
+                while len(self._cache) > _FRAME_CACHE:
+                    self._cache.popitem(last=False)
+            return frames
 
     def _build(self, run: str, folder: Path) -> RunFrames:
         def table(name: str) -> pa.Table | None:
@@ -399,14 +425,19 @@ def _limited(table: pa.Table, limit: int) -> dict[str, Any]:
             "columns": table.column_names, "rows": _rows(shown)}
 
 
-def create_app(root: Path, token: str | None = None, jobs: bool = True) -> FastAPI:
+def create_app(root: Path, token: str | None = None, jobs: bool = True,
+               allowed_hosts: list[str] | None = None) -> FastAPI:
     """The viewer and its API over the run folders in ``root``.
 
     Args:
         root: the served folder of runs; background runs are written into it.
         token: if given, every /api call needs it as ``Authorization: Bearer <token>``.
         jobs: whether the page may start background runs (POST /api/jobs).
+        allowed_hosts: the host names the server answers to (the Host header without its port;
+            IPv6 in brackets); None: any. ``iadsim serve`` on loopback allows only loopback names,
+            so a web page cannot reach the server through a rebound DNS name.
     """
+    hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
     runs = _Runs(root)
     frames = _FrameCache(runs)
     manager = JobManager(runs.root)
@@ -416,8 +447,11 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True) -> FastA
         yield
         manager.shutdown()
 
-    app = FastAPI(title="iadsim", version=__version__, lifespan=lifespan,
+    # no /docs or /redoc: they load their scripts from a CDN, which is neither offline nor allowed
+    # by the page's content security policy; the schema stays at /openapi.json
+    app = FastAPI(title="iadsim", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="The viewer's API over iadsim run folders (defender's view).")
+    app.state.jobs = manager
     if STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -433,8 +467,17 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True) -> FastA
     @app.middleware("http")
     async def require_token(request: Request,
                             call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Refuse /api calls without the server's token, when it has one."""
-        if token is not None and request.url.path.startswith("/api"):
+        """Refuse requests for another host name (DNS rebinding), and /api calls without the
+        server's token when it has one."""
+        if hosts is not None and _host_name(request.headers.get("host", "")) not in hosts:
+            return JSONResponse({"detail": "this server answers only to "
+                                           f"{', '.join(sorted(hosts))}: wrong Host header"},
+                                status_code=400, headers=SECURITY_HEADERS)
+        path = request.scope.get("path", "")
+        root = request.scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root):]  # behind a proxy's prefix the API is still /api
+        if token is not None and path.startswith("/api"):
             given = request.headers.get("authorization", "")
             scheme, _, value = given.partition(" ")
             if scheme.lower() != "bearer" or not secrets.compare_digest(value.strip().encode(),
@@ -446,6 +489,11 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True) -> FastA
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
+
+    @app.get("/api/info")
+    def info() -> dict[str, Any]:
+        """The server: iadsim's version, whether the page may start runs, whether a token is needed."""
+        return {"version": __version__, "jobs": jobs, "token": token is not None}
 
     @app.get("/api/runs")
     def list_runs() -> list[dict[str, Any]]:

@@ -61,7 +61,9 @@ class Samples:
         interval_s: the typical sampling interval (s): the median step between an entity's samples.
         tolerance_s: how long after its last sample an entity still counts as present (s).
         columns: the other columns, reordered like the rows.
-        key: entity · span_s + (time − start_s) per row, ascending, shape (n,).
+        key: entity · span_s + (time − start_s) per row, ascending, shape (n,); it tells apart
+            times further apart than about entities · span_s · 2⁻⁵² (1e-10 s for a thousand
+            entities over a day), far below any sampling interval.
         start_s, end_s: the first and last sample time of all rows (s); span_s = end − start + 1.
     """
 
@@ -130,6 +132,15 @@ class Samples:
         return np.arange(lo, hi)
 
 
+_KINEMATICS = ("lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps")
+
+
+def _kinematics(table: pa.Table) -> dict[str, np.ndarray]:
+    """Position (deg, m) and east/north velocity (m/s) columns as float arrays; NaN where absent."""
+    return {c: _floats(table, c) if c in table.column_names else np.full(table.num_rows, np.nan)
+            for c in _KINEMATICS}
+
+
 def _counts(table: pa.Table, name: str) -> np.ndarray:
     """A count column as float (NaN where unknown): a number as it is, a list by its length."""
     if name not in table.column_names:
@@ -193,8 +204,7 @@ class RunFrames:
             return None, []
         ids = _strings(table.column("object_id"))
         names, codes = np.unique(ids.astype(str), return_inverse=True)
-        cols = {c: _floats(table, c) if c in table.column_names else np.full(table.num_rows, np.nan)
-                for c in ("lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps")}
+        cols = _kinematics(table)
         for extra in ("type", "nation"):
             cols[extra] = (_strings(table.column(extra)) if extra in table.column_names
                            else np.full(table.num_rows, None, dtype=object))
@@ -207,11 +217,13 @@ class RunFrames:
         need = ("time_s", "node", "track_id", "lat_deg", "lon_deg")
         if table is None or any(c not in table.column_names for c in need) or table.num_rows == 0:
             return {}
+        table = table.filter(pc.is_valid(table.column("node")))  # a row of no node belongs nowhere
+        if table.num_rows == 0:
+            return {}
         nodes = _strings(table.column("node")).astype(str)
         track = np.asarray(pc.cast(table.column("track_id"), pa.int64()).to_numpy(zero_copy_only=False))
         time_s = _floats(table, "time_s")
-        cols = {c: _floats(table, c) if c in table.column_names else np.full(table.num_rows, np.nan)
-                for c in ("lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps")}
+        cols = _kinematics(table)
         cols["identity"] = (_strings(table.column("identity")) if "identity" in table.column_names
                             else np.full(table.num_rows, None, dtype=object))
         cols["object_id"] = (_strings(table.column("object_id")) if "object_id" in table.column_names

@@ -3,13 +3,18 @@
 One job runs at a time (a run uses a whole core and the machine may have two); the child writes
 JSON progress lines (``iadsim run --progress-format json``) that a reader thread turns into the
 job's phase and fraction. The child is a separate process so a failing or cancelled run cannot take
-the server down, and nothing crosses between them but text lines.
+the server down, and nothing crosses between them but text lines. It writes into a hidden folder
+of its own (``.job-<id>``, never listed as a run); the finished run folder is then renamed into the
+served folder under a name no other run has, so a job never overwrites or half-writes a run the
+page may be showing.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -83,7 +88,10 @@ class JobManager:
                                   "one run at a time — wait for it or cancel it")
             job = Job(str(next(self._ids)), Path(scenario).name if "/" in scenario else scenario,
                       arrangement, coverage)
-            cmd = [self.python, "-m", "iadsim", "run", scenario, "--out", str(self.out_dir),
+            work = self._work_dir(job)
+            shutil.rmtree(work, ignore_errors=True)  # a leftover of a server killed mid-job
+            work.mkdir(parents=True)
+            cmd = [self.python, "-m", "iadsim", "run", scenario, "--out", str(work),
                    "--progress-format", "json"]
             if not coverage:
                 cmd.append("--no-coverage")
@@ -116,18 +124,39 @@ class JobManager:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
-            if job.state == "running" and job.process is not None:
+            if job.state == "running" and job.process is not None and job.process.poll() is None:
                 job.state = "cancelled"
                 job.message = "cancelled from the viewer"
                 job.process.terminate()
         return job
 
-    def shutdown(self) -> None:
-        """Terminate every running child (the server is stopping)."""
+    def shutdown(self, wait_s: float = 5.0) -> None:
+        """Terminate every running child, and kill those still alive after ``wait_s`` (the server
+        is stopping)."""
         with self._lock:
-            for job in self._jobs.values():
-                if job.process is not None and job.process.poll() is None:
-                    job.process.terminate()
+            running = [j.process for j in self._jobs.values()
+                       if j.process is not None and j.process.poll() is None]
+        for proc in running:
+            proc.terminate()
+        for proc in running:
+            try:
+                proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def _work_dir(self, job: Job) -> Path:
+        return self.out_dir / f".job-{job.id}"
+
+    def _publish(self, job: Job, report: Path) -> str:
+        """Move the finished run folder into the served folder under a new name; returns the name."""
+        folder = self._work_dir(job) / report.parent.name
+        name, n = folder.name, 2
+        with self._lock:  # two publishers must not pick the same name
+            while (self.out_dir / name).exists():
+                name, n = f"{folder.name}-{n}", n + 1
+            os.replace(folder, self.out_dir / name)
+        return name
 
     def _forget_old(self) -> None:
         done = [j for j in self._jobs.values() if j.state not in ("queued", "running")]
@@ -146,30 +175,40 @@ class JobManager:
         proc = job.process
         assert proc is not None and proc.stdout is not None
         last_line = ""
-        for line in proc.stdout:
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                msg = json.loads(text)
-            except ValueError:
-                last_line = text  # the report path, printed last
-                continue
-            if isinstance(msg, dict) and "phase" in msg:
-                with self._lock:
-                    job.phase = str(msg["phase"])
-                    job.done = int(msg.get("done", 0))
-                    job.total = int(msg.get("total", 0))
-        code = proc.wait()
-        stderr_reader.join(timeout=5.0)
+        try:
+            for line in proc.stdout:
+                text = line.strip()
+                if not text:
+                    continue
+                try:
+                    msg = json.loads(text)
+                except ValueError:
+                    last_line = text  # the report path, printed last
+                    continue
+                if isinstance(msg, dict) and "phase" in msg:
+                    with self._lock:
+                        job.phase = str(msg["phase"])
+                        job.done = int(msg.get("done", 0))
+                        job.total = int(msg.get("total", 0))
+            code = proc.wait()
+            stderr_reader.join(timeout=5.0)
+            run = self._publish(job, Path(last_line)) if code == 0 and last_line and \
+                job.state != "cancelled" else None
+        except Exception as exc:  # whatever went wrong, the job must end, not hang
+            code, run = -1, None
+            job.stderr.append(f"the server could not follow the run ({type(exc).__name__}: {exc})")
+            if proc.poll() is None:
+                proc.kill()
+        finally:
+            shutil.rmtree(self._work_dir(job), ignore_errors=True)
         with self._lock:
             job.ended = time.monotonic()
             if job.state == "cancelled":
                 return
-            if code == 0 and last_line:
+            if run is not None:
                 job.state = "done"
-                job.run = Path(last_line).parent.name
-                job.message = f"wrote {job.run}"
+                job.run = run
+                job.message = f"wrote {run}"
             else:
                 job.state = "failed"
                 job.message = "\n".join(job.stderr) or f"iadsim run exited with code {code}"
