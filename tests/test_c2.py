@@ -293,3 +293,26 @@ def test_a_pair_crossing_the_frame_origin_climbs_without_diving_below_its_base()
     assert ic.phase[0] == Phase.shadowing
     assert min(heights) >= -1.0 and max(heights) <= 501.0
     assert all(b >= a - 1.0 for a, b in itertools.pairwise(heights))  # it only climbs
+
+
+def test_interceptors_take_off_from_their_airfields_elevation(violation, arms):
+    import dataclasses
+
+    from iadsim.geo.terrain import default_terrain
+
+    scenario, engine, result = violation
+    terrain = default_terrain()
+    sensors = dataclasses.replace(SensorTable.from_engine(engine), terrain=terrain)
+    out = run_c2(scenario, result.detections, result.truth, result.objects, sensors, "national")
+    rows = out.interceptors.to_pylist()
+    assert rows, "the violation scrambles a pair"
+    first = {}
+    for row in rows:
+        first.setdefault(row["flight_id"], row)
+    for row in first.values():
+        ground = float(np.ravel(terrain.height_at([row["lat_deg"]], [row["lon_deg"]]))[0])
+        assert ground > 100.0  # Belarusian airfields lie 100-250 m above the sea
+        assert row["alt_m"] == pytest.approx(ground, abs=30.0)
+    assert min(r["alt_m"] for r in rows) > 100.0  # and no pair flies below its airfield's level
+    # without terrain (a smooth earth at sea level) they take off from 0 m
+    assert min(r["alt_m"] for r in arms["national"].interceptors.to_pylist()) < 50.0

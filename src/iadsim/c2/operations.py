@@ -34,6 +34,7 @@ from iadsim.scenario.schema import AircraftRole, Arrangement, EventKind, Scenari
 from iadsim.sim.random import Stage, stream
 
 if TYPE_CHECKING:
+    from iadsim.geo.terrain import Terrain
     from iadsim.sim.engine import Engine
 from iadsim.tracking.fusion import FusedPicture, FusionConfig, TrackSet
 from iadsim.tracking.io import validate_detections
@@ -76,17 +77,19 @@ class Identity:
 @dataclass(frozen=True)
 class SensorTable:
     """The engine's radars: arrays of S (unit id for ground radars, aircraft type for airborne ones,
-    else empty strings)."""
+    else empty strings), and the engine's terrain (None: a smooth earth at sea level)."""
 
     sensor_id: NDArray[np.str_]
     unit: NDArray[np.str_]
     nation: NDArray[np.str_]
     aircraft: NDArray[np.str_]
+    terrain: Terrain | None = None
 
     @classmethod
     def from_engine(cls, engine: Engine) -> SensorTable:
         """The radars of a prepared engine."""
-        return cls(engine.radars.sensor_id, engine.radar_unit, engine.radars.nation, engine.radar_aircraft)
+        return cls(engine.radars.sensor_id, engine.radar_unit, engine.radars.nation, engine.radar_aircraft,
+                   engine.terrain)
 
 
 @dataclass
@@ -245,6 +248,7 @@ class _Pass:
                  objects: pa.Table, sensors: SensorTable, replication: int, config: TrackerConfig,
                  world: World | None) -> None:
         self.scenario, self.net, self.settings = scenario, net, net.settings
+        self.terrain = sensors.terrain  # the air bases' elevation, where interceptors take off
         self.rng = stream(scenario.seed, replication, Stage.c2)
         self.rng_engagement = stream(scenario.seed, replication, Stage.engagement)
         self.origin = _origin(detections, scenario)
@@ -662,7 +666,9 @@ class _Pass:
                 if (ac is None or ac.role not in _FIGHTER_ROLES or ac.max_speed_kmh is None
                         or not item.in_service.contains(day) or item.count < 2):
                     continue
-                base = ecef_to_enu(geodetic_to_ecef(place.lat_deg, place.lon_deg, 0.0), *self.origin)[0]
+                ground = (0.0 if self.terrain is None else float(np.nan_to_num(
+                    np.ravel(self.terrain.height_at([place.lat_deg], [place.lon_deg]))[0])))
+                base = ecef_to_enu(geodetic_to_ecef(place.lat_deg, place.lon_deg, ground), *self.origin)[0]
                 speed = ac.max_speed_kmh / 3.6 * self.settings.intercept_speed_fraction
                 zone = {n: any(shapely.contains_xy(self.airspaces[a], place.lon_deg, place.lat_deg)
                                for a, m in self.net.authority.items() if m == n)
