@@ -162,6 +162,22 @@ def test_alias_bomb_refused(write):
     assert "YAML nodes" in error.message
 
 
+@pytest.mark.parametrize("text", [
+    "a: &a [*a]\n",                      # an alias inside its own anchor nests for ever
+    "a: &a {b: *a}\n",
+    "[" * 500 + "\n",                    # deeper than PyYAML's parser can recurse
+    "x: " + "[" * 70 + "]" * 70 + "\n",  # readable by PyYAML, deeper than any scenario
+])
+def test_nesting_too_deep_is_one_error(write, text):
+    [error] = validate_file(write(text))
+    assert "nest more than 64 levels" in error.message
+
+
+def test_nesting_a_scenario_uses_is_fine(write):
+    errors = validate_file(write("name: x\nas_of: 2020-01-01\nnote: " + "[" * 40 + "]" * 40 + "\n"))
+    assert not any("nest" in e.message for e in errors)
+
+
 def test_top_level_list(write):
     [error] = validate_file(write("- name: x\n- as_of: 2020-01-01\n"))
     assert "must be a mapping" in error.message

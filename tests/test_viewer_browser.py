@@ -179,14 +179,31 @@ def test_engagements_are_drawn_when_missiles_fly(page, served):
     _shot(page, "04-engagements")
 
 
-def test_clicking_a_track_opens_its_history(page):
+def _boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+def test_clicking_a_track_opens_its_history(page, served):
     _seek(page, 900)
     track = page.locator(".iad-track").last  # the last drawn is on top of any it overlaps
+    node, track_id = track.get_attribute("data-node"), track.get_attribute("data-track-id")
     track.click()
     page.wait_for_selector("#track-panel", state="visible")
     page.wait_for_function("() => document.querySelectorAll('#track-history tbody tr').length > 0")
     assert page.locator(".iad-history").count() >= 1
-    assert "track" in page.inner_text("#track-panel").lower()
+    assert f"{node} · track {track_id}" in page.inner_text("#track-panel")
+    # every object the track followed has its truth path drawn (up to six)
+    rows = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
+        Authorization: 'Bearer ' + token}})).json()).rows""",
+        [f"{served}api/runs/{RAID}/tracks/{node}/{track_id}", TOKEN])
+    followed = {r["object_id"] for r in rows if r.get("object_id")}
+    page.wait_for_function(f"() => document.querySelectorAll('.iad-truth-path').length === {min(len(followed), 6)}",
+                           timeout=10_000)
+    # the panel leaves the legend and the scale bar in view
+    panel = page.locator("#track-panel").bounding_box()
+    for control in (".iad-legend", ".leaflet-control-scale"):
+        assert not _boxes_overlap(panel, page.locator(control).bounding_box()), control
     _shot(page, "05-track-history")
     page.click("#track-close")
     page.wait_for_selector("#track-panel", state="hidden")
@@ -203,6 +220,26 @@ def test_a_scenario_started_from_the_page_runs_in_the_background_and_opens(page)
     assert page.input_value("#run-select") == SHORT_RUN
     assert _state(page)["counts"]["units"] == page.locator(".iad-unit").count() > 20
     assert page.locator("#jobs li[data-job-id]").first.inner_text().lower().count("done") >= 1
+
+
+def test_the_event_log_names_the_track_an_event_is_about(page, served):
+    events = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
+        Authorization: 'Bearer ' + token}})).json()).events""",
+        [f"{served}api/runs/{RAID}/timeline", TOKEN])
+    bare = [e for e in events if e["track_id"] is not None and not e["subject"] and not e["object_id"]]
+    event = bare[0] if bare else next(e for e in events if e["track_id"] is not None and not e["subject"])
+    _seek(page, math.ceil(event["time_s"] / 10.0) * 10.0)
+    assert f"track {event['track_id']}" in page.inner_text("#event-log")
+
+
+def test_a_link_to_a_run_that_is_not_there_says_so(browser, served):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{served}#token={TOKEN}&run=gone-2020-12-31")
+    _wait_ready(page)
+    assert "There is no run gone-2020-12-31" in page.inner_text("#error")
+    assert _state(page)["run"] is not None  # and a run that is there is shown
+    context.close()
 
 
 def test_without_the_token_the_page_says_so(browser, served):

@@ -129,6 +129,8 @@ def test_picture_filtered_by_node(client):
     assert body["total"] == 2 and {r["node"] for r in body["rows"]} == {"cp2"}
     assert body["rows"][0]["sources"] == ["r2"]
     assert client.get(f"/api/runs/{RUN}/layers/truth", params={"node": "cp2"}).status_code == 400
+    unknown = client.get(f"/api/runs/{RUN}/layers/picture", params={"node": "cp9"})
+    assert unknown.status_code == 404 and "cp9" in unknown.json()["detail"]
 
 
 def test_unknown_layer_is_404(client):

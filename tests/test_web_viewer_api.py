@@ -109,7 +109,7 @@ def test_timeline_gives_the_span_step_nodes_layers_and_events_in_time_order(clie
                               "coverage": False, "units": True}
     assert [e["time_s"] for e in body["events"]] == [5.0, 12.0, 31.0]
     assert body["events"][2] == {"time_s": 31.0, "kind": "fire_order", "node": "cp1", "subject": "fu1",
-                                 "object_id": "a1", "detail": "salvo"}
+                                 "object_id": "a1", "detail": "salvo", "track_id": 5}
     assert body["events_truncated"] is False
 
 
@@ -127,8 +127,9 @@ def test_truth_at_a_time_is_each_objects_latest_sample_with_speed_and_heading(cl
 
 def test_objects_appear_at_their_first_sample_and_go_one_interval_after_their_last(client):
     assert {o["object_id"] for o in _frame(client, 15.0)["truth"]} == {"a1"}
-    assert {o["object_id"] for o in _frame(client, 60.5)["truth"]} == {"a2"}  # a1: last 50 s + 10 s
-    assert {o["object_id"] for o in _frame(client, 60.0)["truth"]} == {"a1", "a2"}
+    # a1's last sample is at 50 s: logged every 10 s, it would have one at 60 s were it still there
+    assert {o["object_id"] for o in _frame(client, 59.9)["truth"]} == {"a1", "a2"}
+    assert {o["object_id"] for o in _frame(client, 60.0)["truth"]} == {"a2"}
     assert _frame(client, -5.0)["truth"] == []
     assert _frame(client, 1000.0)["truth"] == []
 
@@ -200,12 +201,59 @@ def test_frames_follow_a_rewritten_run(root, client):
     assert _frame(client, 15.0)["truth"] == []
 
 
-def test_a_corrupt_table_makes_the_frame_a_422_not_a_500(root, client):
-    (root / RUN / "picture.parquet").write_bytes(b"PAR1 cut short")
-    response = client.get(f"/api/runs/{RUN}/frame", params={"t": 10})
-    assert response.status_code == 422
-    assert "picture.parquet" in response.json()["detail"]
-    assert client.get(f"/api/runs/{RUN}/timeline").status_code == 422
+@pytest.mark.parametrize("name", ["picture.parquet", "engagements.parquet", "interceptors.parquet",
+                                  "c2_events.parquet", "truth.parquet"])
+def test_a_corrupt_table_is_left_out_and_named_while_the_rest_plays(root, client, name):
+    (root / RUN / name).write_bytes(b"PAR1 cut short")
+    body = client.get(f"/api/runs/{RUN}/timeline").json()
+    [problem] = body["problems"]
+    assert problem.startswith(f"{name} is left out") and "corrupt or half-written" in problem
+    layer = {"picture.parquet": "picture", "engagements.parquet": "engagements",
+             "interceptors.parquet": "interceptors", "truth.parquet": "truth"}.get(name)
+    assert all(present == (key != layer) for key, present in body["layers"].items() if key not in
+               ("coverage",))
+    frame = _frame(client, 30.0)
+    assert (frame["truth"] == []) == (name == "truth.parquet")
+    assert (frame["engagements"] == []) == (name == "engagements.parquet")
+    assert (frame["events"] == []) == (name == "c2_events.parquet")
+    if name == "picture.parquet":
+        assert client.get(f"/api/runs/{RUN}/frame", params={"t": 10, "node": ["cp1"]}).status_code == 404
+    if layer in ("truth", "picture", "engagements"):  # the raw table is still refused as it is
+        assert client.get(f"/api/runs/{RUN}/layers/{layer}").status_code == 422
+
+
+def test_a_corrupt_order_of_battle_leaves_engagements_without_their_units(root, client):
+    (root / RUN / "oob.geojson").write_text('{"type": "FeatureCollection", "feat', encoding="utf-8")
+    [problem] = client.get(f"/api/runs/{RUN}/timeline").json()["problems"]
+    assert problem.startswith("oob.geojson is left out")
+    [flying] = _frame(client, 30.0)["engagements"]
+    assert flying["unit_lat_deg"] is None and flying["target_lon_deg"] == pytest.approx(23.3)
+
+
+def test_truth_without_a_usable_time_is_left_out_and_named(root, client):
+    truth = pq.read_table(root / RUN / "truth.parquet")
+    pq.write_table(truth.set_column(0, "time_s", pa.array([float("nan")] * truth.num_rows)),
+                   root / RUN / "truth.parquet")
+    body = client.get(f"/api/runs/{RUN}/timeline").json()
+    [problem] = body["problems"]
+    assert "truth.parquet cannot be played back" in problem and "finite time_s" in problem
+    assert body["layers"]["truth"] is False and (body["start_s"], body["end_s"]) == (0.0, 30.0)  # picture's
+    assert client.get(f"/api/runs/{RUN}/objects/a1").status_code == 404
+
+
+def test_a_time_that_is_not_a_finite_number_is_refused_as_such(client):
+    for bad in ("nan", "inf", "-inf"):
+        response = client.get(f"/api/runs/{RUN}/frame", params={"t": bad})
+        assert response.status_code == 422
+        assert "finite number" in json.dumps(response.json()["detail"])
+
+
+def test_the_track_history_is_in_time_order_even_with_times_stored_as_text(root, client):
+    picture = pq.read_table(root / RUN / "picture.parquet")
+    times = pa.array(["100", "20", "3", "40", "10", "20"])
+    pq.write_table(picture.set_column(0, "time_s", times), root / RUN / "picture.parquet")
+    body = client.get(f"/api/runs/{RUN}/tracks/cp1/5").json()
+    assert [r["time_s"] for r in body["rows"]] == [3.0, 20.0, 40.0, 100.0]
 
 
 def test_a_table_with_unusable_columns_is_left_out_and_named_while_the_rest_plays(root, client):
@@ -290,9 +338,9 @@ def test_samples_at_agrees_with_a_direct_search(rows, t):
     for e in range(5):
         mine = [(s, i) for i, (ee, s) in enumerate(rows) if ee == e]
         before = [(s, i) for s, i in mine if s <= t]
-        if before and max(s for s, _ in mine) + samples.tolerance_s >= t:
+        if before and t - max(s for s, _ in mine) < samples.tolerance_s:
             s, i = max(before)
-            if t - s <= samples.tolerance_s:
+            if t - s < samples.tolerance_s:
                 want[e] = i
     assert got == want
 
@@ -307,7 +355,20 @@ def test_scenarios_list_bundled_ones_and_the_files_in_the_folder(root, client):
     assert listed["short.yaml"] == {"id": "short.yaml", "name": "Short one", "description": "cut",
                                     "source": "folder"}
     assert listed["broken.yaml"]["name"] == "broken.yaml"
+    assert "malformed YAML" in listed["broken.yaml"]["error"] and "broken.yaml:1" in listed["broken.yaml"]["error"]
+    assert "error" not in listed["air-policing-violation"]
     assert "notes.txt" not in listed
+
+
+def test_a_file_that_would_crash_a_yaml_reader_is_listed_with_its_error(root, client):
+    (root / "loop.yaml").write_text("a: &a [*a]\n", encoding="utf-8")
+    (root / "deep.yaml").write_text("[" * 2000 + "\n", encoding="utf-8")
+    listed = {s["id"]: s for s in client.get("/api/scenarios").json()}
+    assert "nest more than 64 levels" in listed["loop.yaml"]["error"]
+    assert "nest more than 64 levels" in listed["deep.yaml"]["error"]
+    check = client.post("/api/scenarios/validate", content="a: &a [*a]\n",
+                        headers={"Content-Type": "text/plain"}).json()
+    assert check["ok"] is False and "nest more than 64 levels" in check["errors"][0]["message"]
 
 
 def test_the_openapi_schema_documents_the_error_answers(client):
@@ -415,6 +476,20 @@ def test_a_failing_run_reports_its_error_message(root, client):
     assert done["state"] == "failed"
     assert "duration_s" in done["message"]
     assert "Traceback" not in done["message"]
+
+
+def test_a_crashed_run_shows_its_last_line_never_a_traceback():
+    from iadsim.web.jobs import _failure_message
+
+    crash = ["Traceback (most recent call last):", '  File "x.py", line 1, in <module>',
+             "RecursionError: maximum recursion depth exceeded"]
+    for stderr in (crash, crash[1:]):  # the header may have scrolled out of the kept lines
+        message = _failure_message(stderr, 1)
+        assert "Traceback" not in message and 'File "' not in message
+        assert "RecursionError: maximum recursion depth exceeded" in message and "bug in iadsim" in message
+    assert _failure_message(["bad.yaml:3:13: duration_s: must be positive"], 2) == (
+        "bad.yaml:3:13: duration_s: must be positive")
+    assert _failure_message([], 9) == "iadsim run exited with code 9"
 
 
 def test_a_running_job_can_be_cancelled_and_its_child_ends(root):

@@ -50,6 +50,10 @@ const EVENT_LOG_SIZE = 20;
 /** Track histories longer than this are shown as identity changes plus samples. */
 const HISTORY_FULL_ROWS = 150;
 const HISTORY_SAMPLED_ROWS = 60;
+/** A track's history draws the truth paths of at most this many of the objects it followed. */
+const HISTORY_MAX_OBJECTS = 6;
+/** The track history keeps at least this height (px) however tall the legend below it is. */
+const TRACK_PANEL_MIN_PX = 160;
 
 /** Belarus, for the first view before units are known (south-west, north-east). */
 const BELARUS_BOUNDS = [[51.25, 23.18], [56.17, 32.78]];
@@ -319,7 +323,9 @@ async function api(path, { method = "GET", body, signal } = {}) {
     throw new ApiError(0, `cannot reach the server (${err.message || "network error"})`);
   }
   if (res.status === 401) {
-    throw new ApiError(401, "this server needs its token: open the URL printed when it started");
+    throw new ApiError(401, token
+      ? "the server rejected this page's token: open the URL printed when it started (with its #token=…)"
+      : "this server needs its token: open the URL printed when it started");
   }
   const text = await res.text();
   let data = null;
@@ -471,7 +477,7 @@ function legendControl() {
     const area = (colour) => swatch(
       `<svg viewBox="0 0 14 12" width="14" height="12"><rect x="1" y="1" width="12" height="10" fill="${colour}" fill-opacity="0.25" stroke="${colour}"/></svg>`);
     const item = (icon, text) => el("li", {}, icon, text);
-    const box = el("details", { class: "iad-legend leaflet-control", open: true },
+    const box = el("details", { class: "iad-legend leaflet-control", open: true, ontoggle: fitTrackPanel },
       el("summary", {}, "Legend"),
       el("h5", {}, "Units ", el("span", { class: "lg-note" }, "green BLR, blue RUS; size by echelon")),
       el("ul", {},
@@ -1321,6 +1327,15 @@ function buildNodeList(nodes) {
 
 let trackGen = 0;
 
+/** Ends the track history above the bottom-right controls (legend, scale bar), which stay in view. */
+function fitTrackPanel() {
+  const panel = $("#track-panel");
+  if (panel.hidden) return;
+  const corner = document.querySelector(".leaflet-bottom.leaflet-right");
+  const bottom = corner ? corner.getBoundingClientRect().top : $("#map").getBoundingClientRect().bottom;
+  panel.style.maxHeight = `${Math.max(TRACK_PANEL_MIN_PX, bottom - panel.getBoundingClientRect().top - 8)}px`;
+}
+
 function closeTrack() {
   trackGen += 1;
   $("#track-panel").hidden = true;
@@ -1358,6 +1373,7 @@ async function openTrack(node, trackId) {
   }
   const panel = $("#track-panel");
   panel.hidden = false;
+  fitTrackPanel();
   $("#track-title").textContent = `${node} · track ${trackId}`;
   $("#track-meta").textContent = "Loading history…";
   const tbody = $("#track-history tbody");
@@ -1421,29 +1437,31 @@ async function openTrack(node, trackId) {
   }));
 
   const objectIds = [...new Set(rows.map((r) => r.object_id).filter((o) => typeof o === "string" && o))];
-  const objectId = [...rows].reverse().find((r) => typeof r.object_id === "string" && r.object_id)?.object_id ?? null;
   const span = rows.length ? `${formatT(rows[0].time_s)} to ${formatT(last(rows).time_s)}` : "no positions";
   const sampled = shownIdx.length < rows.length
     ? ` Showing ${shownIdx.length} of ${rows.length} updates: every identity change, the first, the last and even samples.`
     : "";
-  const object = objectIds.length ? ` Object ${objectIds.join(", ")} (truth path dashed).` : " No truth object associated.";
+  const drawn = objectIds.slice(0, HISTORY_MAX_OBJECTS);
+  const object = !objectIds.length ? " No truth object associated."
+    : objectIds.length === 1 ? ` Object ${objectIds[0]} (truth path dashed).`
+      : ` Objects ${objectIds.join(", ")} (truth paths dashed${drawn.length < objectIds.length ? `, the first ${drawn.length}` : ""}).`;
   $("#track-meta").textContent = `${rows.length} updates, ${span}.${object}${sampled}`;
 
-  if (objectId) {
-    try {
-      const truth = await api(runPath(run, `objects/${enc(objectId)}`));
-      if (gen !== trackGen) return;
-      const points = (truth?.rows ?? []).filter(hasPos).map((r) => [r.lat_deg, r.lon_deg]);
-      if (points.length > 1) {
-        groups.history.addLayer(L.polyline(points, {
-          pane: "history", className: "iad-truth-path", color: "#333", weight: 1.5, opacity: 0.8, dashArray: "5 4", interactive: false,
-        }));
-      }
-    } catch (err) {
-      if (gen !== trackGen) return;
-      reportError("track", `Truth path of ${objectId}`, err);
+  // The path of every object the track followed (a track can pass from one object to another).
+  const paths = await Promise.allSettled(drawn.map((id) => api(runPath(run, `objects/${enc(id)}`))));
+  if (gen !== trackGen || run !== status.run) return;
+  paths.forEach((result, i) => {
+    if (result.status === "rejected") {
+      reportError("track", `Truth path of ${drawn[i]}`, result.reason);
+      return;
     }
-  }
+    const points = (result.value?.rows ?? []).filter(hasPos).map((r) => [r.lat_deg, r.lon_deg]);
+    if (points.length > 1) {
+      groups.history.addLayer(L.polyline(points, {
+        pane: "history", className: "iad-truth-path", color: "#333", weight: 1.5, opacity: 0.8, dashArray: "5 4", interactive: false,
+      }));
+    }
+  });
 }
 
 // Events --------------------------------------------------------------------------------------
@@ -1453,7 +1471,7 @@ let eventsTruncated = false;
 /** Events seen in frames, used when the timeline's list was cut short. */
 let frameEvents = [];
 
-const eventKey = (e) => `${e.time_s}|${e.kind}|${e.node}|${e.subject}|${e.object_id}`;
+const eventKey = (e) => `${e.time_s}|${e.kind}|${e.node}|${e.subject}|${e.track_id}|${e.object_id}`;
 
 function mergeFrameEvents(events) {
   if (!eventsTruncated || !Array.isArray(events) || !events.length) return;
@@ -1497,7 +1515,9 @@ function renderEventLog(t) {
     return;
   }
   list.replaceChildren(...recent.reverse().map((e) => {
-    const what = [e.subject, e.object_id && e.object_id !== e.subject ? e.object_id : null, e.detail].filter(Boolean).join(" · ");
+    // The track a node acted on, unless the subject names it; then the object it followed, if any.
+    const track = isNum(e.track_id) && !e.subject ? `track ${e.track_id}` : null;
+    const what = [e.subject, track, e.object_id && e.object_id !== e.subject ? e.object_id : null, e.detail].filter(Boolean).join(" · ");
     const li = el("li", { title: "Go to this moment", dataset: { time: e.time_s } },
       el("span", { class: "ev-time" }, formatT(e.time_s).slice(2)),
       el("span", {}, el("span", { class: "ev-kind" }, humanKind(e.kind)), what ? ` ${what}` : ""),
@@ -1654,11 +1674,12 @@ async function loadScenarios() {
     el("span", { class: "sc-name" }, s.name ?? s.id, s.source && s.source !== "bundled" ? el("span", { class: "sc-source" }, s.source) : null),
     el("button", {
       type: "button",
-      dataset: { scenario: s.id },
-      title: `Run “${s.name ?? s.id}” on the server`,
-      disabled: !jobsAvailable,
+      dataset: { scenario: s.id, ...(s.error ? { unreadable: "" } : {}) },
+      title: s.error ? "This file cannot be read as a scenario" : `Run “${s.name ?? s.id}” on the server`,
+      disabled: !jobsAvailable || Boolean(s.error),
       onclick: (e) => startJob(s.id, e.currentTarget),
     }, "Run"),
+    s.error ? el("span", { class: "sc-error" }, s.error) : null,
     s.description ? el("span", { class: "sc-desc", title: s.description }, s.description) : null)));
 }
 
@@ -1792,6 +1813,9 @@ async function loadJobs() {
       setJobsUnavailable("This server does not run scenarios.");
     } else {
       reportError("jobs", "Jobs", err);
+      const note = $("#jobs-note");
+      note.textContent = "The jobs could not be listed.";
+      note.hidden = false;
     }
   }
 }
@@ -1800,6 +1824,7 @@ async function loadJobs() {
 
 function initControls() {
   $("#run-select").addEventListener("change", (e) => {
+    clearError("run-link");
     if (e.target.value) selectRun(e.target.value);
   });
   const toggles = {
@@ -1841,11 +1866,15 @@ function initControls() {
       return;
     }
     const wanted = params.get("run");
-    if (wanted && wanted !== status.run && runs.some((r) => r.name === wanted)) selectRun(wanted);
+    if (wanted && wanted !== status.run) {
+      if (runs.some((r) => r.name === wanted)) selectRun(wanted);
+      else showError("run-link", `There is no run ${wanted} in the served folder.`);
+    }
   });
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !$("#track-panel").hidden) closeTrack();
   });
+  window.addEventListener("resize", fitTrackPanel);
 }
 
 async function start() {
@@ -1859,8 +1888,13 @@ async function start() {
   const scenariosDone = loadScenarios().then(loadJobs);
   const wanted = hashParams().get("run");
   if (await refreshRuns()) {
-    const choice = runs.find((r) => r.name === wanted) ? wanted : runs[0]?.name ?? null;
-    await selectRun(choice);
+    const found = runs.some((r) => r.name === wanted);
+    // A link to a run that is gone (renamed, deleted) says so, and the first run is shown instead.
+    if (wanted && !found) {
+      showError("run-link", `There is no run ${wanted} in the served folder` +
+        (runs.length ? `; showing ${runs[0].name} instead.` : "."));
+    }
+    await selectRun(found ? wanted : runs[0]?.name ?? null);
   } else {
     status.ready = true;
   }

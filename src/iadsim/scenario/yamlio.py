@@ -12,13 +12,17 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from iadsim.scenario.errors import Location, Path, ScenarioError
 
-__all__ = ["MAX_FILE_BYTES", "MAX_NODES", "Document", "read_yaml_file", "read_yaml_text"]
+__all__ = ["MAX_DEPTH", "MAX_FILE_BYTES", "MAX_NODES", "Document", "read_yaml_file", "read_yaml_text"]
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 """Largest scenario file accepted; the whole bundled reference data set is well under 1 MiB."""
 
 MAX_NODES = 1_000_000
 """Largest number of YAML nodes walked, which bounds alias ("billion laughs") expansion."""
+
+MAX_DEPTH = 64
+"""Deepest nesting of lists and mappings accepted (scenarios nest five or six levels); it also
+stops an alias that refers to itself (``a: &a [*a]``), which would nest for ever."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class _NodeConverter:
         self.budget.left -= 1
         if self.budget.left < 0:
             raise _TooLarge
+        if len(path) > MAX_DEPTH:
+            raise _TooDeep(self.mark(node))
         if isinstance(node, ScalarNode):
             try:
                 return self.constructor.construct_object(node, deep=True)
@@ -114,6 +120,17 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooDeep(Exception):
+    def __init__(self, location: Location) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+def _too_deep(location: Location) -> ScenarioError:
+    return ScenarioError(f"lists and mappings nest more than {MAX_DEPTH} levels deep (or an alias "
+                         "refers to itself); scenario files nest a few levels", (), location)
+
+
 def read_yaml_text(text: str, file: str = "<string>") -> tuple[Document | None, list[ScenarioError]]:
     """Parse YAML text into a Document; returns (None, errors) if it cannot be read at all."""
     errors: list[ScenarioError] = []
@@ -131,6 +148,8 @@ def read_yaml_text(text: str, file: str = "<string>") -> tuple[Document | None, 
         return None, [ScenarioError(f"malformed YAML: {problem}", (), Location(file, line, col))]
     except yaml.YAMLError as exc:  # e.g. a multi-document stream
         return None, [ScenarioError(f"malformed YAML: {exc}", (), Location(file, 1))]
+    except RecursionError:  # PyYAML's parser recurses once per level: [[[[... thousands deep
+        return None, [_too_deep(Location(file, 1))]
     if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")
                         and node.value in ("", "~", "null")):
         return None, [empty]
@@ -142,6 +161,8 @@ def read_yaml_text(text: str, file: str = "<string>") -> tuple[Document | None, 
         return None, [ScenarioError(
             f"the file expands to more than {MAX_NODES:,} YAML nodes (aliases?); refusing to read it",
             (), Location(file, 1))]
+    except _TooDeep as exc:
+        return None, [_too_deep(exc.location)]
     return Document(data, converter.locations, file), errors
 
 

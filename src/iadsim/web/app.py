@@ -94,8 +94,9 @@ SECURITY_HEADERS = {
 }
 """Headers on every response: the page cannot be framed, load foreign code, or leak its URL."""
 
-_FRAME_FILES = ("truth.parquet", "picture.parquet", "interceptors.parquet", "engagements.parquet",
-                "c2_events.parquet", "oob.geojson")
+_FRAME_TABLES = ("truth.parquet", "picture.parquet", "interceptors.parquet", "engagements.parquet",
+                 "c2_events.parquet")  # in the order RunFrames takes them
+_FRAME_FILES = (*_FRAME_TABLES, "oob.geojson")
 _FRAME_CACHE = 4
 _ROUNDED = ("lat_deg", "lon_deg")
 _UPLOAD_NAME = "upload.yaml"
@@ -265,20 +266,35 @@ class _FrameCache:
             return frames
 
     def _build(self, run: str, folder: Path) -> RunFrames:
+        # A corrupt file is left out and named in the timeline's problems; the other layers still play.
+        problems: list[str] = []
+
         def table(name: str) -> pa.Table | None:
-            return self.runs.table(run, name) if (folder / name).is_file() else None
+            if not (folder / name).is_file():
+                return None
+            try:
+                return self.runs.table(run, name)
+            except HTTPException as exc:
+                problems.append(f"{name} is left out: {exc.detail}")
+                return None
 
         positions: dict[str, tuple[float, float]] = {}
+        features: Any = []
         if (folder / "oob.geojson").is_file():
-            for feature in self.runs.geojson(run, "oob.geojson").get("features") or []:
+            try:
+                features = self.runs.geojson(run, "oob.geojson").get("features") or []
+            except HTTPException as exc:
+                problems.append(f"oob.geojson is left out (engagements drawn without their fire units): "
+                                f"{exc.detail}")
+            for feature in features if isinstance(features, list) else []:
                 try:
                     lon, lat = feature["geometry"]["coordinates"][:2]
                     positions[str(feature["properties"]["unit_id"])] = (float(lat), float(lon))
                 except (KeyError, TypeError, ValueError, IndexError):
                     continue  # a unit without a public location has no point
         try:
-            return RunFrames(table("truth.parquet"), table("picture.parquet"), table("interceptors.parquet"),
-                             table("engagements.parquet"), table("c2_events.parquet"), positions)
+            truth, picture, interceptors, engagements, events = (table(name) for name in _FRAME_TABLES)
+            return RunFrames(truth, picture, interceptors, engagements, events, positions, problems)
         except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
             raise HTTPException(422, f"run {run!r}: its tables cannot be played back "
                                      f"({type(exc).__name__}: {str(exc)[:200]})") from None
@@ -532,7 +548,13 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
                 raise HTTPException(400, "?node= filters the picture layer only")
             if "node" not in table.column_names:
                 raise HTTPException(422, f"run {run!r}: picture.parquet has no node column")
-            table = table.filter(pc.equal(pc.cast(table.column("node"), pa.string()), node))
+            nodes = pc.cast(table.column("node"), pa.string())
+            kept = table.filter(pc.equal(nodes, node))
+            if kept.num_rows == 0:  # as /frame answers for a node without a picture
+                known = sorted(str(n) for n in pc.unique(nodes).to_pylist() if n is not None)
+                raise HTTPException(404, f"run {run!r} has no picture at node {node[:80]!r}; "
+                                         f"nodes: {', '.join(known) or '(none)'}")
+            table = kept
         return {"layer": layer, **_limited(table, limit)}
 
     @app.get("/api/runs/{run}/tracks/{node}/{track_id}", responses=_RUN_ERRORS)
@@ -550,7 +572,13 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         except pa.ArrowException as exc:
             raise HTTPException(422, f"run {run!r}: picture.parquet has unusable node or track_id "
                                      f"columns ({type(exc).__name__})") from None
-        rows = table.filter(mask).sort_by("time_s")
+        rows = table.filter(mask)
+        try:  # sorted as numbers: a time column stored as text would sort "100" before "20"
+            times = pc.cast(rows.column("time_s"), pa.float64())
+        except pa.ArrowException as exc:
+            raise HTTPException(422, f"run {run!r}: picture.parquet's time_s is not a number "
+                                     f"({type(exc).__name__})") from None
+        rows = rows.set_column(rows.column_names.index("time_s"), "time_s", times).sort_by("time_s")
         if rows.num_rows == 0:
             raise HTTPException(404, f"run {run!r} has no track {track_id!r} at node {node!r}")
         return {"node": node, "track_id": track_id, "points": rows.num_rows, "rows": _rows(rows)}
@@ -571,8 +599,8 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return _jsonable(timeline)  # type: ignore[no-any-return]
 
     @app.get("/api/runs/{run}/frame", responses=_RUN_ERRORS)
-    def run_frame(run: str, t: Annotated[float, Query(ge=-1e9, le=1e9, description="time from the "
-                                                      "scenario start (s)")],
+    def run_frame(run: str, t: Annotated[float, Query(ge=-1e9, le=1e9, allow_inf_nan=False,
+                                                      description="time from the scenario start (s)")],
                   node: Annotated[list[str] | None, Query(max_length=64, description="command nodes "
                                                           "whose picture to include")] = None,
                   ) -> dict[str, Any]:
@@ -615,10 +643,13 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         out = [{"id": s.id, "name": s.name, "description": s.description, "source": "bundled"}
                for s in bundled_scenarios()]
         for name, path in _folder_scenarios(runs.root).items():
-            doc, _ = read_yaml_file(path)
+            doc, errors = read_yaml_file(path, shown_as=name)
             data = doc.data if doc is not None and isinstance(doc.data, dict) else {}
-            out.append({"id": name, "name": _text(str(data.get("name", name))),
-                        "description": _text(str(data.get("description", "")).strip()), "source": "folder"})
+            entry = {"id": name, "name": _text(str(data.get("name", name))),
+                     "description": _text(str(data.get("description", "")).strip()), "source": "folder"}
+            if doc is None or not isinstance(doc.data, dict):  # a run of it would fail at once: say why
+                entry["error"] = _text(errors[0].render() if errors else "not a YAML mapping of fields")
+            out.append(entry)
         return out
 
     @app.get("/api/jobs")

@@ -34,7 +34,7 @@ few cycles."""
 
 TRUTH_STALE_INTERVALS = 1.0
 """Ground truth is logged at every sample time, so an object is gone one interval after its last
-sample (landed, destroyed or out of the scenario)."""
+sample (landed, destroyed or out of the scenario): present while t − last sample < the interval."""
 
 
 def _strings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -89,7 +89,8 @@ class Samples:
             time_s: sample time per row (s), shape (n,); rows with a NaN time are dropped.
             columns: other columns, each shape (n,).
             entities: the number of entity codes.
-            stale_intervals: sampling intervals after its last sample that an entity stays present.
+            stale_intervals: sampling intervals after its last sample that an entity stays present
+                (up to, not including, that time).
         """
         keep = np.isfinite(time_s)
         entity, time_s = entity[keep], time_s[keep]
@@ -115,7 +116,7 @@ class Samples:
         """Row indices of the latest sample at or before ``t_s`` of each entity present then, shape (k,)."""
         if self.entity.size == 0:
             return np.zeros(0, dtype=np.int64)
-        codes = np.flatnonzero((self.first_s <= t_s) & (self.last_s + self.tolerance_s >= t_s))
+        codes = np.flatnonzero((self.first_s <= t_s) & (t_s - self.last_s < self.tolerance_s))
         if codes.size == 0:
             return np.zeros(0, dtype=np.int64)
         # One search over all entities: rows are sorted by (entity, time), so the composite key
@@ -123,7 +124,7 @@ class Samples:
         # by searching for its code with time t (t clipped to the data so it stays in its segment).
         t_key = min(t_s, self.end_s) - self.start_s
         rows = np.searchsorted(self.key, codes * self.span_s + t_key, side="right") - 1
-        fresh = t_s - self.time_s[rows] <= self.tolerance_s
+        fresh = t_s - self.time_s[rows] < self.tolerance_s
         return rows[fresh]
 
     def history(self, code: int) -> np.ndarray:
@@ -169,12 +170,13 @@ class RunFrames:
     Args:
         truth, picture, interceptors, engagements, events: the run's tables (None where absent).
         unit_positions: fire unit / unit id → (lat, lon) in degrees, from the order of battle.
+        problems: what could not be read before (files left out), listed first in ``problems``.
     """
 
     def __init__(self, truth: pa.Table | None, picture: pa.Table | None, interceptors: pa.Table | None,
                  engagements: pa.Table | None, events: pa.Table | None,
-                 unit_positions: dict[str, tuple[float, float]]) -> None:
-        self.problems: list[str] = []
+                 unit_positions: dict[str, tuple[float, float]], problems: list[str] | None = None) -> None:
+        self.problems: list[str] = list(problems or [])
         self.truth, self.object_ids = self._guarded("truth.parquet", self._truth, truth)
         self.object_code = {oid: i for i, oid in enumerate(self.object_ids)}
         self.pictures = self._guarded("picture.parquet", self._pictures, picture)
@@ -202,6 +204,9 @@ class RunFrames:
         table = table.filter(pc.is_valid(table.column("object_id")))  # a row without an object is noise
         if table.num_rows == 0:
             return None, []
+        table = table.filter(pc.is_finite(pc.cast(table.column("time_s"), pa.float64())))
+        if table.num_rows == 0:
+            raise ValueError("no row has a finite time_s")
         ids = _strings(table.column("object_id"))
         names, codes = np.unique(ids.astype(str), return_inverse=True)
         cols = _kinematics(table)
@@ -276,6 +281,8 @@ class RunFrames:
         for c in ("kind", "node", "subject", "object_id", "detail"):
             out[c] = (_strings(table.column(c))[order] if c in table.column_names
                       else np.full(table.num_rows, None, dtype=object))
+        out["track_id"] = (_floats(table, "track_id")[order] if "track_id" in table.column_names
+                           else np.full(table.num_rows, np.nan))
         return out
 
     # --- queries -------------------------------------------------------------------------------
@@ -305,8 +312,10 @@ class RunFrames:
     def _event(self, i: int) -> dict[str, Any]:
         ev = self.events
         assert ev is not None
-        return {"time_s": _num(ev["time_s"][i], 3), **{c: ev[c][i] for c in
-                                                      ("kind", "node", "subject", "object_id", "detail")}}
+        track = ev["track_id"][i]
+        return {"time_s": _num(ev["time_s"][i], 3),
+                **{c: ev[c][i] for c in ("kind", "node", "subject", "object_id", "detail")},
+                "track_id": int(track) if math.isfinite(track) else None}
 
     def truth_at(self, t_s: float) -> list[dict[str, Any]]:
         """Objects in the air at ``t_s``: position, altitude, speed and heading."""

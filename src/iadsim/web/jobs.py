@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -26,10 +27,24 @@ from typing import Any
 
 __all__ = ["MAX_JOBS_KEPT", "Job", "JobConflict", "JobManager"]
 
+_log = logging.getLogger("iadsim.web.jobs")
+
 MAX_JOBS_KEPT = 50
 """Finished jobs kept for the job list; older ones are forgotten."""
 
 _STDERR_LINES = 20
+
+
+def _failure_message(stderr: list[str], code: int | None) -> str:
+    """What the page shows of a failed run: the CLI's own message, or, should the child have crashed
+    with a traceback (a bug in iadsim), its last line only — the page never shows a traceback."""
+    # only the last lines are kept, so the "Traceback" header may be gone: its frames tell too
+    if any(line.startswith("Traceback (most recent call last)") or line.startswith('  File "')
+           for line in stderr):
+        _log.error("a background run crashed:\n%s", "\n".join(stderr))
+        return (f"iadsim run failed unexpectedly ({stderr[-1][:300]}); this is a bug in iadsim — "
+                "the server's log has the details")
+    return "\n".join(stderr) or f"iadsim run exited with code {code}"
 
 
 class JobConflict(Exception):
@@ -211,4 +226,4 @@ class JobManager:
                 job.message = f"wrote {run}"
             else:
                 job.state = "failed"
-                job.message = "\n".join(job.stderr) or f"iadsim run exited with code {code}"
+                job.message = _failure_message(list(job.stderr), code)
