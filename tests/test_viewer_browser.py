@@ -42,10 +42,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a running ``iadsim serve`` over a folder with the cut raid and a short scenario."""
-    import uvicorn
-
+def raid_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the cut raid's run (made by ``iadsim run``) and a short scenario file."""
     root = tmp_path_factory.mktemp("viewer")
     (root / "raid-cut.yaml").write_text(
         "name: Raid cut\ndescription: The bundled mixed raid, its first 20 minutes.\n"
@@ -57,6 +55,15 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                            str(root), "--progress-format", "json"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def served(raid_root: Path) -> Iterator[str]:
+    """The URL of a running ``iadsim serve`` over the folder with the cut raid and a short scenario."""
+    import uvicorn
+
+    root = raid_root
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(root, token=TOKEN), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -249,4 +256,21 @@ def test_without_the_token_the_page_says_so(browser, served):
     page.wait_for_selector("#error", state="visible", timeout=15_000)
     assert "token" in page.inner_text("#error").lower()
     _shot(page, "07-no-token")
+    context.close()
+
+
+def test_the_run_report_prints_within_the_page(browser, raid_root):
+    """The report of ``iadsim run`` printed from the browser: every table fits an A4 page's width."""
+    context = browser.new_context(viewport={"width": 720, "height": 1000})  # A4 portrait at 96 dpi
+    page = context.new_page()
+    page.goto((raid_root / RAID / "report.html").as_uri())
+    page.emulate_media(media="print")
+    wide = page.evaluate("""() => [...document.querySelectorAll('table')]
+        .filter((t) => t.getBoundingClientRect().right > document.body.getBoundingClientRect().right + 1)
+        .map((t) => t.rows[0].textContent.slice(0, 60))""")
+    assert wide == [], f"tables wider than the printed page: {wide}"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 720
+    assert page.locator("h4", has_text="Outcome per violating object").count() == 2
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.pdf(path=str(ARTEFACTS / "report-raid-cut.pdf"), format="A4")
     context.close()

@@ -19,14 +19,19 @@ _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2em auto;
        max-width: 1100px; color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; }
+table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+/* wide tables (17 outcome columns, source URLs) wrap inside the page, on screen and on paper */
+td { overflow-wrap: anywhere; } th { overflow-wrap: break-word; }
+th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums;
+                                     overflow-wrap: normal; }
 tr.depth0 td { font-weight: 600; background: #fafafa; }
 .meta td:first-child { font-weight: 600; } .muted { color: #666; font-size: 0.85em; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 nav a { margin-right: 1em; } code { background: #f4f4f4; padding: 0 3px; }
-@media print { nav { display: none; } h2 { page-break-before: auto; } img { max-width: 95%; } }
+@media print { body { margin: 0; max-width: none; font-size: 10pt; } nav { display: none; }
+  h2 { page-break-before: auto; } img { max-width: 95%; page-break-inside: avoid; }
+  table { font-size: 7.5pt; } th, td { padding: 1px 3px; } tr { page-break-inside: avoid; } }
 """
 
 

@@ -249,6 +249,12 @@ def _simulation_section(scenario: Scenario, engine: Engine, folder: Path, summar
     return ReportSection("simulation", "Simulation: detections", "".join(parts)), files
 
 
+_OUTCOME_ROWS = 100
+"""Objects listed in the report's outcome tables (a saturation raid may have hundreds)."""
+
+_TIMELINE_ROWS = 200
+"""Decisions listed in the report's command-and-control timeline."""
+
 _C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "no_interceptor",
                       "airborne", "radar_acquisition", "visual_identification", "shadow_end",
                       "target_lost", "launch", "air_to_air_launch", "kill", "miss", "reload_started",
@@ -324,17 +330,28 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
         png = save_figure(outcome_timeline_figure(outcomes, scenario.duration_s), folder / "timeline.png")
         files.append(png)
         parts.append(embedded_png(png, "timeline per object"))
-        parts.append("<h4>Outcome per violating object (seconds from the start of the run)</h4>")
+        # Two tables of nine columns, not one of seventeen, so that each fits a printed page.
+        shown = outcomes[:_OUTCOME_ROWS]
+        cut = (f" The first {len(shown)} of {len(outcomes)} objects; all are in "
+               "<code>outcomes.parquet</code>." if len(shown) < len(outcomes) else "")
+        parts.append("<h4>Outcome per violating object: detection and identification</h4>"
+                     f"<p>Seconds from the start of the run.{cut}</p>")
         parts.append(table(
             ["object", "type", "airspace", "deciding node", "enters", "first detected", "first track",
-             "declared unknown", "hostile", "scramble", "airborne", "identified visually",
-             "engaged", "destroyed", "missiles", "track breaks", "leaker"],
+             "declared unknown", "hostile"],
             [[o["object_id"], o["type"], o["airspace"], o["deciding_node"], fmt(o["entry_s"]),
               fmt(o["first_detection_s"]), fmt(o["first_track_s"]), fmt(o["identified_s"]),
-              fmt(o["hostile_s"]), fmt(o["scramble_s"]), fmt(o["airborne_s"]), fmt(o["intercept_s"]),
+              fmt(o["hostile_s"])] for o in shown],
+            numeric=list(range(4, 9))))
+        parts.append("<h4>Outcome per violating object: response</h4>"
+                     f"<p>Seconds from the start of the run.{cut}</p>")
+        parts.append(table(
+            ["object", "scramble", "airborne", "identified visually", "engaged", "destroyed", "missiles",
+             "track breaks", "leaker"],
+            [[o["object_id"], fmt(o["scramble_s"]), fmt(o["airborne_s"]), fmt(o["intercept_s"]),
               fmt(o["engaged_s"]), fmt(o["killed_s"]), o["missiles"], o["track_breaks"],
-              "yes" if o["leaker"] else "no"] for o in outcomes[:100]],
-            numeric=list(range(4, 16))))
+              "yes" if o["leaker"] else "no"] for o in shown],
+            numeric=list(range(1, 8))))
     parts.append(_engagement_html(c2, outcomes))
     if scenario.saturation_scales and "missiles_expended" in c2.stats:
         sat_files, sat_html = _saturation(scenario.with_changes(as_of=engine.world.as_of), engine, folder,
@@ -344,10 +361,13 @@ def _command_and_control(scenario: Scenario, engine: Engine, result: Any, folder
     timeline = [e for e in c2.events.to_pylist() if e["kind"] in _C2_TIMELINE_KINDS]
     if timeline:
         parts.append("<h4>Command-and-control timeline</h4>")
+        if len(timeline) > _TIMELINE_ROWS:
+            parts.append(f"<p>The first {_TIMELINE_ROWS} of {len(timeline)} decisions; all events are "
+                         "in <code>c2_events.parquet</code>.</p>")
         parts.append(table(["time (s)", "event", "node", "subject", "track", "object", "detail"],
                            [[f"{e['time_s']:,.0f}", e["kind"], e["node"], e["subject"],
                              "" if e["track_id"] < 0 else e["track_id"], e["object_id"], e["detail"]]
-                            for e in timeline[:200]], numeric=[0]))
+                            for e in timeline[:_TIMELINE_ROWS]], numeric=[0]))
     return files, "".join(parts)
 
 
