@@ -117,6 +117,12 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTEFACTS / f"{name}.png"))
 
 
+def _api(page: Any, served: str, path: str) -> Any:
+    """An API answer fetched from inside the page, with the token, as the page would."""
+    return page.evaluate("""async ([url, token]) => (await fetch(url, {headers: {
+        Authorization: 'Bearer ' + token}})).json()""", [f"{served}api/{path}", TOKEN])
+
+
 def _seek(page: Any, t_s: float) -> None:
     """Move the time slider as a user would: set it and fire its input and change events."""
     page.eval_on_selector("#time-slider", """(el, t) => { el.value = String(t);
@@ -174,9 +180,7 @@ def test_the_run_plays_and_pauses(page):
 
 
 def test_engagements_are_drawn_when_missiles_fly(page, served):
-    rows = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
-        Authorization: 'Bearer ' + token}})).json()).rows""",
-        [f"{served}api/runs/{RAID}/layers/engagements", TOKEN])
+    rows = _api(page, served, f"runs/{RAID}/layers/engagements")["rows"]
     assert rows, "the cut raid has engagements"
     first = min(rows, key=lambda r: r["launch_s"])
     _seek(page, math.ceil(first["launch_s"] / 10.0) * 10.0)  # the slider's step is the 10 s sample
@@ -201,9 +205,7 @@ def test_clicking_a_track_opens_its_history(page, served):
     assert page.locator(".iad-history").count() >= 1
     assert f"{node} · track {track_id}" in page.inner_text("#track-panel")
     # every object the track followed has its truth path drawn (up to six)
-    rows = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
-        Authorization: 'Bearer ' + token}})).json()).rows""",
-        [f"{served}api/runs/{RAID}/tracks/{node}/{track_id}", TOKEN])
+    rows = _api(page, served, f"runs/{RAID}/tracks/{node}/{track_id}")["rows"]
     followed = {r["object_id"] for r in rows if r.get("object_id")}
     page.wait_for_function(f"() => document.querySelectorAll('.iad-truth-path').length === {min(len(followed), 6)}",
                            timeout=10_000)
@@ -230,9 +232,7 @@ def test_a_scenario_started_from_the_page_runs_in_the_background_and_opens(page)
 
 
 def test_the_event_log_names_the_track_an_event_is_about(page, served):
-    events = page.evaluate("""async ([url, token]) => (await (await fetch(url, {headers: {
-        Authorization: 'Bearer ' + token}})).json()).events""",
-        [f"{served}api/runs/{RAID}/timeline", TOKEN])
+    events = _api(page, served, f"runs/{RAID}/timeline")["events"]
     bare = [e for e in events if e["track_id"] is not None and not e["subject"] and not e["object_id"]]
     event = bare[0] if bare else next(e for e in events if e["track_id"] is not None and not e["subject"])
     _seek(page, math.ceil(event["time_s"] / 10.0) * 10.0)
