@@ -531,8 +531,9 @@ class _Pass:
                 sent = picture.select(np.sort(keep))
             delay = (self.net.processing_delay_s[node.name] + link.latency_s
                      + link.jitter_s * abs(float(self.rng.standard_normal())))
-            message = TrackSet(node.name, sent.track_id, np.full(len(sent), t), sent.state,
-                               sent.covariance, sent.confirmed, sent.data_time_s)
+            assert sent.data_time_s is not None
+            message = TrackSet.trusted(node.name, sent.track_id, np.full(len(sent), t), sent.state,
+                                       sent.covariance, sent.confirmed, sent.data_time_s)
             self.seq += 1
             heapq.heappush(self.nodes[link.target].inbox, (t + delay, self.seq, node.name, message))
 

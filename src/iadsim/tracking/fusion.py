@@ -26,7 +26,7 @@ from iadsim.tracking.filters import constant_velocity_predict
 if TYPE_CHECKING:
     from iadsim.tracking.tracker import Tracker
 
-__all__ = ["FusedPicture", "FusionConfig", "TrackSet", "covariance_intersection", "track_pairs"]
+__all__ = ["FusedPicture", "FusionConfig", "TrackSet", "ci_weight", "covariance_intersection", "track_pairs"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -34,9 +34,10 @@ BoolArray = NDArray[np.bool_]
 
 Criterion = Literal["determinant", "trace"]
 
-_GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
-_GOLDEN_ITERATIONS = 40
-"""Golden-section steps on ω ∈ [0, 1]: the bracket shrinks to 0.618⁴⁰ ≈ 4 × 10⁻⁹."""
+_WEIGHT_TOLERANCE = 1e-12
+"""The weight ω is solved to this (absolute) accuracy; Newton's method gets there in a few steps."""
+_WEIGHT_MAX_STEPS = 60
+"""Safeguarded Newton steps at most (bisection alone needs 40 to reach 10⁻¹²)."""
 
 
 @dataclass
@@ -79,11 +80,22 @@ class TrackSet:
     def __len__(self) -> int:
         return len(self.track_id)
 
+    @classmethod
+    def trusted(cls, source: str, track_id: IntArray, time_s: Array, state: Array, covariance: Array,
+                confirmed: BoolArray, data_time_s: Array) -> TrackSet:
+        """A set from arrays already in shape (``(T,)`` ids distinct and ≥ 0, float times ``(T,)``,
+        ``(T, 6)``, ``(T, 6, 6)``, ``(T,)`` bools), without the checks and copies of the constructor:
+        for the C2 pass's hot path, whose sets come from a tracker or an earlier set."""
+        out = cls.__new__(cls)
+        out.source, out.track_id, out.time_s, out.state = source, track_id, time_s, state
+        out.covariance, out.confirmed, out.data_time_s = covariance, confirmed, data_time_s
+        return out
+
     def select(self, keep: BoolArray | IntArray) -> TrackSet:
         """The tracks at ``keep`` (a ``(T,)`` mask or indices), same source."""
         assert self.data_time_s is not None
-        return TrackSet(self.source, self.track_id[keep], self.time_s[keep], self.state[keep],
-                        self.covariance[keep], self.confirmed[keep], self.data_time_s[keep])
+        return TrackSet.trusted(self.source, self.track_id[keep], self.time_s[keep], self.state[keep],
+                                self.covariance[keep], self.confirmed[keep], self.data_time_s[keep])
 
     @classmethod
     def empty(cls, source: str) -> TrackSet:
@@ -97,8 +109,8 @@ class TrackSet:
         the time of its latest detection as its data time."""
         t = tracker.tracks
         time = np.nan if tracker.time_s is None else tracker.time_s
-        return cls(source, t.track_id.copy(), np.full(len(t), time), t.state.copy(),
-                   t.covariance.copy(), t.confirmed.copy(), t.last_hit_s.copy())
+        return cls.trusted(source, t.track_id.copy(), np.full(len(t), time), t.state.copy(),
+                           t.covariance.copy(), t.confirmed.copy(), t.last_hit_s.copy())
 
 
 @dataclass(frozen=True)
@@ -153,10 +165,15 @@ def covariance_intersection(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: A
     """Covariance intersection of P pairs of estimates whose cross-correlation is unknown.
 
     ``P⁻¹ = ω A⁻¹ + (1 − ω) B⁻¹``, ``x = P (ω A⁻¹ a + (1 − ω) B⁻¹ b)`` (Julier & Uhlmann 1997), with
-    ω ∈ [0, 1] per pair minimising ``det P`` (or ``tr P``): both are convex in ω, so a golden-section
-    search run on all pairs at once finds the minimum; the end points ω = 0 and 1 (the inputs
-    themselves) are also tried, so the fused covariance is never worse than the better input by the
-    criterion.
+    ω ∈ [0, 1] per pair minimising ``det P`` (or ``tr P``). Both criteria reduce to one scalar
+    equation per pair through the generalised eigenvalues λᵢ of the two information matrices
+    (``A⁻¹ v = λ B⁻¹ v``; with ``B⁻¹ = L Lᵀ``, the eigenvalues of ``L⁻¹ A⁻¹ L⁻ᵀ``):
+    ``det P⁻¹ = det B⁻¹ · Πᵢ (1 + ω aᵢ)`` and ``tr P = Σᵢ cᵢ / (1 + ω aᵢ)`` with ``aᵢ = λᵢ − 1`` and
+    ``cᵢ = ‖L⁻ᵀ vᵢ‖²``. The first is log-concave and the second convex in ω, so the optimum is an end
+    point or the single root of the derivative in (0, 1); it is found for all pairs at once by a
+    safeguarded Newton iteration on the scalar derivative (docs/models/tracking.md). The end points
+    ω = 0 and 1 are the inputs themselves, so the fused covariance is never worse than the better
+    input by the criterion.
 
     Args:
         mean_a: ``(P, d)``; cov_a: ``(P, d, d)`` positive definite.
@@ -174,33 +191,63 @@ def covariance_intersection(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: A
         return mean_a.copy(), np.asarray(cov_a, dtype=np.float64).copy(), np.zeros(0)
     info_a = _symmetric(np.linalg.inv(np.asarray(cov_a, dtype=np.float64)).astype(np.float64))
     info_b = _symmetric(np.linalg.inv(np.asarray(cov_b, dtype=np.float64)).astype(np.float64))
-
-    def cost(w: Array) -> Array:
-        info = w[:, None, None] * info_a + (1.0 - w)[:, None, None] * info_b
-        if criterion == "determinant":
-            return np.asarray(-np.linalg.slogdet(info)[1])  # log det P = −log det P⁻¹
-        return np.asarray(np.trace(np.linalg.inv(info), axis1=1, axis2=2))
-
-    lo, hi = np.zeros(n), np.ones(n)
-    x1, x2 = hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo)
-    f1, f2 = cost(x1), cost(x2)
-    for _ in range(_GOLDEN_ITERATIONS):
-        left = f1 < f2  # the minimum lies in [lo, x2]: x1 becomes the new x2
-        hi = np.where(left, x2, hi)
-        lo = np.where(left, lo, x1)
-        new = np.where(left, hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo))
-        f_new = cost(new)
-        x1, x2, f1, f2 = (np.where(left, new, x2), np.where(left, x1, new),
-                          np.where(left, f_new, f2), np.where(left, f1, f_new))
-    candidates = np.stack([0.5 * (lo + hi), np.zeros(n), np.ones(n)])  # (3, P)
-    costs = np.stack([cost(c) for c in candidates])
-    omega = candidates[np.argmin(costs, axis=0), np.arange(n)]
+    omega = ci_weight(info_a, info_b, criterion)
     info = omega[:, None, None] * info_a + (1.0 - omega)[:, None, None] * info_b
     cov = _symmetric(np.linalg.inv(info))
     weighted = (omega[:, None] * np.einsum("pij,pj->pi", info_a, mean_a)
                 + (1.0 - omega)[:, None] * np.einsum("pij,pj->pi", info_b, mean_b))
     mean = np.einsum("pij,pj->pi", cov, weighted)
     return mean, cov, omega
+
+
+def ci_weight(info_a: Array, info_b: Array, criterion: Criterion = "determinant") -> Array:
+    """The covariance-intersection weight ω ``(P,)`` of ``a`` for P pairs of information matrices
+    ``(P, d, d)`` (inverse covariances, positive definite): the ω ∈ [0, 1] that minimises the
+    determinant (or the trace) of ``(ω A⁻¹ + (1 − ω) B⁻¹)⁻¹``. See ``covariance_intersection``."""
+    lower = np.linalg.cholesky(info_b)  # B⁻¹ = L Lᵀ
+    eye = np.broadcast_to(np.eye(info_b.shape[-1]), info_b.shape)
+    lower_inv = np.linalg.solve(lower, eye)  # L⁻¹
+    whitened = _symmetric(lower_inv @ info_a @ np.swapaxes(lower_inv, 1, 2))
+    lam, vectors = np.linalg.eigh(whitened)
+    a = lam - 1.0  # (P, d): 1 + ω aᵢ = (1 − ω) + ω λᵢ > 0 on [0, 1]
+    if criterion == "determinant":
+        # maximise Σ log(1 + ω aᵢ): slope Σ aᵢ / (1 + ω aᵢ), decreasing in ω
+        weight = np.ones_like(a)
+        power = 1
+    else:
+        # minimise Σ cᵢ / (1 + ω aᵢ): minus its slope is Σ cᵢ aᵢ / (1 + ω aᵢ)², decreasing in ω
+        columns = np.swapaxes(lower_inv, 1, 2) @ vectors  # L⁻ᵀ V
+        weight = np.sum(columns**2, axis=1)  # cᵢ = ‖L⁻ᵀ vᵢ‖²
+        power = 2
+
+    def slope(w: Array) -> tuple[Array, Array]:
+        inv = 1.0 / (1.0 + w[:, None] * a)
+        term = weight * a * inv**power
+        return term.sum(axis=1), -power * (term * a * inv).sum(axis=1)
+
+    lo, hi = np.zeros(len(a)), np.ones(len(a))
+    g_lo = (weight * a).sum(axis=1)
+    g_hi, _ = slope(hi)
+    omega = np.where(g_lo <= 0.0, 0.0, np.where(g_hi >= 0.0, 1.0, np.nan))
+    open_ = np.flatnonzero(np.isnan(omega))
+    if len(open_):
+        a, weight = a[open_], weight[open_]
+        lo, hi = lo[open_], hi[open_]
+        # start where the straight line through the slopes at 0 and 1 crosses zero (secant)
+        w = np.clip(g_lo[open_] / (g_lo[open_] - g_hi[open_]), 0.0, 1.0)
+        for _ in range(_WEIGHT_MAX_STEPS):
+            g, dg = slope(w)
+            above = g > 0.0  # the root lies above w where the slope is still positive
+            lo = np.where(above, w, lo)
+            hi = np.where(above, hi, w)
+            newton = w - g / np.where(dg < 0.0, dg, -1.0)
+            step = np.where((newton > lo) & (newton < hi), newton, 0.5 * (lo + hi))
+            converged = np.abs(step - w) <= _WEIGHT_TOLERANCE
+            w = step
+            if converged.all():
+                break
+        omega[open_] = w
+    return np.asarray(omega, dtype=np.float64)
 
 
 def track_pairs(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: Array, threshold: float) -> GatedPairs:
@@ -263,6 +310,7 @@ class FusedPicture:
         self.node = node
         self.config = config or FusionConfig()
         self._components = np.arange(6 if self.config.gate_velocity else 3)
+        self._all_components = self.config.gate_velocity
         self._threshold = gate_threshold(self.config.gate_probability, len(self._components))
         self._next_number = 1
         # source → (its track ids sorted, the fused number each held at that source's last update)
@@ -339,11 +387,24 @@ class FusedPicture:
                 assert track_set.data_time_s is not None
                 track_set = track_set.select(time_s - track_set.data_time_s <= cfg.max_remote_data_age_s)
             used_sets.append(track_set)
+            if not len(track_set):
+                continue  # nothing to correlate or add (the source is still remembered, empty)
             data_b = np.asarray(track_set.data_time_s, dtype=np.float64)
             x, p = self._predict(time_s, track_set)
             prev_s = self._previous_numbers(track_set.source, track_set.track_id)
-            pairs = track_pairs(state[:, comp], cov[:, comp][:, :, comp], x[:, comp],
-                                p[:, comp][:, :, comp], self._threshold)
+            if not len(state):  # the first tracks of the picture: all new
+                new_member = np.full((len(track_set), n_src), -1, dtype=np.int64)
+                new_member[:, s] = np.arange(len(track_set))
+                new_previous = np.full((len(track_set), n_src), -1, dtype=np.int64)
+                new_previous[:, s] = prev_s
+                state, cov, confirmed = x, p, track_set.confirmed.copy()
+                data_time, member, previous = data_b.copy(), new_member, new_previous
+                continue
+            if self._all_components:
+                pairs = track_pairs(state, cov, x, p, self._threshold)
+            else:
+                pairs = track_pairs(state[:, comp], cov[:, comp][:, :, comp], x[:, comp],
+                                    p[:, comp][:, :, comp], self._threshold)
             # hysteresis: a pair whose tracks held one fused number at the last update is kept
             # while it stays inside the gate, before any new pairing is considered
             prev_b = prev_s[pairs.detection]
@@ -392,8 +453,8 @@ class FusedPicture:
             self._memory[track_set.source] = (ids[sort], numbers[has][sort])
         self.sources = tuple(names)
         self.member_track_id = member_id
-        return TrackSet(self.node, numbers, np.full(len(numbers), float(time_s)), state, cov, confirmed,
-                        data_time)
+        return TrackSet.trusted(self.node, numbers, np.full(len(numbers), float(time_s)), state, cov,
+                                confirmed, data_time)
 
     def _number(self, previous: IntArray) -> IntArray:
         """``(F,)`` fused numbers: inherited from the last update where possible, else new.
