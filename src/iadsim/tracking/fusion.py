@@ -193,7 +193,7 @@ def covariance_intersection(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: A
     info_b = _symmetric(np.linalg.inv(np.asarray(cov_b, dtype=np.float64)).astype(np.float64))
     omega = ci_weight(info_a, info_b, criterion)
     info = omega[:, None, None] * info_a + (1.0 - omega)[:, None, None] * info_b
-    cov = _symmetric(np.linalg.inv(info))
+    cov = _symmetric(np.asarray(np.linalg.inv(info), dtype=np.float64))
     weighted = (omega[:, None] * np.einsum("pij,pj->pi", info_a, mean_a)
                 + (1.0 - omega)[:, None] * np.einsum("pij,pj->pi", info_b, mean_b))
     mean = np.einsum("pij,pj->pi", cov, weighted)
@@ -207,7 +207,7 @@ def ci_weight(info_a: Array, info_b: Array, criterion: Criterion = "determinant"
     lower = np.linalg.cholesky(info_b)  # B⁻¹ = L Lᵀ
     eye = np.broadcast_to(np.eye(info_b.shape[-1]), info_b.shape)
     lower_inv = np.linalg.solve(lower, eye)  # L⁻¹
-    whitened = _symmetric(lower_inv @ info_a @ np.swapaxes(lower_inv, 1, 2))
+    whitened = _symmetric(np.asarray(lower_inv @ info_a @ np.swapaxes(lower_inv, 1, 2), dtype=np.float64))
     lam, vectors = np.linalg.eigh(whitened)
     a = lam - 1.0  # (P, d): 1 + ω aᵢ = (1 − ω) + ω λᵢ > 0 on [0, 1]
     if criterion == "determinant":
