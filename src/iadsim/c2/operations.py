@@ -307,7 +307,7 @@ class _Pass:
             self._jammed_pk = scenario.engagement.jammed_pk_factor
         self.altitude_known_std_m = config.altitude_known_std_m
         self.ic_rows: list[tuple[float, int, Array, int]] = []
-        self._aim: dict[int, Array] = {}  # each pair's last aim point from the picture
+        self._aim_m = np.zeros((0, 3))  # each pair's last aim point from the picture (NaN: none)
         self._bases_store: list[tuple[str, str, int, Array, float, dict[str, bool]]] | None = None
         self._detections = detections
         self._jammed_times = _jammed_detections(detections, self.truth.object_id)
@@ -594,20 +594,27 @@ class _Pass:
                 out[i] = lo < np.searchsorted(times, t, side="right")
         return out
 
+    def _aims(self) -> Array:
+        """``(I, 3)`` each pair's last aim point from the picture, NaN rows where it has none yet."""
+        grow = len(self.interceptors) - len(self._aim_m)
+        if grow > 0:
+            self._aim_m = np.concatenate([self._aim_m, np.full((grow, 3), np.nan)])
+        return self._aim_m
+
     def _repoint(self, node: _Node, picture: TrackSet, i: int, tid: int) -> bool:
-        """Hand a pair whose track the picture dropped the new track near its last aim."""
+        """Hand a pair whose track the picture dropped the new track near its last aim (the first
+        such pair in order of tasking)."""
         ic = self.interceptors
-        current = set(picture.track_id.tolist())
-        for j in range(len(ic)):
-            if ic.node[j] != node.name or ic.phase[j] in (Phase.shadowing, Phase.done):
-                continue
-            if int(ic.track_id[j]) in current:
-                continue
-            last = self._aim.get(j)
-            if last is not None and np.linalg.norm(last[:2] - picture.state[i, :2]) <= REPOINT_DISTANCE_M:
-                ic.track_id[j] = tid
-                return True
-        return False
+        if not len(ic):
+            return False
+        free = ((np.asarray(ic.node) == node.name) & (ic.phase != Phase.shadowing)
+                & (ic.phase != Phase.done) & ~np.isin(ic.track_id, picture.track_id))
+        gap = np.linalg.norm(self._aims()[:, :2] - picture.state[i, :2], axis=1)
+        near = np.flatnonzero(free & (gap <= REPOINT_DISTANCE_M))  # NaN (no aim yet) is never near
+        if not len(near):
+            return False
+        ic.track_id[near[0]] = tid
+        return True
 
     def _scramble(self, node: _Node, picture: TrackSet, i: int, t: float, k: int, obj: int) -> bool:
         """Order the QRA pair that can intercept the track first; False if none can be tasked."""
@@ -685,17 +692,18 @@ class _Pass:
         t0, t1 = float(self.times[k]), float(self.times[k + 1])
         aim = np.full((len(ic), 3), np.nan)
         aim_vel = np.full((len(ic), 3), np.nan)
-        for j in range(len(ic)):
-            picture = self.nodes[ic.node[j]].current
-            if picture is not None and ic.node[j] not in self.down:
-                hit = np.flatnonzero(picture.track_id == ic.track_id[j])
-                if len(hit):
-                    aim[j], aim_vel[j] = picture.state[hit[0], :3], picture.state[hit[0], 3:6]
-                    self._aim[j] = aim[j].copy()
-                    continue
-            last = self._aim.get(j)
-            if last is not None:
-                aim[j], aim_vel[j] = last, 0.0
+        last = self._aims()
+        for name in set(ic.node):  # the deciding nodes steering pairs: a handful
+            mine = np.asarray(ic.node) == name
+            picture = self.nodes[name].current
+            if picture is not None and name not in self.down and len(picture):
+                at = np.searchsorted(picture.track_id, ic.track_id)  # picture ids are sorted
+                at = np.minimum(at, len(picture) - 1)
+                held = mine & (picture.track_id[at] == ic.track_id)
+                aim[held], aim_vel[held] = picture.state[at[held], :3], picture.state[at[held], 3:6]
+                last[held] = aim[held]
+        lost = ~np.all(np.isfinite(aim), axis=1) & np.all(np.isfinite(last), axis=1)
+        aim[lost], aim_vel[lost] = last[lost], 0.0
         target = ic.target
         valid = target >= 0
         tgt0 = np.full((len(ic), 3), np.nan)
