@@ -21,13 +21,13 @@ import pyarrow as pa
 import shapely
 from numpy.typing import NDArray
 
+from iadsim.c2.engagements import ENGAGEMENT_SCHEMA, EngagementStage
 from iadsim.c2.identification import correlated, horizontal_distances
 from iadsim.c2.network import C2Network, airspace, build_network
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import time_to_act_s
 from iadsim.engagement.air import AirToAir
 from iadsim.engagement.missile import MissileProfile, missile_profile
-from iadsim.engagement.stage import ENGAGEMENT_SCHEMA, EngagementStage
 from iadsim.geo.frames import ecef_to_enu, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
 from iadsim.scenario.schema import AircraftRole, Arrangement, EventKind, Scenario, Side
@@ -42,24 +42,9 @@ from iadsim.tracking.metrics import interpolate_truth
 from iadsim.tracking.tracker import Scan, Tracker, TrackerConfig, _scans
 from iadsim.world import World, compile_world
 
-__all__ = ["ASSOCIATION_DISTANCE_M", "C2Result", "Identity", "SensorTable", "run_c2"]
+__all__ = ["C2Result", "Identity", "SensorTable", "run_c2"]
 
 Array = NDArray[np.float64]
-
-ASSOCIATION_DISTANCE_M = 3000.0
-"""A picture track holds the truth object nearest to it horizontally within this distance (metrics
-only; 2D tracks have no reliable altitude, hence horizontal)."""
-
-REPOINT_DISTANCE_M = 10_000.0
-"""An interceptor whose track the picture dropped is re-pointed to an unknown track this close to its
-last aim (the controller recognises a broken track): a model convention."""
-
-JAMMING_MEMORY_S = 30.0
-"""A target counts as under jamming when a radar detected it jammed within this many seconds: a
-model convention (docs/models/engagement.md)."""
-
-MAX_STEP_S = 5.0
-"""The longest step of the C2 clock, seconds (interceptor kinematics and event times)."""
 
 _FIGHTER_ROLES = (AircraftRole.fighter, AircraftRole.multirole)
 
@@ -252,7 +237,8 @@ class _Pass:
         self.rng = stream(scenario.seed, replication, Stage.c2)
         self.rng_engagement = stream(scenario.seed, replication, Stage.engagement)
         self.origin = _origin(detections, scenario)
-        step = min(MAX_STEP_S, *net.cycle_s.values()) if net.cycle_s else MAX_STEP_S
+        longest = self.settings.clock_step_s
+        step = min(longest, *net.cycle_s.values()) if net.cycle_s else longest
         self.times = np.arange(0.0, scenario.duration_s + 0.5 * step, step)
         self.truth = _Truth(truth, self.times, self.origin)
         self.objects = objects
@@ -305,6 +291,7 @@ class _Pass:
             self.air = AirToAir(scenario.engagement.fighter_missiles_per_pair,
                                 scenario.engagement.air_to_air_launch_fraction)
             self._jammed_pk = scenario.engagement.jammed_pk_factor
+            self._jamming_memory_s = scenario.engagement.jamming_memory_s
         self.altitude_known_std_m = config.altitude_known_std_m
         self.ic_rows: list[tuple[float, int, Array, int]] = []
         self._aim_m = np.zeros((0, 3))  # each pair's last aim point from the picture (NaN: none)
@@ -466,7 +453,7 @@ class _Pass:
             return out
         d = horizontal_distances(picture.state[:, :2], here[alive])
         nearest = np.argmin(d, axis=1)
-        ok = d[np.arange(len(picture)), nearest] <= ASSOCIATION_DISTANCE_M
+        ok = d[np.arange(len(picture)), nearest] <= self.settings.track_object_distance_m
         out[ok] = alive[nearest[ok]]
         return out
 
@@ -585,12 +572,12 @@ class _Pass:
 
     def _jammed(self, obj: NDArray[np.int64], t: float) -> NDArray[np.bool_]:
         """``(T,)`` whether each object was detected under jamming (any radar) in the last
-        ``JAMMING_MEMORY_S`` seconds."""
+        ``engagement.jamming_memory_s`` seconds."""
         out = np.zeros(len(obj), dtype=bool)
         for i, o in enumerate(obj.tolist()):
             times = self._jammed_times.get(o)
             if times is not None:
-                lo = np.searchsorted(times, t - JAMMING_MEMORY_S, side="left")
+                lo = np.searchsorted(times, t - self._jamming_memory_s, side="left")
                 out[i] = lo < np.searchsorted(times, t, side="right")
         return out
 
@@ -610,7 +597,8 @@ class _Pass:
         free = ((np.asarray(ic.node) == node.name) & (ic.phase != Phase.shadowing)
                 & (ic.phase != Phase.done) & ~np.isin(ic.track_id, picture.track_id))
         gap = np.linalg.norm(self._aims()[:, :2] - picture.state[i, :2], axis=1)
-        near = np.flatnonzero(free & (gap <= REPOINT_DISTANCE_M))  # NaN (no aim yet) is never near
+        # a pair with no aim yet has NaN gaps: never near
+        near = np.flatnonzero(free & (gap <= self.settings.repoint_distance_m))
         if not len(near):
             return False
         ic.track_id[near[0]] = tid

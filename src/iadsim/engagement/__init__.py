@@ -1,5 +1,6 @@
 """Engagement: threat evaluation, weapon–target assignment, missile flyout and kill probability,
-and the engagement stage of the C2 pass (docs/models/engagement.md, docs/models/assignment.md)."""
+fire units and air-to-air shots (docs/models/engagement.md, docs/models/assignment.md). The stage of
+the C2 pass that uses them is ``iadsim.c2.engagements``: this package does not know the C2 network."""
 
 from iadsim.engagement.assignment import (
     AUTO_MAX_NODES,

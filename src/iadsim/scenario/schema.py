@@ -550,6 +550,15 @@ class C2Settings(Sourced):
         gt=0, description="a node does not fuse a received track whose newest sensor data is older")
     max_coast_s: float = Field(
         gt=0, description="a node's tracker deletes a track no detection has updated for this long")
+    clock_step_s: float = Field(
+        gt=0, le=60, description="the longest step of the C2 pass's clock (interceptor kinematics, "
+        "event times); the step is the shorter of this and the shortest node cycle")
+    track_object_distance_m: float = Field(
+        gt=0, description="a picture track holds the truth object nearest to it horizontally within "
+        "this distance: what an interceptor is sent against and a missile flies at")
+    repoint_distance_m: float = Field(
+        gt=0, description="a pair whose track the picture dropped is handed a new unknown track this "
+        "close to its last aim rather than scrambling another pair")
     note: str | None = None
 
 
@@ -570,7 +579,11 @@ class EngagementSettings(Sourced):
     reload_time_s: float = Field(gt=0, description="to reload a fire unit's launchers from reserve")
     reserve_loads: int = Field(ge=0, description="full reloads a fire unit carries in reserve")
     jammed_pk_factor: float = Field(
-        ge=0, le=1, description="Pk multiplier against a target seen under jamming in the last 30 s")
+        ge=0, le=1, description="Pk multiplier against a target seen under jamming lately "
+        "(within jamming_memory_s)")
+    jamming_memory_s: float = Field(
+        gt=0, description="a target counts as under jamming when a radar detected it jammed within "
+        "this many seconds")
     fighter_missiles_per_pair: int = Field(
         ge=0, description="air-to-air missiles an interceptor pair carries")
     air_to_air_launch_fraction: float = Field(

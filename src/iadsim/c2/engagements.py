@@ -1,6 +1,6 @@
 """The engagement stage of the C2 pass: which fire units a deciding node may task, their readiness,
-the defended assets and the threat weights, around ``plan_engagements`` and ``resolve_engagements``.
-docs/models/engagement.md."""
+the defended assets and the threat weights, around ``plan_engagements`` and ``resolve_engagements``
+(``iadsim.engagement``, which knows nothing of command and control). docs/models/engagement.md."""
 
 from __future__ import annotations
 
