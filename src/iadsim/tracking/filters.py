@@ -109,16 +109,23 @@ def polar_measurement(positions: Array, sensor_position: Array, sensor_rotation:
     rho2 = np.maximum(de * de + dn * dn, _MIN_GROUND_RANGE_M**2)
     rho = np.sqrt(rho2)
     r = np.sqrt(rho2 + du * du)
-    zero = np.zeros_like(r)
-    rows = [np.stack([de / r, dn / r, du / r], -1), np.stack([dn / rho2, -de / rho2, zero], -1)]
-    z = [r, np.mod(np.arctan2(de, dn), 2.0 * np.pi)]
+    n = len(positions)
+    # filled in place rather than stacked: the same numbers with fewer temporary arrays (this runs
+    # once per radar scan in every node's tracker)
+    jac_sensor = np.zeros((n, dims, 3))  # with respect to d
+    z = np.empty((n, dims))
+    jac_sensor[:, 0, 0], jac_sensor[:, 0, 1], jac_sensor[:, 0, 2] = de / r, dn / r, du / r
+    jac_sensor[:, 1, 0], jac_sensor[:, 1, 1] = dn / rho2, -de / rho2
+    z[:, 0] = r
+    z[:, 1] = np.mod(np.arctan2(de, dn), 2.0 * np.pi)
     if dims == 3:
-        rows.append(np.stack([-de * du / (r * r * rho), -dn * du / (r * r * rho), rho / (r * r)], -1))
-        z.append(np.arctan2(du, rho))
-    jac_sensor = np.stack(rows, axis=1)  # (T, dims, 3) with respect to d
-    matrix = np.zeros((len(positions), dims, 6))
+        jac_sensor[:, 2, 0] = -de * du / (r * r * rho)
+        jac_sensor[:, 2, 1] = -dn * du / (r * r * rho)
+        jac_sensor[:, 2, 2] = rho / (r * r)
+        z[:, 2] = np.arctan2(du, rho)
+    matrix = np.zeros((n, dims, 6))
     matrix[:, :, :3] = jac_sensor @ sensor_rotation
-    return np.stack(z, axis=-1), matrix
+    return z, matrix
 
 
 def polar_to_cartesian(measurements: Array, variances: Array, sensor_position: Array,
@@ -136,10 +143,12 @@ def polar_to_cartesian(measurements: Array, variances: Array, sensor_position: A
     """
     r, az, el = measurements[:, 0], measurements[:, 1], measurements[:, 2]
     sa, ca, se, ce = np.sin(az), np.cos(az), np.sin(el), np.cos(el)
-    d = np.stack([r * sa * ce, r * ca * ce, r * se], -1)
-    jac = np.stack([np.stack([sa * ce, r * ca * ce, -r * sa * se], -1),
-                    np.stack([ca * ce, -r * sa * ce, -r * ca * se], -1),
-                    np.stack([se, np.zeros_like(r), r * ce], -1)], axis=1)  # (M, 3, 3): rows e, n, u
+    d = np.empty((len(r), 3))
+    d[:, 0], d[:, 1], d[:, 2] = r * sa * ce, r * ca * ce, r * se
+    jac = np.zeros((len(r), 3, 3))  # rows e, n, u; columns range, azimuth, elevation
+    jac[:, 0, 0], jac[:, 0, 1], jac[:, 0, 2] = sa * ce, r * ca * ce, -r * sa * se
+    jac[:, 1, 0], jac[:, 1, 1], jac[:, 1, 2] = ca * ce, -r * sa * ce, -r * ca * se
+    jac[:, 2, 0], jac[:, 2, 2] = se, r * ce
     cov_sensor = jac @ (variances[:, :, None] * np.swapaxes(jac, 1, 2))
     positions = d @ sensor_rotation + sensor_position
     cov = sensor_rotation.T @ cov_sensor @ sensor_rotation

@@ -310,6 +310,9 @@ class Tracker:
             raise ValueError(f"scan at {time_s} s is earlier than the tracker's time {self.time_s} s")
         dt = 0.0 if self.time_s is None else time_s - self.time_s
         t, cfg = self.tracks, self.config
+        if dt == 0.0:  # another scan at the same time: nothing moves
+            self.time_s = time_s
+            return
         if cfg.motion_model == "imm":
             if dt > 0.0 and len(t):
                 t.mode_state, t.mode_covariance, t.mode_probability = imm.imm_predict(
@@ -347,7 +350,7 @@ class Tracker:
         stages = ([tracks.confirmed, ~tracks.confirmed] if cfg.two_stage_assignment
                   else [np.ones(n_tracks, dtype=bool)])
         used_det = np.zeros(n_dets, dtype=bool)
-        for stage in stages:
+        for stage in stages if len(pairs.track) else ():
             sub = pairs.subset(stage[pairs.track] & ~used_det[pairs.detection])
             chosen = global_nearest_neighbour(sub, threshold)
             assigned_track = np.concatenate([assigned_track, sub.track[chosen]])
@@ -404,7 +407,8 @@ class Tracker:
         lost |= scan.time_s - tracks.last_hit_s > cfg.max_coast_s
         hopeless = ~tracks.confirmed & (tracks.opportunities - tracks.hits
                                         > cfg.confirm_window - cfg.confirm_hits)
-        self.tracks = tracks.select(~(too_vague | lost | hopeless))
+        drop = too_vague | lost | hopeless
+        self.tracks = tracks.select(~drop) if drop.any() else tracks
 
         # initiation from the detections no track took
         free = np.flatnonzero(~used_det)
