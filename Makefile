@@ -33,6 +33,8 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# bench_pipeline.py times the paths users wait on against release 0.1.0, side by side; it makes
+# .venv-release (0.1.0 installed from out/bench/release-src) on first use
 bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/run_benchmarks.py
 	$(BIN)/python bench/bench_viewshed.py
@@ -40,6 +42,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_assignment.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_pipeline.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -6,6 +6,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,30 @@ def cpu_model() -> str:
         if line.startswith("Model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def proc_cpu_model() -> str:
+    """The CPU model name from ``/proc/cpuinfo`` (its first ``model name``), or "" where there is none."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def memory_bytes() -> int | None:
+    """Total memory from ``/proc/meminfo`` in bytes, or None where there is none."""
+    try:
+        text = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024  # the file says kB and means KiB
+    return None
 
 
 def machine_info(**extra: Any) -> dict[str, Any]:

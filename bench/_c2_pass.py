@@ -1,0 +1,66 @@
+"""The C2 pass alone: the mixed raid's hour under the wartime arrangement, timed in one process.
+
+Run by ``bench/bench_pipeline.py`` with the Python of each environment it compares (the working tree
+and release 0.1.0), so it imports only ``iadsim`` and the standard library and works on both APIs.
+The sensing pass (engine with the bundled ETOPO5 terrain, as ``iadsim run`` uses) is prepared
+outside the timing; only ``iadsim.c2.run_c2`` is timed. Prints one JSON line on stdout:
+``c2_s`` (the timed call, s), ``prepare_s`` (imports, loading and the sensing pass, s), ``sensing``
+(which API prepared the pass), the iadsim version and the sizes of the C2 tables as a check that
+both environments did the same work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+SCENARIO = "mixed-raid"
+ARRANGEMENT = "wartime"
+
+
+def _sensing(scenario: Any) -> tuple[Any, Any, Any, str]:
+    """The sensing pass's tables, the radars as a ``SensorTable`` and the World, and which API made them.
+
+    The current code may offer ``iadsim.pipeline.sensing_pass`` (returning the tables in ``result``);
+    0.1.0 has only the engine, whose ``run()`` returns them (a class later renamed ``SensingResult``:
+    only its attributes are used here).
+    """
+    try:
+        from iadsim import pipeline
+    except ImportError:
+        pipeline = None
+    if pipeline is not None and hasattr(pipeline, "sensing_pass"):
+        sp = pipeline.sensing_pass(scenario)  # default terrain: the bundled ETOPO5
+        return sp.result, sp.sensors, sp.world, "iadsim.pipeline.sensing_pass"
+    from iadsim.c2 import SensorTable
+    from iadsim.geo.terrain import default_terrain
+    from iadsim.sim.engine import Engine
+
+    engine = Engine(scenario, terrain=default_terrain())
+    result = engine.run()
+    return result, SensorTable.from_engine(engine), engine.world, "iadsim.sim.engine.Engine"
+
+
+def main() -> None:
+    """Prepare the sensing pass, time the C2 pass and print the JSON line."""
+    t0 = time.perf_counter()
+    import iadsim
+    from iadsim.c2 import run_c2
+    from iadsim.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIO)
+    tables, sensors, world, how = _sensing(scenario)
+    t1 = time.perf_counter()
+    c2 = run_c2(scenario, tables.detections, tables.truth, tables.objects, sensors, ARRANGEMENT,
+                world=world)
+    t2 = time.perf_counter()
+    sizes = {name: getattr(c2, name).num_rows
+             for name in ("picture", "events", "interceptors", "outcomes", "engagements")}
+    print(json.dumps({"c2_s": t2 - t1, "prepare_s": t1 - t0, "sensing": how,
+                      "iadsim": iadsim.__version__, "scenario": SCENARIO, "arrangement": ARRANGEMENT,
+                      "detections": tables.detections.num_rows, "rows": sizes}))
+
+
+if __name__ == "__main__":
+    main()
