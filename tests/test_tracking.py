@@ -30,7 +30,7 @@ from iadsim.tracking.association import GatedPairs, global_nearest_neighbour, sp
 from iadsim.tracking.filters import constant_velocity_predict, extended_kalman_update, polar_measurement
 from iadsim.tracking.io import TRACK_SCHEMA, validate_detections
 from iadsim.tracking.metrics import ospa_distance
-from iadsim.tracking.tracker import COVARIANCE_COLUMNS, Tracker, _scans
+from iadsim.tracking.tracker import COVARIANCE_COLUMNS, Tracker, scans_of
 
 ORIGIN = (53.9, 27.5)
 RADAR_3D = (53.9, 27.5, 30.0)  # lat, lon, antenna height
@@ -781,7 +781,7 @@ def test_expire_drops_tracks_when_no_scan_comes_at_all():
     coverage = np.zeros(len(det_arrays.sensor_ids))
     np.maximum.at(coverage, det_arrays.sensor, det_arrays.range_m)
     tracker = Tracker(TrackerConfig(max_coast_s=60.0), *ORIGIN)
-    for scan in _scans(det_arrays, ORIGIN, coverage):
+    for scan in scans_of(det_arrays, ORIGIN, coverage):
         tracker.process_scan(scan)
     assert len(tracker.tracks) == 2
     tracker.expire(150.0)

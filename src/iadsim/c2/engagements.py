@@ -4,7 +4,7 @@ the defended assets and the threat weights, around ``plan_engagements`` and ``re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +26,10 @@ from iadsim.geo.geodesy import geodetic_to_ecef
 from iadsim.scenario.schema import EngagementSettings, Scenario, UnitKind
 from iadsim.world import World
 
-__all__ = ["ENGAGEMENT_SCHEMA", "EngagementStage"]
+if TYPE_CHECKING:
+    from iadsim.c2.state import C2State
+
+__all__ = ["ENGAGEMENT_SCHEMA", "EngagementStage", "resolve"]
 
 Array = NDArray[np.float64]
 
@@ -69,6 +72,9 @@ class EngagementStage:
         lon = world.unit_lon_deg[fus.unit_index]
         # the airspaces each fire unit stands in (the deciding node tasks within its own)
         self.in_airspace = {a: np.asarray(shapely.contains_xy(g, lon, lat)) for a, g in airspaces.items()}
+        self.fu_unit = np.asarray(units, dtype=np.str_)
+        self.fu_nation = np.asarray(self.fu.nation, dtype=np.str_)
+        self.fu_node = np.asarray([net.unit_node.get(u, "") for u in units], dtype=np.str_)
         self.ready_s = np.full(len(units), np.nan)
         self.act_s = np.asarray([time_to_act_s(scenario, u) or 0.0 for u in units])
         self.assets_m, self.asset_value = self._assets(world, origin, position)
@@ -94,26 +100,26 @@ class EngagementStage:
         return np.concatenate(points), np.concatenate(worth)
 
     def tasked(self, node: str, cut: set[str], down: set[str], out: set[str]) -> tuple[np.ndarray, Array]:
-        """Which fire units ``node`` may task now and the delay of an order to each, seconds."""
-        n = len(self.fu)
-        mask = np.zeros(n, dtype=bool)
-        delay = np.full(n, np.inf)
-        nations = set(self.net.may_task.get(node, ()))
-        zone = np.zeros(n, dtype=bool)
+        """Which fire units ``node`` may task now and the delay of an order to each, seconds: units of
+        a nation it may task, standing in an airspace it decides for, not down or autonomous
+        (``out``), whose own node is up and reachable over the links that are not cut."""
+        zone = np.zeros(len(self.fu), dtype=bool)
         for a, m in self.net.authority.items():
             if m == node:
                 zone |= self.in_airspace[a]
-        for f, unit in enumerate(self.fu.unit):
-            unit_node = self.net.unit_node.get(unit)
-            if (not zone[f] or self.fu.nation[f] not in nations or unit in out or unit_node is None
-                    or unit_node in down):
-                continue
+        mask = (zone & np.isin(self.fu_nation, list(self.net.may_task.get(node, ())))
+                & ~np.isin(self.fu_unit, list(out)) & (self.fu_node != "")
+                & ~np.isin(self.fu_node, list(down)))
+        delay = np.full(len(self.fu), np.inf)
+        for unit_node in np.unique(self.fu_node[mask]).tolist():  # the few nodes the units report to
+            these = mask & (self.fu_node == unit_node)
             d = self.net.order_delay_s(node, unit_node, cut, down)
             if d is None:
+                mask[these] = False
                 continue
             if unit_node != node:
                 d += self.net.processing_delay_s[unit_node]
-            mask[f], delay[f] = True, d + self.net.settings.sensor_report_latency_s
+            delay[these] = d + self.net.settings.sensor_report_latency_s
         return mask, delay
 
     def cycle(self, node: str, t: float, track_id: NDArray[np.int64], state: Array,
@@ -165,3 +171,18 @@ class EngagementStage:
                          "assess_s": e.assess_s, "missiles": e.missiles, "pk": e.pk,
                          "range_km": e.range_m / 1000.0, "killed": e.killed})
         return pa.Table.from_pylist(rows, schema=ENGAGEMENT_SCHEMA)
+
+
+def resolve(state: C2State, t: float) -> None:
+    """Kill draws at intercept, freed channels, reloads up to ``t``; a killed object leaves the truth."""
+    engage = state.engage
+    assert engage is not None
+    intercepted, magazine = engage.resolve(t, state.rng_engagement)
+    for i in intercepted:
+        e = engage.log.engagements[i]
+        unit = engage.fu.unit[e.fire_unit]
+        state.event(e.intercept_s, "kill" if e.killed else "miss", e.node, unit, e.track_id, e.target)
+        if e.killed:
+            state.kill(e.target, e.intercept_s)
+    for when, kind, f in magazine:
+        state.event(when, kind, "", engage.fu.unit[f])

@@ -189,10 +189,9 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     Returns:
         The indices (into ``log.engagements``) of the engagements launched.
     """
-    busy_tracks = log.engaged_tracks(node)
-    busy_targets = log.engaged_targets()
-    free = np.asarray([int(i) not in busy_tracks and (int(o) < 0 or int(o) not in busy_targets)
-                       for i, o in zip(track_id.tolist(), target.tolist(), strict=True)], dtype=bool)
+    busy_tracks = np.fromiter(log.engaged_tracks(node), dtype=np.int64)
+    busy_targets = np.fromiter(log.engaged_targets(), dtype=np.int64)
+    free = ~np.isin(track_id, busy_tracks) & ((target < 0) | ~np.isin(target, busy_targets))
     # two tracks on one object (an ambiguous picture) are one target for the fire-control radar:
     # only the first of them is offered
     held = np.flatnonzero(free & (target >= 0))

@@ -38,7 +38,7 @@ from iadsim.tracking.filters import (
 )
 from iadsim.tracking.io import TRACK_SCHEMA, Detections, TrackingInputError, validate_detections
 
-__all__ = ["Candidates", "TrackArrays", "Tracker", "TrackerConfig", "track_detections"]
+__all__ = ["Candidates", "Scan", "TrackArrays", "Tracker", "TrackerConfig", "scans_of", "track_detections"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -547,7 +547,7 @@ class Tracker:
         return np.asarray(np.bitwise_count(self.tracks.history) / np.maximum(window, 1), dtype=np.float64)
 
 
-def _scans(det: Detections, origin: tuple[float, float], coverage: Array) -> list[Scan]:
+def scans_of(det: Detections, origin: tuple[float, float], coverage: Array) -> list[Scan]:
     """The detections split into scans (time, sensor, 2D/3D), in time order, in the local frame."""
     three = det.three_d
     order = np.lexsort((~three, det.sensor, det.time_s))
@@ -618,7 +618,7 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
     out_conf: list[BoolArray] = []
     out_quality: list[Array] = []
     out_cov: list[Array] = []
-    scans = _scans(det, origin, coverage)
+    scans = scans_of(det, origin, coverage)
     for i, scan in enumerate(scans):
         tracker.process_scan(scan)
         if i + 1 == len(scans) or scans[i + 1].time_s != scan.time_s:
