@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from iadsim.constants import EARTH_RADIUS_M, SPEED_OF_LIGHT_MPS
 from iadsim.geo.frames import enu_rotations
 from iadsim.geo.radar_geometry import STANDARD_K, horizon_distance_m
 from iadsim.sensors.detection import DEFAULT_FALSE_ALARM_PROBABILITY, reference_snr
@@ -25,8 +26,6 @@ AIR_SURVEILLANCE_ROLES = ("surveillance", "low_altitude", "acquisition", "airbor
 """Radar roles that scan for aircraft in the engine. Fire-control radars track what they are
 cued on (engagement), and ballistic early-warning radars do not see aircraft."""
 
-SPEED_OF_LIGHT = 299_792_458.0
-_EARTH_RADIUS_M = 6_371_008.8
 _MAX_FALSE_ALARMS_PER_SCAN = 1000
 
 
@@ -74,7 +73,7 @@ class RadarSet:
 
     def cells_per_scan(self) -> NDArray[np.float64]:
         """Resolution cells per scan (range cells × beam positions), for false alarms."""
-        range_cell = SPEED_OF_LIGHT / (2.0 * np.where(np.isfinite(self.bandwidth_hz),
+        range_cell = SPEED_OF_LIGHT_MPS / (2.0 * np.where(np.isfinite(self.bandwidth_hz),
                                                       self.bandwidth_hz, 1e6))
         beams = 2 * np.pi / np.where(np.isfinite(self.beamwidth_rad), self.beamwidth_rad,
                                      np.radians(2.0))
@@ -136,7 +135,7 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         # smooth-earth horizon over the effective sphere: ground distance from the unit vectors
         site_unit = sensor_ecef / np.linalg.norm(sensor_ecef, axis=1, keepdims=True)
         chord = np.linalg.norm(target_unit[mi] - site_unit[di], axis=1)
-        ground = 2.0 * _EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
         ok = ground <= horizon_distance_m(sensor_alt[di], target_alt[mi], k)
         if terrain_visible is not None:
             ok &= terrain_visible[di, mi]

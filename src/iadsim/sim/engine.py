@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from iadsim.constants import EARTH_RADIUS_M
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.viewsheds import SiteViewsheds
 from iadsim.geo import ecef_to_geodetic, geodetic_to_ecef, transformer
@@ -460,7 +461,7 @@ class Engine:
         _, _, j_alt = ecef_to_geodetic(jpos)
         unit_h = pos[obj] / np.linalg.norm(pos[obj], axis=1, keepdims=True)
         unit_j = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
-        ground = 2.0 * 6_371_008.8 * np.arcsin(np.clip(
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(
             np.linalg.norm(unit_h[:, None] - unit_j[None], axis=2) / 2.0, 0.0, 1.0))
         visible = ground <= horizon_distance_m(h_alt[:, None], j_alt[None], self.k)
         p = self.hostile_radar_params
@@ -665,7 +666,7 @@ class Engine:
         _, _, j_alt = ecef_to_geodetic(jpos)
         unit = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
         site = self.esm_ecef[esm] / np.linalg.norm(self.esm_ecef[esm], axis=1, keepdims=True)
-        ground = 2.0 * 6_371_008.8 * np.arcsin(np.clip(
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(
             np.linalg.norm(unit[None] - site[:, None], axis=2) / 2.0, 0.0, 1.0))
         los = band & (ground <= horizon_distance_m(self.esm_height[esm][:, None], j_alt[None], self.k))
         out = passive_bearings(self.esm_ecef[esm], self.esm_lat[esm], self.esm_lon[esm],
