@@ -40,6 +40,9 @@ def test_defaults_are_the_engines_numbers_of_before():
             s.default_sigma_elevation_deg) == (100.0, 0.5, 0.5)
     assert (s.jammer_sidelobe_db, s.jammer_horizon_elevation_deg,
             s.fighter_radar_sector_half_width_deg, s.ew_effect_period_s) == (-20.0, -1.0, 60.0, 10.0)
+    assert (s.default_instrumented_range_factor, s.default_clutter_height_m, s.default_bearing_sigma_deg,
+            s.false_alarm_max_elevation_deg, s.terrain_grid_km) == (3.0, 1.0, 2.0, 30.0, 2.0)
+    assert (s.default_antenna_gain_dbi, s.default_noise_figure_db, s.default_losses_db) == (0.0, 3.0, 0.0)
     assert (s.default_beamwidth_deg, s.default_sidelobe_db, s.default_bandwidth_mhz) == (2.0, -30.0, 1.0)
     # coverage and the detection functions' library default agree with the engine's setting
     assert s.default_false_alarm_probability == DEFAULT_FALSE_ALARM_PROBABILITY

@@ -609,6 +609,8 @@ class SensingSettings(Sourced):
         gt=0, le=180, description="an airborne radar's search sector around the aircraft's heading")
     ew_effect_period_s: float = Field(
         gt=0, description="how often the defender's jamming of hostile aircraft radars is evaluated")
+    terrain_grid_km: float = Field(
+        gt=0, le=50, description="cell size of the ground radars' terrain viewsheds in the engine")
     note: str | None = None
 
 

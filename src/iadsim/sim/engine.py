@@ -195,7 +195,8 @@ class Engine:
         )
 
     def _ground_viewsheds(self) -> tuple[CoverageGrid, list[Any]] | None:
-        """Per ground radar: (window, minimum visible height) on a 2 km grid over the terrain."""
+        """Per ground radar: (window, minimum visible height) on a grid of
+        ``sensing.terrain_grid_km`` over the terrain."""
         if self.terrain is None:
             return None
         r = self.radars
@@ -203,7 +204,7 @@ class Engine:
         if not len(ground_rows):
             return None
         lon0, lat0, lon1, lat1 = self.terrain.bounds_lonlat
-        grid = CoverageGrid.over(lon0, lon1, lat0, lat1, resolution_km=2.0)
+        grid = CoverageGrid.over(lon0, lon1, lat0, lat1, resolution_km=self.sensing.terrain_grid_km)
         heights = self.terrain.resample(grid.crs, grid.transform, grid.shape)
         sheds = SiteViewsheds(np.nan_to_num(heights).astype(np.float32), grid, self.k)
         reach = np.where(np.isfinite(r.instrumented_range_m), r.instrumented_range_m,
