@@ -14,7 +14,8 @@ from shapely.geometry import Point, box, mapping
 from iadsim import compile_world, load_scenario
 from iadsim.coverage import JOINT, CoverageError, CoverageGrid, GridTooLarge, compute_coverage
 from iadsim.coverage.compute import _ground_distance
-from iadsim.coverage.metrics import Region, RegionError, load_region_file, region_metrics
+from iadsim.coverage.metrics import RegionError, default_regions, load_region_file, region_metrics
+from iadsim.data import Region
 from iadsim.geo.radar_geometry import horizon_distance_m
 from iadsim.io.coverage import (
     coverage_contours,
@@ -190,6 +191,17 @@ def test_region_file_errors(tmp_path):
          "geometry": mapping(box(22.5, 53.9, 23.6, 54.5))}]}))
     [region] = load_region_file(good)
     assert region.name == "Suwałki gap"
+    assert isinstance(region, Region) and region.id == "good:Suwałki gap"
+
+
+def test_one_region_type_for_bundled_and_user_regions():
+    import iadsim.coverage.metrics as metrics
+    from iadsim.data import load_regions
+
+    assert metrics.Region is Region  # one class, defined in iadsim.data
+    regions = default_regions()
+    assert [r.id for r in regions] == list(metrics.DEFAULT_REGIONS)
+    assert all(isinstance(r, Region) and r is load_regions()[r.id] for r in regions)
 
 
 def test_grid_distances_within_0_4_percent_of_wgs84_geodesics():

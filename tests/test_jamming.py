@@ -7,12 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from iadsim.constants import BOLTZMANN_J_PER_K, SPEED_OF_LIGHT_MPS, STANDARD_TEMPERATURE_K
 from iadsim.geo import geodetic_to_ecef
 from iadsim.sensors.detection import detection_probability, detection_range_m, reference_snr
 from iadsim.sensors.jamming import (
-    BOLTZMANN,
-    T0_K,
-    C,
     azimuth_separation_rad,
     band_of,
     burn_through_range_m,
@@ -41,9 +39,9 @@ def test_jnr_matches_a_hand_calculation():
     assert 10 * np.log10(jnr) == pytest.approx(36.984, abs=0.001)
     assert jnr == pytest.approx(4994.6, rel=1e-4)
     # the same from the formula in SI
-    lam = C / 3e9
+    lam = SPEED_OF_LIGHT_MPS / 3e9
     expected = (100 * 10 * 1000 * lam**2 * (1e6 / 100e6)
-                / ((4 * math.pi) ** 2 * 1e5**2 * 10**0.2 * BOLTZMANN * T0_K * 10**0.3 * 1e6))
+                / ((4 * math.pi) ** 2 * 1e5**2 * 10**0.2 * BOLTZMANN_J_PER_K * STANDARD_TEMPERATURE_K * 10**0.3 * 1e6))
     assert jnr == pytest.approx(expected, rel=1e-12)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,12 @@ from shapely.geometry.base import BaseGeometry
 
 from iadsim.coverage.compute import JOINT, Coverage
 from iadsim.coverage.grid import CoverageGrid
-from iadsim.data import load_regions
+from iadsim.data import Region, load_regions
 from iadsim.geo import transformer
 
 __all__ = [
     "DEFAULT_REGIONS",
-    "Region",
+    "Region",  # defined in iadsim.data, the one home of a region; re-exported for coverage users
     "RegionError",
     "default_regions",
     "load_region_file",
@@ -37,19 +36,10 @@ class RegionError(Exception):
     """A region file that cannot be used (message names the file and the problem)."""
 
 
-@dataclass(frozen=True)
-class Region:
-    """A named polygon in longitude/latitude."""
-
-    id: str
-    name: str
-    geometry: BaseGeometry
-
-
 def default_regions() -> list[Region]:
     """The bundled regions of ``DEFAULT_REGIONS``."""
     bundled = load_regions()
-    return [Region(rid, bundled[rid].name, bundled[rid].geometry) for rid in DEFAULT_REGIONS]
+    return [bundled[rid] for rid in DEFAULT_REGIONS]
 
 
 def load_region_file(path: str | Path) -> list[Region]:

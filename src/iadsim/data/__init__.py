@@ -45,7 +45,16 @@ def borders_path() -> Path:
 
 @dataclass(frozen=True)
 class Region:
-    """A region polygon: a country, or the Kaliningrad oblast (id ``RUS-KGD``)."""
+    """A named region polygon in longitude/latitude (WGS84), the one region type of the package.
+
+    The bundled regions are countries (ISO 3166 alpha-3 ids) and the Kaliningrad oblast
+    (``RUS-KGD``); coverage metrics also read regions from users' GeoJSON files.
+
+    Args:
+        id: unique id (``LTU``, ``RUS-KGD``, or ``file-stem:name`` for a user's polygon).
+        name: the name shown in reports.
+        geometry: a shapely Polygon or MultiPolygon in lon/lat degrees.
+    """
 
     id: str
     name: str

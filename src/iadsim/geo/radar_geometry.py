@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from iadsim.constants import EARTH_RADIUS_M
+
 __all__ = [
     "EARTH_RADIUS_M",
     "STANDARD_K",
@@ -20,9 +22,6 @@ __all__ = [
     "line_of_sight_clear",
     "slant_range_and_elevation",
 ]
-
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean earth radius (IUGG), the sphere on which ground distances of coverage grids are measured."""
 
 STANDARD_K = 4.0 / 3.0
 """Effective-earth-radius factor of the standard atmosphere (Skolnik, Radar Handbook, ch. 26)."""

@@ -19,6 +19,8 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from iadsim.constants import EARTH_RADIUS_M
+
 __all__ = ["min_visible_height", "visible"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -173,7 +175,7 @@ def _prepare(dem_m: ArrayLike, cell_size_m: float, observer_row: int, observer_c
 
 def min_visible_height(dem_m: ArrayLike, cell_size_m: float, observer_row: int, observer_col: int,
                        observer_height_m: float, max_distance_m: float, curvature_coeff: float = 0.75,
-                       earth_radius_m: float = 6_371_008.8) -> NDArray[np.float32]:
+                       earth_radius_m: float = EARTH_RADIUS_M) -> NDArray[np.float32]:
     """Minimum height above ground (m) at which a target in each DEM cell is seen from the observer.
 
     Args:
@@ -205,7 +207,7 @@ def min_visible_height(dem_m: ArrayLike, cell_size_m: float, observer_row: int, 
 
 def visible(dem_m: ArrayLike, cell_size_m: float, observer_row: int, observer_col: int,
             observer_height_m: float, target_height_m: float, max_distance_m: float,
-            curvature_coeff: float = 0.75, earth_radius_m: float = 6_371_008.8) -> NDArray[np.bool_]:
+            curvature_coeff: float = 0.75, earth_radius_m: float = EARTH_RADIUS_M) -> NDArray[np.bool_]:
     """Whether a target at a given height above the ground of each DEM cell is seen from the observer.
 
     Same arguments as `min_visible_height`, plus:

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import typing
+from importlib import resources
 from typing import Annotated, Any, ClassVar, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -62,12 +65,14 @@ __all__ = [
     "ReadinessState",
     "SamSystemType",
     "Scenario",
+    "SensingSettings",
     "Side",
     "Source",
     "Traffic",
     "Unit",
     "UnitKind",
     "Waypoint",
+    "default_sensing_settings",
 ]
 
 Identifier = Annotated[
@@ -562,6 +567,62 @@ class C2Settings(Sourced):
     note: str | None = None
 
 
+class SensingSettings(Sourced):
+    """Model numbers of the sensing pass (docs/models/detection.md, ew.md, engine.md): the value a
+    radar or passive sensor type takes for a figure it does not give, and the conventions of the
+    radar and EW models. None is a fact about a real system; each is sourced or assumed in the data.
+
+    The bundled reference data supply them (``data/reference/sensing.yaml``); a scenario that
+    gives no ``sensing:`` section takes the same values (``default_sensing_settings``).
+    """
+
+    default_reference_pd: float = Field(
+        gt=0, lt=1, description="Pd at the detection range of a radar type that gives no reference_pd")
+    default_false_alarm_probability: float = Field(
+        gt=0, lt=0.1, description="Pfa per resolution cell of a radar type that gives none")
+    default_scan_period_s: float = Field(
+        gt=0, description="scan period of a radar or passive sensor type that gives none")
+    default_dimensions: int = Field(ge=2, le=3, description="of a radar type that gives none")
+    default_sigma_range_m: float = Field(ge=0, description="range noise of a radar type that gives none")
+    default_sigma_azimuth_deg: float = Field(
+        ge=0, description="azimuth noise of a radar type that gives none")
+    default_sigma_elevation_deg: float = Field(
+        ge=0, description="elevation noise of a 3D radar type that gives none")
+    default_instrumented_range_factor: float = Field(
+        gt=0, description="instrumented range of a radar type that gives none, × its detection range")
+    default_clutter_height_m: float = Field(
+        gt=0, description="height where a clutter loss fades to 0, for a radar type that gives the loss only")
+    default_bandwidth_mhz: float = Field(
+        gt=0, description="receiver bandwidth: false-alarm range cells of a radar type that gives none, "
+        "and a hostile aircraft radar's noise bandwidth")
+    default_beamwidth_deg: float = Field(
+        gt=0, le=360, description="azimuth beamwidth: false-alarm beam positions and the jamming main lobe "
+        "of a radar type that gives none")
+    default_sidelobe_db: float = Field(
+        le=0, description="side-lobe level of a radar type that gives none (jamming through side lobes)")
+    default_antenna_gain_dbi: float = Field(
+        ge=0, description="main-lobe gain of a hostile aircraft radar type that gives none")
+    default_noise_figure_db: float = Field(
+        ge=0, description="receiver noise figure of a hostile aircraft radar type that gives none")
+    default_losses_db: float = Field(
+        ge=0, description="receive losses of a hostile aircraft radar type that gives none")
+    default_bearing_sigma_deg: float = Field(
+        gt=0, description="bearing noise of a passive sensor type that gives none")
+    false_alarm_max_elevation_deg: float = Field(
+        gt=0, le=90, description="a 3D radar's false alarms lie uniformly between 0° and this elevation")
+    jammer_sidelobe_db: float = Field(
+        le=0, description="side-lobe level of a jammer antenna whose azimuth the scenario fixes")
+    jammer_horizon_elevation_deg: float = Field(
+        ge=-90, le=90, description="a jammer seen from a radar below this elevation does not reach it")
+    fighter_radar_sector_half_width_deg: float = Field(
+        gt=0, le=180, description="an airborne radar's search sector around the aircraft's heading")
+    ew_effect_period_s: float = Field(
+        gt=0, description="how often the defender's jamming of hostile aircraft radars is evaluated")
+    terrain_grid_km: float = Field(
+        gt=0, le=50, description="cell size of the ground radars' terrain viewsheds in the engine")
+    note: str | None = None
+
+
 class FiringDoctrine(enum.StrEnum):
     """How many missiles a fire unit fires at a target per engagement."""
 
@@ -596,7 +657,7 @@ class EngagementSettings(Sourced):
 
 
 _ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link, ReadinessState,
-                                           C2Settings, EngagementSettings)
+                                           C2Settings, EngagementSettings, SensingSettings)
 for _model in _ALL_SOURCED:
     _model._numeric_fields = _numeric_field_names(_model)
 
@@ -833,6 +894,8 @@ class Scenario(_Frozen):
     arrangements: dict[Arrangement, ArrangementRules] = Field(default_factory=dict)
     c2: C2Settings | None = None
     engagement: EngagementSettings | None = None
+    sensing: SensingSettings | None = Field(
+        None, description="model numbers of the sensing pass; default_sensing_settings() when absent")
     truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
     saturation_scales: list[Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=list, max_length=12,
@@ -852,3 +915,12 @@ class Scenario(_Frozen):
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with top-level fields replaced (the scenario itself stays immutable)."""
         return self.model_copy(update=changes)
+
+
+@functools.cache
+def default_sensing_settings() -> SensingSettings:
+    """The sensing settings of a scenario that gives no ``sensing:`` section: those of the bundled
+    reference data (``data/reference/sensing.yaml``), so the numbers and their stated assumptions
+    live in one data file whether a scenario includes the reference data or not."""
+    text = resources.files("iadsim").joinpath("data", "reference", "sensing.yaml").read_text("utf-8")
+    return SensingSettings.model_validate(yaml.safe_load(text)["sensing"])

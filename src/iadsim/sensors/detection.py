@@ -21,8 +21,10 @@ __all__ = [
 ]
 
 DEFAULT_FALSE_ALARM_PROBABILITY = 1e-6
-"""Pfa per resolution cell when a radar type gives none: a common design value (Skolnik §2.5),
-a model convention rather than a fact about any radar."""
+"""Pfa per resolution cell of the functions below when the caller gives none (coverage uses it):
+a common design value (Skolnik §2.5), a model convention rather than a fact about any radar. The
+engine takes the scenario's ``sensing.default_false_alarm_probability``, whose reference value is
+this one (tested)."""
 
 
 def reference_snr(reference_pd: ArrayLike, pfa: float = DEFAULT_FALSE_ALARM_PROBABILITY,

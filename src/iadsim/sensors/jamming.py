@@ -19,13 +19,11 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from iadsim.constants import BOLTZMANN_J_PER_K, SPEED_OF_LIGHT_MPS, STANDARD_TEMPERATURE_K
 from iadsim.sensors.detection import DEFAULT_FALSE_ALARM_PROBABILITY, reference_snr
 
 __all__ = [
     "BANDS",
-    "BOLTZMANN",
-    "T0_K",
-    "C",
     "azimuth_separation_rad",
     "band_of",
     "burn_through_range_m",
@@ -35,13 +33,6 @@ __all__ = [
     "radar_gain_toward",
     "signal_to_interference",
 ]
-
-BOLTZMANN = 1.380649e-23
-"""Boltzmann's constant, J/K (exact, SI 2019)."""
-T0_K = 290.0
-"""Standard reference temperature of the noise figure, K (IEEE Std 145)."""
-C = 299_792_458.0
-"""Speed of light in vacuum, m/s."""
 
 _MIN_RANGE_M = 1.0  # ranges below this are treated as 1 m, as in detection.py
 
@@ -108,7 +99,7 @@ def jammer_to_noise_ratio(jammer_power_w: ArrayLike, jammer_gain_dbi: ArrayLike,
     Returns:
         J/N, linear (sum over jammers for several: noise powers add).
     """
-    wavelength = C / np.asarray(radar_frequency_hz, dtype=np.float64)
+    wavelength = SPEED_OF_LIGHT_MPS / np.asarray(radar_frequency_hz, dtype=np.float64)
     b_r = np.asarray(radar_bandwidth_hz, dtype=np.float64)
     b_j = np.asarray(jammer_bandwidth_hz, dtype=np.float64)
     r = np.maximum(np.asarray(range_to_jammer_m, dtype=np.float64), _MIN_RANGE_M)
@@ -116,7 +107,7 @@ def jammer_to_noise_ratio(jammer_power_w: ArrayLike, jammer_gain_dbi: ArrayLike,
     jamming_w = (np.asarray(jammer_power_w, dtype=np.float64) * _db_to_linear(jammer_gain_dbi)
                  * _db_to_linear(radar_gain_toward_jammer_dbi) * wavelength**2 * share
                  / ((4.0 * np.pi) ** 2 * r**2 * _db_to_linear(losses_db)))
-    noise_w = BOLTZMANN * T0_K * _db_to_linear(noise_figure_db) * b_r
+    noise_w = BOLTZMANN_J_PER_K * STANDARD_TEMPERATURE_K * _db_to_linear(noise_figure_db) * b_r
     return np.asarray(jamming_w / noise_w)
 
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from iadsim.constants import EARTH_RADIUS_M, SPEED_OF_LIGHT_MPS
 from iadsim.geo.frames import enu_rotations
 from iadsim.geo.radar_geometry import STANDARD_K, horizon_distance_m
-from iadsim.sensors.detection import DEFAULT_FALSE_ALARM_PROBABILITY, reference_snr
+from iadsim.scenario.schema import SensingSettings
+from iadsim.sensors.detection import reference_snr
 
 __all__ = ["AIR_SURVEILLANCE_ROLES", "DetectionBlock", "RadarSet", "scan"]
 
@@ -25,8 +27,6 @@ AIR_SURVEILLANCE_ROLES = ("surveillance", "low_altitude", "acquisition", "airbor
 """Radar roles that scan for aircraft in the engine. Fire-control radars track what they are
 cued on (engagement), and ballistic early-warning radars do not see aircraft."""
 
-SPEED_OF_LIGHT = 299_792_458.0
-_EARTH_RADIUS_M = 6_371_008.8
 _MAX_FALSE_ALARMS_PER_SCAN = 1000
 
 
@@ -72,12 +72,18 @@ class RadarSet:
     def __len__(self) -> int:
         return len(self.sensor_id)
 
-    def cells_per_scan(self) -> NDArray[np.float64]:
-        """Resolution cells per scan (range cells × beam positions), for false alarms."""
-        range_cell = SPEED_OF_LIGHT / (2.0 * np.where(np.isfinite(self.bandwidth_hz),
-                                                      self.bandwidth_hz, 1e6))
+    def cells_per_scan(self, settings: SensingSettings) -> NDArray[np.float64]:
+        """Resolution cells per scan (range cells × beam positions), for false alarms; NaN for a
+        radar without an instrumented range (it draws none).
+
+        Args:
+            settings: the bandwidth and beamwidth of a radar type that gives none.
+        """
+        range_cell = SPEED_OF_LIGHT_MPS / (2.0 * np.where(np.isfinite(self.bandwidth_hz),
+                                                          self.bandwidth_hz,
+                                                          settings.default_bandwidth_mhz * 1e6))
         beams = 2 * np.pi / np.where(np.isfinite(self.beamwidth_rad), self.beamwidth_rad,
-                                     np.radians(2.0))
+                                     np.radians(settings.default_beamwidth_deg))
         return np.asarray(self.instrumented_range_m / range_cell * beams)
 
 
@@ -101,7 +107,7 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
          target_unit: NDArray[np.float64], target_rcs: NDArray[np.float64],
          terrain_visible: NDArray[np.bool_] | None, jnr: JammingField | None,
          rng_detect: np.random.Generator, rng_false: np.random.Generator,
-         k: float = STANDARD_K) -> DetectionBlock:
+         k: float = STANDARD_K, *, settings: SensingSettings) -> DetectionBlock:
     """Detections by the radars ``due`` (D) of the air objects given (M).
 
     Args:
@@ -117,6 +123,8 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         rng_detect: draws one uniform number per (radar, object) pair in range, in a fixed order.
         rng_false: draws the false alarms.
         k: effective-earth-radius factor.
+        settings: the sensing model's numbers (instrumented range and clutter height of a radar
+            type that gives none; false alarms).
     """
     d_count, m_count = len(due), len(target_ecef)
     empty = DetectionBlock(*(np.zeros(0, dtype=t) for t in
@@ -126,7 +134,8 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         rel = target_ecef[None, :, :] - sensor_ecef[:, None, :]
         rng = np.sqrt(np.einsum("dmi,dmi->dm", rel, rel))
         reach = radars.instrumented_range_m[due]
-        reach = np.where(np.isfinite(reach), reach, radars.reference_range_m[due] * 3.0)
+        reach = np.where(np.isfinite(reach), reach,
+                         radars.reference_range_m[due] * settings.default_instrumented_range_factor)
         di, mi = np.nonzero(rng <= reach[:, None])
         r = rng[di, mi]
         s = due[di]
@@ -136,7 +145,7 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         # smooth-earth horizon over the effective sphere: ground distance from the unit vectors
         site_unit = sensor_ecef / np.linalg.norm(sensor_ecef, axis=1, keepdims=True)
         chord = np.linalg.norm(target_unit[mi] - site_unit[di], axis=1)
-        ground = 2.0 * _EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
         ok = ground <= horizon_distance_m(sensor_alt[di], target_alt[mi], k)
         if terrain_visible is not None:
             ok &= terrain_visible[di, mi]
@@ -149,7 +158,8 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
                * (radars.reference_range_m[s] / np.maximum(r, 1.0)) ** 4)
         clutter_db = np.nan_to_num(radars.clutter_loss_db[s]) * np.clip(
             1.0 - target_agl[mi] / np.where(np.isfinite(radars.clutter_height_m[s]),
-                                            radars.clutter_height_m[s], 1.0), 0.0, 1.0)
+                                            radars.clutter_height_m[s],
+                                            settings.default_clutter_height_m), 0.0, 1.0)
         snr = snr * 10.0 ** (-clutter_db / 10.0)
         jammed = np.zeros(len(s), dtype=bool)
         if jnr is not None:
@@ -172,23 +182,27 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
             azimuth_rad=np.mod(az[h] + noise[h, 1] * radars.sigma_azimuth_rad[sh], 2 * np.pi),
             elevation_rad=el_meas, snr_db=10.0 * np.log10(snr[h]), jammed=jammed[h]))
     if d_count:
-        blocks.append(_false_alarms(radars, due, rng_false))
+        blocks.append(_false_alarms(radars, due, rng_false, settings))
     return DetectionBlock(*(np.concatenate([getattr(b, f) for b in blocks])
                             for f in DetectionBlock.__dataclass_fields__))
 
 
 def _false_alarms(radars: RadarSet, due: NDArray[np.int64], rng: np.random.Generator,
-                  ) -> DetectionBlock:
-    """Poisson(Pfa × cells) false alarms per radar, uniform over range and azimuth."""
-    expected = radars.pfa[due] * radars.cells_per_scan()[due]
+                  settings: SensingSettings) -> DetectionBlock:
+    """Poisson(Pfa × cells) false alarms per radar, uniform over range and azimuth, and in
+    elevation up to ``settings.false_alarm_max_elevation_deg`` for 3D radars."""
+    expected = radars.pfa[due] * radars.cells_per_scan(settings)[due]
     counts = np.minimum(rng.poisson(np.nan_to_num(expected)), _MAX_FALSE_ALARMS_PER_SCAN)
     s = np.repeat(due, counts)
     n = len(s)
-    rmax = np.nan_to_num(radars.instrumented_range_m[s], nan=1e5)
+    # only radars with an instrumented range have cells (NaN counts as none), so rmax is finite
+    rmax = radars.instrumented_range_m[s]
     r = rmax * np.sqrt(rng.random(n))  # uniform over the disc's area
     az = 2 * np.pi * rng.random(n)
-    el = np.where(radars.dimensions[s] == 3, np.radians(30.0) * rng.random(n), np.nan)
-    snr0 = reference_snr(0.5, DEFAULT_FALSE_ALARM_PROBABILITY)
+    el = np.where(radars.dimensions[s] == 3,
+                  np.radians(settings.false_alarm_max_elevation_deg) * rng.random(n), np.nan)
+    # the SNR a false alarm reports: the default reference target's at its detection range
+    snr0 = reference_snr(settings.default_reference_pd, settings.default_false_alarm_probability)
     return DetectionBlock(sensor=s, target=np.full(n, -1, dtype=np.int64), range_m=r,
                           azimuth_rad=az, elevation_rad=el,
                           snr_db=np.full(n, 10.0 * np.log10(float(snr0))), jammed=np.zeros(n, bool))

@@ -19,27 +19,19 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from iadsim.constants import EARTH_RADIUS_M
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.viewsheds import SiteViewsheds
 from iadsim.geo import ecef_to_geodetic, geodetic_to_ecef, transformer
 from iadsim.geo.frames import enu_rotations as _rotations
 from iadsim.geo.radar_geometry import STANDARD_K, horizon_distance_m
-from iadsim.scenario.schema import Scenario, Side
-from iadsim.sensors.detection import DEFAULT_FALSE_ALARM_PROBABILITY
+from iadsim.scenario.schema import Scenario, SensingSettings, Side, default_sensing_settings
 from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES, JammingField, RadarSet, scan
 from iadsim.sim.log import ColumnLog
 from iadsim.sim.random import Stage, stream
 from iadsim.world import World, compile_world
 
-__all__ = ["DEFAULT_SCAN_PERIOD_S", "Engine", "RunResult", "run_simulation"]
-
-JAMMER_SIDELOBE_DB = -20.0
-"""Side-lobe level of a jammer antenna whose azimuth the scenario fixes: a model convention
-(no jammer type gives one), stated in docs/models/ew.md."""
-
-DEFAULT_SCAN_PERIOD_S = 10.0
-"""Scan period of a radar type that gives none: a typical surveillance-radar rotation (6 rpm);
-a model convention, stated in outputs' assumptions."""
+__all__ = ["Engine", "RunResult", "run_simulation"]
 
 TRUTH_SCHEMA = pa.schema([
     ("time_s", pa.float64()), ("object_id", pa.string()), ("lat_deg", pa.float64()),
@@ -65,13 +57,6 @@ EW_EFFECT_SCHEMA = pa.schema([
     ("burn_through_km", pa.float64()),
 ])
 """The defender's own jammers against hostile aircraft radars: the radar's burn-through range."""
-
-EW_EFFECT_PERIOD_S = 10.0
-"""How often the effect of the defender's jammers on hostile radars is evaluated and logged."""
-
-FIGHTER_RADAR_SECTOR_RAD = math.radians(60.0)
-"""Half-width of an airborne radar's search sector around the aircraft's heading: a jammer inside
-it reaches the radar's main lobe during the scan (a model convention)."""
 
 EVENT_SCHEMA = pa.schema([
     ("time_s", pa.float64()), ("kind", pa.string()), ("subject", pa.string()),
@@ -100,6 +85,11 @@ def _nan(value: float | int | None) -> float:
     return float("nan") if value is None else float(value)
 
 
+def _given(value: float | int | None, default: float | int) -> float | int:
+    """A catalog figure, or the sensing settings' default where the catalog gives none."""
+    return default if value is None else value
+
+
 class Engine:
     """A scenario prepared for simulation: World, trajectories, radars, jammers, events."""
 
@@ -115,6 +105,8 @@ class Engine:
         self.traffic = build_trajectories(scenario, stream(scenario.seed, replication, Stage.traffic),
                                           terrain)
         self.defenders = {n for n, nation in scenario.nations.items() if nation.side == Side.defender}
+        # the model numbers of sensing: the scenario's, else the reference data's (same values)
+        self.sensing: SensingSettings = scenario.sensing or default_sensing_settings()
         self.radars = self._radar_set()
         self.viewsheds = self._ground_viewsheds()
         self._jammers()
@@ -161,12 +153,13 @@ class Engine:
         alt = ground + np.asarray([r["height"] for r in rows])
         ecef = geodetic_to_ecef(np.nan_to_num(lat), np.nan_to_num(lon), alt) if rows else np.zeros((0, 3))
         period = np.asarray([_nan(t.scan_period_s) for t in types])
-        period = np.where(np.isfinite(period), period, DEFAULT_SCAN_PERIOD_S)
+        st = self.sensing
+        period = np.where(np.isfinite(period), period, st.default_scan_period_s)
         phase = stream(self.scenario.seed, self.replication, Stage.scan_phase).random(len(rows)) * period
         ref_pd = np.asarray([_nan(t.reference_pd) for t in types])
         pfa = np.asarray([_nan(t.false_alarm_probability) for t in types])
-        pfa = np.where(np.isfinite(pfa), pfa, DEFAULT_FALSE_ALARM_PROBABILITY)
-        ref_pd = np.where(np.isfinite(ref_pd), ref_pd, 0.5)
+        pfa = np.where(np.isfinite(pfa), pfa, st.default_false_alarm_probability)
+        ref_pd = np.where(np.isfinite(ref_pd), ref_pd, st.default_reference_pd)
         deg = np.radians
         return RadarSet(
             sensor_id=np.asarray([r["id"] for r in rows], dtype=np.str_),
@@ -182,11 +175,14 @@ class Engine:
             instrumented_range_m=np.asarray([_nan(t.instrumented_range_km) * 1000 for t in types]),
             max_altitude_m=np.asarray([_nan(t.max_altitude_km) * 1000 for t in types]),
             min_elevation_rad=deg([_nan(t.min_elevation_deg) for t in types]),
-            dimensions=np.asarray([t.dimensions or 3 for t in types], dtype=np.int64),
-            sigma_range_m=np.nan_to_num([_nan(t.sigma_range_m) for t in types], nan=100.0),
-            sigma_azimuth_rad=deg(np.nan_to_num([_nan(t.sigma_azimuth_deg) for t in types], nan=0.5)),
+            dimensions=np.asarray([_given(t.dimensions, st.default_dimensions) for t in types],
+                                  dtype=np.int64),
+            sigma_range_m=np.nan_to_num([_nan(t.sigma_range_m) for t in types],
+                                        nan=st.default_sigma_range_m),
+            sigma_azimuth_rad=deg(np.nan_to_num([_nan(t.sigma_azimuth_deg) for t in types],
+                                                nan=st.default_sigma_azimuth_deg)),
             sigma_elevation_rad=deg(np.nan_to_num([_nan(t.sigma_elevation_deg) for t in types],
-                                                  nan=0.5)),
+                                                  nan=st.default_sigma_elevation_deg)),
             frequency_hz=np.asarray([_nan(t.frequency_mhz) * 1e6 for t in types]),
             bandwidth_hz=np.asarray([_nan(t.bandwidth_mhz) * 1e6 for t in types]),
             gain_dbi=np.asarray([_nan(t.antenna_gain_dbi) for t in types]),
@@ -199,7 +195,8 @@ class Engine:
         )
 
     def _ground_viewsheds(self) -> tuple[CoverageGrid, list[Any]] | None:
-        """Per ground radar: (window, minimum visible height) on a 2 km grid over the terrain."""
+        """Per ground radar: (window, minimum visible height) on a grid of
+        ``sensing.terrain_grid_km`` over the terrain."""
         if self.terrain is None:
             return None
         r = self.radars
@@ -207,11 +204,11 @@ class Engine:
         if not len(ground_rows):
             return None
         lon0, lat0, lon1, lat1 = self.terrain.bounds_lonlat
-        grid = CoverageGrid.over(lon0, lon1, lat0, lat1, resolution_km=2.0)
+        grid = CoverageGrid.over(lon0, lon1, lat0, lat1, resolution_km=self.sensing.terrain_grid_km)
         heights = self.terrain.resample(grid.crs, grid.transform, grid.shape)
         sheds = SiteViewsheds(np.nan_to_num(heights).astype(np.float32), grid, self.k)
         reach = np.where(np.isfinite(r.instrumented_range_m), r.instrumented_range_m,
-                         3.0 * r.reference_range_m)
+                         self.sensing.default_instrumented_range_factor * r.reference_range_m)
         per_radar: list[Any] = [None] * len(r)
         rows, cols = grid.shape
         for i in ground_rows:
@@ -313,17 +310,26 @@ class Engine:
         self.hostile_radar_type = np.asarray(
             [cat.aircraft[str(tr.type_id[h[0]])].radar for h in hostile_radars], dtype=np.str_)
         types = [cat.radars[str(r)] for r in self.hostile_radar_type]
-        pfa = np.asarray([t.false_alarm_probability or DEFAULT_FALSE_ALARM_PROBABILITY for t in types])
-        p0 = np.asarray([t.reference_pd or 0.5 for t in types])
+        st = self.sensing
+        pfa = np.asarray([_given(t.false_alarm_probability, st.default_false_alarm_probability)
+                          for t in types])
+        p0 = np.asarray([_given(t.reference_pd, st.default_reference_pd) for t in types])
         self.hostile_radar_params = {
-            "gain_dbi": np.asarray([t.antenna_gain_dbi or 0.0 for t in types], dtype=np.float64),
-            "sidelobe_db": np.asarray([t.sidelobe_level_db or -30.0 for t in types], dtype=np.float64),
+            "gain_dbi": np.asarray([_given(t.antenna_gain_dbi, st.default_antenna_gain_dbi)
+                                    for t in types], dtype=np.float64),
+            "sidelobe_db": np.asarray([_given(t.sidelobe_level_db, st.default_sidelobe_db)
+                                       for t in types], dtype=np.float64),
             "frequency_hz": np.asarray([_nan(t.frequency_mhz) * 1e6 for t in types]),
-            "bandwidth_hz": np.asarray([(t.bandwidth_mhz or 1.0) * 1e6 for t in types]),
-            "noise_figure_db": np.asarray([t.noise_figure_db or 3.0 for t in types], dtype=np.float64),
-            "losses_db": np.asarray([t.losses_db or 0.0 for t in types], dtype=np.float64),
+            "bandwidth_hz": np.asarray([_given(t.bandwidth_mhz, st.default_bandwidth_mhz) * 1e6
+                                        for t in types]),
+            "noise_figure_db": np.asarray([_given(t.noise_figure_db, st.default_noise_figure_db)
+                                           for t in types], dtype=np.float64),
+            "losses_db": np.asarray([_given(t.losses_db, st.default_losses_db) for t in types],
+                                    dtype=np.float64),
+            # a radar without a detection range has no reference target either (the schema pairs
+            # them); its burn-through is not computed
             "range_m": np.asarray([_nan(t.detection_range_km) * 1000.0 for t in types]),
-            "rcs_m2": np.asarray([t.reference_rcs_m2 or 1.0 for t in types], dtype=np.float64),
+            "rcs_m2": np.asarray([_nan(t.reference_rcs_m2) for t in types], dtype=np.float64),
             "snr0": np.log(pfa) / np.log(p0) - 1.0,
         }
         self.hostile_band_match = np.array([[h[2] in jb for jb in self.jammer_bands]
@@ -334,9 +340,9 @@ class Engine:
                                               for eb in esm_bands], dtype=bool
                                              ).reshape(len(rows), len(hostile_radars))
         self.esm_sigma = np.radians(np.nan_to_num([_nan(r[3].bearing_sigma_deg) for r in rows],
-                                                  nan=2.0))
+                                                  nan=st.default_bearing_sigma_deg))
         period = np.asarray([_nan(r[3].scan_period_s) for r in rows])
-        self.esm_period = np.where(np.isfinite(period), period, DEFAULT_SCAN_PERIOD_S)
+        self.esm_period = np.where(np.isfinite(period), period, st.default_scan_period_s)
 
     def _unit_events(self) -> list[tuple[float, str, str]]:
         out = []
@@ -411,7 +417,7 @@ class Engine:
                            stats)
             radar_on = active[self.hostile_radar_object] if len(active) else np.zeros(0, bool)
             if t + 1e-9 >= next_effect:
-                next_effect += EW_EFFECT_PERIOD_S
+                next_effect += self.sensing.ew_effect_period_s
                 own_on = self._own_jammers_on(t, active)
                 if own_on.any() and radar_on.any():
                     self._ew_effects(effects, t, own_on, radar_on, pos, vel)
@@ -460,11 +466,12 @@ class Engine:
         _, _, j_alt = ecef_to_geodetic(jpos)
         unit_h = pos[obj] / np.linalg.norm(pos[obj], axis=1, keepdims=True)
         unit_j = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
-        ground = 2.0 * 6_371_008.8 * np.arcsin(np.clip(
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(
             np.linalg.norm(unit_h[:, None] - unit_j[None], axis=2) / 2.0, 0.0, 1.0))
         visible = ground <= horizon_distance_m(h_alt[:, None], j_alt[None], self.k)
         p = self.hostile_radar_params
-        gain = p["gain_dbi"][hostile][:, None] + np.where(off_axis <= FIGHTER_RADAR_SECTOR_RAD, 0.0,
+        sector = math.radians(self.sensing.fighter_radar_sector_half_width_deg)
+        gain = p["gain_dbi"][hostile][:, None] + np.where(off_axis <= sector, 0.0,
                                                           p["sidelobe_db"][hostile][:, None])
         jnr = jammer_to_noise_ratio(self.jammer_power[jam][None], self.jammer_gain[jam][None],
                                     self.jammer_bandwidth[jam][None], p["frequency_hz"][hostile][:, None],
@@ -572,7 +579,8 @@ class Engine:
         visible = self._terrain_visible(due, lat, lon, alt - ground) if act.size else None
         field_ = self._jamming_field(due, sensor_ecef, s_lat, s_lon, pos, jam_on)
         block = scan(r, due, sensor_ecef, s_lat, s_lon, s_alt, target_ecef, alt, alt - ground,
-                     unit, self.traffic.rcs_m2[act], visible, field_, rng_detect, rng_false, self.k)
+                     unit, self.traffic.rcs_m2[act], visible, field_, rng_detect, rng_false, self.k,
+                     settings=self.sensing)
         stats["scans"] += int(due.size)
         if not len(block.sensor):
             return
@@ -618,6 +626,7 @@ class Engine:
         from iadsim.sensors.jamming import jammer_to_noise_ratio, radar_gain_toward
 
         r = self.radars
+        st = self.sensing
         on = np.flatnonzero(jam_on)
         jpos = self._jammer_positions(pos)[on]
         rel = jpos[None, :, :] - sensor_ecef[:, None, :]
@@ -626,7 +635,7 @@ class Engine:
         az = np.mod(np.arctan2(enu[..., 0], enu[..., 1]), 2 * np.pi)
         el = np.arcsin(np.clip(enu[..., 2] / np.maximum(dist, 1.0), -1, 1))
         # the jammer's antenna: steered at each radar unless the scenario fixes its azimuth
-        # (then main lobe within ±beamwidth/2 of it, side lobes JAMMER_SIDELOBE_DB below)
+        # (then main lobe within ±beamwidth/2 of it, side lobes sensing.jammer_sidelobe_db below)
         toward_radar = np.mod(np.arctan2(-enu[..., 0], -enu[..., 1]), 2 * np.pi)
         fixed = np.isfinite(self.jammer_azimuth[on])
         jammer_gain = np.broadcast_to(self.jammer_gain[on][None, :], dist.shape).copy()
@@ -635,7 +644,7 @@ class Engine:
                                                - self.jammer_azimuth[on][fixed][None, :]))))
             jammer_gain[:, fixed] = radar_gain_toward(
                 off, self.jammer_gain[on][fixed][None, :],
-                self.jammer_beam[on][fixed][None, :], JAMMER_SIDELOBE_DB)
+                self.jammer_beam[on][fixed][None, :], st.jammer_sidelobe_db)
         jnr = jammer_to_noise_ratio(
             self.jammer_power[on][None, :], jammer_gain,
             self.jammer_bandwidth[on][None, :], r.frequency_hz[due][:, None],
@@ -643,9 +652,10 @@ class Engine:
             r.noise_figure_db[due][:, None], r.losses_db[due][:, None], dist)
         jnr = np.where(self.band_match[np.ix_(due, on)] & np.isfinite(jnr), jnr, 0.0)
         # a jammer below the radar's horizon does not reach it
-        jnr = np.where(el > -np.radians(1.0), jnr, 0.0)
-        beam = np.where(np.isfinite(r.beamwidth_rad[due]), r.beamwidth_rad[due], np.radians(2.0))
-        side = np.where(np.isfinite(r.sidelobe_db[due]), r.sidelobe_db[due], -30.0)
+        jnr = np.where(el > np.radians(st.jammer_horizon_elevation_deg), jnr, 0.0)
+        beam = np.where(np.isfinite(r.beamwidth_rad[due]), r.beamwidth_rad[due],
+                        np.radians(st.default_beamwidth_deg))
+        side = np.where(np.isfinite(r.sidelobe_db[due]), r.sidelobe_db[due], st.default_sidelobe_db)
         return JammingField(jnr, az, el, beam, side, due, len(r))
 
     def _bearings(self, log: ColumnLog, t: float, esm: NDArray[np.int64], pos: NDArray[np.float64],
@@ -665,7 +675,7 @@ class Engine:
         _, _, j_alt = ecef_to_geodetic(jpos)
         unit = jpos / np.linalg.norm(jpos, axis=1, keepdims=True)
         site = self.esm_ecef[esm] / np.linalg.norm(self.esm_ecef[esm], axis=1, keepdims=True)
-        ground = 2.0 * 6_371_008.8 * np.arcsin(np.clip(
+        ground = 2.0 * EARTH_RADIUS_M * np.arcsin(np.clip(
             np.linalg.norm(unit[None] - site[:, None], axis=2) / 2.0, 0.0, 1.0))
         los = band & (ground <= horizon_distance_m(self.esm_height[esm][:, None], j_alt[None], self.k))
         out = passive_bearings(self.esm_ecef[esm], self.esm_lat[esm], self.esm_lon[esm],

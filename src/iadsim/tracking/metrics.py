@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
+from iadsim.constants import EARTH_RADIUS_M
 from iadsim.geo.frames import enu_rotations
 from iadsim.geo.geodesy import geodetic_to_ecef
 
@@ -180,8 +181,8 @@ def _frames(tracks: pa.Table, truth: pa.Table, times_s: Array | None, confirmed_
             # the last row of each track among the live ones (rows are sorted by track, time)
             last = live[np.r_[ids[live][1:] != ids[live][:-1], True]] if len(live) else live
             dt = time - tt[last]
-            dlat = np.degrees(vn[last] * dt / 6_371_008.8)
-            dlon = np.degrees(ve[last] * dt / (6_371_008.8 * np.cos(np.radians(lat[last]))))
+            dlat = np.degrees(vn[last] * dt / EARTH_RADIUS_M)
+            dlon = np.degrees(ve[last] * dt / (EARTH_RADIUS_M * np.cos(np.radians(lat[last]))))
             track_sets.append((lat[last] + dlat, lon[last] + dlon, alt[last], ids[last]))
         g = g_time == time
         truth_sets.append((g_lat[g], g_lon[g], g_alt[g], g_obj[g]))

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from iadsim.constants import EARTH_RADIUS_M
 from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
 from iadsim.tracking import imm
@@ -43,9 +44,6 @@ __all__ = ["Candidates", "Scan", "TrackArrays", "Tracker", "TrackerConfig", "sca
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
-
-EARTH_RADIUS_M = 6_371_000.0
-"""Mean earth radius, used only for a 2D detection's prior elevation and the local vertical."""
 
 
 @dataclass(frozen=True)
