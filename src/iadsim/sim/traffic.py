@@ -54,6 +54,7 @@ __all__ = [
     "TrafficError",
     "Trajectories",
     "build_trajectories",
+    "check_trajectories",
     "estimate_objects",
 ]
 
@@ -284,6 +285,30 @@ def build_trajectories(
             ``max_bytes``, waypoint fields a record does not use, civil altitude bands without a
             flight level, routes without length.
     """
+    trajectories, errors = _build(scenario, rng, terrain, max_bytes)
+    if errors or trajectories is None:
+        raise TrafficError(errors)
+    return trajectories
+
+
+def check_trajectories(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    terrain: Terrain | None = None,
+    max_bytes: int = 2 * 2**30,
+) -> tuple[Trajectories | None, list[ScenarioError]]:
+    """``build_trajectories`` that returns its problems instead of raising them.
+
+    Same arguments (``rng`` must be the run's traffic stream for the run's raid draws). Returns
+    the trajectories and no problem, or None and every problem found, each with the field path of
+    the offending flight, orbit, raid or airway (no location: the caller adds it).
+    """
+    return _build(scenario, rng, terrain, max_bytes)
+
+
+def _build(scenario: Scenario, rng: np.random.Generator, terrain: Terrain | None, max_bytes: int,
+           ) -> tuple[Trajectories | None, list[ScenarioError]]:
+    """The trajectories, or None and every problem found."""
     errors: list[ScenarioError] = []
     fatal: set[tuple[str, str]] = set()
     _check_records(scenario, errors, fatal)
@@ -292,7 +317,7 @@ def build_trajectories(
     total_bytes = _estimate_bytes(estimates)
     if total_bytes > max_bytes:
         errors.append(_memory_error(estimates, total_bytes, max_bytes))
-        raise TrafficError(errors)
+        return None, errors
 
     words = rng.integers(0, 2**64, size=2, dtype=np.uint64)
     entropy = [int(w) for w in words]
@@ -312,17 +337,16 @@ def build_trajectories(
         if ("civil", cid) not in fatal:
             parts.append(_build_civil(ctx, cid, civil, _record_rng(entropy, _KIND_CIVIL, cid)))
     if errors:
-        raise TrafficError(errors)
+        return None, errors
     result = _assemble(parts)
     ids, counts = np.unique(result.object_id, return_counts=True)
-    if (counts > 1).any():
-        for oid in ids[counts > 1]:
-            sources = sorted(set(result.source[result.object_id == oid].tolist()))
-            errors.append(ScenarioError(
-                f"object id '{oid}' is made twice (by {' and '.join(sources)}); "
-                f"rename one of the records", ("traffic",)))
-        raise TrafficError(errors)
-    return result
+    for oid in ids[counts > 1]:
+        sources = sorted(set(result.source[result.object_id == oid].tolist()))
+        # the path of the last record that makes it: the one to rename
+        errors.append(ScenarioError(
+            f"object id '{oid}' is made twice (by {' and '.join(sources)}); rename one of the records",
+            tuple(sources[-1].split("."))))
+    return (None, errors) if errors else (result, errors)
 
 
 # ---------------------------------------------------------------------------------------------
