@@ -44,7 +44,8 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     Args:
         scenario: a loaded scenario (``load_scenario``); its recorded locations give each
             problem's file, line and column (none for a scenario built in code).
-        arrangements: the arrangements that will run (compare, sweep); None: the scenario's own.
+        arrangements: the arrangements that will run (compare, sweep); None: the scenario's own,
+            if it has ``c2`` settings and rules for it (else ``run`` skips the C2 pass).
         as_of: the date of the run (default: the scenario's).
         terrain: the DEM the run uses; True: the bundled ETOPO5 (as ``run``, ``compare`` and
             ``sweep``), False: a smooth earth at sea level.
@@ -60,6 +61,8 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
         scenario = scenario.with_changes(as_of=as_of)
     dem = default_terrain() if terrain is True else (terrain or None)
     names = [Arrangement(a) for a in (arrangements or [scenario.arrangement])]
+    if arrangements is None and (scenario.c2 is None or scenario.arrangement not in scenario.arrangements):
+        names = []  # a single run without c2 settings or rules skips the C2 pass, so nothing to check
     problems: list[ScenarioError] = []
     # the run's own traffic draws (replication 0): a raid below the ground is found as it flies
     trajectories, traffic = check_trajectories(scenario, stream(scenario.seed, 0, Stage.traffic), dem)
