@@ -174,3 +174,15 @@ def test_check_scenario_never_raises_on_fuzzed_traffic(speed, alt, start, lat, l
     problems = check_scenario(scenario)
     assert isinstance(problems, list)
     assert len({(p.location, p.path, p.message) for p in problems}) == len(problems)
+
+
+def test_the_saturation_curves_raid_sizes_are_checked_for_a_run(tmp_path):
+    path = write(tmp_path, "sat.yaml", "name: big saturation\ninclude: [mixed-raid]\n"
+                 "saturation_scales: [1, 100]\ntraffic:\n  raids:\n    cruise_missiles:\n      count: 20000\n")
+    scenario = load_scenario(path)
+    [problem] = check_scenario(scenario, terrain=False)
+    assert str(problem.location) == f"{path}:7:7" and problem.path[-1] == "count"
+    assert "a raid of 2,000,000 objects" in problem.message
+    assert problem.message.endswith("(in the saturation curve, raids × 100: saturation_scales[1])")
+    # compare and sweep draw no saturation curve
+    assert check_scenario(scenario, arrangements=["wartime"], terrain=False) == []

@@ -39,7 +39,9 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     the ground, terrain following outside the DEM, trajectories too large, ...), the C2 network of
     each arrangement with the radars the engine would have (a unit with no commander is one
     problem naming the unit), and the engagement settings (every fire unit's missile has the
-    ``max_speed_mps`` its flyout needs) under an arrangement with wartime rules.
+    ``max_speed_mps`` its flyout needs) under an arrangement with wartime rules; for a single run
+    with engagements and ``saturation_scales``, also the traffic at every raid size of the
+    saturation curve.
 
     Args:
         scenario: a loaded scenario (``load_scenario``); its recorded locations give each
@@ -69,9 +71,13 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     problems += traffic
     world = compile_world(scenario, scenario.as_of)
     problems += _c2_problems(scenario, world, trajectories, names, unavailable_ok)
-    if scenario.engagement is not None and any(
-            scenario.arrangements[a].wartime_rules for a in names if a in scenario.arrangements):
+    engages = scenario.engagement is not None and any(
+        scenario.arrangements[a].wartime_rules for a in names if a in scenario.arrangements)
+    if engages:
         problems += _engagement_problems(scenario, world)
+    if engages and arrangements is None and scenario.saturation_scales:
+        # run's report adds the saturation curve: the raids flown again at each size
+        problems += _saturation_problems(scenario, dem, {p.path for p in traffic})
     return locate_problems(problems, scenario_locations(scenario))
 
 
@@ -183,4 +189,26 @@ def _engagement_problems(scenario: Scenario, world: World) -> list[ScenarioError
                 f"the missile of the {system} fire units has no max_speed_mps: engagements (wartime "
                 f"rules with engagement settings) need it for the flyout; give it with its source or "
                 f"assumption", ("catalog", "missiles", sam.missile, "max_speed_mps")))
+    return out
+
+
+def _saturation_problems(scenario: Scenario, dem: Terrain | None,
+                         known: set[tuple[str | int, ...]]) -> list[ScenarioError]:
+    """The traffic problems of the saturation curve's raid sizes (``count`` × scale, rounded, at
+    least 1, as ``iadsim.analysis.saturation.scale_raids``), each field once at the smallest
+    size that has it, beyond those of the scenario itself (``known`` paths)."""
+    out = []
+    seen = set(known)
+    for i, scale in enumerate(scenario.saturation_scales):
+        raids = {rid: raid.model_copy(update={"count": max(1, round(raid.count * scale))})
+                 for rid, raid in scenario.traffic.raids.items()}
+        sized = scenario.with_changes(traffic=scenario.traffic.model_copy(update={"raids": raids}))
+        _, problems = check_trajectories(sized, stream(scenario.seed, 0, Stage.traffic), dem)
+        for p in problems:
+            if p.path in seen:
+                continue
+            seen.add(p.path)
+            out.append(ScenarioError(f"{p.message} (in the saturation curve, raids × {scale:g}: "
+                                     f"saturation_scales[{i}])", p.path, p.location, p.given,
+                                     p.has_given, p.allowed))
     return out
