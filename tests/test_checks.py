@@ -186,3 +186,15 @@ def test_the_saturation_curves_raid_sizes_are_checked_for_a_run(tmp_path):
     assert problem.message.endswith("(in the saturation curve, raids × 100: saturation_scales[1])")
     # compare and sweep draw no saturation curve
     assert check_scenario(scenario, arrangements=["wartime"], terrain=False) == []
+
+
+def test_airborne_radars_without_commander_are_one_problem_at_their_record(tmp_path):
+    path = write(tmp_path, "airborne.yaml", "name: a defender patrol with no command\ninclude: [reference]\n"
+                 "as_of: 2020-12-31\narrangement: national\nduration_s: 600\nnations:\n  LTU: {side: defender}\n"
+                 "traffic:\n  raids:\n    patrol:\n      type: generic_fighter\n      nation: LTU\n"
+                 "      count: 3\n      radar_on: true\n      origin: {lat_deg: 54.9, lon_deg: 25.3}\n"
+                 "      destinations: [{lat_deg: 55.5, lon_deg: 24.0}]\n      speed_kmh: 800\n      alt_m: 8000\n")
+    [problem] = check_scenario(load_scenario(path), terrain=False)
+    assert str(problem.location) == f"{path}:10:5" and problem.path == ("traffic", "raids", "patrol")
+    assert problem.message.startswith("the record's airborne radars have no commander in the 'national' "
+                                      "arrangement on 2020-12-31: their chain ends at 'nation:LTU'")

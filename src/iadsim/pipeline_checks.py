@@ -12,6 +12,7 @@ where the offending record is written (the loader's locations). ``iadsim validat
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -132,6 +133,24 @@ def _radars(scenario: Scenario, world: World, trajectories: Trajectories | None,
             np.asarray(nations, dtype=np.str_), np.asarray(aircraft, dtype=np.str_))
 
 
+_SENSOR = re.compile(r"^sensor '([^']*)'")
+
+
+def _on_record(problem: ScenarioError, record: dict[str, tuple[str | int, ...]]) -> ScenarioError:
+    """An airborne radar's problem at its traffic record, said once for all the record's objects
+    (``sensor 'patrol-0001/radar' has ...`` at no path becomes ``the record's airborne radars have
+    ...`` at ``traffic.raids.patrol``)."""
+    match = _SENSOR.match(problem.message)
+    if problem.path or match is None or match.group(1) not in record:
+        return problem
+    path = record[match.group(1)]
+    tail = problem.message[match.end():].replace(" has no ", " have no ", 1)
+    tail = tail.replace(": its chain", ": their chain", 1)
+    message = "the record's airborne radars" + tail
+    return ScenarioError(message, path, problem.location, problem.given, problem.has_given,
+                         problem.allowed)
+
+
 def _is_unavailable(problem: ScenarioError) -> bool:
     """A deciding node not in service at the date: the arrangement did not exist yet (or any
     more), which compare and sweep report as unavailable rather than refuse."""
@@ -142,12 +161,18 @@ def _is_unavailable(problem: ScenarioError) -> bool:
 def _c2_problems(scenario: Scenario, world: World, trajectories: Trajectories | None,
                  names: Sequence[Arrangement], unavailable_ok: bool) -> list[ScenarioError]:
     sensors = _radars(scenario, world, trajectories)
+    # an airborne radar's record: its object's source (``traffic.orbits.awacs``)
+    record: dict[str, tuple[str | int, ...]] = {}
+    if trajectories is not None:
+        source = dict(zip(trajectories.object_id.tolist(), trajectories.source.tolist(), strict=True))
+        for sid in sensors[0][sensors[3] != ""].tolist():
+            record[sid] = tuple(source[sid.rsplit("/", 1)[0]].split("."))
     found: dict[Arrangement, list[ScenarioError]] = {}
     for arr in dict.fromkeys(names):
         try:
             build_network(scenario, arr, *sensors)
         except C2Error as exc:
-            found[arr] = list(exc.errors)
+            found[arr] = [_on_record(p, record) for p in exc.errors]
     runnable = [a for a in dict.fromkeys(names) if a not in found
                 or not all(_is_unavailable(p) for p in found[a])]
     keep_unavailable = not unavailable_ok and not runnable
@@ -159,7 +184,8 @@ def _c2_problems(scenario: Scenario, world: World, trajectories: Trajectories | 
             # the same problem in several arrangements is said once, naming them all
             generic = p.message.replace(f"'{arr}' arrangement", "{arrangements}")
             entry = merged.setdefault((p.path, generic), (p, []))
-            entry[1].append(str(arr))
+            if str(arr) not in entry[1]:
+                entry[1].append(str(arr))
     out = []
     for (_, generic), (p, arrs) in merged.items():
         if len(arrs) > 1:
