@@ -273,3 +273,52 @@ def test_track_command_bad_input(write, tmp_path):
     assert result.exit_code == 2
     assert "range_m" in result.stderr or "column" in result.stderr
     assert not (tmp_path / "t.parquet").exists()
+
+
+# -- validate checks what run checks (check_scenario), and every command says it the same way ---------
+
+_FAST = ("name: too fast\ninclude: [reference]\nas_of: 2020-12-31\narrangement: joint\nduration_s: 600\n"
+         "traffic:\n  flights:\n    violator:\n      type: generic_light_aircraft\n      nation: LTU\n"
+         "      speed_kmh: 2000\n      alt_m: 3000\n      route:\n"
+         "        - {lat_deg: 54.95, lon_deg: 25.45}\n        - {place: minsk}\n")
+_ORPHAN = ("name: orphan radar brigade\ninclude: [reference]\nas_of: 2020-12-31\narrangement: national\n"
+           "duration_s: 60\nunits:\n  blr_8_rtb:\n    parent: null\n")
+_LOCATED = {"fast": ":11:7: traffic.flights.violator.speed_kmh: 2,000 km/h is faster than the "
+                    "generic_light_aircraft type's max_speed_kmh (300 km/h)",
+            "orphan": ":8:5: units.blr_8_rtb.parent: unit 'blr_8_rtb' has no commander in the 'national' "
+                      "arrangement on 2020-12-31"}
+
+
+@pytest.mark.parametrize("case", ["fast", "orphan"])
+def test_validate_run_compare_and_sweep_refuse_with_the_same_located_message(write, tmp_path, case):
+    path = write({"fast": _FAST, "orphan": _ORPHAN}[case], f"{case}.yaml")
+    spec = write(f"scenario: {path.name}\nreplications: 1\nparameters:\n  grid:\n"
+                 f"    seed: [1, 2]\n", f"sweep-{case}.yaml")
+    expected = f"{path}{_LOCATED[case]}"
+    out = tmp_path / "out"
+    validate = invoke("validate", str(path))
+    assert validate.exit_code == 2 and f"{path}: 1 error" in validate.stderr
+    assert validate.stderr.count(expected) == 1, validate.stderr
+    for args in (["run", str(path), "--no-coverage", "--out", str(out)],
+                 ["compare", str(path), "--arrangements", "national", "--replications", "1", "--jobs", "1",
+                  "--out", str(out)],
+                 ["sweep", str(spec), "--jobs", "1", "--out", str(out)]):
+        result = invoke(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.startswith("1 error in the scenario:"), (args, result.stderr)
+        assert result.stderr.count(expected) == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert not out.exists(), args  # refused before anything ran
+
+
+def test_a_sweep_value_a_run_would_refuse_points_at_the_spec(write, tmp_path):
+    spec = write("scenario: air-policing-violation\nreplications: 1\nparameters:\n  grid:\n"
+                 "    traffic.flights.violator.speed_kmh: [150, 2000]\n"
+                 "    as_of: [2010-12-31, 2020-12-31]\n", "sweep.yaml")
+    result = invoke("sweep", str(spec), "--jobs", "1", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if "is faster than" in line]
+    assert lines == [f"{spec}:5:5: traffic.flights.violator.speed_kmh: 2,000 km/h is faster than the "
+                     "generic_light_aircraft type's max_speed_kmh (300 km/h) (the sweep sets "
+                     "traffic.flights.violator.speed_kmh = 2000)"]
+    assert not (tmp_path / "out").exists()

@@ -349,3 +349,37 @@ def test_lone_surrogates_in_uploads_and_summaries_are_escaped_not_500(root, clie
     response = client.get(f"/api/runs/{RUN}/summary")
     assert response.status_code == 200 and response.json()["scenario"] == "\\ud800"
     assert client.get("/api/runs").status_code == 200
+
+
+# -- the upload and the folder's scenarios get what iadsim validate says (check_scenario) ------------
+
+_FAST_UPLOAD = ("name: too fast\ninclude: [reference]\nas_of: 2020-12-31\narrangement: joint\n"
+                "duration_s: 600\ntraffic:\n  flights:\n    violator:\n      type: generic_light_aircraft\n"
+                "      nation: LTU\n      speed_kmh: 2000\n      alt_m: 3000\n      route:\n"
+                "        - {lat_deg: 54.95, lon_deg: 25.45}\n        - {place: minsk}\n")
+_ORPHAN_UPLOAD = ("name: orphan radar brigade\ninclude: [reference]\nas_of: 2020-12-31\n"
+                  "arrangement: national\nduration_s: 60\nunits:\n  blr_8_rtb:\n    parent: null\n")
+
+
+@pytest.mark.parametrize(("text", "path", "line", "column", "words"), [
+    (_FAST_UPLOAD, ["traffic", "flights", "violator", "speed_kmh"], 11, 7, "is faster than"),
+    (_ORPHAN_UPLOAD, ["units", "blr_8_rtb", "parent"], 8, 5, "unit 'blr_8_rtb' has no commander"),
+])
+def test_validate_upload_refuses_what_a_run_would_once_with_its_line(client, text, path, line, column, words):
+    body = client.post("/api/scenarios/validate", content=text.encode()).json()
+    assert body["ok"] is False
+    [err] = body["errors"]
+    assert err["path"] == path and (err["file"], err["line"], err["column"]) == ("upload.yaml", line, column)
+    assert words in err["message"]
+
+
+def test_the_folder_scenario_list_names_what_a_run_would_refuse(root, client):
+    (root / "fast.yaml").write_text(_FAST_UPLOAD, encoding="utf-8")
+    listed = {s["id"]: s for s in client.get("/api/scenarios").json()}
+    error = listed["fast.yaml"]["error"]
+    assert error.startswith("fast.yaml:11:7: traffic.flights.violator.speed_kmh: 2,000 km/h is faster")
+    assert str(root) not in error
+    (root / "fast.yaml").write_text(_FAST_UPLOAD.replace("speed_kmh: 2000", "speed_kmh: 200"),
+                                    encoding="utf-8")
+    listed = {s["id"]: s for s in client.get("/api/scenarios").json()}
+    assert "error" not in listed["fast.yaml"]

@@ -9,7 +9,7 @@ import datetime as dt
 import enum
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -150,10 +150,16 @@ def _main(
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
 ) -> None:
-    """Check scenario files and report every error at once (file, line, field, given, allowed)."""
+    """Check scenario files and report every error at once (file, line, field, given, allowed): the
+    schema and references, then everything a run checks before it simulates (traffic, command and
+    control of the scenario's arrangement, engagement settings)."""
+    from iadsim.pipeline_checks import check_scenario
+
     failed = 0
     for path in files:
         errors = validate_file(path)
+        if not errors:  # then what a run would refuse before simulating, located the same way
+            errors = check_scenario(load_scenario(path))
         if errors:
             failed += 1
             n = len(errors)
@@ -175,6 +181,59 @@ class OobFormat(enum.StrEnum):
 
 def _load(scenario: str | None) -> Scenario:
     return load_scenario(scenario)
+
+
+def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
+           ) -> None:
+    """Refuse a scenario that the run would refuse later: every problem at once, located."""
+    from iadsim.pipeline_checks import check_scenario
+
+    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of)
+    if problems:
+        raise ScenarioErrors(problems)
+
+
+def _check_sweep(plan: Any) -> None:
+    """Refuse a sweep with a case that a run would refuse (``_check`` for every case; a case whose
+    arrangement is not in service at its date is left to the sweep, which records it as
+    unavailable). A problem at a path the spec sets points at the spec's line and names the value."""
+    from iadsim.pipeline_checks import check_scenario, locate_problems
+    from iadsim.scenario import attach_locations, locate, scenario_locations
+    from iadsim.scenario.errors import ScenarioError
+    from iadsim.scenario.yamlio import read_yaml_file
+
+    base_where = scenario_locations(plan.base)
+    spec_doc = read_yaml_file(plan.spec.source)[0] if plan.spec.source is not None else None
+    spec_where = spec_doc.locations if spec_doc is not None else {}
+    groups: dict[str, list[Any]] = {}  # cases that differ only in arrangement are checked together
+    for case in plan.cases:
+        dumped = plan.scenarios[case.case_id].model_dump(mode="json", by_alias=True, exclude={"arrangement"})
+        groups.setdefault(json.dumps(dumped, sort_keys=True, default=str), []).append(case)
+    problems: list[ScenarioError] = []
+    for cases in groups.values():
+        first = cases[0]
+        scenario = plan.scenarios[first.case_id]
+        overrides = {**plan.spec.base, **first.overrides}
+        overrides.pop("arrangement", None)
+        set_paths = {tuple(int(p) if p.isdigit() else p for p in k.split(".")): k for k in overrides}
+        where = {p: loc for p, loc in base_where.items()
+                 if not any(p[:len(s)] == s for s in set_paths)}
+        for path, dotted in set_paths.items():
+            keys = [k for k in spec_where if k and k[-1] == dotted]
+            loc = spec_where[keys[0]] if keys else locate(spec_where, ())
+            if loc is not None:
+                where[path] = loc
+        attach_locations(scenario, where)
+        names = [str(plan.scenarios[c.case_id].arrangement.value) for c in cases]
+        for problem in check_scenario(scenario, arrangements=names, unavailable_ok=True):
+            dotted = next((d for p, d in set_paths.items() if problem.path[:len(p)] == p), None)
+            if dotted is not None:
+                problem = ScenarioError(f"{problem.message} (the sweep sets {dotted} = "
+                                        f"{overrides[dotted]!r})", problem.path, problem.location,
+                                        problem.given, problem.has_given, problem.allowed)
+            problems.append(problem)
+    if problems:
+        raise ScenarioErrors(locate_problems(problems, {}))
 
 
 @app.command()
@@ -293,6 +352,8 @@ def run(
                             f"{', '.join(allowed)})")
         sc = sc.with_changes(arrangement=Arrangement(arrangement))
     day = _parse_date(as_of)
+    if not no_sim:
+        _check(sc, as_of=day)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
@@ -473,6 +534,7 @@ def compare(
     day = _parse_date(as_of)
     folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
     sc = _load(scenario)
+    _check(sc, names, day)
     with _replication_bar("replications") as progress:
         try:
             comparison = compare_arrangements(sc, names, replications, jobs, progress, as_of=day)
@@ -534,6 +596,7 @@ def sweep(
     folder = output or Path("out") / f"sweep-{path.stem}"
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
+        _check_sweep(plan)
         with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
             result = run_sweep(plan, folder, backend, progress)
     except SweepError as exc:

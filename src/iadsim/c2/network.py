@@ -255,14 +255,18 @@ def build_network(scenario: Scenario, arrangement: Arrangement, sensor_ids: NDAr
             unit_node[uid] = commander
     raw = sensor_reporting_nodes(scenario, sensor_units, sensor_nations, sensor_aircraft)
     sensor_node: dict[str, str] = {}
+    orphans: set[str] = set()  # a unit with several radars is one problem, not one per radar
     for sid, unit, node in zip(sensor_ids.tolist(), sensor_units.tolist(), raw.tolist(), strict=True):
         resolved = _active_node(scenario, node, active)
         if resolved is None:
+            if unit in orphans:
+                continue
+            orphans.add(unit or sid)
             who = f"unit '{unit}'" if unit else f"sensor '{sid}'"
             problems.append(ScenarioError(
                 f"{who} has no commander in the '{arrangement}' arrangement on {day.isoformat()}: "
                 f"its chain ends at '{node}', which is not an active command node",
-                ("units", unit) if unit else ()))
+                ("units", unit, "parent") if unit else ()))
             continue
         sensor_node[sid] = resolved
     if problems:

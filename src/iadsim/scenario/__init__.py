@@ -6,9 +6,11 @@ from iadsim.scenario.loader import (
     BundledScenario,
     bundled_scenarios,
     load_scenario,
+    load_scenario_with_locations,
     resolve_scenario_path,
     validate_file,
 )
+from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.schema import Arrangement, Scenario
 
 __all__ = [
@@ -16,11 +18,16 @@ __all__ = [
     "Arrangement",
     "BundledScenario",
     "Location",
+    "Locations",
     "Scenario",
     "ScenarioError",
     "ScenarioErrors",
+    "attach_locations",
     "bundled_scenarios",
     "load_scenario",
+    "load_scenario_with_locations",
+    "locate",
     "resolve_scenario_path",
+    "scenario_locations",
     "validate_file",
 ]

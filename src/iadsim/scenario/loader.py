@@ -20,16 +20,22 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
+from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.references import check_references
 from iadsim.scenario.schema import Scenario
 from iadsim.scenario.yamlio import Document, read_yaml_file
 
 __all__ = [
     "BundledScenario",
+    "Locations",
+    "attach_locations",
     "bundled_data_sets",
     "bundled_scenarios",
     "load_scenario",
+    "load_scenario_with_locations",
+    "locate",
     "resolve_scenario_path",
+    "scenario_locations",
     "validate_file",
 ]
 
@@ -366,7 +372,9 @@ def _dedupe(errors: Iterable[ScenarioError]) -> list[ScenarioError]:
 
 
 def validate_file(path: str | FsPath) -> list[ScenarioError]:
-    """Every problem in a scenario file (and what it includes); empty if it is valid."""
+    """Every problem in a scenario file (and what it includes) that the schema and the reference
+    checks find; empty if there is none. The checks a run makes on the loaded scenario (traffic,
+    command and control, engagements) are ``iadsim.pipeline_checks.check_scenario``."""
     return _load(FsPath(path))[1]
 
 
@@ -378,11 +386,16 @@ def _load(path: FsPath) -> tuple[Scenario | None, list[ScenarioError]]:
         return None, _dedupe(merger.errors)
     scenario, errors = _validate(doc)
     errors = sorted(_dedupe([*merger.errors, *errors]), key=ScenarioError.sort_key)
+    if scenario is not None and not errors:
+        attach_locations(scenario, doc.locations)
     return (scenario if not errors else None), errors
 
 
 def load_scenario(name_or_path: str | FsPath | None = None) -> Scenario:
     """Load, merge and validate a scenario file or bundled scenario id into a Scenario.
+
+    The file, line and column of every field path of the merged document stay beside the
+    Scenario (``scenario_locations``), so checks made after loading can point at them.
 
     Raises ScenarioErrors with every problem found.
     """
@@ -390,3 +403,14 @@ def load_scenario(name_or_path: str | FsPath | None = None) -> Scenario:
     if errors or scenario is None:
         raise ScenarioErrors(errors)
     return scenario
+
+
+def load_scenario_with_locations(name_or_path: str | FsPath | None = None,
+                                 ) -> tuple[Scenario, Locations]:
+    """``load_scenario`` and the location of every field path of the merged document.
+
+    An included record's location is in the included file (for ``include: [reference]``, the
+    bundled file inside the package). Raises ScenarioErrors with every problem found.
+    """
+    scenario = load_scenario(name_or_path)
+    return scenario, scenario_locations(scenario)

@@ -30,6 +30,8 @@ from pydantic import (
     model_validator,
 )
 
+from iadsim.scenario.locations import attach_locations, scenario_locations
+
 __all__ = [
     "AircraftRole",
     "AircraftType",
@@ -913,8 +915,13 @@ class Scenario(_Frozen):
         return tick_s
 
     def with_changes(self, **changes: Any) -> Scenario:
-        """A copy with top-level fields replaced (the scenario itself stays immutable)."""
-        return self.model_copy(update=changes)
+        """A copy with top-level fields replaced (the scenario itself stays immutable); the copy
+        keeps the locations its fields were loaded from."""
+        copy = self.model_copy(update=changes)
+        where = scenario_locations(self)
+        if where:
+            attach_locations(copy, where)
+        return copy
 
 
 @functools.cache

@@ -50,10 +50,12 @@ __all__ = [
     "HIGH_SPACING_M",
     "LOW_LEVEL_M",
     "LOW_SPACING_M",
+    "MAX_TIME_S",
     "TURN_STEP_DEG",
     "TrafficError",
     "Trajectories",
     "build_trajectories",
+    "check_trajectories",
     "estimate_objects",
 ]
 
@@ -71,6 +73,11 @@ DEFAULT_CLIMB_RATE_MPS = 15.0
 FLIGHT_LEVEL_STEP_M = 304.8
 #: Memory of one knot: time, ECEF x/y/z, altitude and the search key (six float64).
 BYTES_PER_KNOT = 48
+#: Latest time a trajectory may reach, s (about 32 years): a numerical limit, not a model one.
+#: The search key of ``Trajectories.state_at`` stacks every object's times in one float64
+#: array, so a path flown over astronomic times (a speed of 1e-200 km/h) would leave the
+#: other objects' knots without distinct keys.
+MAX_TIME_S = 1e9
 
 _GEOD = Geod(ellps="WGS84")
 _KIND_RAIDS = 1  # spawn keys of the per-record random streams (part of a run's identity)
@@ -284,6 +291,30 @@ def build_trajectories(
             ``max_bytes``, waypoint fields a record does not use, civil altitude bands without a
             flight level, routes without length.
     """
+    trajectories, errors = _build(scenario, rng, terrain, max_bytes)
+    if errors or trajectories is None:
+        raise TrafficError(errors)
+    return trajectories
+
+
+def check_trajectories(
+    scenario: Scenario,
+    rng: np.random.Generator,
+    terrain: Terrain | None = None,
+    max_bytes: int = 2 * 2**30,
+) -> tuple[Trajectories | None, list[ScenarioError]]:
+    """``build_trajectories`` that returns its problems instead of raising them.
+
+    Same arguments (``rng`` must be the run's traffic stream for the run's raid draws). Returns
+    the trajectories and no problem, or None and every problem found, each with the field path of
+    the offending flight, orbit, raid or airway (no location: the caller adds it).
+    """
+    return _build(scenario, rng, terrain, max_bytes)
+
+
+def _build(scenario: Scenario, rng: np.random.Generator, terrain: Terrain | None, max_bytes: int,
+           ) -> tuple[Trajectories | None, list[ScenarioError]]:
+    """The trajectories, or None and every problem found."""
     errors: list[ScenarioError] = []
     fatal: set[tuple[str, str]] = set()
     _check_records(scenario, errors, fatal)
@@ -292,7 +323,7 @@ def build_trajectories(
     total_bytes = _estimate_bytes(estimates)
     if total_bytes > max_bytes:
         errors.append(_memory_error(estimates, total_bytes, max_bytes))
-        raise TrafficError(errors)
+        return None, errors
 
     words = rng.integers(0, 2**64, size=2, dtype=np.uint64)
     entropy = [int(w) for w in words]
@@ -312,17 +343,16 @@ def build_trajectories(
         if ("civil", cid) not in fatal:
             parts.append(_build_civil(ctx, cid, civil, _record_rng(entropy, _KIND_CIVIL, cid)))
     if errors:
-        raise TrafficError(errors)
+        return None, errors
     result = _assemble(parts)
     ids, counts = np.unique(result.object_id, return_counts=True)
-    if (counts > 1).any():
-        for oid in ids[counts > 1]:
-            sources = sorted(set(result.source[result.object_id == oid].tolist()))
-            errors.append(ScenarioError(
-                f"object id '{oid}' is made twice (by {' and '.join(sources)}); "
-                f"rename one of the records", ("traffic",)))
-        raise TrafficError(errors)
-    return result
+    for oid in ids[counts > 1]:
+        sources = sorted(set(result.source[result.object_id == oid].tolist()))
+        # the path of the last record that makes it: the one to rename
+        errors.append(ScenarioError(
+            f"object id '{oid}' is made twice (by {' and '.join(sources)}); rename one of the records",
+            tuple(sources[-1].split("."))))
+    return (None, errors) if errors else (result, errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -366,6 +396,23 @@ def _check_speed(errors: list[ScenarioError], path: Path, speed_kmh: float, type
         _err(errors, path, f"{speed_kmh:,g} km/h is faster than the {type_id} type's "
              f"max_speed_kmh ({top:,g} km/h)", speed_kmh,
              f"up to {top:,g} km/h (catalog.aircraft.{type_id}.max_speed_kmh)")
+
+
+def _check_duration(errors: list[ScenarioError], base: Path, route: list[Waypoint], speed_kmh: float,
+                    start_s: float, dist_m: Float64Array) -> bool:
+    """A route flown by ``MAX_TIME_S``; else one error at the slowest leg's speed (False)."""
+    speeds = _leg_speeds_kmh(speed_kmh, route)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        end = start_s + float(np.sum(dist_m / (speeds / 3.6)))
+    if end <= MAX_TIME_S:
+        return True
+    k = int(np.argmin(speeds))
+    owner = max((i for i in range(k + 1) if route[i].speed_kmh is not None), default=None)
+    path: Path = (*base, "speed_kmh") if owner is None else (*base, "route", owner, "speed_kmh")
+    _err(errors, path, f"at {speeds[k]:,.3g} km/h the route takes until {end:,.3g} s, beyond "
+         f"{MAX_TIME_S:,.0f} s (about 32 years), the latest time a trajectory can represent",
+         float(speeds[k]))
+    return False
 
 
 def _unused_fields(errors: list[ScenarioError], path: Path, wp: Waypoint, fields: tuple[str, ...],
@@ -416,6 +463,8 @@ def _check_records(sc: Scenario, errors: list[ScenarioError], fatal: set[tuple[s
         elif not _route_length_m(pts).sum() > 0:
             _err(errors, (*base, "route"), "the route has no length: its waypoints coincide")
             fatal.add(("flights", fid))
+        elif not _check_duration(errors, base, f.route, f.speed_kmh, f.start_s, _route_length_m(pts)):
+            fatal.add(("flights", fid))
 
     for oid, o in tr.orbits.items():
         base = ("traffic", "orbits", oid)
@@ -454,6 +503,18 @@ def _check_records(sc: Scenario, errors: list[ScenarioError], fatal: set[tuple[s
                 _err(errors, (*base, "destinations", i),
                      "the destination is the origin (and origin_radius_km is 0): the raid has no path")
                 fatal.add(("raids", rid))
+        if pts is not None and ("raids", rid) not in fatal:
+            # the longest dog-leg: out on the perturbed heading, then to the farthest destination
+            far = _GEOD.inv(np.full(len(pts) - 1, pts[0][1]), np.full(len(pts) - 1, pts[0][0]),
+                            np.array([p[1] for p in pts[1:]]), np.array([p[0] for p in pts[1:]]))[2]
+            longest = 2.0 * (float(np.max(far)) + 1000.0 * r.origin_radius_km)
+            with np.errstate(divide="ignore", over="ignore"):
+                end = r.start_s + r.spread_s + longest / (r.speed_kmh / 3.6)
+            if not end <= MAX_TIME_S:
+                _err(errors, (*base, "speed_kmh"), f"at {r.speed_kmh:,.3g} km/h the raid flies until "
+                     f"about {end:,.3g} s, beyond {MAX_TIME_S:,.0f} s (about 32 years), the latest time "
+                     f"a trajectory can represent", r.speed_kmh)
+                fatal.add(("raids", rid))
 
     for cid, c in tr.civil.items():
         base = ("traffic", "civil", cid)
@@ -471,6 +532,8 @@ def _check_records(sc: Scenario, errors: list[ScenarioError], fatal: set[tuple[s
             fatal.add(("civil", cid))
         elif not _route_length_m(pts).sum() > 0:
             _err(errors, (*base, "route"), "the route has no length: its waypoints coincide")
+            fatal.add(("civil", cid))
+        elif not _check_duration(errors, base, c.route, c.speed_kmh, sc.duration_s, _route_length_m(pts)):
             fatal.add(("civil", cid))
         if _levels(c).size == 0:
             below = math.floor(c.alt_min_m / FLIGHT_LEVEL_STEP_M) * FLIGHT_LEVEL_STEP_M

@@ -33,7 +33,8 @@ from starlette.concurrency import run_in_threadpool
 
 from iadsim import __version__
 from iadsim.data import borders_path
-from iadsim.scenario import ScenarioError, bundled_scenarios, validate_file
+from iadsim.pipeline_checks import check_scenario
+from iadsim.scenario import Location, ScenarioError, bundled_scenarios, load_scenario, validate_file
 from iadsim.scenario.loader import bundled_data_sets
 from iadsim.scenario.schema import Arrangement
 from iadsim.scenario.yamlio import read_yaml_file, read_yaml_text
@@ -421,16 +422,55 @@ def _error_json(err: ScenarioError, temp_name: str) -> dict[str, Any]:
     return _jsonable(out)  # type: ignore[no-any-return]
 
 
+def scenario_problems(path: Path) -> list[ScenarioError]:
+    """Every problem ``iadsim validate`` finds in a scenario file: the schema and references, then
+    what a run would refuse before simulating (``check_scenario``)."""
+    errors = validate_file(path)
+    if not errors:
+        errors = check_scenario(load_scenario(path))
+    return errors
+
+
 def validate_upload(text: str) -> dict[str, Any]:
-    """Validate scenario YAML text with the same loader and schema as ``iadsim validate``."""
+    """Validate scenario YAML text with the same checks as ``iadsim validate``."""
     early = _upload_errors(text)
     if early is not None:
         return {"ok": False, "errors": [_error_json(e, _UPLOAD_NAME) for e in early]}
     with tempfile.TemporaryDirectory(prefix="iadsim-upload-") as tmp:
         path = Path(tmp) / _UPLOAD_NAME
         path.write_text(text, encoding="utf-8")
-        errors = validate_file(path)
+        errors = scenario_problems(path)
     return {"ok": not errors, "errors": [_error_json(e, _UPLOAD_NAME) for e in errors]}
+
+
+class _FolderChecks:
+    """The problems of the served folder's scenario files, recomputed only when a file of the
+    folder changes (a scenario may include its neighbours)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.lock = threading.Lock()
+        self.stamp: tuple[object, ...] = ()
+        self.found: dict[str, str | None] = {}
+
+    def error(self, name: str, path: Path) -> str | None:
+        """The file's problems, one rendered problem a line (None if it has none)."""
+        stamp = tuple(_stamp(p) for p in sorted(self.root.iterdir()) if SCENARIO_FILE.fullmatch(p.name))
+        with self.lock:
+            if stamp != self.stamp:
+                self.stamp, self.found = stamp, {}
+            if name not in self.found:
+                problems = [self._shown(e) for e in scenario_problems(path)]
+                self.found[name] = "\n".join(e.render() for e in problems) or None
+            return self.found[name]
+
+    def _shown(self, err: ScenarioError) -> ScenarioError:
+        """The error with a folder file's location as its name only (not the server's path)."""
+        loc = err.location
+        if loc is None or not loc.file.startswith(str(self.root) + "/"):
+            return err
+        shown = Location(loc.file[len(str(self.root)) + 1:], loc.line, loc.column)
+        return ScenarioError(err.message, err.path, shown, err.given, err.has_given, err.allowed)
 
 
 def _limited(table: pa.Table, limit: int) -> dict[str, Any]:
@@ -455,6 +495,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
     """
     hosts = None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
     runs = _Runs(root)
+    folder_checks = _FolderChecks(runs.root)
     frames = _FrameCache(runs)
     manager = JobManager(runs.root)
 
@@ -649,6 +690,10 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
                      "description": _text(str(data.get("description", "")).strip()), "source": "folder"}
             if doc is None or not isinstance(doc.data, dict):  # a run of it would fail at once: say why
                 entry["error"] = _text(errors[0].render() if errors else "not a YAML mapping of fields")
+            else:  # what validate says: a run of it would be refused
+                problems = folder_checks.error(name, path)
+                if problems is not None:
+                    entry["error"] = _text(problems)
             out.append(entry)
         return out
 

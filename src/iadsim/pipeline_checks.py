@@ -1,0 +1,240 @@
+"""Every check a run makes before it simulates, on a loaded scenario, as located problems.
+
+The schema and the reference checks run while a scenario loads (``iadsim.scenario``). What only
+the later stages can refuse — trajectories that cannot be flown (``iadsim.sim.traffic``), a
+command-and-control network that cannot be built (``iadsim.c2.build_network``), engagements a
+missile cannot be modelled for (``iadsim.engagement``) — is checked here, the same way the run
+does it, and each problem gets the field path in the scenario and the file, line and column
+where the offending record is written (the loader's locations). ``iadsim validate``, ``run``,
+``compare``, ``sweep`` and the viewer's upload call :func:`check_scenario` before anything runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from iadsim.c2 import C2Error, build_network
+from iadsim.geo.terrain import Terrain, default_terrain
+from iadsim.scenario.errors import ScenarioError
+from iadsim.scenario.locations import Locations, locate, scenario_locations
+from iadsim.scenario.schema import Arrangement, Scenario, Side
+from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES
+from iadsim.sim.random import Stage, stream
+from iadsim.sim.traffic import Trajectories, check_trajectories
+from iadsim.world import World, compile_world
+
+__all__ = ["check_scenario", "locate_problems"]
+
+
+def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None = None,
+                   as_of: dt.date | None = None, terrain: Terrain | bool = True,
+                   unavailable_ok: bool = False) -> list[ScenarioError]:
+    """Every problem a run of a loaded scenario would refuse before simulating, each once.
+
+    Checks the traffic (what ``build_trajectories`` refuses: speeds above the type's, legs below
+    the ground, terrain following outside the DEM, trajectories too large, ...), the C2 network of
+    each arrangement with the radars the engine would have (a unit with no commander is one
+    problem naming the unit), and the engagement settings (every fire unit's missile has the
+    ``max_speed_mps`` its flyout needs) under an arrangement with wartime rules; for a single run
+    with engagements and ``saturation_scales``, also the traffic at every raid size of the
+    saturation curve.
+
+    Args:
+        scenario: a loaded scenario (``load_scenario``); its recorded locations give each
+            problem's file, line and column (none for a scenario built in code).
+        arrangements: the arrangements that will run (compare, sweep); None: the scenario's own,
+            if it has ``c2`` settings and rules for it (else ``run`` skips the C2 pass).
+        as_of: the date of the run (default: the scenario's).
+        terrain: the DEM the run uses; True: the bundled ETOPO5 (as ``run``, ``compare`` and
+            ``sweep``), False: a smooth earth at sea level.
+        unavailable_ok: an arrangement whose deciding node is not in service at the date is left
+            out by ``sweep`` (recorded as unavailable), not refused: True says so. Without it such
+            an arrangement is a problem unless another of ``arrangements`` can be built, as in
+            ``compare``.
+
+    Returns:
+        The problems in file order, duplicates removed; empty if the run can start.
+    """
+    if as_of is not None:
+        scenario = scenario.with_changes(as_of=as_of)
+    dem = default_terrain() if terrain is True else (terrain or None)
+    names = [Arrangement(a) for a in (arrangements or [scenario.arrangement])]
+    if arrangements is None and (scenario.c2 is None or scenario.arrangement not in scenario.arrangements):
+        names = []  # a single run without c2 settings or rules skips the C2 pass, so nothing to check
+    problems: list[ScenarioError] = []
+    # the run's own traffic draws (replication 0): a raid below the ground is found as it flies
+    trajectories, traffic = check_trajectories(scenario, stream(scenario.seed, 0, Stage.traffic), dem)
+    problems += traffic
+    world = compile_world(scenario, scenario.as_of)
+    problems += _c2_problems(scenario, world, trajectories, names, unavailable_ok)
+    engages = scenario.engagement is not None and any(
+        scenario.arrangements[a].wartime_rules for a in names if a in scenario.arrangements)
+    if engages:
+        problems += _engagement_problems(scenario, world)
+    if engages and arrangements is None and scenario.saturation_scales:
+        # run's report adds the saturation curve: the raids flown again at each size
+        problems += _saturation_problems(scenario, dem, {p.path for p in traffic})
+    return locate_problems(problems, scenario_locations(scenario))
+
+
+def locate_problems(problems: Iterable[ScenarioError], locations: Locations) -> list[ScenarioError]:
+    """The problems with the location of their field path (where they have none), in file order,
+    each once (same place, path and message)."""
+    out: dict[tuple[object, ...], ScenarioError] = {}
+    for p in problems:
+        if p.location is None:
+            loc = locate(locations, p.path)
+            if loc is not None:
+                p = ScenarioError(p.message, p.path, loc, p.given, p.has_given, p.allowed)
+        out.setdefault((p.location, p.path, p.message), p)
+    return sorted(out.values(), key=ScenarioError.sort_key)
+
+
+def _radars(scenario: Scenario, world: World, trajectories: Trajectories | None,
+            ) -> tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.str_], NDArray[np.str_]]:
+    """(sensor id, unit, nation, aircraft type) of the radars the engine would have, as
+    ``SensorTable.from_engine`` gives them: the defender's ground air-surveillance radars with a
+    range, then the defender's airborne radars that radiate (none when the traffic has
+    problems)."""
+    defenders = {n for n, nation in scenario.nations.items() if nation.side == Side.defender}
+    sens = world.sensors
+    ids, units, nations, aircraft = [], [], [], []
+    counters: dict[tuple[str, str], int] = {}
+    for i in range(len(sens)):
+        unit = str(world.unit_id[sens.unit_index[i]])
+        nation = str(world.unit_nation[sens.unit_index[i]])
+        if str(sens.role[i]) not in AIR_SURVEILLANCE_ROLES or nation not in defenders:
+            continue
+        if not np.isfinite(sens.detection_range_m[i]):
+            continue
+        key = (unit, str(sens.radar_type[i]))
+        counters[key] = counters.get(key, 0) + 1
+        ids.append(f"{unit}/{sens.radar_type[i]}/{counters[key]}")
+        units.append(unit)
+        nations.append(nation)
+        aircraft.append("")
+    if trajectories is not None:
+        cat = scenario.catalog.aircraft
+        for j in range(len(trajectories)):
+            type_id = str(trajectories.type_id[j])
+            radar = cat[type_id].radar if type_id in cat else None
+            nation = str(trajectories.nation[j])
+            if radar and bool(trajectories.radar_on[j]) and nation in defenders:
+                ids.append(f"{trajectories.object_id[j]}/{radar}")
+                units.append("")
+                nations.append(nation)
+                aircraft.append(type_id)
+    return (np.asarray(ids, dtype=np.str_), np.asarray(units, dtype=np.str_),
+            np.asarray(nations, dtype=np.str_), np.asarray(aircraft, dtype=np.str_))
+
+
+_SENSOR = re.compile(r"^sensor '([^']*)'")
+
+
+def _on_record(problem: ScenarioError, record: dict[str, tuple[str | int, ...]]) -> ScenarioError:
+    """An airborne radar's problem at its traffic record, said once for all the record's objects
+    (``sensor 'patrol-0001/radar' has ...`` at no path becomes ``the record's airborne radars have
+    ...`` at ``traffic.raids.patrol``)."""
+    match = _SENSOR.match(problem.message)
+    if problem.path or match is None or match.group(1) not in record:
+        return problem
+    path = record[match.group(1)]
+    tail = problem.message[match.end():].replace(" has no ", " have no ", 1)
+    tail = tail.replace(": its chain", ": their chain", 1)
+    message = "the record's airborne radars" + tail
+    return ScenarioError(message, path, problem.location, problem.given, problem.has_given,
+                         problem.allowed)
+
+
+def _is_unavailable(problem: ScenarioError) -> bool:
+    """A deciding node not in service at the date: the arrangement did not exist yet (or any
+    more), which compare and sweep report as unavailable rather than refuse."""
+    path = problem.path
+    return len(path) == 4 and path[0] == "arrangements" and path[2] == "authority"
+
+
+def _c2_problems(scenario: Scenario, world: World, trajectories: Trajectories | None,
+                 names: Sequence[Arrangement], unavailable_ok: bool) -> list[ScenarioError]:
+    sensors = _radars(scenario, world, trajectories)
+    # an airborne radar's record: its object's source (``traffic.orbits.awacs``)
+    record: dict[str, tuple[str | int, ...]] = {}
+    if trajectories is not None:
+        source = dict(zip(trajectories.object_id.tolist(), trajectories.source.tolist(), strict=True))
+        for sid in sensors[0][sensors[3] != ""].tolist():
+            record[sid] = tuple(source[sid.rsplit("/", 1)[0]].split("."))
+    found: dict[Arrangement, list[ScenarioError]] = {}
+    for arr in dict.fromkeys(names):
+        try:
+            build_network(scenario, arr, *sensors)
+        except C2Error as exc:
+            found[arr] = [_on_record(p, record) for p in exc.errors]
+    runnable = [a for a in dict.fromkeys(names) if a not in found
+                or not all(_is_unavailable(p) for p in found[a])]
+    keep_unavailable = not unavailable_ok and not runnable
+    merged: dict[tuple[tuple[str | int, ...], str], tuple[ScenarioError, list[str]]] = {}
+    for arr, errors in found.items():
+        for p in errors:
+            if _is_unavailable(p) and not keep_unavailable:
+                continue
+            # the same problem in several arrangements is said once, naming them all
+            generic = p.message.replace(f"'{arr}' arrangement", "{arrangements}")
+            entry = merged.setdefault((p.path, generic), (p, []))
+            if str(arr) not in entry[1]:
+                entry[1].append(str(arr))
+    out = []
+    for (_, generic), (p, arrs) in merged.items():
+        if len(arrs) > 1:
+            listed = ", ".join(f"'{a}'" for a in arrs[:-1]) + f" and '{arrs[-1]}' arrangements"
+            p = ScenarioError(generic.replace("{arrangements}", listed), p.path, p.location, p.given,
+                              p.has_given, p.allowed)
+        out.append(p)
+    return out
+
+
+
+
+def _engagement_problems(scenario: Scenario, world: World) -> list[ScenarioError]:
+    """The engagement stage's refusals: a fire unit's missile without ``max_speed_mps`` (its
+    flyout cannot be computed)."""
+    cat = scenario.catalog
+    out = []
+    seen: set[str] = set()
+    for system in dict.fromkeys(str(s) for s in world.fire_units.system.tolist()):
+        sam = cat.sam_systems.get(system)
+        if sam is None or sam.missile in seen:
+            continue
+        seen.add(sam.missile)
+        missile = cat.missiles.get(sam.missile)
+        if missile is not None and missile.max_speed_mps is None:
+            out.append(ScenarioError(
+                f"the missile of the {system} fire units has no max_speed_mps: engagements (wartime "
+                f"rules with engagement settings) need it for the flyout; give it with its source or "
+                f"assumption", ("catalog", "missiles", sam.missile, "max_speed_mps")))
+    return out
+
+
+def _saturation_problems(scenario: Scenario, dem: Terrain | None,
+                         known: set[tuple[str | int, ...]]) -> list[ScenarioError]:
+    """The traffic problems of the saturation curve's raid sizes (``count`` × scale, rounded, at
+    least 1, as ``iadsim.analysis.saturation.scale_raids``), each field once at the smallest
+    size that has it, beyond those of the scenario itself (``known`` paths)."""
+    out = []
+    seen = set(known)
+    for i, scale in enumerate(scenario.saturation_scales):
+        raids = {rid: raid.model_copy(update={"count": max(1, round(raid.count * scale))})
+                 for rid, raid in scenario.traffic.raids.items()}
+        sized = scenario.with_changes(traffic=scenario.traffic.model_copy(update={"raids": raids}))
+        _, problems = check_trajectories(sized, stream(scenario.seed, 0, Stage.traffic), dem)
+        for p in problems:
+            if p.path in seen:
+                continue
+            seen.add(p.path)
+            out.append(ScenarioError(f"{p.message} (in the saturation curve, raids × {scale:g}: "
+                                     f"saturation_scales[{i}])", p.path, p.location, p.given,
+                                     p.has_given, p.allowed))
+    return out
