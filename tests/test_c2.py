@@ -316,3 +316,56 @@ def test_interceptors_take_off_from_their_airfields_elevation(violation, arms):
     assert min(r["alt_m"] for r in rows) > 100.0  # and no pair flies below its airfield's level
     # without terrain (a smooth earth at sea level) they take off from 0 m
     assert min(r["alt_m"] for r in arms["national"].interceptors.to_pylist()) < 50.0
+
+
+def test_shared_node_trackers_give_the_same_passes_as_trackers_of_their_own(violation, arms):
+    """Arrangements over one sensing pass share node trackers through a TrackerCache: a node reads
+    the record an earlier pass made while its reports are the same, and rebuilds its own tracker
+    where they depart (a command post down or back, units autonomous, destroyed objects). Every
+    table and counter equals the pass run alone, in any order of the arrangements."""
+    from iadsim.c2 import TrackerCache
+
+    scenario, engine, result = violation
+    cut = _with_events(scenario, (300.0, EventKind.node_down, "blr_af_ad_command"),
+                       (900.0, EventKind.node_up, "blr_af_ad_command"))
+    blip = _with_events(scenario, (600.0, EventKind.node_down, "blr_af_ad_command"),
+                        (610.0, EventKind.node_up, "blr_af_ad_command"))
+    alone = {("plain", a): arms[a] for a in arms}
+    alone[("cut", "national")] = _c2(cut, engine, result, "national")
+    alone[("blip", "joint")] = _c2(blip, engine, result, "joint")
+    for order in (["wartime", "national", "joint", "exchange"], ["national", "exchange", "wartime", "joint"]):
+        cache = TrackerCache()
+        runs = [(("plain", a), scenario) for a in order] + [(("cut", "national"), cut), (("blip", "joint"), blip)]
+        for (kind, arr), sc in runs:
+            shared = _c2(sc, engine, result, arr, tracker_cache=cache)
+            own = alone[(kind, arr)]
+            for name in ("picture", "events", "interceptors", "outcomes", "engagements"):
+                assert _rows(getattr(shared, name)) == _rows(getattr(own, name)), (order, kind, arr, name)
+            assert shared.stats == own.stats, (order, kind, arr)
+        assert cache.records  # the passes did share
+
+
+def test_shared_node_trackers_hold_through_kills(raid_short):
+    """Under wartime rules destroyed objects' detections leave a node's reports: a pass following
+    a record made without kills departs there and still equals the pass run alone."""
+    from iadsim.c2 import TrackerCache
+
+    scenario, engine, result, alone = raid_short
+    cache = TrackerCache()
+    for arr in ("national", "wartime"):
+        shared = _c2(scenario, engine, result, arr, tracker_cache=cache, world=engine.world)
+        own = alone[arr]
+        for name in ("picture", "events", "outcomes", "engagements"):
+            assert _rows(getattr(shared, name)) == _rows(getattr(own, name)), (arr, name)
+        assert shared.stats == own.stats
+    assert alone["wartime"].engagements.num_rows and any(alone["wartime"].engagements["killed"].to_pylist())
+
+
+@pytest.fixture(scope="module")
+def raid_short():
+    """The bundled mixed raid cut to 25 minutes: one sensing pass, national and wartime alone."""
+    scenario = load_scenario(resolve_scenario_path("mixed-raid")).with_changes(duration_s=1500.0)
+    engine = Engine(scenario)
+    result = engine.run()
+    alone = {a: _c2(scenario, engine, result, a, world=engine.world) for a in ("national", "wartime")}
+    return scenario, engine, result, alone

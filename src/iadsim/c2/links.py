@@ -8,6 +8,7 @@ import heapq
 import numpy as np
 from numpy.typing import NDArray
 
+from iadsim.c2.pictures import stop_sharing
 from iadsim.c2.state import C2State, NodeState
 from iadsim.scenario.schema import EventKind
 from iadsim.tracking.fusion import FusedPicture, TrackSet
@@ -38,6 +39,7 @@ def apply_event(state: C2State, time_s: float, kind: EventKind, target: str) -> 
         state.down.discard(target)
         node = state.nodes[target]
         # a command post that comes back starts from an empty picture
+        stop_sharing(node)
         node.tracker = Tracker(node.tracker.config, *state.origin)
         node.picture = FusedPicture(target, state.fusion)
         node.latest.clear()

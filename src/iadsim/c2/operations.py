@@ -36,6 +36,7 @@ from iadsim.c2.state import (
     C2State,
     Identity,
     NodeState,
+    TrackerCache,
     TruthOnClock,
     decode,
     local_origin,
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
     from iadsim.sim.engine import Engine
 
 __all__ = ["C2_EVENT_SCHEMA", "INTERCEPTOR_SCHEMA", "OUTCOME_FIELDS", "OUTCOME_SCHEMA", "PICTURE_SCHEMA",
-           "C2Result", "Identity", "SensorTable", "run_c2"]
+           "C2Result", "Identity", "SensorTable", "TrackerCache", "run_c2"]
 
 Array = NDArray[np.float64]
 
@@ -120,7 +121,8 @@ INTERCEPTOR_SCHEMA = pa.schema([
 def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: pa.Table,
            sensors: SensorTable, arrangement: Arrangement | str | None = None, *, replication: int = 0,
            tracker_config: TrackerConfig | None = None, world: World | None = None,
-           progress: Callable[[int, int], None] | None = None) -> C2Result:
+           progress: Callable[[int, int], None] | None = None,
+           tracker_cache: TrackerCache | None = None) -> C2Result:
     """Run command and control of one arrangement over a sensing pass.
 
     Args:
@@ -132,6 +134,9 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         tracker_config: the node trackers' settings.
         world: the scenario compiled at its date (compiled here when engagements need it).
         progress: called with (steps done, steps in all).
+        tracker_cache: shared by the C2 passes over one sensing pass (the arrangements of a
+            comparison): a node tracker whose reports are the same as one an earlier pass ran reads
+            that pass's record instead of running again. The result does not depend on it.
 
     Under an arrangement with wartime rules and with the scenario's ``engagement`` settings, the
     deciding nodes also engage hostile tracks with the fire units they may task
@@ -176,7 +181,7 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         altitude_known_std_m=config.altitude_known_std_m, terrain=sensors.terrain,
         killed_s=np.full(len(truth_clock.object_id), np.inf))
     sensor_unit = dict(zip(sensors.sensor_id.tolist(), sensors.unit.tolist(), strict=True))
-    state.nodes = pictures.node_states(state, detections, sensor_unit, config)
+    state.nodes = pictures.node_states(state, detections, sensor_unit, config, tracker_cache)
     if world is not None and net.rules.wartime_rules and scenario.engagement is not None:
         types = (decode(objects.column("type"))[np.maximum(order, 0)] if objects.num_rows
                  else np.zeros(len(order), dtype=np.str_))

@@ -9,50 +9,77 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from iadsim.c2.identification import horizontal_distances
-from iadsim.c2.state import C2State, NodeState, decode, to_geodetic
+from iadsim.c2.state import C2State, NodeState, TrackerCache, TrackerRecord, decode, to_geodetic
 from iadsim.tracking.fusion import FusedPicture, TrackSet
 from iadsim.tracking.io import validate_detections
-from iadsim.tracking.tracker import Scan, Tracker, TrackerConfig, scans_of
+from iadsim.tracking.tracker import Tracker, TrackerConfig, scans_of
 
-__all__ = ["associate", "fuse", "node_states", "record", "skip_reports", "take_reports"]
+__all__ = ["associate", "fuse", "node_states", "record", "skip_reports", "stop_sharing", "take_reports"]
 
 
 def node_states(state: C2State, detections: pa.Table, sensor_unit: dict[str, str],
-                config: TrackerConfig) -> dict[str, NodeState]:
+                config: TrackerConfig, cache: TrackerCache | None = None) -> dict[str, NodeState]:
     """Each active node's working state: the scans of the radars reporting to it, in time order,
     and a fresh tracker and picture.
 
     Args:
         detections: the sensing pass's DETECTIONS. sensor_unit: sensor id → its unit ("" airborne).
         config: the node trackers' settings.
+        cache: what earlier C2 passes over the same sensing pass left (None: share nothing). A node
+            whose radars, cycle, report latency, tracker settings and frame are those of a node with
+            a tracker record follows that record; the first such node writes one.
     """
     net = state.net
     det_sensor = decode(detections.column("sensor_id")) if detections.num_rows else np.zeros(0, str)
     node_of = np.asarray([net.sensor_node.get(s, "") for s in det_sensor.tolist()], dtype=np.str_)
     index = {o: i for i, o in enumerate(state.truth.object_id.tolist())}
-    det_oid = (decode(detections.column("object_id")) if detections.num_rows
-               and "object_id" in detections.column_names else np.full(len(det_sensor), ""))
-    det_object = np.asarray([index.get(o, -1) for o in det_oid.tolist()], dtype=np.int64)
+    det_oid = None
     out = {}
     for name in net.nodes:
-        rows = np.flatnonzero(node_of == name)
-        scans: list[Scan] = []
-        scan_unit: list[str] = []
-        row_object = np.zeros(0, dtype=np.int64)
-        if len(rows):
-            row_object = det_object[rows]
-            det = validate_detections(detections.take(pa.array(rows)))
-            coverage = np.zeros(len(det.sensor_ids))
-            np.maximum.at(coverage, det.sensor, det.range_m)
-            scans = scans_of(det, state.origin, coverage)
-            scan_unit = [sensor_unit.get(str(det.sensor_ids[s.sensor]), "") for s in scans]
-        out[name] = NodeState(name, net.cycle_s[name], scans, scan_unit, row_object,
-                              Tracker(config, *state.origin), FusedPicture(name, state.fusion))
+        radars = tuple(sorted(s for s, n in net.sensor_node.items() if n == name))
+        scan_key = (name, radars, state.origin)
+        if cache is not None and scan_key in cache.scans:
+            scans, scan_unit, row_object = cache.scans[scan_key]
+        else:
+            rows = np.flatnonzero(node_of == name)
+            scans, scan_unit, row_object = [], [], np.zeros(0, dtype=np.int64)
+            if len(rows):
+                if det_oid is None:
+                    det_oid = (decode(detections.column("object_id"))
+                               if "object_id" in detections.column_names else np.full(len(det_sensor), ""))
+                row_object = np.asarray([index.get(o, -1) for o in det_oid[rows].tolist()], dtype=np.int64)
+                det = validate_detections(detections.take(pa.array(rows)))
+                coverage = np.zeros(len(det.sensor_ids))
+                np.maximum.at(coverage, det.sensor, det.range_m)
+                scans = scans_of(det, state.origin, coverage)
+                scan_unit = [sensor_unit.get(str(det.sensor_ids[s.sensor]), "") for s in scans]
+            if cache is not None:
+                cache.scans[scan_key] = (scans, scan_unit, row_object)
+        node = NodeState(name, net.cycle_s[name], scans, scan_unit, row_object,
+                         Tracker(config, *state.origin), FusedPicture(name, state.fusion))
+        if cache is not None:
+            key = (*scan_key, net.cycle_s[name], state.settings.sensor_report_latency_s, config)
+            if key in cache.records:
+                node.record, node.followed = cache.records[key], 0
+            else:
+                node.record, node.recording = TrackerRecord(), True
+                cache.records[key] = node.record
+        out[name] = node
     return out
+
+
+def stop_sharing(node: NodeState) -> None:
+    """The node's report stream departs from the shared record from now on (its tracker is reset:
+    a command post back up): it neither writes nor reads the record any more."""
+    node.recording = False
+    node.followed = -1
 
 
 def skip_reports(state: C2State, node: NodeState, t: float) -> None:
     """A node that is down loses the reports that reach it."""
+    if node.followed >= 0:
+        _materialise(node)
+    node.recording = False
     latency = state.settings.sensor_report_latency_s
     while node.scan_next < len(node.scans) and node.scans[node.scan_next].time_s + latency <= t:
         node.scan_next += 1
@@ -62,12 +89,30 @@ def skip_reports(state: C2State, node: NodeState, t: float) -> None:
 def take_reports(state: C2State, node: NodeState, t: float) -> None:
     """The node's tracker takes every scan that has reached it by ``t`` (report latency), in
     measurement-time order; a late scan (older than the tracker) is dropped and counted, an
-    autonomous unit's scans stay with the unit, a destroyed object gives no more detections."""
+    autonomous unit's scans stay with the unit, a destroyed object gives no more detections.
+
+    A node following a tracker record reads this cycle's outcome from it when its scans are the
+    plain stream the record was made of, and otherwise rebuilds its tracker from the record and
+    goes on alone."""
     latency = state.settings.sensor_report_latency_s
+    if node.followed >= 0:
+        record, c = node.record, node.followed
+        assert record is not None
+        end = node.scan_next
+        while end < len(node.scans) and node.scans[end].time_s + latency <= t:
+            end += 1
+        if (c < len(record.cycle_s) and record.cycle_s[c] == t and record.scan_next[c] == end
+                and not _departs(state, node, node.scan_next, end)):
+            node.scan_next = end
+            state.stats["late_reports"] += record.late[c]
+            return
+        _materialise(node)
+    late = state.stats["late_reports"]
     while node.scan_next < len(node.scans) and node.scans[node.scan_next].time_s + latency <= t:
         scan = node.scans[node.scan_next]
         node.scan_next += 1
         if node.scan_unit[node.scan_next - 1] in state.autonomous:
+            node.recording = False
             continue
         if node.tracker.time_s is not None and scan.time_s < node.tracker.time_s:
             state.stats["late_reports"] += 1  # the tracker does not go back in time
@@ -76,18 +121,63 @@ def take_reports(state: C2State, node: NodeState, t: float) -> None:
             seen = node.row_object[scan.rows]
             gone = (seen >= 0) & (state.killed_s[np.maximum(seen, 0)] <= scan.time_s)
             if gone.any():
+                node.recording = False
                 scan = scan.without(gone)
         node.tracker.process_scan(scan)
+    if node.recording:
+        node.record.late.append(state.stats["late_reports"] - late)  # type: ignore[union-attr]
+
+
+def _departs(state: C2State, node: NodeState, start: int, end: int) -> bool:
+    """Whether scans ``start`` … ``end − 1`` are not the plain stream: one of a unit gone
+    autonomous, or one with a detection of an object destroyed before it."""
+    for i in range(start, end):  # the few scans of one node cycle
+        if node.scan_unit[i] in state.autonomous:
+            return True
+        scan = node.scans[i]
+        if state.engage is not None and len(scan.rows):
+            seen = node.row_object[scan.rows]
+            if ((seen >= 0) & (state.killed_s[np.maximum(seen, 0)] <= scan.time_s)).any():
+                return True
+    return False
+
+
+def _materialise(node: NodeState) -> None:
+    """Rebuild the node's tracker as it stood after the cycles it read from its record (the same
+    scans, late reports dropped and expiries), and let it run on its own from here."""
+    record, cycles = node.record, node.followed
+    assert record is not None
+    tracker = Tracker(node.tracker.config, *node.tracker.origin)
+    read = 0
+    for c in range(cycles):
+        while read < record.scan_next[c]:
+            scan = node.scans[read]
+            read += 1
+            if tracker.time_s is None or scan.time_s >= tracker.time_s:
+                tracker.process_scan(scan)
+        tracker.expire(record.cycle_s[c])
+    node.tracker = tracker
+    node.followed = -1
 
 
 def fuse(state: C2State, node: NodeState, t: float) -> tuple[TrackSet, NDArray[np.int64]]:
     """The node's picture at ``t``: its own tracks fused with the sets it holds, confirmed tracks
     only, cut to the node's capacity (lowest numbers first). Returns the picture and, per picture
     track, how many sources contributed to it."""
-    node.tracker.expire(t)  # also when no scan came: its radars may all have stopped reporting
-    own = TrackSet.from_tracker(node.name, node.tracker)
-    if node.tracker.time_s is None:
-        own = TrackSet.empty(node.name)
+    if node.followed >= 0:
+        assert node.record is not None
+        own = node.record.own[node.followed]
+        node.followed += 1
+    else:
+        node.tracker.expire(t)  # also when no scan came: its radars may all have stopped reporting
+        own = TrackSet.from_tracker(node.name, node.tracker)
+        if node.tracker.time_s is None:
+            own = TrackSet.empty(node.name)
+        if node.recording:
+            assert node.record is not None
+            node.record.cycle_s.append(t)
+            node.record.own.append(own)
+            node.record.scan_next.append(node.scan_next)
     sets = [own, *(node.latest[s] for s in sorted(node.latest))]
     fused = node.picture.update(t, sets)
     keep = np.flatnonzero(fused.confirmed)

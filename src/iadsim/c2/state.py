@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from iadsim.engagement.air import AirToAir
     from iadsim.geo.terrain import Terrain
 
-__all__ = ["C2State", "FighterBase", "Identity", "NodeState", "TruthOnClock", "decode", "local_origin",
-           "to_geodetic"]
+__all__ = ["C2State", "FighterBase", "Identity", "NodeState", "TrackerCache", "TrackerRecord", "TruthOnClock",
+           "decode", "local_origin", "to_geodetic"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -117,6 +117,36 @@ class TruthOnClock:
 
 
 @dataclass
+class TrackerRecord:
+    """A node tracker's own track set after each of its cycles, recorded while the tracker took the
+    plain stream of its radars' reports: none lost while the node was down, none kept by a unit gone
+    autonomous, none of a destroyed object. Another C2 pass over the same sensing pass whose node
+    has the same radars, cycle, report latency, tracker settings and frame takes the same stream
+    until such a departure, so it reads these sets instead of running the tracker again
+    (``pictures``; docs/models/c2.md, "Node trackers shared between arrangements").
+
+    Attributes:
+        cycle_s: the time of each recorded cycle. own: the tracker's track set after it.
+        scan_next: how many of the node's scans had been read after it. late: late reports in it.
+    """
+
+    cycle_s: list[float] = field(default_factory=list)
+    own: list[TrackSet] = field(default_factory=list)
+    scan_next: list[int] = field(default_factory=list)
+    late: list[int] = field(default_factory=list)
+
+
+@dataclass
+class TrackerCache:
+    """What the C2 passes over one sensing pass share: each node's scans and tracker records, keyed
+    by what determines them (``pictures.node_states``). One per sensing pass; results are the same
+    with or without it."""
+
+    scans: dict[tuple[Any, ...], tuple[list[Scan], list[str], IntArray]] = field(default_factory=dict)
+    records: dict[tuple[Any, ...], TrackerRecord] = field(default_factory=dict)
+
+
+@dataclass
 class NodeState:
     """The working state of one command node during the pass.
 
@@ -124,6 +154,9 @@ class NodeState:
     arrays grow as numbers do): ``identity`` (``Identity`` codes), ``first_seen_s`` (NaN: not yet),
     ``hostile_since_s`` (wartime: in the airspace as unknown since), ``acted_on`` (a pair was
     ordered or re-pointed against it), ``unserved`` (told "no interceptor", said once).
+
+    Sharing a tracker record: ``record`` is the record this node writes (``recording``) or reads
+    (``followed`` ≥ 0: the cycles read so far; −1: the node runs its own tracker).
     """
 
     name: str
@@ -143,6 +176,9 @@ class NodeState:
     hostile_since_s: Array = field(default_factory=lambda: np.zeros(0))
     acted_on: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     unserved: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    record: TrackerRecord | None = None
+    recording: bool = False
+    followed: int = -1
 
     def hold(self, numbers: IntArray) -> None:
         """Grow the per-track arrays to hold the track numbers ``numbers``."""
