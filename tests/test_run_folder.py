@@ -243,3 +243,14 @@ def test_two_arrangements_over_one_sensing_pass_equal_separate_runs():
         run_replication(sc, seed=sc.seed + 1, sensing=sensing)
     with pytest.raises(ValueError, match="the sensing pass given is of another run"):
         run_replication(sc, replication=1, sensing=sensing)
+
+
+def test_the_saturation_curve_reuses_the_run_for_scale_one_and_does_not_depend_on_jobs():
+    from iadsim.runs.saturation import saturation_curve
+
+    sc = load_scenario("mixed-raid").with_changes(duration_s=600.0)
+    main = run_replication(sc, terrain=None)
+    reused = saturation_curve(sc, (1.0, 0.5), terrain=None, main=main, jobs=1)
+    fresh = saturation_curve(sc, (1.0, 0.5), terrain=None, jobs=2)
+    assert reused.to_pylist() == fresh.to_pylist()
+    assert reused.to_pylist()[0]["missiles"] == main.stats["c2"]["missiles_expended"]
