@@ -2,7 +2,7 @@
 
 Runs N replications of the bundled mixed raid, cut to 20 minutes of simulated time (``duration_s:
 1200``, ~7 s a task on this machine; the full hour would keep the benchmark well over 10 minutes),
-through ``iadsim.analysis.sweep.run_sweep`` (the path of ``iadsim sweep --local-cluster``: a task is a
+through ``iadsim.runs.sweep.run_sweep`` (the path of ``iadsim sweep --local-cluster``: a task is a
 sensing pass and its C2 pass, its outcomes written to the Parquet dataset by the parent) on a
 LocalCluster of 1 and of 2 single-threaded workers, each warmed up first (numba compiles in every
 worker). Then pushes trivial tasks (``abs``) through the same submit/wait loop to measure the
@@ -21,7 +21,7 @@ from typing import Any
 
 from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 
-from iadsim.analysis.sweep import (
+from iadsim.runs.sweep import (
     DaskBackend,
     SweepTask,
     apply_overrides,

@@ -21,7 +21,8 @@ from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 import iadsim
 from iadsim.coverage import CoverageGrid, compute_coverage
 from iadsim.oob import order_of_battle
-from iadsim.report import write_run_report
+from iadsim.report import render_run_report
+from iadsim.runs import run_scenario
 from iadsim.world import compile_world
 
 
@@ -70,7 +71,7 @@ def main() -> int:
                 lambda: [order_of_battle(scenario, d) for d in years], 20),
             "compile_world at 2020-12-31": (lambda: compile_world(scenario), 50),
             "iadsim run: full report (incl. 3 coverage layers at 10 km)": (
-                lambda: write_run_report(scenario, Path(tmp)), 3),
+                lambda: render_run_report(run_scenario(scenario, Path(tmp))), 3),
             "coverage, smooth earth: 2020, 2 km grid 14-40E 45-62N, 6 layers, 1 RCS "
             "(grid + compile + compute)": (lambda: smooth_coverage(scenario), 3),
             "coverage, ETOPO5 terrain: same grid and layers (incl. DEM resampling)": (

@@ -289,12 +289,13 @@ def test_the_run_report_of_a_raid_shows_engagements_and_the_saturation_curve(tmp
 
     import pyarrow.parquet as pq
 
-    from iadsim.report import write_run_report
+    from iadsim.report import render_run_report
+    from iadsim.runs import run_scenario
 
     scenario = load_scenario(resolve_scenario_path("mixed-raid"))
     assert scenario.saturation_scales  # the bundled raid asks for the curve
     short = scenario.with_changes(duration_s=1300.0, saturation_scales=[0.5, 1.0])
-    result = write_run_report(short, tmp_path, coverage=None)
+    result = render_run_report(run_scenario(short, tmp_path, coverage=None))
     html = result.report.read_text(encoding="utf-8")
     assert "<h4>Engagements</h4>" in html and "missiles expended" in html
     assert "Saturation curve" in html and "leakers against raid size" in html

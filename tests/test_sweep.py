@@ -18,8 +18,9 @@ import pyarrow.dataset as ds
 import pytest
 from typer.testing import CliRunner
 
-from iadsim.analysis.compare import mean_ci
-from iadsim.analysis.sweep import (
+from iadsim.analysis.statistics import mean_ci
+from iadsim.cli import app
+from iadsim.runs.sweep import (
     SweepError,
     SweepTask,
     apply_overrides,
@@ -31,7 +32,6 @@ from iadsim.analysis.sweep import (
     run_sweep,
     run_task,
 )
-from iadsim.cli import app
 from iadsim.scenario import load_scenario
 
 runner = CliRunner()

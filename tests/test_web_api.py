@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from iadsim.io.run_folder import write_manifest
 from iadsim.web import create_app, is_loopback
 from iadsim.web.app import MAX_UPLOAD_BYTES, RUN_NAME
 
@@ -46,6 +47,12 @@ def _write_run(folder: Path) -> None:
     pq.write_table(pa.table({"time_s": [0.5], "node": ["cp1"], "event": ["track_reported"]}),
                    folder / "c2_events.parquet")
     pq.write_table(pa.table({"object_id": ["a1"], "outcome": ["killed"]}), folder / "outcomes.parquet")
+    _seal(folder)
+
+
+def _seal(folder: Path) -> None:
+    """Make a folder written by hand a finished run: its manifest, through the contract."""
+    write_manifest(folder, {"scenario_hash": "0" * 64, "seed": 7, "replication": 0, "arrangement": "joint"})
 
 
 @pytest.fixture
@@ -78,7 +85,12 @@ def test_half_written_and_corrupt_runs_are_listed_with_an_error(root, client):
     (root / "listy" / "summary.json").write_text("[1, 2]", encoding="utf-8")
     (root / "no-summary").mkdir()
     pq.write_table(pa.table({"time_s": [0.0]}), root / "no-summary" / "truth.parquet")
+    for name in ("half", "listy", "no-summary"):
+        _seal(root / name)
     (root / "not-a-run").mkdir()  # holds none of a run's files: not listed
+    (root / "interrupted").mkdir()  # a run's files but no manifest: not a run, not listed
+    (root / "interrupted" / "summary.json").write_text('{"scenario": "x"}', encoding="utf-8")
+    pq.write_table(pa.table({"time_s": [0.0]}), root / "interrupted" / "truth.parquet")
     (root / "stray.txt").write_text("x", encoding="utf-8")
     response = client.get("/api/runs")
     assert response.status_code == 200
@@ -88,6 +100,7 @@ def test_half_written_and_corrupt_runs_are_listed_with_an_error(root, client):
     assert "not a JSON object" in by_name["listy"]["error"]
     assert "no summary.json" in by_name["no-summary"]["error"]
     assert client.get("/api/runs/half/summary").status_code == 422
+    assert client.get("/api/runs/interrupted/summary").status_code == 404
 
 
 def test_summary(client):

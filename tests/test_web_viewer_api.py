@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import iadsim
+from iadsim.io.run_folder import write_manifest
 from iadsim.web import create_app
 from iadsim.web.frames import Samples
 
@@ -81,6 +82,12 @@ def _write_run(folder: Path) -> None:
         "node": ["cp1"] * 3, "subject": ["track 5", "track 5", "fu1"], "track_id": [5, 5, 5],
         "object_id": ["a1"] * 3, "detail": ["", "", "salvo"],
     }), folder / "c2_events.parquet")
+    _seal(folder)
+
+
+def _seal(folder: Path) -> None:
+    """Make a folder written by hand a finished run: its manifest, through the contract."""
+    write_manifest(folder, {"scenario_hash": "0" * 64, "seed": 7, "replication": 0, "arrangement": "joint"})
 
 
 @pytest.fixture
@@ -289,6 +296,7 @@ def test_sources_as_lists_count_and_rows_without_an_object_are_skipped(root, cli
 def test_a_run_without_simulation_plays_nothing(root, client):
     (root / "oob-only").mkdir()
     (root / "oob-only" / "summary.json").write_text("{}", encoding="utf-8")
+    _seal(root / "oob-only")
     body = client.get("/api/runs/oob-only/timeline").json()
     assert (body["start_s"], body["end_s"], body["nodes"]) == (0.0, 0.0, [])
     assert client.get("/api/runs/oob-only/frame", params={"t": 0}).json()["truth"] == []

@@ -1,7 +1,7 @@
 """iadsim: simulate and analyse integrated air-defence systems from public data.
 
 The public API is small: load a scenario, look at its order of battle at a date, compile it into
-arrays, and write the run report.
+arrays, run one replication (``run_replication``) or a whole run folder (``run_scenario``).
 
 >>> import iadsim
 >>> scenario = iadsim.load_scenario("reference-2020")
@@ -16,6 +16,8 @@ except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0+unknown"
 
 from iadsim.oob import OrderOfBattle, order_of_battle
+from iadsim.pipeline import RunResult, run_replication, sensing_pass
+from iadsim.runs import run_scenario
 from iadsim.scenario import (
     Scenario,
     ScenarioError,
@@ -28,6 +30,7 @@ from iadsim.world import World, compile_world
 
 __all__ = [
     "OrderOfBattle",
+    "RunResult",
     "Scenario",
     "ScenarioError",
     "ScenarioErrors",
@@ -37,5 +40,8 @@ __all__ = [
     "compile_world",
     "load_scenario",
     "order_of_battle",
+    "run_replication",
+    "run_scenario",
+    "sensing_pass",
     "validate_file",
 ]

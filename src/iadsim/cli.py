@@ -311,7 +311,7 @@ def map_(
     """A PNG map of borders and units by kind and nation."""
     from iadsim.oob import order_of_battle
     from iadsim.report.figures import oob_map_figure, save_figure
-    from iadsim.report.run import run_folder_name
+    from iadsim.runs import run_folder_name
 
     sc = _load(scenario)
     day = _parse_date(as_of) or sc.as_of
@@ -337,31 +337,57 @@ def run(
         "--progress-format", help="Progress as bars on stderr, or as JSON lines on stdout "
         "({\"phase\", \"done\", \"total\"}) for programs; the report path is always the last line.")]
     = ProgressFormat.bar,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace an existing run folder of the same name (atomically) instead of "
+        "writing a fresh one (NAME-2, NAME-3, ...).")] = False,
 ) -> None:
-    """The main job: validate, compile, simulate and write the report; prints the report's path."""
-    from iadsim.report import write_run_report
-    from iadsim.report.run import RUN_COVERAGE
+    """The main job: validate, compile, simulate, write a new run folder and its report; prints the
+    report's path (in the folder it chose)."""
+    from iadsim.runs import RUN_COVERAGE, run_scenario
     from iadsim.scenario.schema import Arrangement
     from iadsim.sim.traffic import TrafficError
 
     sc = _load(scenario)
+    chosen = None
     if arrangement is not None:
         allowed = [a.value for a in Arrangement]
         if arrangement not in allowed:
             raise UserError(f"--arrangement {arrangement!r}: not an arrangement (allowed: "
                             f"{', '.join(allowed)})")
-        sc = sc.with_changes(arrangement=Arrangement(arrangement))
+        chosen = Arrangement(arrangement)
     day = _parse_date(as_of)
     if not no_sim:
-        _check(sc, as_of=day)
+        _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
-            result = write_run_report(sc, output, day, None if no_coverage else RUN_COVERAGE,
-                                      simulate=not no_sim, progress=progress)
+            folder = run_scenario(sc, output, as_of=day, arrangement=chosen,
+                                  coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
+                                  force=force, progress=progress)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
-    typer.echo(str(result.report))
+    typer.echo(str(_render(folder)))
+
+
+def _render(folder: Path) -> Path:
+    """Render a run folder's report; a folder that is not a finished run is a user error."""
+    from iadsim.io.run_folder import RunFolderError
+    from iadsim.report import render_run_report
+
+    try:
+        return render_run_report(folder).report
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+
+
+@app.command()
+@_user_errors
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
+                                            show_default=False)],
+) -> None:
+    """Render a run folder's report.html and figures again, without simulating; prints its path."""
+    typer.echo(str(_render(run_dir)))
 
 
 @app.command()
@@ -518,8 +544,9 @@ def compare(
 ) -> None:
     """Compare command arrangements over replications with common random numbers; prints the report's
     path."""
-    from iadsim.analysis.compare import compare_arrangements, parse_arrangements
+    from iadsim.analysis.statistics import parse_arrangements
     from iadsim.report.compare import write_compare_report
+    from iadsim.runs.compare import compare_arrangements
     from iadsim.scenario import resolve_scenario_path
     from iadsim.sim.traffic import TrafficError
 
@@ -580,7 +607,7 @@ def sweep(
 ) -> None:
     """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
     folder."""
-    from iadsim.analysis.sweep import SweepError, load_spec, open_backend, plan_sweep, run_sweep
+    from iadsim.runs.sweep import SweepError, load_spec, open_backend, plan_sweep, run_sweep
     from iadsim.sim.traffic import TrafficError
 
     if scheduler is not None and local_cluster is not None:
@@ -625,8 +652,8 @@ def sweep_report(
 ) -> None:
     """Aggregate a sweep per case with 95 % CIs into summary.csv and a self-contained report.html;
     prints the report's path."""
-    from iadsim.analysis.sweep import SweepError
     from iadsim.report.sweep import write_sweep_report
+    from iadsim.runs.sweep import SweepError
 
     try:
         report = write_sweep_report(folder, metric=metric, x=x)

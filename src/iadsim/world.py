@@ -21,18 +21,30 @@ from iadsim.geo import geodetic_to_ecef
 from iadsim.scenario.schema import Scenario
 
 __all__ = ["AirBases", "CommandNodes", "FireUnits", "Sensors", "World", "compile_world",
-           "scenario_hash"]
+           "scenario_hash", "scenario_json"]
 
 KM = 1000.0
 
 _T = TypeVar("_T", "Sensors", "FireUnits")
 
 
+def scenario_json(scenario: Scenario) -> str:
+    """The scenario's canonical JSON: what ``scenario_hash`` hashes, and what
+    ``Scenario.model_validate_json`` reads back into the same scenario (a run folder's
+    ``scenario.json``).
+
+    Fields in the schema's order and mappings in the scenario's order, no spaces. The order is kept,
+    not sorted, because it is part of what a run does: units, radars and objects become array rows
+    in that order, and random streams are drawn in it; and the report lists them in it.
+    """
+    return json.dumps(scenario.model_dump(mode="json", by_alias=True), separators=(",", ":"),
+                      ensure_ascii=False)
+
+
 def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 of the scenario's canonical JSON: equal scenarios give equal hashes."""
-    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True,
-                      separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    """SHA-256 of the scenario's canonical JSON (``scenario_json``): scenarios with equal fields in
+    the same order give equal hashes."""
+    return hashlib.sha256(scenario_json(scenario).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

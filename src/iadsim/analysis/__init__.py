@@ -1,15 +1,7 @@
-"""Run metrics and comparisons."""
+"""Measures of one run's tables and the statistics of comparisons (no simulation here)."""
 
-from iadsim.analysis.compare import (
-    METRICS,
-    Comparison,
-    MetricSummary,
-    compare_arrangements,
-    mean_ci,
-    parse_arrangements,
-    summarise,
-)
 from iadsim.analysis.detections import detections_per_minute, first_detections
+from iadsim.analysis.statistics import METRICS, MetricSummary, mean_ci, parse_arrangements, summarise
 
-__all__ = ["METRICS", "Comparison", "MetricSummary", "compare_arrangements", "detections_per_minute",
-           "first_detections", "mean_ci", "parse_arrangements", "summarise"]
+__all__ = ["METRICS", "MetricSummary", "detections_per_minute", "first_detections", "mean_ci",
+           "parse_arrangements", "summarise"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,8 +12,17 @@ import pyarrow.parquet as pq
 __all__ = ["read_table", "write_table"]
 
 
-def write_table(table: pa.Table, path: Path) -> Path:
-    """Write ``table`` to ``path`` (zstd); the same table gives the same bytes."""
+def write_table(table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None) -> Path:
+    """Write ``table`` to ``path`` (zstd); the same table and metadata give the same bytes.
+
+    Args:
+        table: the table.
+        path: the file.
+        metadata: key → value added to the schema's metadata (kept by the file's Arrow schema).
+    """
+    if metadata:
+        merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
+        table = table.replace_schema_metadata(merged)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     pq.write_table(table, tmp, compression="zstd", write_statistics=True)

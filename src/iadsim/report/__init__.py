@@ -1,5 +1,5 @@
-"""The self-contained HTML report and its figures."""
+"""The self-contained HTML reports and their figures: renderings of finished results, no simulation."""
 
-from iadsim.report.run import RunReport, write_run_report
+from iadsim.report.run import RunReport, render_run_report
 
-__all__ = ["RunReport", "write_run_report"]
+__all__ = ["RunReport", "render_run_report"]

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from iadsim import __version__
-from iadsim.analysis.compare import CONFIDENCE, METRICS, Comparison, Metric, MetricSummary
+from iadsim.analysis.statistics import CONFIDENCE, METRICS, Metric, MetricSummary
 from iadsim.io.parquet import write_table
 from iadsim.report.figures import save_figure
 from iadsim.report.html import (
@@ -31,6 +31,7 @@ from iadsim.report.html import (
     sources_section,
     table,
 )
+from iadsim.runs.compare import Comparison
 from iadsim.scenario.schema import Arrangement
 
 __all__ = ["CompareReport", "compare_figure", "compare_sections", "write_compare_report"]

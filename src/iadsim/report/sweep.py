@@ -1,7 +1,7 @@
 """The report of ``iadsim sweep-report``: per-case metrics with Student-t 95 % CIs, a figure, HTML.
 
 Reads a sweep folder (``manifest.json`` and the ``results`` dataset), summarises every case over its
-replications with ``iadsim.analysis.compare.summarise`` (the metrics of docs/compare.md) and writes
+replications with ``iadsim.analysis.statistics.summarise`` (the metrics of docs/compare.md) and writes
 ``summary.csv``, ``sweep.png`` and a self-contained ``report.html`` into the folder.
 """
 
@@ -20,12 +20,12 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 
 from iadsim import __version__
-from iadsim.analysis.compare import CONFIDENCE, METRICS, MetricSummary, summarise
-from iadsim.analysis.sweep import SweepError, read_manifest, read_results, result_path, task_status
+from iadsim.analysis.statistics import CONFIDENCE, METRICS, MetricSummary, summarise
 from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.report.compare import ARRANGEMENT_COLOURS
 from iadsim.report.figures import save_figure
 from iadsim.report.html import _CSS, embedded_png, esc, table
+from iadsim.runs.sweep import SweepError, read_manifest, read_results, result_path, task_status
 
 __all__ = ["CaseSummary", "summarise_sweep", "sweep_figure", "write_sweep_report"]
 
@@ -114,7 +114,7 @@ def sweep_figure(cases: Sequence[CaseSummary], metric: str, x: str | None) -> Fi
 
     Args:
         cases: the case summaries.
-        metric: a metric name of ``iadsim.analysis.compare.METRICS``.
+        metric: a metric name of ``iadsim.analysis.statistics.METRICS``.
         x: the parameter on the x axis (None: the cases in order).
     """
     m = _METRIC[metric]

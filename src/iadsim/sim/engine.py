@@ -31,7 +31,7 @@ from iadsim.sim.log import ColumnLog
 from iadsim.sim.random import Stage, stream
 from iadsim.world import World, compile_world
 
-__all__ = ["Engine", "RunResult", "run_simulation"]
+__all__ = ["Engine", "SensingResult", "run_simulation"]
 
 TRUTH_SCHEMA = pa.schema([
     ("time_s", pa.float64()), ("object_id", pa.string()), ("lat_deg", pa.float64()),
@@ -65,7 +65,7 @@ EVENT_SCHEMA = pa.schema([
 
 
 @dataclass
-class RunResult:
+class SensingResult:
     """What a run produced: columnar tables and run statistics."""
 
     truth: pa.Table
@@ -352,7 +352,7 @@ class Engine:
 
     # ---- the run ---------------------------------------------------------------------------
 
-    def run(self, progress: Progress | None = None) -> RunResult:
+    def run(self, progress: Progress | None = None) -> SensingResult:
         """Run from 0 to the scenario's duration at its tick; returns the logged tables."""
         sc = self.scenario
         tick = sc.tick_s
@@ -431,7 +431,7 @@ class Engine:
         stats["detections"] = dets.rows
         stats["objects"] = len(self.traffic)
         stats["radars"] = len(self.radars)
-        return RunResult(self._truth_table(truth), self._detection_table(dets), bears.to_table(),
+        return SensingResult(self._truth_table(truth), self._detection_table(dets), bears.to_table(),
                          events.to_table(), effects.to_table(), self.objects_table(), stats)
 
     def _own_jammers_on(self, t: float, active: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -692,6 +692,6 @@ class Engine:
 
 
 def run_simulation(scenario: Scenario, *, replication: int = 0, as_of: dt.date | None = None,
-                   terrain: Any = None, progress: Progress | None = None) -> RunResult:
+                   terrain: Any = None, progress: Progress | None = None) -> SensingResult:
     """Prepare and run a scenario; see Engine."""
     return Engine(scenario, replication=replication, as_of=as_of, terrain=terrain).run(progress)

@@ -33,6 +33,8 @@ from starlette.concurrency import run_in_threadpool
 
 from iadsim import __version__
 from iadsim.data import borders_path
+from iadsim.io import run_folder as rf
+from iadsim.io.run_folder import is_run_folder
 from iadsim.pipeline_checks import check_scenario
 from iadsim.scenario import Location, ScenarioError, bundled_scenarios, load_scenario, validate_file
 from iadsim.scenario.loader import bundled_data_sets
@@ -64,12 +66,12 @@ SCENARIO_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\.ya?ml$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 LAYERS: dict[str, str] = {
-    "units": "oob.geojson",
-    "truth": "truth.parquet",
-    "picture": "picture.parquet",
-    "engagements": "engagements.parquet",
-    "events": "c2_events.parquet",
-    "outcomes": "outcomes.parquet",
+    "units": rf.OOB_GEOJSON,
+    "truth": rf.TRUTH,
+    "picture": rf.PICTURE,
+    "engagements": rf.ENGAGEMENTS,
+    "events": rf.C2_EVENTS,
+    "outcomes": rf.OUTCOMES,
 }
 """The layers of a run and the file each comes from."""
 
@@ -95,9 +97,9 @@ SECURITY_HEADERS = {
 }
 """Headers on every response: the page cannot be framed, load foreign code, or leak its URL."""
 
-_FRAME_TABLES = ("truth.parquet", "picture.parquet", "interceptors.parquet", "engagements.parquet",
-                 "c2_events.parquet")  # in the order RunFrames takes them
-_FRAME_FILES = (*_FRAME_TABLES, "oob.geojson")
+_FRAME_TABLES = (rf.TRUTH, rf.PICTURE, rf.INTERCEPTORS, rf.ENGAGEMENTS,
+                 rf.C2_EVENTS)  # in the order RunFrames takes them
+_FRAME_FILES = (*_FRAME_TABLES, rf.OOB_GEOJSON)
 _FRAME_CACHE = 4
 _ROUNDED = ("lat_deg", "lon_deg")
 _UPLOAD_NAME = "upload.yaml"
@@ -174,15 +176,16 @@ class _Runs:
         path = (self.root / run).resolve()
         if path.parent != self.root or not path.is_dir():
             raise HTTPException(404, f"no run named {run!r} in the served folder")
+        if not is_run_folder(path):  # the contract: no manifest, no run (interrupted or pre-0.2)
+            raise HTTPException(404, f"{run!r} in the served folder is not a finished run (no manifest)")
         return path
 
     def names(self) -> list[str]:
-        """Names of the folders in the root that look like runs, sorted."""
+        """Names of the finished run folders in the root (a manifest of a known schema), sorted."""
         out = []
         for child in sorted(self.root.iterdir()):
             if (RUN_NAME.fullmatch(child.name) and len(child.name) <= MAX_NAME_LENGTH and child.is_dir()
-                    and child.resolve().parent == self.root
-                    and any((child / f).exists() for f in ("summary.json", *LAYERS.values()))):
+                    and child.resolve().parent == self.root and is_run_folder(child)):
                 out.append(child.name)
         return out
 

@@ -16,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from iadsim.io import run_folder as rf
+
 __all__ = ["ENGAGEMENT_LINGER_S", "EVENT_WINDOW_S", "PICTURE_STALE_INTERVALS", "TRUTH_STALE_INTERVALS",
            "RunFrames", "Samples"]
 
@@ -177,12 +179,12 @@ class RunFrames:
                  engagements: pa.Table | None, events: pa.Table | None,
                  unit_positions: dict[str, tuple[float, float]], problems: list[str] | None = None) -> None:
         self.problems: list[str] = list(problems or [])
-        self.truth, self.object_ids = self._guarded("truth.parquet", self._truth, truth)
+        self.truth, self.object_ids = self._guarded(rf.TRUTH, self._truth, truth)
         self.object_code = {oid: i for i, oid in enumerate(self.object_ids)}
-        self.pictures = self._guarded("picture.parquet", self._pictures, picture)
-        self.interceptors = self._guarded("interceptors.parquet", self._interceptors, interceptors)
-        self.engagements = self._guarded("engagements.parquet", self._engagements, engagements)
-        self.events = self._guarded("c2_events.parquet", self._events, events)
+        self.pictures = self._guarded(rf.PICTURE, self._pictures, picture)
+        self.interceptors = self._guarded(rf.INTERCEPTORS, self._interceptors, interceptors)
+        self.engagements = self._guarded(rf.ENGAGEMENTS, self._engagements, engagements)
+        self.events = self._guarded(rf.C2_EVENTS, self._events, events)
         self.unit_positions = unit_positions
 
     def _guarded(self, name: str, read: Callable[[pa.Table | None], T], table: pa.Table | None) -> T:

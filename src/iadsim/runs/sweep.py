@@ -31,10 +31,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from iadsim.c2 import C2Error
 from iadsim.c2.operations import OUTCOME_SCHEMA
+from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import format_path
-from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.scenario.schema import Scenario
 from iadsim.scenario.yamlio import read_yaml_file
 
 __all__ = ["MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
@@ -507,34 +509,25 @@ def run_task(task: SweepTask) -> list[TaskResult]:
         One TaskResult per case, in ``task.cases`` order; a case whose arrangement cannot be built
         at the scenario's date has no outcomes and the reason in ``note``.
     """
-    from iadsim.analysis.compare import _engine
-    from iadsim.c2 import C2Error, SensorTable, build_network, run_c2
-
-    engine = _engine(task.scenario, task.replication, task.terrain)
-    sensors = SensorTable.from_engine(engine)
-    notes: dict[str, str] = {}
-    for cid, arr in task.cases:
-        try:
-            build_network(task.scenario, Arrangement(arr), sensors.sensor_id, sensors.unit, sensors.nation,
-                          sensors.aircraft)
-        except C2Error as exc:
-            notes[cid] = (f"'{arr}' not available at {task.scenario.as_of.isoformat()}: "
-                          + "; ".join(e.message for e in exc.errors))
-    out: list[TaskResult] = []
+    failed = arrangement_problems(task.scenario, sorted({arr for _, arr in task.cases}))
+    notes = {cid: f"'{arr}' not available at {task.scenario.as_of.isoformat()}: "
+             + "; ".join(e.message for e in failed[arr]) for cid, arr in task.cases if arr in failed}
     if len(notes) == len(task.cases):
         return [TaskResult(cid, task.replication, None, notes[cid]) for cid, _ in task.cases]
-    result = engine.run()
+    sensing = sensing_pass(task.scenario, replication=task.replication,
+                           terrain=DEFAULT_TERRAIN if task.terrain else None)
+    out: list[TaskResult] = []
     for cid, arr in task.cases:
         if cid in notes:
             out.append(TaskResult(cid, task.replication, None, notes[cid]))
             continue
         try:
-            c2 = run_c2(task.scenario, result.detections, result.truth, result.objects, sensors, arr,
-                        replication=task.replication)
+            run = run_replication(task.scenario, arrangement=arr, replication=task.replication,
+                                  sensing=sensing)
         except C2Error as exc:
             out.append(TaskResult(cid, task.replication, None, "; ".join(e.message for e in exc.errors)))
             continue
-        out.append(TaskResult(cid, task.replication, c2.outcomes))
+        out.append(TaskResult(cid, task.replication, run.outcomes))
     return out
 
 

@@ -1,0 +1,183 @@
+"""``run_scenario``: one replication of a scenario, its saturation curve and coverage, written as a run
+folder through the contract (``iadsim.io.run_folder``). The report renders the folder afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from iadsim import __version__
+from iadsim.analysis.detections import decoded
+from iadsim.analysis.pictures import score_picture
+from iadsim.coverage.study import CoverageRequest, run_coverage_study
+from iadsim.io import oob_to_csv, oob_to_geojson
+from iadsim.io import run_folder as rf
+from iadsim.oob import order_of_battle
+from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
+from iadsim.runs.saturation import saturation_curve
+from iadsim.scenario.provenance import collect_assumptions
+from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.world import compile_world, scenario_hash, scenario_json
+
+__all__ = ["RUN_COVERAGE", "SATURATION_JOBS", "run_folder_name", "run_scenario"]
+
+RUN_COVERAGE = CoverageRequest(dates=(), layers_m=(100.0, 1000.0, 10000.0), resolution_km=10.0,
+                               rcs_classes=("fighter",), dem="default")
+"""The coverage of a run: three layers on a 10 km grid over the bundled ETOPO5."""
+
+SATURATION_JOBS = 2
+"""Worker processes of a run's saturation curve (the machine iadsim targets has two cores)."""
+
+Progress = Callable[[str, int, int], None]
+
+
+def run_folder_name(scenario: Scenario, as_of: dt.date) -> str:
+    """A filesystem-safe folder name from the scenario name and date."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", scenario.name).strip("-").lower() or "scenario"
+    return f"{slug}-{as_of.isoformat()}"
+
+
+def _finite_or_none(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = None,
+                 arrangement: Arrangement | str | None = None,
+                 coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
+                 force: bool = False, progress: Progress | None = None) -> Path:
+    """Run the scenario (replication 0) and write its run folder under ``out_dir``.
+
+    Runs the replication, the saturation curve when the scenario asks for one, the run's coverage,
+    and the measures of each node's picture; writes them through the run folder contract. Nothing is
+    written before the simulation succeeded; the folder appears complete or not at all.
+
+    Args:
+        scenario: a loaded scenario.
+        out_dir: the parent folder of run folders.
+        as_of: the date (default: the scenario's).
+        arrangement: the command arrangement (default: the scenario's).
+        coverage: the coverage to compute (its dates are replaced by the run's), or None; left out
+            with a note if the scenario's catalog lacks its RCS classes.
+        simulate: run the replication (else the folder holds the order of battle and coverage).
+        force: replace an existing run folder of the same name (else a fresh name is taken).
+        progress: called with (phase, done, total).
+
+    Returns:
+        The run folder.
+
+    Raises:
+        TrafficError: the scenario's traffic cannot be flown.
+        C2Error: the arrangement cannot be built at the date.
+    """
+    day = as_of or scenario.as_of
+    changes: dict[str, Any] = {}
+    if day != scenario.as_of:
+        changes["as_of"] = day
+    if arrangement is not None and Arrangement(arrangement) != scenario.arrangement:
+        changes["arrangement"] = Arrangement(arrangement)
+    sc = scenario.with_changes(**changes) if changes else scenario
+    run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
+    curve = None
+    if run is not None and run.c2 and sc.saturation_scales and "missiles_expended" in run.stats["c2"]:
+        def step(done: int, total: int) -> None:
+            if progress is not None:
+                progress("saturation curve", done, total)
+
+        curve = saturation_curve(sc, sc.saturation_scales, terrain=DEFAULT_TERRAIN, main=run,
+                                 jobs=SATURATION_JOBS, progress=step)
+
+    world = run.world if run is not None and run.world is not None else compile_world(sc, day)
+    oob = order_of_battle(sc, day)
+    summary: dict[str, Any] = {
+        "scenario": sc.name,
+        "as_of": day.isoformat(),
+        "arrangement": str(sc.arrangement),
+        "seed": sc.seed,
+        "scenario_hash": scenario_hash(sc),
+        "iadsim_version": __version__,
+        "units_in_service": len(oob),
+        "units_without_public_location": list(world.unplaced),
+        "ground_radars": len(world.sensors),
+        "fire_units": len(world.fire_units),
+        "launchers_by_type": {oob.type_name(t): n for t, n in oob.totals_by_type().items()
+                              if sc.catalog.kind_of(t) == "sam_systems"},
+        "assumptions": len(collect_assumptions(sc)),
+        "terrain": "none (smooth earth)",
+    }
+    identity = {"scenario_hash": summary["scenario_hash"], "seed": sc.seed, "replication": 0,
+                "arrangement": str(sc.arrangement)}
+    with rf.RunFolderWriter(out_dir, run_folder_name(sc, day), identity, force=force) as writer:
+        writer.text(rf.SCENARIO, scenario_json(sc))
+        writer.text(rf.OOB_CSV, oob_to_csv(oob))
+        writer.text(rf.OOB_GEOJSON, oob_to_geojson(oob))
+        if run is not None:
+            _write_run(writer, sc, run, summary)
+        if curve is not None:
+            writer.table(rf.SATURATION, curve)
+            summary["saturation"] = curve.to_pylist()
+        _coverage(writer, sc, day, coverage, summary)
+        writer.json(rf.SUMMARY, summary)
+        return writer.finish()
+
+
+def _write_run(writer: rf.RunFolderWriter, sc: Scenario, run: RunResult, summary: dict[str, Any]) -> None:
+    """The replication's tables and measures."""
+    for name in ("truth", "detections", "bearings", "events", "objects", "ew_effects", "first_detections"):
+        writer.table(name, getattr(run, name))
+    if run.c2:
+        for name in ("picture", "c2_events", "interceptors", "outcomes", "engagements"):
+            writer.table(name, getattr(run, name))
+    false_alarms = int(sum(run.detections["false_alarm"].to_pylist()))
+    summary["simulation"] = {**run.stats["sensing"], "false_alarms": false_alarms,
+                             "duration_s": sc.duration_s, "tick_s": sc.tick_s,
+                             "terrain": "ETOPO5 (bundled)", "replication": run.replication}
+    truth = decoded(run.truth)
+    metrics: dict[str, dict[str, Any]] = {}
+    for node, tracks in run.tracks.items():
+        writer.table(rf.tracks_file(node), tracks)
+        measures = score_picture(tracks, truth, run.detections, sc.duration_s)
+        if run.c2:
+            metrics[node] = {"tracks": len(set(tracks["track_id"].to_pylist())), **measures}
+        else:
+            confirmed = tracks.filter(tracks["confirmed"]) if tracks.num_rows else tracks
+            n_confirmed = len(set(confirmed["track_id"].to_pylist())) if confirmed.num_rows else 0
+            radars = sum(1 for v in run.stats["sensor_nodes"].values() if v == node)
+            metrics[node] = {"confirmed_tracks": n_confirmed, "radars": radars, **measures}
+    summary["tracking"] = metrics
+    if run.c2:
+        summary["c2"] = {"arrangement": run.arrangement, **run.stats["c2"],
+                         "outcomes": [_finite_or_none(o) for o in run.outcomes.to_pylist()]}
+
+
+def _coverage(writer: rf.RunFolderWriter, sc: Scenario, day: dt.date, request: CoverageRequest | None,
+              summary: dict[str, Any]) -> None:
+    """The run's coverage study into ``coverage/``, and what the report says of it in the summary."""
+    if request is None:
+        return
+    missing = [r for r in request.rcs_classes if r not in sc.catalog.rcs_classes]
+    if missing:
+        summary["coverage"] = "not computed"
+        summary["coverage_study"] = {"missing_rcs_classes": missing}
+        summary["terrain"] = "none"
+        return
+    study = run_coverage_study(sc, replace(request, dates=(day,)), writer.path / rf.COVERAGE_DIR)
+    cov = study.coverages[day]
+    maps = []
+    for layer in range(len(cov.layers_m)):
+        png = study.maps.get((day, 0, layer))
+        if png is not None:
+            maps.append({"label": cov.layer_label(layer), "file": png.relative_to(writer.path).as_posix()})
+    summary["coverage"] = "coverage/" if study.files else "not computed"
+    summary["terrain"] = cov.terrain
+    summary["coverage_study"] = {
+        "pd_threshold": cov.pd_threshold, "rcs_name": cov.rcs_names[0], "rcs_m2": float(cov.rcs_m2[0]),
+        "layers": len(cov.layers_m), "resolution_km": cov.grid.resolution_m / 1000, "terrain": cov.terrain,
+        "k": cov.k, "sensors": cov.n_sensors, "fire_units": cov.n_fire_units, "notes": list(cov.notes),
+        "maps": maps, "regions": study.tables[day]}

@@ -1,0 +1,116 @@
+"""The saturation curve: leakers, kills and missiles expended against raid size.
+
+The scenario's raids are scaled (``count`` × scale, at least one object each), and each size is one
+``run_replication`` under the scenario's arrangement (engagements run under wartime rules).
+docs/models/engagement.md.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
+from iadsim.scenario.schema import Scenario
+from iadsim.world import scenario_hash
+
+__all__ = ["SATURATION_SCHEMA", "saturation_curve", "saturation_row", "scale_raids"]
+
+SATURATION_SCHEMA = pa.schema([
+    ("scale", pa.float64()), ("raid_objects", pa.int64()), ("replication", pa.int64()),
+    ("entered", pa.int64()), ("leakers", pa.int64()), ("destroyed", pa.int64()),
+    ("missiles", pa.int64()), ("fire_units_dry", pa.int64()),
+])
+
+
+def scale_raids(scenario: Scenario, scale: float) -> Scenario:
+    """The scenario with every raid's ``count`` multiplied by ``scale`` (rounded, at least 1)."""
+    raids = {rid: raid.model_copy(update={"count": max(1, round(raid.count * scale))})
+             for rid, raid in scenario.traffic.raids.items()}
+    traffic = scenario.traffic.model_copy(update={"raids": raids})
+    return scenario.with_changes(traffic=traffic)
+
+
+def saturation_row(scenario: Scenario, scale: float, run: RunResult) -> dict[str, Any]:
+    """One row of the curve (``SATURATION_SCHEMA``) from the replication of the scaled scenario.
+
+    Args:
+        scenario: the scaled scenario (``scale_raids``).
+        scale: its raid-size multiplier.
+        run: its replication.
+    """
+    outcomes = run.outcomes.to_pylist()
+    c2 = run.stats.get("c2", {})
+    return {"scale": float(scale), "raid_objects": sum(r.count for r in scenario.traffic.raids.values()),
+            "replication": run.replication, "entered": len(outcomes),
+            "leakers": sum(1 for o in outcomes if o["leaker"]),
+            "destroyed": sum(1 for o in outcomes if np.isfinite(o["killed_s"])),
+            "missiles": int(c2.get("missiles_expended", 0)),
+            "fire_units_dry": len(c2.get("fire_units_dry", []))}
+
+
+def _scaled_row(args: tuple[Scenario, float, int, Any]) -> dict[str, Any]:
+    """The worker: one scale's replication and its row."""
+    scenario, scale, replication, terrain = args
+    sized = scale_raids(scenario, scale)
+    return saturation_row(sized, scale, run_replication(sized, replication=replication, terrain=terrain))
+
+
+def saturation_curve(scenario: Scenario, scales: Sequence[float], *, replication: int = 0,
+                     terrain: Any = DEFAULT_TERRAIN, main: RunResult | None = None, jobs: int = 1,
+                     progress: Callable[[int, int], None] | None = None) -> pa.Table:
+    """Leakers against raid size: one replication (sensing and C2 pass) per scale.
+
+    Args:
+        scenario: the scenario (its raids are scaled; flights and orbits stay).
+        scales: raid-size multipliers (> 0).
+        replication: the replication of every pass (the same random streams at every size).
+        terrain: the sensing passes' terrain (``DEFAULT_TERRAIN``, a Terrain or None), picklable
+            when ``jobs`` > 1 (``DEFAULT_TERRAIN`` or None).
+        main: the scenario's own replication, if already run: it is the row of scale 1 when it is
+            of this scenario and replication (the same result, one pass saved).
+        jobs: worker processes over scales (1: in this process); the result does not depend on it.
+        progress: called with (sizes done, sizes in all).
+
+    Returns:
+        One row per scale (``SATURATION_SCHEMA``): raid objects flown, objects that entered a
+        defended airspace, leakers among them, destroyed, missiles expended, fire units run dry.
+    """
+    if any(not (s > 0 and np.isfinite(s)) for s in scales):
+        raise ValueError(f"saturation scales must be positive, got {list(scales)}")
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    rows: dict[int, dict[str, Any]] = {}
+    todo = []
+    for i, scale in enumerate(scales):
+        if (main is not None and scale == 1 and main.replication == replication
+                and main.scenario_hash == scenario_hash(scenario)):
+            rows[i] = saturation_row(scale_raids(scenario, 1.0), scale, main)
+        else:
+            todo.append(i)
+
+    def tick() -> None:
+        if progress is not None:
+            progress(len(rows), len(scales))
+
+    tick()
+    tasks = [(scenario, float(scales[i]), replication, terrain) for i in todo]
+    workers = min(jobs, len(tasks))
+    if workers <= 1:
+        for i, task in zip(todo, tasks, strict=True):
+            rows[i] = _scaled_row(task)
+            tick()
+    else:
+        # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
+        with cf.ProcessPoolExecutor(max_workers=workers,
+                                    mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_scaled_row, task): i for i, task in zip(todo, tasks, strict=True)}
+            for future in cf.as_completed(futures):
+                rows[futures[future]] = future.result()
+                tick()
+    return pa.Table.from_pylist([rows[i] for i in range(len(scales))], schema=SATURATION_SCHEMA)
