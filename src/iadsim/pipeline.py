@@ -18,7 +18,7 @@ from iadsim import __version__
 from iadsim.analysis.detections import first_detections
 from iadsim.c2 import C2Error, SensorTable, build_network, run_c2, sensor_reporting_nodes
 from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, OUTCOME_SCHEMA, PICTURE_SCHEMA
-from iadsim.engagement.stage import ENGAGEMENT_SCHEMA
+from iadsim.c2.engagements import ENGAGEMENT_SCHEMA
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.engine import Engine, SensingResult

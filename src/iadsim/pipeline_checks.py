@@ -221,7 +221,7 @@ def _engagement_problems(scenario: Scenario, world: World) -> list[ScenarioError
 def _saturation_problems(scenario: Scenario, dem: Terrain | None,
                          known: set[tuple[str | int, ...]]) -> list[ScenarioError]:
     """The traffic problems of the saturation curve's raid sizes (``count`` × scale, rounded, at
-    least 1, as ``iadsim.analysis.saturation.scale_raids``), each field once at the smallest
+    least 1, as ``iadsim.runs.saturation.scale_raids``), each field once at the smallest
     size that has it, beyond those of the scenario itself (``known`` paths)."""
     out = []
     seen = set(known)
