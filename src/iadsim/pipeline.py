@@ -16,9 +16,9 @@ import pyarrow as pa
 
 from iadsim import __version__
 from iadsim.analysis.detections import first_detections
-from iadsim.c2 import C2Error, SensorTable, build_network, run_c2, sensor_reporting_nodes
-from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, OUTCOME_SCHEMA, PICTURE_SCHEMA
+from iadsim.c2 import C2Error, SensorTable, TrackerCache, build_network, run_c2, sensor_reporting_nodes
 from iadsim.c2.engagements import ENGAGEMENT_SCHEMA
+from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, OUTCOME_SCHEMA, PICTURE_SCHEMA
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.engine import Engine, SensingResult
@@ -49,6 +49,9 @@ class SensingPass:
         world: the scenario compiled at its date.
         terrain: the terrain the radars saw (None: smooth earth).
         result: the engine's tables (truth, detections, bearings, events, objects, ew_effects).
+        tracker_cache: what the C2 passes over this sensing pass share (each node's scans and
+            tracker record, ``iadsim.c2.TrackerCache``): the arrangements of a comparison run
+            the node trackers once where their reports are the same. Results do not depend on it.
     """
 
     scenario: Scenario
@@ -58,6 +61,7 @@ class SensingPass:
     world: World
     terrain: Any
     result: SensingResult
+    tracker_cache: TrackerCache = field(default_factory=TrackerCache, repr=False, compare=False)
 
     @property
     def seed(self) -> int:
@@ -213,7 +217,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
 
         c2 = run_c2(sc, res.detections, res.truth, res.objects, sensing.sensors, arr,
                     replication=replication, tracker_config=tracker_config, world=sensing.world,
-                    progress=step)
+                    progress=step, tracker_cache=sensing.tracker_cache)
         picture, c2_events, interceptors = c2.picture, c2.events, c2.interceptors
         outcomes, engagements = c2.outcomes, c2.engagements
         stats["c2"] = dict(c2.stats)
