@@ -21,7 +21,7 @@ from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.io import run_folder as rf
 from iadsim.oob import order_of_battle
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
-from iadsim.runs.saturation import saturation_curve
+from iadsim.runs.saturation import SaturationRuns
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.world import compile_world, scenario_hash, scenario_json
@@ -83,16 +83,25 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = N
     if arrangement is not None and Arrangement(arrangement) != scenario.arrangement:
         changes["arrangement"] = Arrangement(arrangement)
     sc = scenario.with_changes(**changes) if changes else scenario
-    run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
-    curve = None
-    if run is not None and run.c2 and sc.saturation_scales and "missiles_expended" in run.stats["c2"]:
-        def step(done: int, total: int) -> None:
-            if progress is not None:
-                progress("saturation curve", done, total)
+    # the saturation curve's larger and smaller raids start in workers at once and run beside the
+    # scenario's own replication, which is their scale 1
+    rules = sc.arrangements.get(sc.arrangement)
+    saturation = (SaturationRuns(sc, sc.saturation_scales, terrain=DEFAULT_TERRAIN, main_follows=True,
+                                 jobs=SATURATION_JOBS)
+                  if simulate and sc.saturation_scales and sc.c2 is not None and rules is not None
+                  and rules.wartime_rules and sc.engagement is not None else None)
+    try:
+        run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
+        return _write(sc, day, run, saturation, out_dir, coverage, force, progress)
+    finally:
+        if saturation is not None:
+            saturation.close()
 
-        curve = saturation_curve(sc, sc.saturation_scales, terrain=DEFAULT_TERRAIN, main=run,
-                                 jobs=SATURATION_JOBS, progress=step)
 
+def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: SaturationRuns | None,
+           out_dir: Path, coverage: CoverageRequest | None, force: bool, progress: Progress | None) -> Path:
+    """Write the run folder: the replication, its coverage (while the saturation workers run on)
+    and the saturation curve."""
     world = run.world if run is not None and run.world is not None else compile_world(sc, day)
     oob = order_of_battle(sc, day)
     summary: dict[str, Any] = {
@@ -119,10 +128,15 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = N
         writer.text(rf.OOB_GEOJSON, oob_to_geojson(oob))
         if run is not None:
             _write_run(writer, sc, run, summary)
-        if curve is not None:
+        _coverage(writer, sc, day, coverage, summary)
+        if saturation is not None:
+            def step(done: int, total: int) -> None:
+                if progress is not None:
+                    progress("saturation curve", done, total)
+
+            curve = saturation.finish(run, step)
             writer.table(rf.SATURATION, curve)
             summary["saturation"] = curve.to_pylist()
-        _coverage(writer, sc, day, coverage, summary)
         writer.json(rf.SUMMARY, summary)
         return writer.finish()
 
