@@ -55,8 +55,9 @@ def main() -> None:
     c2 = run_c2(scenario, tables.detections, tables.truth, tables.objects, sensors, ARRANGEMENT,
                 world=world)
     t2 = time.perf_counter()
-    sizes = {name: getattr(c2, name).num_rows
-             for name in ("picture", "events", "interceptors", "outcomes", "engagements")}
+    # 0.1.0's C2 pass also built the outcomes table; the current one leaves it to the analysis
+    names = ("picture", "events", "interceptors", "outcomes", "engagements")
+    sizes = {name: getattr(c2, name).num_rows for name in names if hasattr(c2, name)}
     print(json.dumps({"c2_s": t2 - t1, "prepare_s": t1 - t0, "sensing": how,
                       "iadsim": iadsim.__version__, "scenario": SCENARIO, "arrangement": ARRANGEMENT,
                       "detections": tables.detections.num_rows, "rows": sizes}))

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from iadsim.analysis.outcomes import outcome_table
 from iadsim.c2 import C2Error, SensorTable, build_network, run_c2
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import readiness_state
@@ -41,8 +42,11 @@ def arms(violation):
 
 
 def _c2(scenario, engine, result, arrangement, **kw):
-    return run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
-                  arrangement, **kw)
+    """The C2 pass with its outcomes (measured by analysis, as run_replication does) attached."""
+    out = run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
+                 arrangement, **kw)
+    out.outcomes = outcome_table(scenario, out, result.detections, result.objects)
+    return out
 
 
 def _rows(table: pa.Table) -> list[dict]:

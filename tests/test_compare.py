@@ -19,9 +19,9 @@ from scipy.stats import t as student_t
 from typer.testing import CliRunner
 
 from iadsim.analysis import mean_ci, parse_arrangements, summarise
+from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import METRICS
 from iadsim.c2 import C2Error
-from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.cli import app
 from iadsim.report.compare import write_compare_report
 from iadsim.runs.compare import compare_arrangements

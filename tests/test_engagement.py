@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from iadsim.analysis.outcomes import outcome_table
 from iadsim.engagement.engage import (
     EngagementLog,
     fire_unit_table,
@@ -236,6 +237,7 @@ def raid():
     result = engine.run()
     out = run_c2(scenario, result.detections, result.truth, result.objects,
                  SensorTable.from_engine(engine), "wartime", world=engine.world)
+    out.outcomes = outcome_table(scenario, out, result.detections, result.objects)
     return scenario, result, out
 
 
@@ -364,6 +366,7 @@ def test_wartime_interceptors_shoot_down_a_hostile_violator_when_no_fire_unit_ca
     assert len(shots) <= scenario.engagement.fighter_missiles_per_pair
     eng = out.engagements.to_pylist()
     assert len(eng) == len(shots) and all(e["system"] == "r27r" for e in eng)
-    violator = next(o for o in out.outcomes.to_pylist() if o["object_id"] == "violator")
+    outcomes = outcome_table(scenario, out, result.detections, result.objects)
+    violator = next(o for o in outcomes.to_pylist() if o["object_id"] == "violator")
     assert violator["missiles"] == len(shots)
     assert violator["leaker"] == (not any(e["killed"] for e in eng))

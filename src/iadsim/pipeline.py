@@ -16,9 +16,10 @@ import pyarrow as pa
 
 from iadsim import __version__
 from iadsim.analysis.detections import first_detections
+from iadsim.analysis.outcomes import OUTCOME_SCHEMA, outcome_table
 from iadsim.c2 import C2Error, SensorTable, TrackerCache, build_network, run_c2, sensor_reporting_nodes
 from iadsim.c2.engagements import ENGAGEMENT_SCHEMA
-from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, OUTCOME_SCHEMA, PICTURE_SCHEMA
+from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, PICTURE_SCHEMA
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.engine import Engine, SensingResult
@@ -219,7 +220,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
                     replication=replication, tracker_config=tracker_config, world=sensing.world,
                     progress=step, tracker_cache=sensing.tracker_cache)
         picture, c2_events, interceptors = c2.picture, c2.events, c2.interceptors
-        outcomes, engagements = c2.outcomes, c2.engagements
+        outcomes, engagements = outcome_table(sc, c2, res.detections, res.objects), c2.engagements
         stats["c2"] = dict(c2.stats)
         tracks = _picture_tracks(picture)
     else:

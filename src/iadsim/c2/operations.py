@@ -30,7 +30,6 @@ from iadsim.c2 import decisions, interceptors, links, pictures
 from iadsim.c2.engagements import ENGAGEMENT_SCHEMA, EngagementStage, resolve
 from iadsim.c2.identification import identify
 from iadsim.c2.network import airspace, build_network
-from iadsim.c2.outcomes import OUTCOME_FIELDS, OUTCOME_SCHEMA, outcome_table
 from iadsim.c2.policing import Phase
 from iadsim.c2.state import (
     C2State,
@@ -53,8 +52,8 @@ if TYPE_CHECKING:
     from iadsim.geo.terrain import Terrain
     from iadsim.sim.engine import Engine
 
-__all__ = ["C2_EVENT_SCHEMA", "INTERCEPTOR_SCHEMA", "OUTCOME_FIELDS", "OUTCOME_SCHEMA", "PICTURE_SCHEMA",
-           "C2Result", "Identity", "SensorTable", "TrackerCache", "run_c2"]
+__all__ = ["C2_EVENT_SCHEMA", "INTERCEPTOR_SCHEMA", "PICTURE_SCHEMA", "C2Result", "Identity", "ObjectClock",
+           "SensorTable", "TrackerCache", "run_c2"]
 
 Array = NDArray[np.float64]
 
@@ -77,6 +76,28 @@ class SensorTable:
                    engine.terrain)
 
 
+@dataclass(frozen=True)
+class ObjectClock:
+    """The air objects as the C2 pass saw them, on its clock: arrays of K steps × O objects.
+
+    Attributes:
+        times_s: ``(K,)`` the clock. object_id: ``(O,)`` sorted.
+        lat_deg, lon_deg: ``(K, O)`` where each object was (NaN: not in the air, or destroyed).
+        killed_s: ``(O,)`` when each was destroyed (inf: not).
+        nation, flight_plan, iff: ``(O,)`` each object's nation and whether it flew a flight plan
+            or answered IFF.
+    """
+
+    times_s: Array
+    object_id: NDArray[np.str_]
+    lat_deg: Array
+    lon_deg: Array
+    killed_s: Array
+    nation: NDArray[np.str_]
+    flight_plan: NDArray[np.bool_]
+    iff: NDArray[np.bool_]
+
+
 @dataclass
 class C2Result:
     """What the C2 pass produced.
@@ -86,19 +107,22 @@ class C2Result:
         picture: every node's recognised air picture, one row per track per node cycle.
         events: C2 events (identification, scrambles, intercepts, node and link events).
         interceptors: the interceptor pairs' positions per step.
-        outcomes: one row per hostile-side object that entered a defended airspace (docs/models/c2.md).
         engagements: the engagement log (wartime rules with engagement settings; else empty).
         stats: counts (late reports, lost messages, ...; ``link_messages``: per link id the
             messages sent and lost, both directions).
+        clock: the air objects on the pass's clock (what ``iadsim.analysis.outcomes`` measures).
+        authority: airspace id → the node deciding there. wartime_rules: the arrangement's rules.
     """
 
     arrangement: str
     picture: pa.Table
     events: pa.Table
     interceptors: pa.Table
-    outcomes: pa.Table
-    engagements: pa.Table = field(default_factory=ENGAGEMENT_SCHEMA.empty_table)
-    stats: dict[str, Any] = field(default_factory=dict)
+    engagements: pa.Table
+    stats: dict[str, Any]
+    clock: ObjectClock
+    authority: dict[str, str] = field(default_factory=dict)
+    wartime_rules: bool = False
 
 
 PICTURE_SCHEMA = pa.schema([
@@ -198,11 +222,11 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
     picture = _picture_table(state)
     events = _events_table(state)
     engagements, stats = _engagement_results(state)
-    outcomes = outcome_table(scenario, net, state.times_s, state.truth, state.killed_s,
-                             state.object_nation, state.flight_plan, state.iff, state.airspaces, picture,
-                             events, engagements, detections, objects)
-    return C2Result(str(net.arrangement), picture, events, _interceptor_table(state), outcomes, engagements,
-                    stats)
+    tr = state.truth
+    clock = ObjectClock(state.times_s, tr.object_id, tr.lat, tr.lon, state.killed_s, state.object_nation,
+                        state.flight_plan, state.iff)
+    return C2Result(str(net.arrangement), picture, events, _interceptor_table(state), engagements, stats,
+                    clock, dict(net.authority), net.rules.wartime_rules)
 
 
 def _run(state: C2State, progress: Callable[[int, int], None] | None) -> None:

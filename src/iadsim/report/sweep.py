@@ -20,8 +20,8 @@ import pyarrow as pa
 from matplotlib.figure import Figure
 
 from iadsim import __version__
+from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import CONFIDENCE, METRICS, MetricSummary, summarise
-from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.report.compare import ARRANGEMENT_COLOURS
 from iadsim.report.figures import save_figure
 from iadsim.report.html import _CSS, embedded_png, esc, table

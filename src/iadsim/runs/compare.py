@@ -21,9 +21,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import METRICS, MetricSummary, parse_arrangements, summarise
 from iadsim.c2 import C2Error
-from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Scenario

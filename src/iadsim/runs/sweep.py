@@ -31,8 +31,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
-from iadsim.c2.operations import OUTCOME_SCHEMA
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import format_path

@@ -1,7 +1,8 @@
 """Outcomes of a C2 pass, per hostile-side object that entered a defended airspace: when it entered,
 was first detected, tracked, identified, designated hostile, when a pair was scrambled, took off and
 identified it visually, when it was first engaged and destroyed, its track breaks, the missiles
-fired at it, and whether it leaked. docs/models/c2.md ("Outputs and measures")."""
+fired at it, and whether it leaked. A measure of one run (``iadsim.pipeline.run_replication``
+computes it); docs/models/c2.md ("Outputs and measures")."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import shapely
-from numpy.typing import NDArray
-from shapely.geometry.base import BaseGeometry
 
-from iadsim.c2.network import C2Network
-from iadsim.c2.state import TruthOnClock, decode
+from iadsim.analysis.detections import first_detections
+from iadsim.c2 import C2Result
+from iadsim.c2.network import airspace
+from iadsim.c2.state import decode
 from iadsim.scenario.schema import Scenario, Side
 
 __all__ = ["OUTCOME_FIELDS", "OUTCOME_SCHEMA", "outcome_table"]
@@ -34,19 +35,20 @@ _EVENT_TIMES = (("declared_unknown", "identified_s"), ("designated_hostile", "ho
                 ("visual_identification", "intercept_s"))
 
 
-def outcome_table(scenario: Scenario, net: C2Network, times_s: NDArray[np.float64], truth: TruthOnClock,
-                  killed_s: NDArray[np.float64], object_nation: NDArray[np.str_],
-                  flight_plan: NDArray[np.bool_], iff: NDArray[np.bool_],
-                  airspaces: dict[str, BaseGeometry], picture: pa.Table, events: pa.Table,
-                  engagements: pa.Table, detections: pa.Table, objects: pa.Table) -> pa.Table:
+def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, objects: pa.Table) -> pa.Table:
     """One row per hostile-side object (not of a defending nation, without flight plan or IFF) that
     entered an airspace the arrangement decides for (``OUTCOME_SCHEMA``), at the node deciding there.
 
     Args:
-        times_s: ``(K,)`` the C2 clock; truth: the objects on it (after kills); killed_s: ``(O,)``.
-        object_nation, flight_plan, iff: ``(O,)`` per truth object. airspaces: id → polygon.
-        picture, events, engagements: the pass's tables. detections, objects: the sensing pass's.
+        scenario: the scenario of the pass (its nations' sides, its airspaces).
+        c2: the C2 pass (its tables, the objects on its clock, the deciding nodes).
+        detections, objects: the sensing pass's DETECTIONS and objects.
     """
+    clock = c2.clock
+    truth, times_s, killed_s = clock, clock.times_s, clock.killed_s
+    object_nation, flight_plan, iff = clock.nation, clock.flight_plan, clock.iff
+    airspaces = {a: airspace(scenario, a) for a in c2.authority}
+    picture, events, engagements = c2.picture, c2.events, c2.engagements
     defenders = {n for n, nat in scenario.nations.items() if nat.side == Side.defender}
     first_det = _first_detections(detections, objects)
     engaged = engagements.to_pylist()
@@ -57,7 +59,7 @@ def outcome_table(scenario: Scenario, net: C2Network, times_s: NDArray[np.float6
         if nation in defenders or flight_plan[o] or iff[o] or not nation:
             continue
         entry_s, where = math.nan, ""
-        lat, lon = truth.lat[:, o], truth.lon[:, o]
+        lat, lon = truth.lat_deg[:, o], truth.lon_deg[:, o]
         ok = np.isfinite(lat)
         for a, geom in airspaces.items():
             inside = np.zeros(len(lat), dtype=bool)
@@ -68,7 +70,7 @@ def outcome_table(scenario: Scenario, net: C2Network, times_s: NDArray[np.float6
                     entry_s, where = t_in, a
         if not where:
             continue
-        node = net.authority[where]
+        node = c2.authority[where]
         rec = {name: math.nan for name in OUTCOME_FIELDS}
         rec["entry_s"] = entry_s
         rec["first_detection_s"] = first_det.get(oid, math.nan)
@@ -97,7 +99,7 @@ def outcome_table(scenario: Scenario, net: C2Network, times_s: NDArray[np.float6
         if math.isfinite(killed_s[o]):
             rec["killed_s"] = float(killed_s[o])
         # in wartime a leaker is not destroyed; in peacetime, not identified by interceptors
-        stopped = rec["killed_s"] if net.rules.wartime_rules else rec["intercept_s"]
+        stopped = rec["killed_s"] if c2.wartime_rules else rec["intercept_s"]
         type_, start = meta.get(oid, ("", math.nan))
         rows.append({"object_id": oid, "type": type_, "nation": nation, "start_s": start,
                      "airspace": where, "deciding_node": node, **rec, "track_breaks": breaks,
@@ -108,9 +110,6 @@ def outcome_table(scenario: Scenario, net: C2Network, times_s: NDArray[np.float6
 
 def _first_detections(detections: pa.Table, objects: pa.Table) -> dict[str, float]:
     """object id → its first detection time (any radar), seconds."""
-    # imported here: iadsim.analysis imports iadsim.c2 (moves to analysis with the pipeline)
-    from iadsim.analysis.detections import first_detections
-
     if not objects.num_rows:
         return {}
     table = first_detections(detections, objects)
