@@ -112,10 +112,11 @@ def global_nearest_neighbour(pairs: GatedPairs, threshold: float) -> NDArray[np.
     detection, so a pair is never forced beyond the gate. Deterministic: clusters and rows in index order.
     """
     n = len(pairs.track)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    # the common case, no track or detection in two pairs: every pair is its own cluster
-    if len(np.unique(pairs.track)) == n and len(np.unique(pairs.detection)) == n:
+    if n <= 1:
+        return np.arange(n, dtype=np.int64)
+    # the common case, no track or detection in two pairs: every pair is its own cluster (sets of
+    # a few Python ints are cheaper than np.unique on the handful of pairs a scan has)
+    if len(set(pairs.track.tolist())) == n and len(set(pairs.detection.tolist())) == n:
         return np.arange(n, dtype=np.int64)
     tracks, t_code = np.unique(pairs.track, return_inverse=True)
     dets, d_code = np.unique(pairs.detection, return_inverse=True)
