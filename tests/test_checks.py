@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from iadsim.c2 import SensorTable
-from iadsim.pipeline_checks import _radars, check_scenario
+from iadsim.pipeline.checks import _radars, check_scenario
 from iadsim.scenario import bundled_scenarios, load_scenario, scenario_locations
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.engine import Engine

@@ -8,13 +8,6 @@ arrays, run one replication (``run_replication``) or a whole run folder (``run_s
 >>> oob = iadsim.order_of_battle(scenario)
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("iadsim")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0+unknown"
-
 from iadsim.oob import OrderOfBattle, order_of_battle
 from iadsim.pipeline import RunResult, run_replication, sensing_pass
 from iadsim.runs import run_scenario
@@ -26,6 +19,7 @@ from iadsim.scenario import (
     load_scenario,
     validate_file,
 )
+from iadsim.version import __version__
 from iadsim.world import World, compile_world
 
 __all__ = [

@@ -19,7 +19,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iadsim import __version__
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -28,6 +27,7 @@ from iadsim.scenario import (
     load_scenario,
     validate_file,
 )
+from iadsim.version import __version__
 
 app = typer.Typer(
     name="iadsim",
@@ -153,7 +153,7 @@ def validate(
     """Check scenario files and report every error at once (file, line, field, given, allowed): the
     schema and references, then everything a run checks before it simulates (traffic, command and
     control of the scenario's arrangement, engagement settings)."""
-    from iadsim.pipeline_checks import check_scenario
+    from iadsim.pipeline.checks import check_scenario
 
     failed = 0
     for path in files:
@@ -186,7 +186,7 @@ def _load(scenario: str | None) -> Scenario:
 def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
            ) -> None:
     """Refuse a scenario that the run would refuse later: every problem at once, located."""
-    from iadsim.pipeline_checks import check_scenario
+    from iadsim.pipeline.checks import check_scenario
 
     problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of)
     if problems:
@@ -197,7 +197,7 @@ def _check_sweep(plan: Any) -> None:
     """Refuse a sweep with a case that a run would refuse (``_check`` for every case; a case whose
     arrangement is not in service at its date is left to the sweep, which records it as
     unavailable). A problem at a path the spec sets points at the spec's line and names the value."""
-    from iadsim.pipeline_checks import check_scenario, locate_problems
+    from iadsim.pipeline.checks import check_scenario, locate_problems
     from iadsim.scenario import attach_locations, locate, scenario_locations
     from iadsim.scenario.errors import ScenarioError
     from iadsim.scenario.yamlio import read_yaml_file
@@ -428,6 +428,7 @@ def coverage(
         run_coverage_study,
     )
     from iadsim.geo.terrain import TerrainError
+    from iadsim.io.coverage import write_coverage_study
 
     sc = _load(scenario)
     try:
@@ -450,7 +451,7 @@ def coverage(
         k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps)
     with _progress_bars() as progress:
         try:
-            study = run_coverage_study(sc, request, output, progress)
+            study = write_coverage_study(run_coverage_study(sc, request, progress), sc, request, output)
         except (CoverageError, GridTooLarge, TerrainError) as exc:
             raise UserError(str(exc)) from None
     header, body = pivot(study.comparison, "engageable_pct")

@@ -1,15 +1,14 @@
-"""A coverage study: one scenario at one or more dates, computed, measured by region and written out.
+"""A coverage study: one scenario at one or more dates, computed and measured by region.
 
-This is what ``iadsim coverage`` and the coverage section of ``iadsim run`` call. For each date it
-compiles the World, computes coverage on the grid, measures every region, and writes PNG maps
-(one per altitude layer and RCS class), GeoTIFF grids, GeoJSON and KML contours, and CSV tables;
-across dates it writes one comparison table.
+This is what ``iadsim coverage`` and the coverage section of ``iadsim run`` compute. For each date
+it compiles the World, computes coverage on the grid and measures every region;
+``iadsim.io.coverage.write_coverage_study`` writes the PNG maps (one per altitude layer and RCS
+class), GeoTIFF grids, GeoJSON and KML contours, CSV tables and the comparison across dates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from iadsim import __version__
-from iadsim.coverage.compute import JOINT, Coverage, CoverageError, compute_coverage
+from iadsim.coverage.compute import Coverage, CoverageError, compute_coverage
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.metrics import Region, default_regions, region_masks, region_metrics
 from iadsim.geo.radar_geometry import STANDARD_K
-from iadsim.oob import order_of_battle
 from iadsim.scenario.schema import Scenario
 from iadsim.world import compile_world
 
@@ -60,12 +57,19 @@ class CoverageRequest:
 
 @dataclass
 class CoverageStudy:
-    """What a study computed and wrote."""
+    """What a study computed (and, once written by ``iadsim.io.coverage.write_coverage_study``,
+    the files and maps it wrote).
 
-    folder: Path
+    Attributes:
+        coverages: per date, the coverage. tables: per date, the region rows. comparison: every
+            date's region rows. rcs_m2: RCS class → m². files, maps: the written outputs (maps
+            keyed by (date, RCS class index, layer index)).
+    """
+
     coverages: dict[dt.date, Coverage]
     tables: dict[dt.date, list[dict[str, Any]]]
     comparison: list[dict[str, Any]]
+    rcs_m2: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     maps: dict[tuple[dt.date, int, int], Path] = field(default_factory=dict)
 
@@ -88,14 +92,14 @@ def _terrain_on_grid(request: CoverageRequest, grid: CoverageGrid) -> tuple[Any,
     return heights, terrain.description
 
 
-def run_coverage_study(scenario: Scenario, request: CoverageRequest, out_dir: Path | None,
+def run_coverage_study(scenario: Scenario, request: CoverageRequest,
                        progress: Progress | None = None) -> CoverageStudy:
-    """Compute coverage at each requested date, measure regions, and write outputs to ``out_dir``.
+    """Compute coverage at each requested date and measure regions (no file is written: the outputs
+    are ``iadsim.io.coverage.write_coverage_study``).
 
     Args:
         scenario: a loaded scenario.
         request: what to compute.
-        out_dir: folder for the outputs (created), or None to compute only.
         progress: called with (phase description, done, total).
 
     Raises:
@@ -117,7 +121,7 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest, out_dir: Pa
     regions = default_regions() + list(request.extra_regions)
     masks = region_masks(grid, regions)
 
-    study = CoverageStudy(out_dir or Path("."), {}, {}, [])
+    study = CoverageStudy({}, {}, [], rcs_m2=rcs)
     for date in request.dates:
         world = compile_world(scenario, date)
 
@@ -132,65 +136,7 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest, out_dir: Pa
         study.coverages[date] = coverage
         study.tables[date] = region_metrics(coverage, regions, masks)
         study.comparison += study.tables[date]
-        if out_dir is not None:
-            _write_date(scenario, coverage, study, out_dir / date.isoformat(), request)
-    if out_dir is not None:
-        from iadsim.io.coverage import write_table_csv
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        study.files.append(write_table_csv(study.comparison, out_dir / "regions_by_date.csv"))
-        meta = {
-            "scenario": scenario.name,
-            "dates": [d.isoformat() for d in request.dates],
-            "layers_m": list(request.layers_m),
-            "altitude_reference": request.altitude_reference,
-            "rcs_classes": rcs,
-            "resolution_km": request.resolution_km,
-            "grid": {"crs": grid.crs, "shape": list(grid.shape),
-                     "transform": list(grid.transform)[:6]},
-            "area_lon_lat": list(request.area),
-            "k": request.k,
-            "pd_threshold": request.pd_threshold,
-            "terrain": terrain_text,
-            "scenario_hash": next(iter(study.coverages.values())).scenario_hash,
-            "iadsim_version": __version__,
-        }
-        summary = out_dir / "coverage.json"
-        summary.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        study.files.append(summary)
     return study
-
-
-def _write_date(scenario: Scenario, coverage: Coverage, study: CoverageStudy, folder: Path,
-                request: CoverageRequest) -> None:
-    from iadsim.io.coverage import (
-        coverage_contours,
-        write_contours_geojson,
-        write_contours_kml,
-        write_coverage_geotiffs,
-        write_table_csv,
-    )
-
-    folder.mkdir(parents=True, exist_ok=True)
-    date = coverage.as_of
-    study.files.append(write_table_csv(study.tables[date], folder / "regions.csv"))
-    study.files += write_coverage_geotiffs(coverage, folder, JOINT)
-    features = coverage_contours(coverage, JOINT)
-    study.files.append(write_contours_geojson(features, folder / "contours.geojson"))
-    study.files.append(write_contours_kml(features, folder / "contours.kml",
-                                          f"{scenario.name}: coverage on {date.isoformat()}"))
-    if request.maps:
-        from iadsim.report.coverage_figures import coverage_map_figure
-        from iadsim.report.figures import save_figure
-
-        oob = order_of_battle(scenario, date)
-        for r, rcs in enumerate(coverage.rcs_names):
-            for layer in range(len(coverage.layers_m)):
-                alt = f"{coverage.layers_m[layer]:.0f}m"
-                path = folder / f"map_{rcs}_{alt}.png"
-                save_figure(coverage_map_figure(coverage, layer, r, JOINT, oob), path)
-                study.maps[(date, r, layer)] = path
-                study.files.append(path)
 
 
 def parse_layers(text: str) -> tuple[float, ...]:

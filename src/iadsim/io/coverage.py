@@ -1,4 +1,5 @@
-"""Coverage exports: GeoTIFF grids, GeoJSON contours (lon/lat), KML for Google Earth, CSV tables."""
+"""Coverage exports: GeoTIFF grids, GeoJSON contours (lon/lat), KML for Google Earth, CSV tables, PNG
+maps; ``write_coverage_study`` writes a whole study."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ from rasterio.features import shapes
 from shapely.geometry import mapping, shape
 
 from iadsim.coverage.compute import JOINT, Coverage
+from iadsim.coverage.maps import coverage_map_figure, save_map
+from iadsim.coverage.study import CoverageRequest, CoverageStudy
 from iadsim.geo import transformer
+from iadsim.oob import order_of_battle
+from iadsim.scenario.schema import Scenario
+from iadsim.version import __version__
 
 __all__ = [
     "coverage_contours",
     "write_contours_geojson",
     "write_contours_kml",
     "write_coverage_geotiffs",
+    "write_coverage_study",
     "write_table_csv",
 ]
 
@@ -166,3 +173,52 @@ def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: CoverageRequest,
+                         out_dir: Path) -> CoverageStudy:
+    """Write a coverage study's outputs under ``out_dir``: per date (a folder ``YYYY-MM-DD``) the
+    region table, GeoTIFF grids, GeoJSON and KML contours and, if the request asks, a PNG map per
+    layer and RCS class; across dates ``regions_by_date.csv`` and ``coverage.json`` (what was
+    computed, on which grid, terrain, scenario hash and version). Returns the study with its
+    ``files`` and ``maps`` filled in."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for date, coverage in study.coverages.items():
+        folder = out_dir / date.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        study.files.append(write_table_csv(study.tables[date], folder / "regions.csv"))
+        study.files += write_coverage_geotiffs(coverage, folder, JOINT)
+        features = coverage_contours(coverage, JOINT)
+        study.files.append(write_contours_geojson(features, folder / "contours.geojson"))
+        study.files.append(write_contours_kml(features, folder / "contours.kml",
+                                              f"{scenario.name}: coverage on {date.isoformat()}"))
+        if request.maps:
+            oob = order_of_battle(scenario, date)
+            for r, rcs in enumerate(coverage.rcs_names):
+                for layer in range(len(coverage.layers_m)):
+                    path = folder / f"map_{rcs}_{coverage.layers_m[layer]:.0f}m.png"
+                    save_map(coverage_map_figure(coverage, layer, r, JOINT, oob), path)
+                    study.maps[(date, r, layer)] = path
+                    study.files.append(path)
+    study.files.append(write_table_csv(study.comparison, out_dir / "regions_by_date.csv"))
+    first = next(iter(study.coverages.values()))
+    grid = first.grid
+    meta = {
+        "scenario": scenario.name,
+        "dates": [d.isoformat() for d in request.dates],
+        "layers_m": list(request.layers_m),
+        "altitude_reference": request.altitude_reference,
+        "rcs_classes": study.rcs_m2,
+        "resolution_km": request.resolution_km,
+        "grid": {"crs": grid.crs, "shape": list(grid.shape), "transform": list(grid.transform)[:6]},
+        "area_lon_lat": list(request.area),
+        "k": request.k,
+        "pd_threshold": request.pd_threshold,
+        "terrain": first.terrain,
+        "scenario_hash": first.scenario_hash,
+        "iadsim_version": __version__,
+    }
+    summary = out_dir / "coverage.json"
+    summary.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    study.files.append(summary)
+    return study

@@ -24,9 +24,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from iadsim import __version__
 from iadsim.io.parquet import read_table, write_table
 from iadsim.scenario.schema import Scenario
+from iadsim.version import __version__
 
 __all__ = ["BEARINGS", "C2_EVENTS", "COVERAGE_DIR", "DETECTIONS", "ENGAGEMENTS", "EVENTS", "EW_EFFECTS",
            "FIRST_DETECTIONS", "FORMAT", "INTERCEPTORS", "MANIFEST", "OBJECTS", "OOB_CSV", "OOB_GEOJSON",

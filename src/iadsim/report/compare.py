@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from iadsim import __version__
 from iadsim.analysis.statistics import CONFIDENCE, METRICS, Metric, MetricSummary
 from iadsim.io.parquet import write_table
 from iadsim.report.figures import save_figure
@@ -33,6 +32,7 @@ from iadsim.report.html import (
 )
 from iadsim.runs.compare import Comparison
 from iadsim.scenario.schema import Arrangement
+from iadsim.version import __version__
 
 __all__ = ["CompareReport", "compare_figure", "compare_sections", "write_compare_report"]
 

@@ -8,10 +8,10 @@ import html
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from iadsim import __version__
 from iadsim.oob import OrderOfBattle
 from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
 from iadsim.scenario.schema import Scenario
+from iadsim.version import __version__
 
 __all__ = ["ReportSection", "render_report"]
 

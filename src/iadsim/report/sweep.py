@@ -19,13 +19,13 @@ from typing import Any
 import pyarrow as pa
 from matplotlib.figure import Figure
 
-from iadsim import __version__
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import CONFIDENCE, METRICS, MetricSummary, summarise
 from iadsim.report.compare import ARRANGEMENT_COLOURS
 from iadsim.report.figures import save_figure
 from iadsim.report.html import _CSS, embedded_png, esc, table
 from iadsim.runs.sweep import SweepError, read_manifest, read_results, result_path, task_status
+from iadsim.version import __version__
 
 __all__ = ["CaseSummary", "summarise_sweep", "sweep_figure", "write_sweep_report"]
 

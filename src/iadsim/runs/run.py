@@ -13,17 +13,18 @@ from typing import Any
 
 import numpy as np
 
-from iadsim import __version__
 from iadsim.analysis.detections import decoded
 from iadsim.analysis.pictures import score_picture
 from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.io import run_folder as rf
+from iadsim.io.coverage import write_coverage_study
 from iadsim.oob import order_of_battle
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.version import __version__
 from iadsim.world import compile_world, scenario_hash, scenario_json
 
 __all__ = ["RUN_COVERAGE", "SATURATION_JOBS", "run_folder_name", "run_scenario"]
@@ -181,7 +182,8 @@ def _coverage(writer: rf.RunFolderWriter, sc: Scenario, day: dt.date, request: C
         summary["coverage_study"] = {"missing_rcs_classes": missing}
         summary["terrain"] = "none"
         return
-    study = run_coverage_study(sc, replace(request, dates=(day,)), writer.path / rf.COVERAGE_DIR)
+    request = replace(request, dates=(day,))
+    study = write_coverage_study(run_coverage_study(sc, request), sc, request, writer.path / rf.COVERAGE_DIR)
     cov = study.coverages[day]
     maps = []
     for layer in range(len(cov.layers_m)):

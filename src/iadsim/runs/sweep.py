@@ -402,7 +402,7 @@ class SweepPlan:
 
     def manifest(self) -> dict[str, Any]:
         """The identity of the sweep, as written to ``manifest.json``."""
-        from iadsim import __version__
+        from iadsim.version import __version__
 
         return {"format": FORMAT, "iadsim_version": __version__, "spec": self.spec.normalised(),
                 "report": self.spec.report,

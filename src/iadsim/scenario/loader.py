@@ -374,7 +374,7 @@ def _dedupe(errors: Iterable[ScenarioError]) -> list[ScenarioError]:
 def validate_file(path: str | FsPath) -> list[ScenarioError]:
     """Every problem in a scenario file (and what it includes) that the schema and the reference
     checks find; empty if there is none. The checks a run makes on the loaded scenario (traffic,
-    command and control, engagements) are ``iadsim.pipeline_checks.check_scenario``."""
+    command and control, engagements) are ``iadsim.pipeline.checks.check_scenario``."""
     return _load(FsPath(path))[1]
 
 

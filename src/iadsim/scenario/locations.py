@@ -1,7 +1,7 @@
 """Where each field of a loaded scenario is written (file, line, column), kept beside the Scenario.
 
 The loader records a location for every field path while it merges includes; checks made after
-loading (``iadsim.pipeline_checks``) use them to point at the record a problem is about.
+loading (``iadsim.pipeline.checks``) use them to point at the record a problem is about.
 """
 
 from __future__ import annotations

@@ -31,15 +31,15 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from iadsim import __version__
 from iadsim.data import borders_path
 from iadsim.io import run_folder as rf
 from iadsim.io.run_folder import is_run_folder
-from iadsim.pipeline_checks import check_scenario
+from iadsim.pipeline.checks import check_scenario
 from iadsim.scenario import Location, ScenarioError, bundled_scenarios, load_scenario, validate_file
 from iadsim.scenario.loader import bundled_data_sets
 from iadsim.scenario.schema import Arrangement
 from iadsim.scenario.yamlio import read_yaml_file, read_yaml_text
+from iadsim.version import __version__
 from iadsim.web.frames import EVENT_WINDOW_S, RunFrames
 from iadsim.web.jobs import JobConflict, JobManager
 

@@ -3,6 +3,7 @@ equal-area projection, with borders, units, legend and scale bar."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -138,3 +139,11 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
              f"Refraction k = {coverage.k:.3g}. {BORDER_ATTRIBUTION}.", fontsize=6, color="#444444")
     fig.tight_layout()
     return fig
+
+
+def save_map(figure: Figure, path: Path) -> Path:
+    """Write a map as PNG and close its figure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", bbox_inches="tight", pad_inches=0.1)
+    plt.close(figure)
+    return path

@@ -14,7 +14,6 @@ from typing import Any, Final
 import numpy as np
 import pyarrow as pa
 
-from iadsim import __version__
 from iadsim.analysis.detections import first_detections
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA, outcome_table
 from iadsim.c2 import C2Error, SensorTable, TrackerCache, build_network, run_c2, sensor_reporting_nodes
@@ -25,6 +24,7 @@ from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.engine import Engine, SensingResult
 from iadsim.tracking.nodes import track_by_node
 from iadsim.tracking.tracker import TrackerConfig
+from iadsim.version import __version__
 from iadsim.world import World, scenario_hash
 
 __all__ = ["DEFAULT_TERRAIN", "RunResult", "SensingPass", "arrangement_problems", "run_replication",

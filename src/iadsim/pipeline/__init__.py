@@ -1,0 +1,16 @@
+"""The pipeline: one replication of a scenario (``replication``: the sensing pass, the C2 pass,
+engagements and outcomes — the one place the stages are wired) and the checks a run makes before
+anything runs (``checks``: what ``iadsim validate`` reports, located in the scenario's files)."""
+
+from iadsim.pipeline.checks import check_scenario, locate_problems
+from iadsim.pipeline.replication import (
+    DEFAULT_TERRAIN,
+    RunResult,
+    SensingPass,
+    arrangement_problems,
+    run_replication,
+    sensing_pass,
+)
+
+__all__ = ["DEFAULT_TERRAIN", "RunResult", "SensingPass", "arrangement_problems", "check_scenario",
+           "locate_problems", "run_replication", "sensing_pass"]
