@@ -19,12 +19,13 @@ SCENARIO = "mixed-raid"
 ARRANGEMENT = "wartime"
 
 
-def _sensing(scenario: Any) -> tuple[Any, Any, Any, str]:
-    """The sensing pass's tables, the radars as a ``SensorTable`` and the World, and which API made them.
+def _sensing(scenario: Any) -> tuple[Any, Any, dict[str, Any], str]:
+    """The sensing pass's tables, the radars argument of ``run_c2``, its keyword arguments (world,
+    terrain), and which API made them.
 
-    The current code may offer ``iadsim.pipeline.sensing_pass`` (returning the tables in ``result``);
-    0.1.0 has only the engine, whose ``run()`` returns them (a class later renamed ``SensingResult``:
-    only its attributes are used here).
+    The current code has ``iadsim.pipeline.sensing_pass`` (tables in ``result``, the engine's
+    ``radars``, its ``terrain``); 0.1.0 has only the engine, whose ``run()`` returns the tables and
+    whose radars the C2 pass took as a ``SensorTable`` (with the terrain in it).
     """
     try:
         from iadsim import pipeline
@@ -32,14 +33,15 @@ def _sensing(scenario: Any) -> tuple[Any, Any, Any, str]:
         pipeline = None
     if pipeline is not None and hasattr(pipeline, "sensing_pass"):
         sp = pipeline.sensing_pass(scenario)  # default terrain: the bundled ETOPO5
-        return sp.result, sp.sensors, sp.world, "iadsim.pipeline.sensing_pass"
-    from iadsim.c2 import SensorTable
+        options = {"world": sp.world, "terrain": sp.terrain}
+        return sp.result, sp.radars, options, "iadsim.pipeline.sensing_pass"
+    from iadsim.c2 import SensorTable  # type: ignore[attr-defined]  # 0.1.0
     from iadsim.geo.terrain import default_terrain
     from iadsim.sim.engine import Engine
 
     engine = Engine(scenario, terrain=default_terrain())
     result = engine.run()
-    return result, SensorTable.from_engine(engine), engine.world, "iadsim.sim.engine.Engine"
+    return result, SensorTable.from_engine(engine), {"world": engine.world}, "iadsim.sim.engine.Engine"
 
 
 def main() -> None:
@@ -50,10 +52,9 @@ def main() -> None:
     from iadsim.scenario import load_scenario
 
     scenario = load_scenario(SCENARIO)
-    tables, sensors, world, how = _sensing(scenario)
+    tables, radars, options, how = _sensing(scenario)
     t1 = time.perf_counter()
-    c2 = run_c2(scenario, tables.detections, tables.truth, tables.objects, sensors, ARRANGEMENT,
-                world=world)
+    c2 = run_c2(scenario, tables.detections, tables.truth, tables.objects, radars, ARRANGEMENT, **options)
     t2 = time.perf_counter()
     # 0.1.0's C2 pass also built the outcomes table; the current one leaves it to the analysis
     names = ("picture", "events", "interceptors", "outcomes", "engagements")

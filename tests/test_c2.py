@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from iadsim.analysis.outcomes import outcome_table
-from iadsim.c2 import C2Error, SensorTable, build_network, run_c2
+from iadsim.c2 import C2Error, build_network, run_c2
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import readiness_state
 from iadsim.cli import app
@@ -43,8 +43,8 @@ def arms(violation):
 
 def _c2(scenario, engine, result, arrangement, **kw):
     """The C2 pass with its outcomes (measured by analysis, as run_replication does) attached."""
-    out = run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
-                 arrangement, **kw)
+    kw.setdefault("terrain", engine.terrain)
+    out = run_c2(scenario, result.detections, result.truth, result.objects, engine.radars, arrangement, **kw)
     out.outcomes = outcome_table(scenario, out, result.detections, result.objects)
     return out
 
@@ -81,7 +81,7 @@ def test_a_lost_command_post_sends_its_units_autonomous_at_the_documented_time(v
     events = out.events.to_pylist()
     autonomous = [e for e in events if e["kind"] == "autonomous"]
     net = build_network(lost, Arrangement.national, *(np.asarray(a) for a in (
-        engine.radars.sensor_id, engine.radar_unit, engine.radars.nation, engine.radar_aircraft)))
+        engine.radars.sensor_id, engine.radars.unit, engine.radars.nation, engine.radars.aircraft)))
     expected = sorted(u for u, n in net.unit_node.items() if n == "blr_af_ad_command")
     assert expected and sorted(e["subject"] for e in autonomous) == expected
     assert {e["time_s"] for e in autonomous} == {down_at + scenario.c2.autonomy_delay_s}
@@ -143,8 +143,8 @@ def test_an_arrangement_whose_command_is_not_in_service_is_refused(violation):
     scenario, engine, _ = violation
     early = scenario.with_changes(as_of=dt.date(2005, 1, 1))
     with pytest.raises(C2Error, match=r"rads_command.*not in service"):
-        build_network(early, Arrangement.joint, engine.radars.sensor_id, engine.radar_unit,
-                      engine.radars.nation, engine.radar_aircraft)
+        build_network(early, Arrangement.joint, engine.radars.sensor_id, engine.radars.unit,
+                      engine.radars.nation, engine.radars.aircraft)
 
 
 def test_a_unit_with_no_commander_is_a_clear_error(tmp_path):
@@ -259,8 +259,8 @@ def test_a_list_field_given_a_scalar_is_a_message_not_a_crash(tmp_path, body):
 def test_a_report_age_limit_shorter_than_the_oldest_legitimate_data_is_refused(violation):
     scenario, engine, _ = violation
     short = scenario.with_changes(c2=scenario.c2.model_copy(update={"max_report_age_s": 180.0}))
-    sensors = SensorTable.from_engine(engine)
-    args = (sensors.sensor_id, sensors.unit, sensors.nation, sensors.aircraft)
+    radars = engine.radars
+    args = (radars.sensor_id, radars.unit, radars.nation, radars.aircraft)
     # national: slowest report path 43.5 s (cycle 10 + processing 30 + latency 2 + 3 × jitter 0.5),
     # plus report latency 4, three cycles 30 and 90 s of coasting; exchange: 67 s over the border
     assert build_network(short, "national", *args).report_age_bound_s() == pytest.approx(167.5)
@@ -300,14 +300,12 @@ def test_a_pair_crossing_the_frame_origin_climbs_without_diving_below_its_base()
 
 
 def test_interceptors_take_off_from_their_airfields_elevation(violation, arms):
-    import dataclasses
-
     from iadsim.geo.terrain import default_terrain
 
     scenario, engine, result = violation
     terrain = default_terrain()
-    sensors = dataclasses.replace(SensorTable.from_engine(engine), terrain=terrain)
-    out = run_c2(scenario, result.detections, result.truth, result.objects, sensors, "national")
+    out = run_c2(scenario, result.detections, result.truth, result.objects, engine.radars, "national",
+                 terrain=terrain)
     rows = out.interceptors.to_pylist()
     assert rows, "the violation scrambles a pair"
     first = {}

@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from iadsim.c2 import SensorTable
 from iadsim.pipeline.checks import _radars, check_scenario
 from iadsim.scenario import bundled_scenarios, load_scenario, scenario_locations
 from iadsim.scenario.schema import Arrangement, Scenario
@@ -129,7 +128,7 @@ def test_locations_follow_with_changes_and_are_absent_for_scenarios_built_in_cod
 def test_the_radar_table_is_the_engines():
     scenario = load_scenario("mixed-raid")
     engine = Engine(scenario)
-    table = SensorTable.from_engine(engine)
+    table = engine.radars
     ids, units, nations, aircraft = _radars(scenario, engine.world, engine.traffic)
     assert ids.tolist() == table.sensor_id.tolist() and units.tolist() == table.unit.tolist()
     assert nations.tolist() == table.nation.tolist() and aircraft.tolist() == table.aircraft.tolist()

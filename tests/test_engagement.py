@@ -229,14 +229,14 @@ def test_kill_draws_match_the_kill_probability(reference):
 @pytest.fixture(scope="module")
 def raid():
     """The bundled mixed raid cut to 25 minutes, one sensing pass, the wartime C2 pass."""
-    from iadsim.c2 import SensorTable, run_c2
+    from iadsim.c2 import run_c2
     from iadsim.sim.engine import Engine
 
     scenario = load_scenario(resolve_scenario_path("mixed-raid")).with_changes(duration_s=1500.0)
     engine = Engine(scenario)
     result = engine.run()
     out = run_c2(scenario, result.detections, result.truth, result.objects,
-                 SensorTable.from_engine(engine), "wartime", world=engine.world)
+                 engine.radars, "wartime", world=engine.world, terrain=engine.terrain)
     out.outcomes = outcome_table(scenario, out, result.detections, result.objects)
     return scenario, result, out
 
@@ -346,14 +346,14 @@ def test_a_pair_fires_air_to_air_missiles_one_at_a_time_at_a_hostile_target():
 
 
 def test_wartime_interceptors_shoot_down_a_hostile_violator_when_no_fire_unit_can():
-    from iadsim.c2 import SensorTable, run_c2
+    from iadsim.c2 import run_c2
     from iadsim.sim.engine import Engine
 
     scenario = load_scenario(resolve_scenario_path("air-policing-violation")).with_changes(duration_s=2400.0)
     engine = Engine(scenario)
     result = engine.run()
     no_sams = engine.world.select(fire_units=np.zeros(len(engine.world.fire_units), dtype=bool))
-    out = run_c2(scenario, result.detections, result.truth, result.objects, SensorTable.from_engine(engine),
+    out = run_c2(scenario, result.detections, result.truth, result.objects, engine.radars,
                  "wartime", world=no_sams)
     events = out.events.to_pylist()
     kinds = [e["kind"] for e in events]

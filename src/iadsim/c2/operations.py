@@ -43,6 +43,7 @@ from iadsim.c2.state import (
 )
 from iadsim.engagement.air import AirToAir
 from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.sensors.radar import RadarSet
 from iadsim.sim.random import Stage, stream
 from iadsim.tracking.fusion import FusionConfig
 from iadsim.tracking.tracker import TrackerConfig
@@ -50,30 +51,11 @@ from iadsim.world import World, compile_world
 
 if TYPE_CHECKING:
     from iadsim.geo.terrain import Terrain
-    from iadsim.sim.engine import Engine
 
 __all__ = ["C2_EVENT_SCHEMA", "INTERCEPTOR_SCHEMA", "PICTURE_SCHEMA", "C2Result", "Identity", "ObjectClock",
-           "SensorTable", "TrackerCache", "run_c2"]
+           "TrackerCache", "run_c2"]
 
 Array = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class SensorTable:
-    """The engine's radars: arrays of S (unit id for ground radars, aircraft type for airborne ones,
-    else empty strings), and the engine's terrain (None: a smooth earth at sea level)."""
-
-    sensor_id: NDArray[np.str_]
-    unit: NDArray[np.str_]
-    nation: NDArray[np.str_]
-    aircraft: NDArray[np.str_]
-    terrain: Terrain | None = None
-
-    @classmethod
-    def from_engine(cls, engine: Engine) -> SensorTable:
-        """The radars of a prepared engine."""
-        return cls(engine.radars.sensor_id, engine.radar_unit, engine.radars.nation, engine.radar_aircraft,
-                   engine.terrain)
 
 
 @dataclass(frozen=True)
@@ -143,18 +125,19 @@ INTERCEPTOR_SCHEMA = pa.schema([
 
 
 def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: pa.Table,
-           sensors: SensorTable, arrangement: Arrangement | str | None = None, *, replication: int = 0,
-           tracker_config: TrackerConfig | None = None, world: World | None = None,
-           progress: Callable[[int, int], None] | None = None,
+           radars: RadarSet, arrangement: Arrangement | str | None = None, *, replication: int = 0,
+           terrain: Terrain | None = None, tracker_config: TrackerConfig | None = None,
+           world: World | None = None, progress: Callable[[int, int], None] | None = None,
            tracker_cache: TrackerCache | None = None) -> C2Result:
     """Run command and control of one arrangement over a sensing pass.
 
     Args:
         scenario: the scenario (with ``c2`` settings and arrangement rules).
         detections, truth, objects: the engine's tables (``SensingResult``).
-        sensors: the engine's radars (``SensorTable``).
+        radars: the engine's radars (``Engine.radars``: their ids, units, nations, aircraft types).
         arrangement: which arrangement; the scenario's if None.
         replication: the replication (seeds the links' random stream).
+        terrain: the sensing pass's terrain (where fighters take off), None for a smooth earth.
         tracker_config: the node trackers' settings.
         world: the scenario compiled at its date (compiled here when engagements need it).
         progress: called with (steps done, steps in all).
@@ -170,7 +153,7 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         C2Error: the arrangement cannot be built at the scenario's date (see ``build_network``).
     """
     arr = Arrangement(arrangement or scenario.arrangement)
-    net = build_network(scenario, arr, sensors.sensor_id, sensors.unit, sensors.nation, sensors.aircraft)
+    net = build_network(scenario, arr, radars.sensor_id, radars.unit, radars.nation, radars.aircraft)
     if world is None and net.rules.wartime_rules and scenario.engagement is not None:
         world = compile_world(scenario, scenario.as_of)
     settings = net.settings
@@ -202,9 +185,9 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         # relayed tracks with no sensor data behind them for longer than any report path takes
         # are echoes between nodes and are not fused (docs/models/c2.md)
         fusion=FusionConfig(max_remote_data_age_s=settings.max_report_age_s),
-        altitude_known_std_m=config.altitude_known_std_m, terrain=sensors.terrain,
+        altitude_known_std_m=config.altitude_known_std_m, terrain=terrain,
         killed_s=np.full(len(truth_clock.object_id), np.inf))
-    sensor_unit = dict(zip(sensors.sensor_id.tolist(), sensors.unit.tolist(), strict=True))
+    sensor_unit = dict(zip(radars.sensor_id.tolist(), radars.unit.tolist(), strict=True))
     state.nodes = pictures.node_states(state, detections, sensor_unit, config, tracker_cache)
     if world is not None and net.rules.wartime_rules and scenario.engagement is not None:
         types = (decode(objects.column("type"))[np.maximum(order, 0)] if objects.num_rows

@@ -22,8 +22,8 @@ from iadsim.c2 import C2Error, build_network
 from iadsim.geo.terrain import Terrain, default_terrain
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.locations import Locations, locate, scenario_locations
-from iadsim.scenario.schema import Arrangement, Scenario, Side
-from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES
+from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.sim.radars import radar_roster
 from iadsim.sim.random import Stage, stream
 from iadsim.sim.traffic import Trajectories, check_trajectories
 from iadsim.world import World, compile_world
@@ -97,40 +97,16 @@ def locate_problems(problems: Iterable[ScenarioError], locations: Locations) -> 
 
 def _radars(scenario: Scenario, world: World, trajectories: Trajectories | None,
             ) -> tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.str_], NDArray[np.str_]]:
-    """(sensor id, unit, nation, aircraft type) of the radars the engine would have, as
-    ``SensorTable.from_engine`` gives them: the defender's ground air-surveillance radars with a
-    range, then the defender's airborne radars that radiate (none when the traffic has
-    problems)."""
-    defenders = {n for n, nation in scenario.nations.items() if nation.side == Side.defender}
-    sens = world.sensors
-    ids, units, nations, aircraft = [], [], [], []
-    counters: dict[tuple[str, str], int] = {}
-    for i in range(len(sens)):
-        unit = str(world.unit_id[sens.unit_index[i]])
-        nation = str(world.unit_nation[sens.unit_index[i]])
-        if str(sens.role[i]) not in AIR_SURVEILLANCE_ROLES or nation not in defenders:
-            continue
-        if not np.isfinite(sens.detection_range_m[i]):
-            continue
-        key = (unit, str(sens.radar_type[i]))
-        counters[key] = counters.get(key, 0) + 1
-        ids.append(f"{unit}/{sens.radar_type[i]}/{counters[key]}")
-        units.append(unit)
-        nations.append(nation)
-        aircraft.append("")
-    if trajectories is not None:
-        cat = scenario.catalog.aircraft
-        for j in range(len(trajectories)):
-            type_id = str(trajectories.type_id[j])
-            radar = cat[type_id].radar if type_id in cat else None
-            nation = str(trajectories.nation[j])
-            if radar and bool(trajectories.radar_on[j]) and nation in defenders:
-                ids.append(f"{trajectories.object_id[j]}/{radar}")
-                units.append("")
-                nations.append(nation)
-                aircraft.append(type_id)
-    return (np.asarray(ids, dtype=np.str_), np.asarray(units, dtype=np.str_),
-            np.asarray(nations, dtype=np.str_), np.asarray(aircraft, dtype=np.str_))
+    """(sensor id, unit, nation, aircraft type) of the radars the engine will have
+    (``iadsim.sim.radars.radar_roster``, the engine's own rule), without preparing the engine; no
+    airborne radars when the traffic has problems."""
+    none = np.zeros(0, dtype=np.str_)
+    if trajectories is None:
+        roster = radar_roster(scenario, world, none, none, none, np.zeros(0, dtype=bool))
+    else:
+        roster = radar_roster(scenario, world, trajectories.object_id, trajectories.type_id,
+                              trajectories.nation, trajectories.radar_on)
+    return roster.sensor_id, roster.unit, roster.nation, roster.aircraft
 
 
 _SENSOR = re.compile(r"^sensor '([^']*)'")

@@ -16,11 +16,12 @@ import pyarrow as pa
 
 from iadsim.analysis.detections import first_detections
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA, outcome_table
-from iadsim.c2 import C2Error, SensorTable, TrackerCache, build_network, run_c2, sensor_reporting_nodes
+from iadsim.c2 import C2Error, TrackerCache, build_network, run_c2, sensor_reporting_nodes
 from iadsim.c2.engagements import ENGAGEMENT_SCHEMA
 from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, PICTURE_SCHEMA
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.sensors.radar import RadarSet
 from iadsim.sim.engine import Engine, SensingResult
 from iadsim.tracking.nodes import track_by_node
 from iadsim.tracking.tracker import TrackerConfig
@@ -46,7 +47,7 @@ class SensingPass:
         scenario: the scenario as sensed (its seed replaced if a seed was given).
         replication: the replication (seeds the engine's random streams).
         scenario_hash: SHA-256 of ``scenario``'s canonical JSON.
-        sensors: the engine's radars (``SensorTable``, with the terrain).
+        radars: the engine's scanning radars (``Engine.radars``).
         world: the scenario compiled at its date.
         terrain: the terrain the radars saw (None: smooth earth).
         result: the engine's tables (truth, detections, bearings, events, objects, ew_effects).
@@ -58,7 +59,7 @@ class SensingPass:
     scenario: Scenario
     replication: int
     scenario_hash: str
-    sensors: SensorTable
+    radars: RadarSet
     world: World
     terrain: Any
     result: SensingResult
@@ -149,7 +150,7 @@ def sensing_pass(scenario: Scenario, *, seed: int | None = None, replication: in
             progress("simulation", done, total)
 
     result = engine.run(step)
-    return SensingPass(sc, replication, scenario_hash(sc), SensorTable.from_engine(engine), engine.world,
+    return SensingPass(sc, replication, scenario_hash(sc), engine.radars, engine.world,
                        engine.terrain, result)
 
 
@@ -163,7 +164,7 @@ def arrangement_problems(scenario: Scenario, arrangements: Iterable[Arrangement 
         arrangements: the arrangements to check.
     """
     engine = Engine(scenario)
-    s = SensorTable.from_engine(engine)
+    s = engine.radars
     failed: dict[str, list[ScenarioError]] = {}
     for arr in arrangements:
         try:
@@ -216,8 +217,9 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
             if progress is not None:
                 progress("command and control", done, total)
 
-        c2 = run_c2(sc, res.detections, res.truth, res.objects, sensing.sensors, arr,
-                    replication=replication, tracker_config=tracker_config, world=sensing.world,
+        c2 = run_c2(sc, res.detections, res.truth, res.objects, sensing.radars, arr,
+                    replication=replication, terrain=sensing.terrain, tracker_config=tracker_config,
+                    world=sensing.world,
                     progress=step, tracker_cache=sensing.tracker_cache)
         picture, c2_events, interceptors = c2.picture, c2.events, c2.interceptors
         outcomes, engagements = outcome_table(sc, c2, res.detections, res.objects), c2.engagements
@@ -227,7 +229,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
         picture, c2_events = PICTURE_SCHEMA.empty_table(), C2_EVENT_SCHEMA.empty_table()
         interceptors, outcomes = INTERCEPTOR_SCHEMA.empty_table(), OUTCOME_SCHEMA.empty_table()
         engagements = ENGAGEMENT_SCHEMA.empty_table()
-        s = sensing.sensors
+        s = sensing.radars
         nodes = sensor_reporting_nodes(sc, s.unit, s.nation, s.aircraft)
         mapping = dict(zip(s.sensor_id.tolist(), nodes.tolist(), strict=True))
         tracks = track_by_node(res.detections, mapping, tracker_config)

@@ -35,13 +35,17 @@ class RadarSet:
     """All scanning radars of a run, ground and airborne, as arrays of S.
 
     Ground radars have ``platform = -1`` and a fixed site; airborne radars name the air object
-    (``platform``) that carries them and take its position at each scan.
+    (``platform``) that carries them and take its position at each scan. ``unit`` is a ground
+    radar's unit ("" airborne), ``aircraft`` an airborne radar's aircraft type ("" ground): what the
+    C2 pass needs to know whom a radar reports to. Which radars scan: ``iadsim.sim.radars``.
     """
 
     sensor_id: NDArray[np.str_]
     nation: NDArray[np.str_]
     radar_type: NDArray[np.str_]
     platform: NDArray[np.int64]
+    unit: NDArray[np.str_]
+    aircraft: NDArray[np.str_]
     site_ecef_m: NDArray[np.float64]
     site_lat_deg: NDArray[np.float64]
     site_lon_deg: NDArray[np.float64]

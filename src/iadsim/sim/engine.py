@@ -26,8 +26,9 @@ from iadsim.geo import ecef_to_geodetic, geodetic_to_ecef, transformer
 from iadsim.geo.frames import enu_rotations as _rotations
 from iadsim.geo.radar_geometry import STANDARD_K, horizon_distance_m
 from iadsim.scenario.schema import Scenario, SensingSettings, Side, default_sensing_settings
-from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES, JammingField, RadarSet, scan
+from iadsim.sensors.radar import JammingField, RadarSet, scan
 from iadsim.sim.log import ColumnLog
+from iadsim.sim.radars import radar_roster
 from iadsim.sim.random import Stage, stream
 from iadsim.world import World, compile_world
 
@@ -117,40 +118,15 @@ class Engine:
 
     def _radar_set(self) -> RadarSet:
         cat = self.scenario.catalog
-        w = self.world
-        sens = w.sensors
-        rows: list[dict[str, Any]] = []
-        counters: dict[tuple[str, str], int] = {}
-        for i in range(len(sens)):
-            unit = str(w.unit_id[sens.unit_index[i]])
-            nation = str(w.unit_nation[sens.unit_index[i]])
-            if str(sens.role[i]) not in AIR_SURVEILLANCE_ROLES or nation not in self.defenders:
-                continue
-            if not np.isfinite(sens.detection_range_m[i]):
-                continue
-            key = (unit, str(sens.radar_type[i]))
-            counters[key] = counters.get(key, 0) + 1
-            rows.append({"id": f"{unit}/{sens.radar_type[i]}/{counters[key]}", "nation": nation,
-                         "type": str(sens.radar_type[i]), "platform": -1, "unit": unit,
-                         "lat": float(sens.lat_deg[i]), "lon": float(sens.lon_deg[i]),
-                         "height": float(np.nan_to_num(sens.antenna_height_m[i]))})
-        traffic = self.traffic
-        for j in range(len(traffic)):
-            type_id = str(traffic.type_id[j])
-            radar = cat.aircraft[type_id].radar if type_id in cat.aircraft else None
-            if radar and bool(traffic.radar_on[j]) and str(traffic.nation[j]) in self.defenders:
-                rows.append({"id": f"{traffic.object_id[j]}/{radar}", "nation": str(traffic.nation[j]),
-                             "type": radar, "platform": j, "unit": "", "lat": math.nan,
-                             "lon": math.nan, "height": 0.0, "aircraft": type_id})
-        self.radar_unit = np.asarray([r["unit"] for r in rows], dtype=np.str_)
-        self.radar_aircraft = np.asarray([r.get("aircraft", "") for r in rows], dtype=np.str_)
-        types = [cat.radars[r["type"]] for r in rows]
-        lat = np.asarray([r["lat"] for r in rows], dtype=np.float64)
-        lon = np.asarray([r["lon"] for r in rows], dtype=np.float64)
+        tr = self.traffic
+        roster = radar_roster(self.scenario, self.world, tr.object_id, tr.type_id, tr.nation, tr.radar_on)
+        rows = roster.radar_type.tolist()
+        types = [cat.radars[r] for r in rows]
+        lat, lon = roster.lat_deg, roster.lon_deg
         ground = np.zeros(len(rows))
         if self.terrain is not None and len(rows):
             ground = np.nan_to_num(self.terrain.height_at(lat, lon))
-        alt = ground + np.asarray([r["height"] for r in rows])
+        alt = ground + roster.height_m
         ecef = geodetic_to_ecef(np.nan_to_num(lat), np.nan_to_num(lon), alt) if rows else np.zeros((0, 3))
         period = np.asarray([_nan(t.scan_period_s) for t in types])
         st = self.sensing
@@ -162,10 +138,8 @@ class Engine:
         ref_pd = np.where(np.isfinite(ref_pd), ref_pd, st.default_reference_pd)
         deg = np.radians
         return RadarSet(
-            sensor_id=np.asarray([r["id"] for r in rows], dtype=np.str_),
-            nation=np.asarray([r["nation"] for r in rows], dtype=np.str_),
-            radar_type=np.asarray([r["type"] for r in rows], dtype=np.str_),
-            platform=np.asarray([r["platform"] for r in rows], dtype=np.int64),
+            sensor_id=roster.sensor_id, nation=roster.nation, radar_type=roster.radar_type,
+            platform=roster.platform, unit=roster.unit, aircraft=roster.aircraft,
             site_ecef_m=ecef, site_lat_deg=lat, site_lon_deg=lon, site_alt_m=alt,
             period_s=period, phase_s=phase,
             reference_range_m=np.asarray([_nan(t.detection_range_km) * 1000 for t in types]),
@@ -381,7 +355,7 @@ class Engine:
             while pending and pending[0][0] <= t + 1e-9:
                 _, kind, target = pending.pop(0)
                 if kind in ("unit_down", "unit_up"):
-                    radar_up[self.radar_unit == target] = kind == "unit_up"
+                    radar_up[self.radars.unit == target] = kind == "unit_up"
                 events.append({"time_s": t, "kind": kind, "subject": target, "detail": "scenario event"})
             active, pos, vel = self.traffic.state_at(t)
             appeared = active & ~was_active
