@@ -142,7 +142,7 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
 
 
 def save_map(figure: Figure, path: Path) -> Path:
-    """Write a map as PNG and close its figure."""
+    """Write a figure (a map, or any of the report's) as PNG and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, format="png", bbox_inches="tight", pad_inches=0.1)
     plt.close(figure)

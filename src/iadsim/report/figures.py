@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from shapely.geometry import MultiPolygon, Polygon, box
 
+from iadsim.coverage.maps import save_map
 from iadsim.data import BORDER_ATTRIBUTION, TOWN_ATTRIBUTION, load_regions
 from iadsim.geo import geodesic_distance_m
 from iadsim.oob import OrderOfBattle, order_of_battle
@@ -341,8 +342,5 @@ def saturation_figure(raid_objects: np.ndarray, entered: np.ndarray, leakers: np
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """Write a figure as PNG and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", bbox_inches="tight", pad_inches=0.1)
-    plt.close(fig)
-    return path
+    """Write a figure as PNG and close it (as the coverage maps are written)."""
+    return save_map(fig, path)

@@ -144,18 +144,9 @@ class SaturationRuns:
 def saturation_curve(scenario: Scenario, scales: Sequence[float], *, replication: int = 0,
                      terrain: Any = DEFAULT_TERRAIN, main: RunResult | None = None, jobs: int = 1,
                      progress: Callable[[int, int], None] | None = None) -> pa.Table:
-    """Leakers against raid size: one replication (sensing and C2 pass) per scale.
-
-    Args:
-        scenario: the scenario (its raids are scaled; flights and orbits stay).
-        scales: raid-size multipliers (> 0).
-        replication: the replication of every pass (the same random streams at every size).
-        terrain: the sensing passes' terrain (``DEFAULT_TERRAIN``, a Terrain or None), picklable
-            when ``jobs`` > 1 (``DEFAULT_TERRAIN`` or None).
-        main: the scenario's own replication, if already run: it is the row of scale 1 when it is
-            of this scenario and replication (the same result, one pass saved).
-        jobs: worker processes over scales (1: in this process); the result does not depend on it.
-        progress: called with (sizes done, sizes in all).
+    """Leakers against raid size: one replication (sensing and C2 pass) per scale, started and
+    finished at once (``SaturationRuns``, whose arguments these are; ``main``: the scenario's own
+    replication, if already run, is the row of scale 1).
 
     Returns:
         One row per scale (``SATURATION_SCHEMA``): raid objects flown, objects that entered a
