@@ -42,7 +42,7 @@ from iadsim.c2.state import (
     to_geodetic,
 )
 from iadsim.engagement.air import AirToAir
-from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.scenario.schema import Arrangement, Scenario, default_tracking_settings
 from iadsim.sensors.radar import RadarSet
 from iadsim.sim.random import Stage, stream
 from iadsim.tracking.fusion import FusionConfig
@@ -138,7 +138,7 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         arrangement: which arrangement; the scenario's if None.
         replication: the replication (seeds the links' random stream).
         terrain: the sensing pass's terrain (where fighters take off), None for a smooth earth.
-        tracker_config: the node trackers' settings.
+        tracker_config: the node trackers' settings (default: the scenario's ``tracking:`` settings).
         world: the scenario compiled at its date (compiled here when engagements need it).
         progress: called with (steps done, steps in all).
         tracker_cache: shared by the C2 passes over one sensing pass (the arrangements of a
@@ -157,7 +157,8 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
     if world is None and net.rules.wartime_rules and scenario.engagement is not None:
         world = compile_world(scenario, scenario.as_of)
     settings = net.settings
-    config = tracker_config or TrackerConfig()
+    tracking = scenario.tracking or default_tracking_settings()
+    config = tracker_config or TrackerConfig.from_settings(tracking)
     config = dataclasses.replace(config, max_coast_s=min(config.max_coast_s, settings.max_coast_s))
     origin = local_origin(detections, scenario)
     longest = settings.clock_step_s
@@ -184,7 +185,10 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
         rng_engagement=stream(scenario.seed, replication, Stage.engagement),
         # relayed tracks with no sensor data behind them for longer than any report path takes
         # are echoes between nodes and are not fused (docs/models/c2.md)
-        fusion=FusionConfig(max_remote_data_age_s=settings.max_report_age_s),
+        fusion=FusionConfig(process_noise_horizontal=tracking.process_noise_horizontal_m2ps3,
+                            process_noise_vertical=tracking.process_noise_vertical_m2ps3,
+                            gate_probability=tracking.fusion_gate_probability,
+                            max_remote_data_age_s=settings.max_report_age_s),
         altitude_known_std_m=config.altitude_known_std_m, terrain=terrain,
         killed_s=np.full(len(truth_clock.object_id), np.inf))
     sensor_unit = dict(zip(radars.sensor_id.tolist(), radars.unit.tolist(), strict=True))

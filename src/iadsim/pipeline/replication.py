@@ -20,7 +20,7 @@ from iadsim.c2 import C2Error, TrackerCache, build_network, run_c2, sensor_repor
 from iadsim.c2.engagements import ENGAGEMENT_SCHEMA
 from iadsim.c2.operations import C2_EVENT_SCHEMA, INTERCEPTOR_SCHEMA, PICTURE_SCHEMA
 from iadsim.scenario.errors import ScenarioError
-from iadsim.scenario.schema import Arrangement, Scenario
+from iadsim.scenario.schema import Arrangement, Scenario, default_tracking_settings
 from iadsim.sensors.radar import RadarSet
 from iadsim.sim.engine import Engine, SensingResult
 from iadsim.tracking.nodes import track_by_node
@@ -232,7 +232,8 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
         s = sensing.radars
         nodes = sensor_reporting_nodes(sc, s.unit, s.nation, s.aircraft)
         mapping = dict(zip(s.sensor_id.tolist(), nodes.tolist(), strict=True))
-        tracks = track_by_node(res.detections, mapping, tracker_config)
+        config = tracker_config or TrackerConfig.from_settings(sc.tracking or default_tracking_settings())
+        tracks = track_by_node(res.detections, mapping, config)
         stats["sensor_nodes"] = mapping
     return RunResult(res.truth, res.detections, res.bearings, res.events, res.objects, res.ew_effects,
                      first_detections(res.detections, res.objects), picture, c2_events, interceptors,

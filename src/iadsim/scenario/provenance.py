@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from iadsim.scenario.schema import Scenario, default_sensing_settings
+from iadsim.scenario.schema import Scenario, default_sensing_settings, default_tracking_settings
 
 __all__ = ["Assumption", "cited_source_ids", "collect_assumptions"]
 
@@ -37,8 +37,9 @@ def _walk(obj: object, path: str) -> Iterator[tuple[str, BaseModel]]:
 def collect_assumptions(scenario: Scenario) -> list[Assumption]:
     """Every ``assumed`` entry in the scenario, plus the scenario-wide assumptions, in order.
 
-    A scenario without a ``sensing:`` section runs on the default sensing settings; their
-    assumptions are listed too (record ``sensing (default)``), since the run rests on them.
+    A scenario without a ``sensing:`` (``tracking:``) section runs on the default sensing
+    (tracking) settings; their assumptions are listed too (record ``sensing (default)``,
+    ``tracking (default)``), since the run rests on them.
     """
     out = [Assumption("scenario", "", text) for text in scenario.assumptions]
     for path, record in _walk(scenario, ""):
@@ -48,6 +49,9 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
     if scenario.sensing is None:
         out += [Assumption("sensing (default)", field, reason)
                 for field, reason in default_sensing_settings().assumed.items()]
+    if scenario.tracking is None:
+        out += [Assumption("tracking (default)", field, reason)
+                for field, reason in default_tracking_settings().assumed.items()]
     return out
 
 

@@ -70,11 +70,13 @@ __all__ = [
     "SensingSettings",
     "Side",
     "Source",
+    "TrackingSettings",
     "Traffic",
     "Unit",
     "UnitKind",
     "Waypoint",
     "default_sensing_settings",
+    "default_tracking_settings",
 ]
 
 Identifier = Annotated[
@@ -569,6 +571,35 @@ class C2Settings(Sourced):
     note: str | None = None
 
 
+class TrackingSettings(Sourced):
+    """Model numbers of the command nodes' trackers and track-to-track fusion
+    (docs/models/tracking.md). None is a fact about a Belarusian or Russian system; each is a model
+    convention, stated in the data. The bundled reference data supply them
+    (``data/reference/tracking.yaml``); a scenario that gives no ``tracking:`` section takes the same
+    values (``default_tracking_settings``), as does ``iadsim track``.
+    """
+
+    process_noise_horizontal_m2ps3: float = Field(
+        ge=0, description="white-acceleration spectral density on east and north")
+    process_noise_vertical_m2ps3: float = Field(ge=0, description="the same on up")
+    gate_probability: float = Field(gt=0, lt=1, description="probability mass inside the chi-square gate")
+    confirm_hits: int = Field(ge=0, description="M of M-of-N confirmation after initiation")
+    confirm_window: int = Field(ge=1, le=62, description="N of M-of-N confirmation")
+    delete_misses: int = Field(ge=1, description="consecutive missed opportunities that delete a track")
+    max_position_std_m: float = Field(gt=0, description="a track vaguer than this is deleted")
+    initial_speed_std_mps: float = Field(gt=0, description="prior of a new track's horizontal velocity")
+    initial_vertical_speed_std_mps: float = Field(gt=0, description="prior of its vertical velocity")
+    prior_altitude_m: float = Field(description="where a 2D radar's detection is placed")
+    prior_altitude_std_m: float = Field(gt=0, description="its standard deviation")
+    altitude_known_std_m: float = Field(gt=0, description="a track reports an altitude below this")
+    coverage_margin: float = Field(gt=0, description="a scan is an opportunity within this × its reach")
+    max_speed_mps: float = Field(gt=0, description="two-point initiation's speed gate")
+    candidate_misses: int = Field(ge=0, description="opportunities a candidate may miss")
+    fusion_gate_probability: float = Field(
+        gt=0, lt=1, description="track-to-track correlation gate of a node's fusion")
+    note: str | None = None
+
+
 class SensingSettings(Sourced):
     """Model numbers of the sensing pass (docs/models/detection.md, ew.md, engine.md): the value a
     radar or passive sensor type takes for a figure it does not give, and the conventions of the
@@ -659,7 +690,7 @@ class EngagementSettings(Sourced):
 
 
 _ALL_SOURCED: tuple[type[Sourced], ...] = (*_SOURCED_MODELS, CommandNode, Link, ReadinessState,
-                                           C2Settings, EngagementSettings, SensingSettings)
+                                           C2Settings, EngagementSettings, SensingSettings, TrackingSettings)
 for _model in _ALL_SOURCED:
     _model._numeric_fields = _numeric_field_names(_model)
 
@@ -898,6 +929,8 @@ class Scenario(_Frozen):
     engagement: EngagementSettings | None = None
     sensing: SensingSettings | None = Field(
         None, description="model numbers of the sensing pass; default_sensing_settings() when absent")
+    tracking: TrackingSettings | None = Field(
+        None, description="model numbers of the node trackers; default_tracking_settings() when absent")
     truth_interval_s: float = Field(10.0, gt=0, description="sampling of truth.parquet")
     saturation_scales: list[Annotated[float, Field(gt=0, le=100)]] = Field(
         default_factory=list, max_length=12,
@@ -922,6 +955,14 @@ class Scenario(_Frozen):
         if where:
             attach_locations(copy, where)
         return copy
+
+
+@functools.cache
+def default_tracking_settings() -> TrackingSettings:
+    """The tracking settings of a scenario that gives no ``tracking:`` section (and of
+    ``iadsim track``): those of the bundled reference data (``data/reference/tracking.yaml``)."""
+    text = resources.files("iadsim").joinpath("data", "reference", "tracking.yaml").read_text("utf-8")
+    return TrackingSettings.model_validate(yaml.safe_load(text)["tracking"])
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from iadsim.scenario.schema import default_tracking_settings
 from iadsim.tracking.association import GatedPairs, gate_threshold, global_nearest_neighbour
 from iadsim.tracking.filters import constant_velocity_predict
 
@@ -113,6 +114,10 @@ class TrackSet:
                            t.covariance.copy(), t.confirmed.copy(), t.last_hit_s.copy())
 
 
+_DEFAULT = default_tracking_settings()
+"""The reference data's tracking settings: the defaults of the process noise and the gate."""
+
+
 @dataclass(frozen=True)
 class FusionConfig:
     """Parameters of track-to-track fusion. Defaults are model conventions (docs/models/tracking.md).
@@ -135,9 +140,9 @@ class FusionConfig:
             them for ever, each refreshing it from the other's echo.
     """
 
-    process_noise_horizontal: float = 1.0
-    process_noise_vertical: float = 0.1
-    gate_probability: float = 0.99
+    process_noise_horizontal: float = _DEFAULT.process_noise_horizontal_m2ps3
+    process_noise_vertical: float = _DEFAULT.process_noise_vertical_m2ps3
+    gate_probability: float = _DEFAULT.fusion_gate_probability
     gate_velocity: bool = True
     remote_confirmed_only: bool = True
     criterion: Criterion = "determinant"

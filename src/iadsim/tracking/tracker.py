@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 from iadsim.constants import EARTH_RADIUS_M
 from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations, enu_to_ecef
 from iadsim.geo.geodesy import ecef_to_geodetic, geodetic_to_ecef
+from iadsim.scenario.schema import TrackingSettings, default_tracking_settings
 from iadsim.tracking import imm
 from iadsim.tracking.association import gate, gate_threshold, global_nearest_neighbour, speed_gate
 from iadsim.tracking.filters import (
@@ -46,9 +47,15 @@ IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
 
 
+_DEFAULT = default_tracking_settings()
+"""The reference data's tracking settings (``data/reference/tracking.yaml``): the defaults below."""
+
+
 @dataclass(frozen=True)
 class TrackerConfig:
-    """The tracker's parameters. Defaults are model conventions (docs/models/tracking.md).
+    """The tracker's parameters. Defaults are the model conventions of the reference data's
+    ``tracking:`` settings (``data/reference/tracking.yaml``, docs/models/tracking.md); the IMM's
+    and ``max_coast_s`` are options of their own.
 
     Attributes:
         process_noise_horizontal: white-acceleration spectral density q on east and north, m²/s³.
@@ -98,22 +105,22 @@ class TrackerConfig:
             track of an object that vanished (destroyed, landed) may coast for minutes without it.
     """
 
-    process_noise_horizontal: float = 1.0
-    process_noise_vertical: float = 0.1
-    gate_probability: float = 0.99
-    confirm_hits: int = 2
-    confirm_window: int = 3
-    delete_misses: int = 4
-    max_position_std_m: float = 10_000.0
-    initial_speed_std_mps: float = 600.0
-    initial_vertical_speed_std_mps: float = 20.0
-    prior_altitude_m: float = 5_000.0
-    prior_altitude_std_m: float = 4_000.0
-    altitude_known_std_m: float = 1_500.0
-    coverage_margin: float = 1.05
+    process_noise_horizontal: float = _DEFAULT.process_noise_horizontal_m2ps3
+    process_noise_vertical: float = _DEFAULT.process_noise_vertical_m2ps3
+    gate_probability: float = _DEFAULT.gate_probability
+    confirm_hits: int = _DEFAULT.confirm_hits
+    confirm_window: int = _DEFAULT.confirm_window
+    delete_misses: int = _DEFAULT.delete_misses
+    max_position_std_m: float = _DEFAULT.max_position_std_m
+    initial_speed_std_mps: float = _DEFAULT.initial_speed_std_mps
+    initial_vertical_speed_std_mps: float = _DEFAULT.initial_vertical_speed_std_mps
+    prior_altitude_m: float = _DEFAULT.prior_altitude_m
+    prior_altitude_std_m: float = _DEFAULT.prior_altitude_std_m
+    altitude_known_std_m: float = _DEFAULT.altitude_known_std_m
+    coverage_margin: float = _DEFAULT.coverage_margin
     two_stage_assignment: bool = True
-    max_speed_mps: float = 1_200.0
-    candidate_misses: int = 1
+    max_speed_mps: float = _DEFAULT.max_speed_mps
+    candidate_misses: int = _DEFAULT.candidate_misses
     report_covariance: bool = False
     motion_model: Literal["cv", "imm"] = "cv"
     imm_cv_sojourn_s: float = 50.0
@@ -122,6 +129,20 @@ class TrackerConfig:
     turn_rate_noise: float = 1e-3
     initial_turn_rate_std_radps: float = 0.1
     max_coast_s: float = math.inf
+
+    @classmethod
+    def from_settings(cls, settings: TrackingSettings, **options: Any) -> TrackerConfig:
+        """The configuration of a scenario's ``tracking:`` settings, plus ``options`` (other fields)."""
+        s = settings
+        return cls(process_noise_horizontal=s.process_noise_horizontal_m2ps3,
+                   process_noise_vertical=s.process_noise_vertical_m2ps3,
+                   gate_probability=s.gate_probability, confirm_hits=s.confirm_hits,
+                   confirm_window=s.confirm_window, delete_misses=s.delete_misses,
+                   max_position_std_m=s.max_position_std_m, initial_speed_std_mps=s.initial_speed_std_mps,
+                   initial_vertical_speed_std_mps=s.initial_vertical_speed_std_mps,
+                   prior_altitude_m=s.prior_altitude_m, prior_altitude_std_m=s.prior_altitude_std_m,
+                   altitude_known_std_m=s.altitude_known_std_m, coverage_margin=s.coverage_margin,
+                   max_speed_mps=s.max_speed_mps, candidate_misses=s.candidate_misses, **options)
 
     def __post_init__(self) -> None:
         checks = {
