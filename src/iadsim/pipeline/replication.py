@@ -200,6 +200,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
         C2Error: the arrangement cannot be built at the scenario's date.
     """
     sc = _seeded(scenario, seed)
+    shared = sensing is not None  # only a pass another C2 pass may read again keeps tracker records
     if sensing is None:
         sensing = sensing_pass(sc, replication=replication, terrain=terrain, progress=progress)
     elif sensing.replication != replication or sensing.seed != sc.seed \
@@ -220,7 +221,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
         c2 = run_c2(sc, res.detections, res.truth, res.objects, sensing.radars, arr,
                     replication=replication, terrain=sensing.terrain, tracker_config=tracker_config,
                     world=sensing.world,
-                    progress=step, tracker_cache=sensing.tracker_cache)
+                    progress=step, tracker_cache=sensing.tracker_cache if shared else None)
         picture, c2_events, interceptors = c2.picture, c2.events, c2.interceptors
         outcomes, engagements = outcome_table(sc, c2, res.detections, res.objects), c2.engagements
         stats["c2"] = dict(c2.stats)
