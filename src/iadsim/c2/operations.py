@@ -309,16 +309,17 @@ def _air_table(state: C2State) -> pa.Table:
 def _picture_table(state: C2State) -> pa.Table:
     if not state.picture_rows:
         return PICTURE_SCHEMA.empty_table()
-    cols = [np.concatenate(c) for c in zip(*state.picture_rows, strict=True)]
+    time_s, track_id, enu, known, vel_e, vel_n, identity, sources, obj = (
+        np.concatenate(c) for c in zip(*state.picture_rows, strict=True))
     nodes = np.concatenate([np.full(len(r[0]), n, dtype=object)
                             for r, n in zip(state.picture_rows, state.picture_nodes, strict=True)])
-    obj = cols[9].astype(np.int64)
-    names = np.asarray(Identity.names, dtype=object)[cols[7].astype(np.int64)]
+    lat, lon, alt = to_geodetic(enu, state.origin)
+    names = np.asarray(Identity.names, dtype=object)[identity.astype(np.int64)]
     object_id = np.asarray([*state.truth.object_id.tolist(), None], dtype=object)  # −1 → None
     oid = object_id[np.where(obj >= 0, obj, len(object_id) - 1)]
-    alt = pa.array(cols[4], mask=~np.isfinite(cols[4]))
-    return pa.table([cols[0], nodes, cols[1], cols[2], cols[3], alt, cols[5], cols[6], names,
-                     cols[8].astype(np.int64), pa.array(oid, pa.string())], schema=PICTURE_SCHEMA)
+    altitude = pa.array(np.where(known, alt, np.nan), mask=~(known & np.isfinite(alt)))
+    return pa.table([time_s, nodes, track_id, lat, lon, altitude, vel_e, vel_n, names,
+                     sources.astype(np.int64), pa.array(oid, pa.string())], schema=PICTURE_SCHEMA)
 
 
 def _events_table(state: C2State) -> pa.Table:

@@ -4,12 +4,14 @@ the picture is recorded. docs/models/c2.md, docs/models/tracking.md."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
 from iadsim.c2.identification import horizontal_distances
-from iadsim.c2.state import C2State, NodeState, TrackerCache, TrackerRecord, decode, to_geodetic
+from iadsim.c2.state import SNAPSHOT_CYCLES, C2State, NodeState, TrackerCache, TrackerRecord, decode
 from iadsim.tracking.fusion import FusedPicture, TrackSet
 from iadsim.tracking.io import validate_detections
 from iadsim.tracking.tracker import Tracker, TrackerConfig, scans_of
@@ -143,13 +145,20 @@ def _departs(state: C2State, node: NodeState, start: int, end: int) -> bool:
 
 
 def _materialise(node: NodeState) -> None:
-    """Rebuild the node's tracker as it stood after the cycles it read from its record (the same
-    scans, late reports dropped and expiries), and let it run on its own from here."""
+    """Rebuild the node's tracker as it stood after the cycles it read from its record (from the
+    record's last snapshot before them, then the same scans, late reports dropped and expiries),
+    and let it run on its own from here."""
     record, cycles = node.record, node.followed
     assert record is not None
-    tracker = Tracker(node.tracker.config, *node.tracker.origin)
-    read = 0
-    for c in range(cycles):
+    kept = [c for c in record.snapshots if c < cycles]
+    if kept:
+        start = max(kept) + 1
+        tracker = copy.deepcopy(record.snapshots[start - 1])
+        read = record.scan_next[start - 1]
+    else:
+        start, read = 0, 0
+        tracker = Tracker(node.tracker.config, *node.tracker.origin)
+    for c in range(start, cycles):
         while read < record.scan_next[c]:
             scan = node.scans[read]
             read += 1
@@ -174,10 +183,13 @@ def fuse(state: C2State, node: NodeState, t: float) -> tuple[TrackSet, NDArray[n
         if node.tracker.time_s is None:
             own = TrackSet.empty(node.name)
         if node.recording:
-            assert node.record is not None
-            node.record.cycle_s.append(t)
-            node.record.own.append(own)
-            node.record.scan_next.append(node.scan_next)
+            record = node.record
+            assert record is not None
+            record.cycle_s.append(t)
+            record.own.append(own)
+            record.scan_next.append(node.scan_next)
+            if len(record.cycle_s) % SNAPSHOT_CYCLES == 0:
+                record.snapshots[len(record.cycle_s) - 1] = copy.deepcopy(node.tracker)
     sets = [own, *(node.latest[s] for s in sorted(node.latest))]
     fused = node.picture.update(t, sets)
     keep = np.flatnonzero(fused.confirmed)
@@ -207,13 +219,13 @@ def associate(state: C2State, picture: TrackSet, k: int) -> NDArray[np.int64]:
 
 def record(state: C2State, name: str, picture: TrackSet, t: float, identity: NDArray[np.int64],
            obj: NDArray[np.int64], sources: NDArray[np.int64]) -> None:
-    """Keep the node's picture of this cycle for ``picture.parquet``."""
+    """Keep the node's picture of this cycle for ``picture.parquet`` (local positions: the table
+    converts all of them to latitude, longitude and altitude at once)."""
     if not len(picture):
         return
-    lat, lon, alt = to_geodetic(picture.state[:, :3], state.origin)
     # as in TRACKS: no altitude where the picture does not know it (2D radars only)
-    alt = np.where(np.sqrt(picture.covariance[:, 2, 2]) <= state.altitude_known_std_m, alt, np.nan)
-    state.picture_rows.append((np.full(len(picture), t), picture.track_id.copy(), lat, lon, alt,
-                               picture.state[:, 3].copy(), picture.state[:, 4].copy(), identity.copy(),
+    known = np.sqrt(picture.covariance[:, 2, 2]) <= state.altitude_known_std_m
+    state.picture_rows.append((np.full(len(picture), t), picture.track_id.copy(), picture.state[:, :3].copy(),
+                               known, picture.state[:, 3].copy(), picture.state[:, 4].copy(), identity.copy(),
                                sources.copy(), obj.copy()))
     state.picture_nodes.append(name)

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from iadsim.engagement.air import AirToAir
     from iadsim.geo.terrain import Terrain
 
-__all__ = ["C2State", "FighterBase", "Identity", "NodeState", "TrackerCache", "TrackerRecord", "TruthOnClock",
-           "decode", "local_origin", "to_geodetic"]
+__all__ = ["SNAPSHOT_CYCLES", "C2State", "FighterBase", "Identity", "NodeState", "TrackerCache",
+           "TrackerRecord", "TruthOnClock", "decode", "local_origin", "to_geodetic"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -116,6 +116,11 @@ class TruthOnClock:
         self.enu[step, obj] = ecef_to_enu(geodetic_to_ecef(lat, lon, alt), *origin)
 
 
+SNAPSHOT_CYCLES = 30
+"""A tracker record keeps a copy of the tracker every this many cycles (five minutes of 10 s
+cycles): a departing pass replays at most so many cycles."""
+
+
 @dataclass
 class TrackerRecord:
     """A node tracker's own track set after each of its cycles, recorded while the tracker took the
@@ -128,12 +133,15 @@ class TrackerRecord:
     Attributes:
         cycle_s: the time of each recorded cycle. own: the tracker's track set after it.
         scan_next: how many of the node's scans had been read after it. late: late reports in it.
+        snapshots: copies of the tracker after some cycles (every ``SNAPSHOT_CYCLES``), so that a
+            pass that departs rebuilds its tracker from the last one instead of from the start.
     """
 
     cycle_s: list[float] = field(default_factory=list)
     own: list[TrackSet] = field(default_factory=list)
     scan_next: list[int] = field(default_factory=list)
     late: list[int] = field(default_factory=list)
+    snapshots: dict[int, Tracker] = field(default_factory=dict)
 
 
 @dataclass
