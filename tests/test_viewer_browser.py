@@ -138,6 +138,8 @@ def test_the_page_loads_the_raid_with_units_on_the_borders(page):
     assert state["counts"]["units"] > 20
     assert page.locator(".iad-unit").count() == state["counts"]["units"]
     assert page.locator("#run-select option").count() >= 1
+    # the folder's scenario list comes after the run: each file is checked as a run would check it
+    page.wait_for_selector("button[data-scenario='short.yaml']", timeout=15_000)
     assert page.locator("button[data-scenario='short.yaml']").count() == 1
     assert page.locator("#node-list input[data-node]").count() == 5
     _shot(page, "01-loaded")
