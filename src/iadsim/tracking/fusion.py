@@ -194,9 +194,22 @@ def covariance_intersection(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: A
     n = len(mean_a)
     if not n:
         return mean_a.copy(), np.asarray(cov_a, dtype=np.float64).copy(), np.zeros(0)
-    info_a = _symmetric(np.linalg.inv(np.asarray(cov_a, dtype=np.float64)).astype(np.float64))
-    info_b = _symmetric(np.linalg.inv(np.asarray(cov_b, dtype=np.float64)).astype(np.float64))
-    omega = ci_weight(info_a, info_b, criterion)
+    cov_a, cov_b = np.asarray(cov_a, dtype=np.float64), np.asarray(cov_b, dtype=np.float64)
+    info_a = _symmetric(np.linalg.inv(cov_a).astype(np.float64))
+    info_b = _symmetric(np.linalg.inv(cov_b).astype(np.float64))
+    if criterion == "determinant":
+        # the slopes at the end points need no eigenvalues: Σ aᵢ = tr(B A⁻¹) − d at ω = 0 and
+        # Σ aᵢ / λᵢ = d − tr(A B⁻¹) at ω = 1; most pairs end there (one input better in every
+        # direction), and only the others go through the eigenvalue solve
+        d = mean_a.shape[1]
+        at_zero = np.einsum("pij,pij->p", cov_b, info_a) - d <= 0.0
+        at_one = d - np.einsum("pij,pij->p", cov_a, info_b) >= 0.0
+        omega = np.where(at_zero, 0.0, 1.0)
+        inner = np.flatnonzero(~at_zero & ~at_one)
+        if len(inner):
+            omega[inner] = ci_weight(info_a[inner], info_b[inner], criterion)
+    else:
+        omega = ci_weight(info_a, info_b, criterion)
     info = omega[:, None, None] * info_a + (1.0 - omega)[:, None, None] * info_b
     cov = _symmetric(np.asarray(np.linalg.inv(info), dtype=np.float64))
     weighted = (omega[:, None] * np.einsum("pij,pj->pi", info_a, mean_a)
