@@ -35,7 +35,8 @@ _EVENT_TIMES = (("declared_unknown", "identified_s"), ("designated_hostile", "ho
                 ("visual_identification", "intercept_s"))
 
 
-def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, objects: pa.Table) -> pa.Table:
+def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, objects: pa.Table,
+                  first: pa.Table | None = None) -> pa.Table:
     """One row per hostile-side object (not of a defending nation, without flight plan or IFF) that
     entered an airspace the arrangement decides for (``OUTCOME_SCHEMA``), at the node deciding there.
 
@@ -43,6 +44,7 @@ def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, object
         scenario: the scenario of the pass (its nations' sides, its airspaces).
         c2: the C2 pass (its tables, the objects on its clock, the deciding nodes).
         detections, objects: the sensing pass's DETECTIONS and objects.
+        first: their ``first_detections`` table when the caller already has it (else computed).
     """
     clock = c2.clock
     truth, times_s, killed_s = clock, clock.times_s, clock.killed_s
@@ -50,7 +52,9 @@ def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, object
     airspaces = {a: airspace(scenario, a) for a in c2.authority}
     picture, events, engagements = c2.picture, c2.events, c2.engagements
     defenders = {n for n, nat in scenario.nations.items() if nat.side == Side.defender}
-    first_det = _first_detections(detections, objects)
+    if first is None and objects.num_rows:
+        first = first_detections(detections, objects)
+    first_det = _first_detections(first) if first is not None else {}
     engaged = engagements.to_pylist()
     meta = _object_meta(objects)
     rows = []
@@ -108,11 +112,8 @@ def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, object
     return pa.Table.from_pylist(rows, schema=OUTCOME_SCHEMA)
 
 
-def _first_detections(detections: pa.Table, objects: pa.Table) -> dict[str, float]:
-    """object id → its first detection time (any radar), seconds."""
-    if not objects.num_rows:
-        return {}
-    table = first_detections(detections, objects)
+def _first_detections(table: pa.Table) -> dict[str, float]:
+    """object id → its first detection time (any radar), seconds, from a ``first_detections`` table."""
     return {o: t for o, t in zip(table["object_id"].to_pylist(), table["first_detection_s"].to_pylist(),
                                  strict=True) if t is not None}
 

@@ -73,7 +73,9 @@ def air_to_air(state: C2State, k: int, t1: float, target_m: Array) -> None:
     """Pairs whose radar holds a target their node holds as hostile fire; kills are drawn."""
     assert state.air is not None
     ic = state.interceptors
-    armed = {a: air_to_air_missile(state, a) for a in set(ic.aircraft)}
+    armed = state.air_to_air_missiles
+    for a in set(ic.aircraft) - armed.keys():  # each type's missile once per pass
+        armed[a] = air_to_air_missile(state, a)
     hostile = np.zeros(len(ic), dtype=bool)
     steering = np.asarray(ic.node)
     for name in set(ic.node):

@@ -31,6 +31,7 @@ from iadsim.tracking.tracker import Scan, Tracker
 if TYPE_CHECKING:
     from iadsim.c2.engagements import EngagementStage
     from iadsim.engagement.air import AirToAir
+    from iadsim.engagement.missile import MissileProfile
     from iadsim.geo.terrain import Terrain
 
 __all__ = ["SNAPSHOT_CYCLES", "C2State", "FighterBase", "Identity", "NodeState", "TrackerCache",
@@ -228,6 +229,8 @@ class C2State:
         jammed_object, jammed_time_s: the detections made under jamming, in time order: which
             object (index) and when.
         bases: the fighter bases, once computed (``decisions.fighter_bases``).
+        air_to_air_missiles: aircraft type → its air-to-air missile (id, profile, Pk), or None,
+            once looked up (``interceptors.air_to_air_missile``).
         events, stats, link_messages: the event log rows, counters, per-link sent/lost.
         picture_rows, picture_nodes, interceptor_rows: what the result tables are built from.
     """
@@ -263,6 +266,7 @@ class C2State:
     jammed_object: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     jammed_time_s: Array = field(default_factory=lambda: np.zeros(0))
     bases: list[FighterBase] | None = None
+    air_to_air_missiles: dict[str, tuple[str, MissileProfile, float] | None] = field(default_factory=dict)
     events: list[EventRow] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=lambda: {
         "late_reports": 0, "reports_lost_node_down": 0, "messages_sent": 0, "messages_lost": 0,

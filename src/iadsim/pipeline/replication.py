@@ -210,6 +210,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
                          f"(replication {replication}, seed {sc.seed}, "
                          f"scenario {scenario_hash(sc)[:12]})")
     res = sensing.result
+    first = first_detections(res.detections, res.objects)
     stats: dict[str, Any] = {"sensing": dict(res.stats)}
     run_c2_pass = arrangement is not None or (sc.c2 is not None and sc.arrangement in sc.arrangements)
     arr = Arrangement(arrangement or sc.arrangement)
@@ -223,7 +224,8 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
                     world=sensing.world,
                     progress=step, tracker_cache=sensing.tracker_cache if shared else None)
         picture, c2_events, interceptors = c2.picture, c2.events, c2.interceptors
-        outcomes, engagements = outcome_table(sc, c2, res.detections, res.objects), c2.engagements
+        outcomes = outcome_table(sc, c2, res.detections, res.objects, first)
+        engagements = c2.engagements
         stats["c2"] = dict(c2.stats)
         tracks = _picture_tracks(picture)
     else:
@@ -237,7 +239,7 @@ def run_replication(scenario: Scenario, *, arrangement: Arrangement | str | None
         tracks = track_by_node(res.detections, mapping, config)
         stats["sensor_nodes"] = mapping
     return RunResult(res.truth, res.detections, res.bearings, res.events, res.objects, res.ew_effects,
-                     first_detections(res.detections, res.objects), picture, c2_events, interceptors,
+                     first, picture, c2_events, interceptors,
                      outcomes, engagements, tracks, stats, arr.value, run_c2_pass, sensing.seed,
                      replication, sensing.scenario_hash, str(__version__), sensing.world, sensing.terrain)
 
