@@ -53,6 +53,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import scipy
 from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 from scipy.stats import chi2
@@ -516,6 +517,56 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"  N = {c['n_targets']}: speed ≥ {GOAL_SPEEDUP:g}×: {'MET' if g['speed'] else 'NOT MET'} "
               f"({c['speedup']:.0f}×); OSPA ≤ Stone Soup + {100 * GOAL_OSPA_MARGIN:g} %: "
               f"{'MET' if g['ospa'] else 'NOT MET'} ({c['ospa_diff_pct']:+.1f} %){note}")
+
+
+def _stonesoup_key(n_targets: int, seed: int) -> str:
+    """A file name for Stone Soup's tracks of one case: its size, seed, version and settings."""
+    sets = settings()
+    text = json.dumps([stonesoup.__version__, sets["stonesoup"], sets["scenario"]], sort_keys=True)
+    return f"n{n_targets}-seed{seed}-{hashlib.sha1(text.encode()).hexdigest()[:10]}.parquet"
+
+
+def stonesoup_tracks(detections: pa.Table, n_targets: int, seed: int, cache: Path) -> pa.Table:
+    """Stone Soup's confirmed tracks of a whole case (all scans), from ``cache`` when it holds them.
+
+    Stone Soup is deterministic on a table, and its result does not depend on iadsim, so a case is
+    run once per Stone Soup version and settings (the file name holds a hash of both).
+    """
+    path = cache / _stonesoup_key(n_targets, seed)
+    if path.exists():
+        return pq.read_table(path)
+    tracks, _ = run_stonesoup(detections, float("inf"), 0)
+    cache.mkdir(parents=True, exist_ok=True)
+    pq.write_table(tracks, path)
+    return tracks
+
+
+def seed_study(n_targets: int, seeds: list[int], cache: Path) -> list[dict[str, Any]]:
+    """Mean OSPA of iadsim and Stone Soup at ``n_targets`` on each seed (all scans), with start-up
+    (scans 0–4) and after start-up separately."""
+    rows = []
+    for seed in seeds:
+        detections, truth, times = scenario(n_targets, seed)
+        ss = score(stonesoup_tracks(detections, n_targets, seed, cache), truth, times)
+        iad = run_iadsim(detections, truth, times, 1)
+        row = {"seed": seed, "n_targets": n_targets}
+        for name, r in (("iadsim", iad), ("stonesoup", ss)):
+            per_scan = np.asarray(r["ospa_per_scan_m"])
+            row[name] = {"ospa_mean_m": r["ospa_mean_m"],
+                         "ospa_startup_m": float(per_scan[:STEADY_FROM_SCAN].mean()),
+                         "ospa_after_startup_m": r["ospa_after_startup_m"],
+                         "ospa_per_scan_m": r["ospa_per_scan_m"][:8],
+                         "confirmed_per_scan": r["confirmed_per_scan"][:8],
+                         "completeness": r["completeness"], "spuriousness": r["spuriousness"]}
+        row["ospa_diff_pct"] = 100.0 * (iad["ospa_mean_m"] / ss["ospa_mean_m"] - 1.0)
+        rows.append(row)
+        i, s = row["iadsim"], row["stonesoup"]
+        print(f"  seed {seed}: iadsim {i['ospa_mean_m']:.1f} m (start-up {i['ospa_startup_m']:.1f}, after "
+              f"{i['ospa_after_startup_m']:.1f}), Stone Soup {s['ospa_mean_m']:.1f} m (start-up "
+              f"{s['ospa_startup_m']:.1f}, after {s['ospa_after_startup_m']:.1f}): "
+              f"{row['ospa_diff_pct']:+.1f} %; confirmed at scans 3-7 {i['confirmed_per_scan'][3:]} vs "
+              f"{s['confirmed_per_scan'][3:]}", flush=True)
+    return rows
 
 
 def iadsim_only(sizes: list[int], repeat: int, recorded_path: Path) -> int:

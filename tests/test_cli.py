@@ -244,6 +244,7 @@ def test_run_refuses_bad_traffic_without_writing(write, tmp_path, edit, message)
 
 
 def test_track_command_end_to_end(write, tmp_path):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from iadsim import load_scenario
@@ -262,9 +263,29 @@ def test_track_command_end_to_end(write, tmp_path):
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert {"time_s", "track_id", "lat_deg", "lon_deg", "alt_m", "vel_east_mps", "vel_north_mps",
             "confirmed"} <= set(rows[0])
+    assert {"quality", "alt_std_m"} <= set(rows[0])
     parquet = tmp_path / "tracks.parquet"
     assert invoke("track", str(detections), "--out", str(parquet)).exit_code == 0
     assert pq.read_table(parquet).num_rows == len(rows)
+    # the 2D prior from the command line: the same reports without elevation give 2D-only tracks,
+    # whose altitude's standard deviation starts at the prior's (4 km by default)
+    table = pq.read_table(detections)
+    for column in ("elevation_deg", "sigma_elevation_deg"):
+        table = table.set_column(table.schema.get_field_index(column), column,
+                                 pa.nulls(table.num_rows, pa.float64()))
+    flat = write_table(table, tmp_path / "flat.parquet")
+    low = tmp_path / "low.parquet"
+    result = invoke("track", str(flat), "--out", str(low), "--prior-altitude-m", "5000",
+                    "--prior-altitude-std-m", "300")
+    assert result.exit_code == 0, result.output
+    tracks = pq.read_table(low)
+    assert tracks.num_rows and tracks["alt_m"].null_count == tracks.num_rows
+    assert 300.0 <= min(tracks["alt_std_m"].to_pylist()) < 400.0
+    for option, value in (("--prior-altitude-m", "nan"), ("--prior-altitude-m", "200000"),
+                          ("--prior-altitude-std-m", "0")):
+        bad = invoke("track", str(detections), "--out", str(tmp_path / "bad.parquet"), option, value)
+        assert bad.exit_code == 2 and option in bad.stderr and "Traceback" not in bad.stderr
+        assert not (tmp_path / "bad.parquet").exists()
 
 
 def test_track_command_bad_input(write, tmp_path):

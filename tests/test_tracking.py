@@ -203,8 +203,41 @@ def test_two_d_only_track_passing_the_radar_reports_no_altitude_and_keeps_its_ac
     tracks = track_detections(det, origin=ORIGIN)
     assert _track_ids(tracks) == [1]
     assert tracks["alt_m"].null_count == tracks.num_rows
+    # the altitude's uncertainty is reported all the same: the prior's 4 km, which no 2D update
+    # shrinks, growing with the unknown vertical speed (20 m/s a priori) as the track ages
+    _assert_considered_altitude_std(tracks, TrackerConfig())
     errors = np.array([e for _, e, _ in _errors_to_truth(tracks, truth)])
     assert np.sqrt(np.mean(errors**2)) < 400.0
+
+
+def _assert_considered_altitude_std(tracks: pa.Table, config: TrackerConfig) -> None:
+    """A 2D-only track's alt_std_m: the prior's at birth, never shrinking, within the prior and the
+    vertical-speed prior's growth (the position's horizontal part adds a little away from the origin)."""
+    std = tracks["alt_std_m"].to_numpy()
+    age = tracks["time_s"].to_numpy() - tracks["time_s"].to_numpy()[0] + 6.0  # born at its 2nd report
+    bound = np.sqrt(config.prior_altitude_std_m**2 + (config.initial_vertical_speed_std_mps * age) ** 2)
+    assert std[0] >= 0.99 * config.prior_altitude_std_m
+    assert np.all(np.diff(std) >= -1e-6) and np.all(std <= 1.02 * bound)
+
+
+def test_a_prior_altitude_at_the_target_s_removes_the_slant_range_error_near_the_radar():
+    # the same pass; placed at 5 km, the 1 km high target's reports are up to ~1.5 km off horizontally
+    # abeam the radar (slant range 4.1 km turned into ground range 0 to 3.9 km); at its true altitude
+    # the only error is the measurement's. The prior's standard deviation follows the option.
+    radar = ecef_to_enu(geodetic_to_ecef(*RADAR_2D), *ORIGIN).reshape(3)
+    det, truth = synthetic([[radar[0] - 30e3, radar[1] + 3e3, 1000.0]], [[250.0, 0.0, 0.0]], scans=40,
+                           period_s=6.0, radars=("2d",), seed=2)
+    rms = {}
+    for altitude in (5000.0, 1000.0):
+        config = TrackerConfig(prior_altitude_m=altitude, prior_altitude_std_m=500.0)
+        tracks = track_detections(det, config, origin=ORIGIN)
+        assert _track_ids(tracks) == [1]
+        _assert_considered_altitude_std(tracks, config)
+        errors = np.array([e for _, e, _ in _errors_to_truth(tracks, truth)])
+        rms[altitude] = float(np.sqrt(np.mean(errors**2)))
+    assert rms[1000.0] < 0.6 * rms[5000.0], rms
+    with pytest.raises(ValueError, match="prior_altitude_m"):
+        TrackerConfig(prior_altitude_m=float("nan"))
 
 
 def test_a_two_d_report_does_not_move_a_considered_altitude():

@@ -464,6 +464,10 @@ def coverage(
     typer.echo(str(output / "regions_by_date.csv"))
 
 
+PRIOR_ALTITUDE_RANGE_M = (-500.0, 100_000.0)
+"""``--prior-altitude-m`` from below the lowest land (the Dead Sea shore, −430 m) to the Kármán line."""
+
+
 @app.command()
 @_user_errors
 def track(
@@ -476,6 +480,12 @@ def track(
     motion_model: Annotated[str, typer.Option(
         "--motion-model", help="cv (constant velocity) or imm (constant velocity + coordinated "
         "turn, for manoeuvring targets; docs/models/tracking.md).")] = "cv",
+    prior_altitude_m: Annotated[float | None, typer.Option(
+        "--prior-altitude-m", help="Altitude at which a 2D radar's detection is placed, m above the "
+        "earth (default: the reference tracking settings, 5000).", show_default=False)] = None,
+    prior_altitude_std_m: Annotated[float | None, typer.Option(
+        "--prior-altitude-std-m", help="Its standard deviation, m (default: the reference tracking "
+        "settings, 4000).", show_default=False)] = None,
 ) -> None:
     """Track radar detections with the batched tracker; writes one row per track per scan."""
     from iadsim.tracking import (
@@ -495,8 +505,20 @@ def track(
         except ValueError:
             raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'") from None
         frame = (lat, lon)
+    defaults = TrackerConfig()
+    if prior_altitude_m is None:
+        prior_altitude_m = defaults.prior_altitude_m
+    elif not PRIOR_ALTITUDE_RANGE_M[0] <= prior_altitude_m <= PRIOR_ALTITUDE_RANGE_M[1]:
+        raise UserError(f"--prior-altitude-m must be within {PRIOR_ALTITUDE_RANGE_M[0]:g} to "
+                        f"{PRIOR_ALTITUDE_RANGE_M[1]:g} m, got {prior_altitude_m:g}")
+    if prior_altitude_std_m is None:
+        prior_altitude_std_m = defaults.prior_altitude_std_m
+    elif not 0.0 < prior_altitude_std_m <= PRIOR_ALTITUDE_RANGE_M[1]:
+        raise UserError(f"--prior-altitude-std-m must be above 0 and at most "
+                        f"{PRIOR_ALTITUDE_RANGE_M[1]:g} m, got {prior_altitude_std_m:g}")
     try:
-        config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv")
+        config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
+                               prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)
         tracks = track_detections(read_detections(detections), config, origin=frame)
     except TrackingInputError as exc:
         raise UserError(f"{detections}: {exc}") from None

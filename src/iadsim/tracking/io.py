@@ -57,8 +57,10 @@ TRACK_SCHEMA = pa.schema([
     pa.field("vel_north_mps", pa.float64(), nullable=False),
     pa.field("confirmed", pa.bool_(), nullable=False),
     pa.field("quality", pa.float64(), nullable=False),
+    pa.field("alt_std_m", pa.float64(), nullable=False),
 ])
-"""The TRACKS table: the issue's columns plus ``quality`` (share of recent scans with a detection)."""
+"""The TRACKS table: the issue's columns plus ``quality`` (share of recent scans with a detection) and
+``alt_std_m`` (the altitude's standard deviation, also where ``alt_m`` is empty)."""
 
 
 class TrackingInputError(ValueError):

@@ -155,6 +155,7 @@ class TrackerConfig:
             "max_position_std_m": self.max_position_std_m > 0.0,
             "initial_speed_std_mps": self.initial_speed_std_mps > 0.0,
             "initial_vertical_speed_std_mps": self.initial_vertical_speed_std_mps > 0.0,
+            "prior_altitude_m": math.isfinite(self.prior_altitude_m),
             "prior_altitude_std_m": self.prior_altitude_std_m > 0.0,
             "altitude_known_std_m": self.altitude_known_std_m > 0.0,
             "coverage_margin": self.coverage_margin > 0.0,
@@ -605,7 +606,9 @@ def track_detections(detections: pa.Table, config: TrackerConfig | None = None,
         scans at that time: ``time_s, track_id, lat_deg, lon_deg, alt_m`` (null until a 3D report
         has updated the track, and while the altitude standard deviation exceeds
         ``altitude_known_std_m``), ``vel_east_mps, vel_north_mps`` (in the ENU frame at the track's
-        position), ``confirmed, quality``; sorted by time then track id.
+        position), ``confirmed, quality, alt_std_m`` (the altitude's standard deviation along the
+        local vertical, m: the filter's, or for a 2D-only track the prior's as the updates left it);
+        sorted by time then track id.
         With ``config.report_covariance`` also ``vel_up_mps`` and the state covariance (the 21
         ``COVARIANCE_COLUMNS``, ENU frame at the track's position, m², m²/s, m²/s²).
         Candidates (single detections not yet paired into a track) are not reported.
@@ -718,4 +721,5 @@ def _tracks_table(time_s: Array, ids: IntArray, state: Array, alt_std: Array, ha
         "vel_north_mps": pa.array(vel_local[:, 1], pa.float64()),
         "confirmed": pa.array(confirmed, pa.bool_()),
         "quality": pa.array(quality, pa.float64()),
+        "alt_std_m": pa.array(alt_std, pa.float64()),
     }, schema=TRACK_SCHEMA)
