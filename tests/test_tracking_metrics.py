@@ -131,3 +131,20 @@ def test_continuity_of_no_tracks_is_undefined():
     measures = siap(_tracks([]), _truth("a"))
     assert math.isnan(measures.track_breaks_per_object) and math.isnan(measures.ids_per_object)
     assert track_breaks(_tracks([]), _truth("a"))["breaks"].to_pylist() == [0]
+
+
+def test_gospa_and_siap_position_accuracy_of_tables_by_hand():
+    from iadsim.tracking import gospa
+
+    truth = _truth("abc")
+    # at 10 s: a held 300 m off, b held 500 m off, c missed; a false track 5 km north of d's place
+    tracks = _tracks([(10.0, 1, "a", 300.0, True), (10.0, 2, "b", 500.0, True),
+                      (10.0, 3, "d", 5000.0, True), (10.0, 4, "c", 0.0, False)])
+    g = gospa(tracks, truth, cutoff_m=1000.0, order=1.0)
+    assert g.time_s.tolist() == [10.0] and (g.n_tracks[0], g.n_truths[0]) == (3, 3)
+    assert g.localisation[0] == pytest.approx(800.0, abs=2.0)
+    assert (g.missed[0], g.false[0]) == (500.0, 500.0)  # c^p/2 each
+    assert g.mean_m == pytest.approx(1800.0, abs=2.0)
+    s = siap(tracks, truth, association_distance_m=1000.0)
+    assert s.position_accuracy_m == pytest.approx(400.0, abs=1.0)  # mean of 300 and 500
+    assert s.accuracy_m == pytest.approx(math.sqrt((300.0**2 + 500.0**2) / 2), abs=1.0)  # their RMS

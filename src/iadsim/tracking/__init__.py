@@ -11,9 +11,11 @@ from iadsim.tracking.fusion import FusedPicture, FusionConfig, TrackSet, covaria
 from iadsim.tracking.io import TrackingInputError, read_detections, read_tracks, write_tracks
 from iadsim.tracking.metrics import (
     ConfirmationSummary,
+    GospaResult,
     OspaResult,
     SiapResult,
     confirmation_summary,
+    gospa,
     ospa,
     siap,
     time_to_confirmed_track,
@@ -25,6 +27,7 @@ __all__ = [
     "ConfirmationSummary",
     "FusedPicture",
     "FusionConfig",
+    "GospaResult",
     "OspaResult",
     "SiapResult",
     "TrackSet",
@@ -33,6 +36,7 @@ __all__ = [
     "TrackingInputError",
     "confirmation_summary",
     "covariance_intersection",
+    "gospa",
     "ospa",
     "read_detections",
     "read_tracks",

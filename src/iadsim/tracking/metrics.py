@@ -25,13 +25,18 @@ from iadsim.geo.geodesy import geodetic_to_ecef
 
 __all__ = [
     "ConfirmationSummary",
+    "GospaDistance",
+    "GospaResult",
     "OspaResult",
     "SiapResult",
     "confirmation_summary",
+    "gospa",
+    "gospa_distance",
     "interpolate_truth",
     "ospa",
     "ospa_distance",
     "siap",
+    "siap_measures",
     "time_to_confirmed_track",
     "track_breaks",
 ]
@@ -55,6 +60,74 @@ def ospa_distance(distances: Array, n_tracks: int, n_truths: int, cutoff_m: floa
     rows, cols = linear_sum_assignment(cost)
     total = float(cost[rows, cols].sum()) + cutoff_m**order * abs(m - n)
     return float((total / max(m, n)) ** (1.0 / order))
+
+
+@dataclass(frozen=True)
+class GospaDistance:
+    """GOSPA between two finite sets (α = 2) and its decomposition.
+
+    Attributes:
+        distance_m: ``(localisation + missed + false)^(1/p)``, metres.
+        localisation: ``Σ d^p`` over the assigned pairs closer than c, m^p.
+        missed: ``c^p/2`` per truth left unassigned (or assigned farther than c), m^p.
+        false: ``c^p/2`` per track left unassigned (or assigned farther than c), m^p.
+        n_missed, n_false: those counts.
+    """
+
+    distance_m: float
+    localisation: float
+    missed: float
+    false: float
+    n_missed: int
+    n_false: int
+
+
+def gospa_distance(distances: Array, n_tracks: int, n_truths: int, cutoff_m: float,
+                   order: float) -> GospaDistance:
+    """Generalised OSPA (α = 2) between two finite sets from their ``(n_tracks, n_truths)`` distances.
+
+    ``(min_γ Σ_(i,j)∈γ d(x_i, y_j)^p + c^p/2 (|X| + |Y| − 2|γ|))^(1/p)`` over assignments γ of pairs
+    closer than c (Rahmathullah, García-Fernández & Svensson 2016, arXiv:1601.05585): unlike OSPA it is not
+    normalised by the larger set's size, and it splits into localisation, missed and false parts.
+    """
+    m, n = n_tracks, n_truths
+    dummy = cutoff_m**order / 2.0
+    if m == 0 or n == 0:
+        total = dummy * (m + n)
+        return GospaDistance(float(total ** (1.0 / order)), 0.0, dummy * n, dummy * m, n, m)
+    # a pair at c or farther costs 2·c^p/2 = c^p assigned or not: cap at c^p, then drop such pairs
+    cost = np.minimum(np.asarray(distances, dtype=np.float64) ** order, cutoff_m**order)
+    rows, cols = linear_sum_assignment(cost)
+    kept = np.asarray(distances)[rows, cols] < cutoff_m
+    localisation = float(cost[rows[kept], cols[kept]].sum())
+    n_pairs = int(kept.sum())
+    n_missed, n_false = n - n_pairs, m - n_pairs
+    total = localisation + dummy * (n_missed + n_false)
+    return GospaDistance(float(total ** (1.0 / order)), localisation, dummy * n_missed, dummy * n_false,
+                         n_missed, n_false)
+
+
+@dataclass(frozen=True)
+class GospaResult:
+    """GOSPA per evaluation time (α = 2).
+
+    Attributes:
+        time_s: ``(K,)`` seconds. gospa_m: ``(K,)`` metres. localisation, missed, false: ``(K,)``
+        their parts in m^p (``GospaDistance``). n_tracks, n_truths: ``(K,)`` set sizes.
+        mean_m: the mean of ``gospa_m`` over the times (NaN if there are none).
+    """
+
+    time_s: Array
+    gospa_m: Array
+    localisation: Array
+    missed: Array
+    false: Array
+    n_tracks: NDArray[np.int64]
+    n_truths: NDArray[np.int64]
+
+    @property
+    def mean_m(self) -> float:
+        return float(self.gospa_m.mean()) if len(self.gospa_m) else float("nan")
 
 
 @dataclass(frozen=True)
@@ -214,6 +287,22 @@ def ospa(tracks: pa.Table, truth: pa.Table, *, cutoff_m: float = 1000.0, order: 
                       np.asarray(n_gt, dtype=np.int64))
 
 
+def gospa(tracks: pa.Table, truth: pa.Table, *, cutoff_m: float = 1000.0, order: float = 1.0,
+          times_s: Array | None = None, confirmed_only: bool = True,
+          hold_s: float | None = None) -> GospaResult:
+    """GOSPA (α = 2) between track and truth positions at each evaluation time; arguments as ``ospa``."""
+    times, track_sets, truth_sets = _frames(tracks, truth, times_s, confirmed_only, hold_s)
+    parts = []
+    for (lat, lon, alt, _), (glat, glon, galt, _) in zip(track_sets, truth_sets, strict=True):
+        d = _distances(lat, lon, alt, glat, glon, galt) if len(lat) and len(glat) else np.zeros((0, 0))
+        parts.append(gospa_distance(d, len(lat), len(glat), cutoff_m, order))
+    values = np.asarray([(g.distance_m, g.localisation, g.missed, g.false) for g in parts],
+                        dtype=np.float64).reshape(len(parts), 4)
+    return GospaResult(times, values[:, 0], values[:, 1], values[:, 2], values[:, 3],
+                       np.asarray([len(t[0]) for t in track_sets], dtype=np.int64),
+                       np.asarray([len(g[0]) for g in truth_sets], dtype=np.int64))
+
+
 @dataclass(frozen=True)
 class SiapResult:
     """SIAP-style measures over all evaluation times (each a pooled ratio over times).
@@ -229,6 +318,8 @@ class SiapResult:
         track_breaks_per_object: mean number of times the id of the track holding an object (its
             nearest associated track) changed between the times it was held, over the objects ever
             held (0 is ideal: continuity; see ``track_breaks``).
+        position_accuracy_m: mean distance of the same pairs, metres: SIAP's PA (Votruba et al.
+            2001, as in Stone Soup's ``SIAPMetrics``); ``accuracy_m`` is their RMS.
     """
 
     completeness: float
@@ -237,6 +328,7 @@ class SiapResult:
     accuracy_m: float
     ids_per_object: float
     track_breaks_per_object: float = float("nan")
+    position_accuracy_m: float = float("nan")
 
 
 @dataclass(frozen=True)
@@ -263,23 +355,33 @@ class _Association:
 def _associate(track_sets: list[_TrackSet], truth_sets: list[_TruthSet],
                association_distance_m: float) -> _Association:
     """Each confirmed track with its nearest truth within the distance, at each time."""
+    frames = []
+    for (lat, lon, alt, ids), (glat, glon, galt, gobj) in zip(track_sets, truth_sets, strict=True):
+        d = (_distances(lat, lon, alt, glat, glon, galt) if len(lat) and len(glat)
+             else np.zeros((len(lat), len(glat))))
+        frames.append((d, ids, gobj))
+    return _associate_distances(frames, association_distance_m)
+
+
+def _associate_distances(frames: list[tuple[Array, IntArray, IntArray]],
+                         association_distance_m: float) -> _Association:
+    """``_associate`` from each time's ``(m, n)`` distances, track ids ``(m,)`` and object codes ``(n,)``."""
     n_truth = held = n_track = spurious = matched = 0
     sq: list[Array] = [np.zeros(0)]
     pair_obj: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     pair_tid: list[IntArray] = [np.zeros(0, dtype=np.int64)]
     hold: list[tuple[IntArray, IntArray, IntArray]] = []
-    for k, ((lat, lon, alt, ids), (glat, glon, galt, gobj)) in enumerate(
-            zip(track_sets, truth_sets, strict=True)):
-        n_truth += len(glat)
-        n_track += len(lat)
-        if not len(lat):
+    for k, (d, ids, gobj) in enumerate(frames):
+        m, n = d.shape
+        n_truth += n
+        n_track += m
+        if not m:
             continue
-        if not len(glat):
-            spurious += len(lat)
+        if not n:
+            spurious += m
             continue
-        d = _distances(lat, lon, alt, glat, glon, galt)
         nearest = np.argmin(d, axis=1)
-        dmin = d[np.arange(len(lat)), nearest]
+        dmin = d[np.arange(m), nearest]
         ok = dmin <= association_distance_m
         spurious += int((~ok).sum())
         matched += int(ok.sum())
@@ -321,7 +423,36 @@ def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1
     """
     _, track_sets, truth_sets = _frames(tracks, truth, times_s, True, hold_s)
     a = _associate(track_sets, truth_sets, association_distance_m)
-    n_objects = len(_truth_objects(truth)[0])
+    return _siap_result(a, len(_truth_objects(truth)[0]))
+
+
+def siap_measures(distances: list[Array], association_distance_m: float,
+                  track_ids: list[IntArray] | None = None,
+                  object_ids: list[IntArray] | None = None) -> SiapResult:
+    """The SIAP measures of ``siap`` from distance matrices, for any state space and distance.
+
+    Args:
+        distances: per evaluation time, the ``(m_t, n_t)`` distances between its confirmed tracks
+            and its truth objects (any unit: accuracies come out in it).
+        association_distance_m: a track is associated with its nearest truth when at most this far.
+        track_ids: per time ``(m_t,)`` track ids (default: the row numbers, one track per row
+            across times — right when the rows of every time are the same tracks).
+        object_ids: per time ``(n_t,)`` object codes ``0 ≤ code`` (default: the column numbers).
+    """
+    frames = []
+    for k, matrix in enumerate(distances):
+        d = np.asarray(matrix, dtype=np.float64)
+        if d.ndim != 2:
+            raise ValueError(f"distances[{k}] must be a (tracks, truths) matrix, got shape {d.shape}")
+        m, n = d.shape
+        ids = np.arange(m, dtype=np.int64) if track_ids is None else np.asarray(track_ids[k], np.int64)
+        obj = np.arange(n, dtype=np.int64) if object_ids is None else np.asarray(object_ids[k], np.int64)
+        frames.append((d, ids, obj))
+    n_objects = 1 + max((int(f[2].max()) for f in frames if len(f[2])), default=-1)
+    return _siap_result(_associate_distances(frames, association_distance_m), n_objects)
+
+
+def _siap_result(a: _Association, n_objects: int) -> SiapResult:
     held_times, distinct, breaks = _continuity(a, n_objects)
     ever = held_times > 0
     return SiapResult(
@@ -331,6 +462,7 @@ def siap(tracks: pa.Table, truth: pa.Table, *, association_distance_m: float = 1
         accuracy_m=float(np.sqrt(a.squared_m2.mean())) if len(a.squared_m2) else float("nan"),
         ids_per_object=float(distinct[ever].mean()) if ever.any() else float("nan"),
         track_breaks_per_object=float(breaks[ever].mean()) if ever.any() else float("nan"),
+        position_accuracy_m=float(np.sqrt(a.squared_m2).mean()) if len(a.squared_m2) else float("nan"),
     )
 
 
