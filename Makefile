@@ -24,6 +24,7 @@ test: $(STAMP)
 # Debian's chromium (the browser tests drive it) and gdal-bin (the viewshed benchmark's peer)
 system-deps:
 	./scripts/install-system-deps.sh
+	./scripts/make-asterix-decoder-venv.sh
 
 # rebuild the viewer page from web/ (developers only: the built files ship in src/iadsim/web/static)
 viewer:

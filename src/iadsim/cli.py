@@ -464,6 +464,67 @@ def coverage(
     typer.echo(str(output / "regions_by_date.csv"))
 
 
+EXPORT_FORMATS = ("asterix",)
+"""``iadsim export --format``: each is a plain function of its own module (iadsim.io.<format>)."""
+
+
+@app.command()
+@_user_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
+                                            show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="asterix: CAT048 detections and CAT062 node "
+                                     "pictures, raw and pcap (docs/asterix.md).")] = "asterix",
+    output: Annotated[Path | None, typer.Option("--out", help="Folder to write into (default: "
+                                                "RUN_DIR/export-<format>); files are never overwritten.",
+                                                show_default=False)] = None,
+) -> None:
+    """Export a run folder in a format of the field; prints the files written."""
+    from iadsim.io.run_folder import RunFolderError
+
+    if fmt not in EXPORT_FORMATS:
+        raise UserError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got '{fmt}'")
+    out = output if output is not None else run_dir / f"export-{fmt}"
+    try:
+        lines = _export_asterix(run_dir, out)
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    for line in lines:
+        typer.echo(line)
+
+
+def _export_asterix(run_dir: Path, out: Path) -> list[str]:
+    from iadsim.io.asterix import AsterixError, export_asterix
+
+    try:
+        result = export_asterix(run_dir, out)
+    except AsterixError as exc:
+        raise UserError(str(exc)) from None
+    lines = [str(p) for p in result.files]
+    lines.append(f"{result.cat048_records} CAT048 target reports, {result.cat062_records} CAT062 track "
+                 "reports")
+    lines += [f"not written: {n} detections with {why}" for why, n in result.skipped.items()]
+    return lines
+
+
+ASTERIX_SUFFIXES = (".ast", ".asterix", ".pcap")
+"""File name endings ``iadsim track`` reads as ASTERIX CAT048 (raw datablocks, or a pcap)."""
+
+
+def _read_cat048(path: Path, sources: Path) -> Any:
+    """A DETECTIONS table from a CAT048 file and its sources table; UserError on bad input."""
+    from iadsim.io.asterix import AsterixError, read_cat048, read_sources
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        return read_cat048(data, read_sources(sources))
+    except AsterixError as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
 PRIOR_ALTITUDE_RANGE_M = (-500.0, 100_000.0)
 """``--prior-altitude-m`` from below the lowest land (the Dead Sea shore, −430 m) to the Kármán line."""
 
@@ -486,6 +547,10 @@ def track(
     prior_altitude_std_m: Annotated[float | None, typer.Option(
         "--prior-altitude-std-m", help="Its standard deviation, m (default: the reference tracking "
         "settings, 4000).", show_default=False)] = None,
+    sources: Annotated[Path | None, typer.Option(
+        "--sources", help="For ASTERIX CAT048 input (.ast raw datablocks or .pcap): the SAC/SIC table "
+        "with each radar's site and accuracies (asterix-sources.csv of iadsim export; docs/asterix.md).",
+        show_default=False)] = None,
 ) -> None:
     """Track radar detections with the batched tracker; writes one row per track per scan."""
     from iadsim.tracking import (
@@ -516,10 +581,18 @@ def track(
     elif not 0.0 < prior_altitude_std_m <= PRIOR_ALTITUDE_RANGE_M[1]:
         raise UserError(f"--prior-altitude-std-m must be above 0 and at most "
                         f"{PRIOR_ALTITUDE_RANGE_M[1]:g} m, got {prior_altitude_std_m:g}")
+    asterix_input = detections.suffix.lower() in ASTERIX_SUFFIXES
+    if asterix_input and sources is None:
+        raise UserError(f"{detections}: ASTERIX input needs --sources (the SAC/SIC table, "
+                        "asterix-sources.csv)")
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
                                prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)
-        tracks = track_detections(read_detections(detections), config, origin=frame)
+        if asterix_input and sources is not None:
+            table = _read_cat048(detections, sources)
+        else:
+            table = read_detections(detections)
+        tracks = track_detections(table, config, origin=frame)
     except TrackingInputError as exc:
         raise UserError(f"{detections}: {exc}") from None
     write_tracks(tracks, output)
