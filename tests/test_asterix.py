@@ -26,6 +26,7 @@ pytest.importorskip("asterix.generated", reason="libasterix is not installed (pi
 from iadsim import load_scenario
 from iadsim.cli import app
 from iadsim.io import asterix as ax
+from iadsim.io.pcap import LINKTYPE_ETHERNET, PCAP_MAGIC, write_pcap
 from iadsim.runs import run_scenario
 from iadsim.tracking import TrackerConfig, track_detections
 from tests.sim_scenarios import inbound, one_radar
@@ -78,7 +79,7 @@ def encoded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ast")
     raw, pcap = folder / "d.ast", folder / "d.pcap"
     raw.write_bytes(blocks.raw())
-    ax.write_pcap(blocks.blocks, blocks.time_s, 1_609_372_800.0, pcap)
+    write_pcap(blocks.blocks, blocks.time_s, 1_609_372_800.0, pcap, ax.ASTERIX_UDP_PORT)
     return det, sources, blocks, raw, pcap
 
 
@@ -220,7 +221,7 @@ def test_cat062_within_one_lsb_by_asterix_decoder_and_wireshark(tmp_path):
     blocks = ax.tracks_to_cat062(tracks, node)
     raw, pcap = tmp_path / "t.ast", tmp_path / "t.pcap"
     raw.write_bytes(blocks.raw())
-    ax.write_pcap(blocks.blocks, blocks.time_s, 1_609_372_800.0, pcap)
+    write_pcap(blocks.blocks, blocks.time_s, 1_609_372_800.0, pcap, ax.ASTERIX_UDP_PORT)
     order = np.lexsort((tracks["track_id"].to_numpy(), tracks["time_s"].to_numpy()))
     col = {c: tracks[c].to_numpy(zero_copy_only=False)[order] for c in tracks.column_names if c != "alt_m"}
     alt = pc.fill_null(tracks["alt_m"], np.nan).to_numpy(zero_copy_only=False)[order]
@@ -352,4 +353,4 @@ def test_track_refuses_bad_asterix_with_the_offset(run_dir, tmp_path):
 def test_pcap_header_is_wireshark_s(encoded):
     data = encoded[4].read_bytes()
     magic, major, minor, _, _, snap, link = struct.unpack("<IHHiIII", data[:24])
-    assert (magic, major, minor, snap, link) == (ax.PCAP_MAGIC, 2, 4, 65535, ax.LINKTYPE_ETHERNET)
+    assert (magic, major, minor, snap, link) == (PCAP_MAGIC, 2, 4, 65535, LINKTYPE_ETHERNET)

@@ -464,7 +464,7 @@ def coverage(
     typer.echo(str(output / "regions_by_date.csv"))
 
 
-EXPORT_FORMATS = ("asterix",)
+EXPORT_FORMATS = ("asterix", "dis")
 """``iadsim export --format``: each is a plain function of its own module (iadsim.io.<format>)."""
 
 
@@ -474,7 +474,8 @@ def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
                                             show_default=False)],
     fmt: Annotated[str, typer.Option("--format", help="asterix: CAT048 detections and CAT062 node "
-                                     "pictures, raw and pcap (docs/asterix.md).")] = "asterix",
+                                     "pictures, raw and pcap (docs/asterix.md); dis: Entity State PDUs "
+                                     "of truth and fighters, raw and pcap (docs/dis.md).")] = "asterix",
     output: Annotated[Path | None, typer.Option("--out", help="Folder to write into (default: "
                                                 "RUN_DIR/export-<format>); files are never overwritten.",
                                                 show_default=False)] = None,
@@ -486,7 +487,7 @@ def export(
         raise UserError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got '{fmt}'")
     out = output if output is not None else run_dir / f"export-{fmt}"
     try:
-        lines = _export_asterix(run_dir, out)
+        lines = _export_asterix(run_dir, out) if fmt == "asterix" else _export_dis(run_dir, out)
     except RunFolderError as exc:
         raise UserError(str(exc)) from None
     for line in lines:
@@ -505,6 +506,17 @@ def _export_asterix(run_dir: Path, out: Path) -> list[str]:
                  "reports")
     lines += [f"not written: {n} detections with {why}" for why, n in result.skipped.items()]
     return lines
+
+
+def _export_dis(run_dir: Path, out: Path) -> list[str]:
+    from iadsim.io.dis import DisError, export_dis
+
+    try:
+        result = export_dis(run_dir, out)
+    except DisError as exc:
+        raise UserError(str(exc)) from None
+    return [*(str(p) for p in result.files),
+            f"{result.truth_pdus} Entity State PDUs of truth, {result.fighter_pdus} of fighters"]
 
 
 ASTERIX_SUFFIXES = (".ast", ".asterix", ".pcap")
