@@ -127,7 +127,7 @@ class GospaResult:
 
     @property
     def mean_m(self) -> float:
-        return float(self.gospa_m.mean()) if len(self.gospa_m) else float("nan")
+        return _mean(self.gospa_m)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,12 @@ class OspaResult:
 
     @property
     def mean_m(self) -> float:
-        return float(self.ospa_m.mean()) if len(self.ospa_m) else float("nan")
+        return _mean(self.ospa_m)
+
+
+def _mean(values: Array) -> float:
+    """The mean of a per-time series, NaN when there are no times."""
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def _truth_objects(truth: pa.Table) -> tuple[NDArray[np.object_], IntArray]:
