@@ -47,6 +47,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_assignment.py
 	$(BIN)/python bench/bench_wta.py
+	$(BIN)/python bench/bench_real_trajectories.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_pipeline.py
 

@@ -128,10 +128,13 @@ SS_INITIAL_SPEED_STD_MPS = 300.0
 
 # -- the scenario ---------------------------------------------------------------------------------------
 
-def _geodetic(east: np.ndarray, north: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points of the radar's ENU plane (up = 0) as lat, lon, height."""
+def _geodetic(east: np.ndarray, north: np.ndarray, radar: tuple[float, float, float] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Points of the radar's ENU plane (up = 0) as lat, lon, height; ``radar`` (lat, lon, alt) defaults
+    to this benchmark's radar."""
     enu = np.column_stack([east, north, np.zeros(len(east))])
-    lat, lon, alt = ecef_to_geodetic(enu_to_ecef(enu, RADAR_LAT_DEG, RADAR_LON_DEG, RADAR_ALT_M))
+    lat0, lon0, alt0 = radar or (RADAR_LAT_DEG, RADAR_LON_DEG, RADAR_ALT_M)
+    lat, lon, alt = ecef_to_geodetic(enu_to_ecef(enu, lat0, lon0, alt0))
     return np.asarray(lat), np.asarray(lon), np.asarray(alt)
 
 
@@ -227,14 +230,16 @@ class TableDetector(DetectionReader):  # type: ignore[misc]
         yield from self.scans
 
 
-def stonesoup_components() -> tuple[Any, Any, Any, Any, Any]:
-    """(measurement model, updater, data associator, main deleter, initiator) of the standard pipeline."""
+def stonesoup_components(sigma_range_m: float = SIGMA_RANGE_M, sigma_azimuth_deg: float = SIGMA_AZIMUTH_DEG
+                         ) -> tuple[Any, Any, Any, Any, Any]:
+    """(measurement model, updater, data associator, main deleter, initiator) of the standard pipeline,
+    for a radar of these measurement standard deviations (default: this benchmark's)."""
     transition = CombinedLinearGaussianTransitionModel([ConstantVelocity(SS_PROCESS_NOISE),
                                                         ConstantVelocity(SS_PROCESS_NOISE)])
     # state [x, vx, y, vy] (east, north); measurement [bearing (CCW from east), range]
     measurement = CartesianToBearingRange(
         ndim_state=4, mapping=(0, 2),
-        noise_covar=np.diag([np.radians(SIGMA_AZIMUTH_DEG) ** 2, SIGMA_RANGE_M**2]))
+        noise_covar=np.diag([np.radians(sigma_azimuth_deg) ** 2, sigma_range_m**2]))
     predictor = ExtendedKalmanPredictor(transition)
     updater = ExtendedKalmanUpdater(measurement)
     hypothesiser = DistanceHypothesiser(predictor, updater, measure=Mahalanobis(),
@@ -264,14 +269,16 @@ def stonesoup_scans(detections: pa.Table, measurement: Any) -> list[tuple[dt.dat
     return scans
 
 
-def run_stonesoup(detections: pa.Table, budget_s: float, min_scans: int
-                  ) -> tuple[pa.Table, list[float]]:
+def run_stonesoup(detections: pa.Table, budget_s: float, min_scans: int,
+                  radar: tuple[float, float, float] | None = None) -> tuple[pa.Table, list[float]]:
     """Stone Soup's tracker on the table for as many scans as the budget allows.
 
     Returns:
         the TRACKS-like table of its confirmed tracks per scan, and the wall-clock time of each scan run.
     """
-    measurement, updater, associator, deleter, initiator = stonesoup_components()
+    sigma = (float(detections["sigma_range_m"][0].as_py()), float(detections["sigma_azimuth_deg"][0].as_py())
+             ) if detections.num_rows else (SIGMA_RANGE_M, SIGMA_AZIMUTH_DEG)
+    measurement, updater, associator, deleter, initiator = stonesoup_components(*sigma)
     scans = stonesoup_scans(detections, measurement)
     tracker = MultiTargetTracker(initiator=initiator, deleter=deleter, detector=TableDetector(scans),
                                  data_associator=associator, updater=updater)
@@ -295,7 +302,7 @@ def run_stonesoup(detections: pa.Table, budget_s: float, min_scans: int
             rows["n"].append(sv[2])
             rows["vn"].append(sv[3])
     e, n = np.asarray(rows["e"]), np.asarray(rows["n"])
-    lat, lon, _ = _geodetic(e, n) if len(e) else (np.zeros(0), np.zeros(0), np.zeros(0))
+    lat, lon, _ = _geodetic(e, n, radar) if len(e) else (np.zeros(0), np.zeros(0), np.zeros(0))
     m = len(e)
     table = pa.table({
         "time_s": pa.array(rows["time_s"], pa.float64()),
