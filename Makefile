@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test bench system-deps viewer clean
 
+# opendis (the DIS export) declares numpy<2, which would make pip downgrade numpy and break pyarrow;
+# it runs on numpy 2, so it is installed without its dependencies (docs/dis.md)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	# opendis (DIS export) declares numpy<2, which would break pyarrow; it runs on numpy 2, so it is
-	# installed without its dependencies (docs/dis.md)
 	$(BIN)/pip install --quiet --no-deps 'opendis>=1.0'
 	touch $(STAMP)
 
