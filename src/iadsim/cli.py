@@ -262,6 +262,11 @@ def oob(
         return
     text = {OobFormat.csv: oob_to_csv, OobFormat.json: oob_to_json,
             OobFormat.geojson: oob_to_geojson}[fmt](result)
+    _emit(text, output)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Write an export to stdout, or to ``output`` (its folder made) and print the path."""
     if output is None:
         sys.stdout.write(text)
     else:
@@ -762,12 +767,7 @@ def sources(
     else:
         records = source_records(sc, entries)
         text = sources_to_csv(records) if as_csv else sources_to_json(records)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        typer.echo(str(output))
+    _emit(text, output)
 
 
 def _print_sources_table(name: str, records: Sequence[dict[str, Any]]) -> None:
