@@ -23,7 +23,7 @@ runner = CliRunner()
 # Raise it when citations are added; a change that lowers the share below it fails here, so an
 # assumption never silently replaces a citation. Measured with `iadsim sources --audit`.
 CATALOG_CITED_FLOOR = 0.12
-OVERALL_CITED_FLOOR = 0.18
+OVERALL_CITED_FLOOR = 0.19
 
 
 def _counts(scenario):
