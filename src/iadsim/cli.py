@@ -262,6 +262,11 @@ def oob(
         return
     text = {OobFormat.csv: oob_to_csv, OobFormat.json: oob_to_json,
             OobFormat.geojson: oob_to_geojson}[fmt](result)
+    _emit(text, output)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    """Write an export to stdout, or to ``output`` (its folder made) and print the path."""
     if output is None:
         sys.stdout.write(text)
     else:
@@ -813,6 +818,102 @@ def serve(
     typer.echo(f"serving {folder.resolve()}; open {url}")
     uvicorn.run(create_app(folder, token, jobs=not no_jobs, allowed_hosts=hosts), host=host, port=port,
                 log_level="info")
+
+
+class SourcesFormat(enum.StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+@_user_errors
+def sources(
+    scenario: ScenarioArg = None,
+    audit: Annotated[bool, typer.Option("--audit", help="Count the cited and the assumed numbers "
+                                        "per file, per kind of record and overall.")] = False,
+    detail: Annotated[bool, typer.Option("--detail", help="With --audit: one row per number "
+                                         "(file, line, record, field, sources or reason).")] = False,
+    fmt: Annotated[SourcesFormat, typer.Option("--format", help="Output format.")] = SourcesFormat.table,
+    output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
+                                                "the terminal (csv or json).")] = None,
+) -> None:
+    """The public sources a scenario cites, and (--audit) how many of its numbers a source gives
+    and how many are stated assumptions."""
+    from iadsim.io.provenance import (
+        audit_to_csv,
+        audit_to_json,
+        entries_to_csv,
+        entries_to_json,
+        source_records,
+        sources_to_csv,
+        sources_to_json,
+    )
+    from iadsim.scenario.provenance import provenance_audit, provenance_entries
+
+    if detail and not audit:
+        raise UserError("--detail goes with --audit")
+    if output is not None and fmt is SourcesFormat.table:
+        raise UserError("--out needs --format csv or json")
+    sc = _load(scenario)
+    entries = provenance_entries(sc)
+    if fmt is SourcesFormat.table:
+        if not audit:
+            _print_sources_table(sc.name, source_records(sc, entries))
+        elif detail:
+            _print_entries_table(sc.name, entries)
+        else:
+            _print_audit_table(sc.name, provenance_audit(entries))
+        return
+    as_csv = fmt is SourcesFormat.csv
+    if detail:
+        text = entries_to_csv(entries) if as_csv else entries_to_json(entries)
+    elif audit:
+        counts = provenance_audit(entries)
+        text = audit_to_csv(counts) if as_csv else audit_to_json(counts)
+    else:
+        records = source_records(sc, entries)
+        text = sources_to_csv(records) if as_csv else sources_to_json(records)
+    _emit(text, output)
+
+
+def _print_sources_table(name: str, records: Sequence[dict[str, Any]]) -> None:
+    table = Table(title=f"{name} — sources ({len(records)})")
+    for column, opts in (("id", {"no_wrap": True}), ("title", {"overflow": "fold", "ratio": 3}),
+                         ("publisher", {"overflow": "fold", "ratio": 1}), ("date", {"no_wrap": True}),
+                         ("numbers", {"justify": "right"}), ("url", {"overflow": "fold", "ratio": 2})):
+        table.add_column(column, **opts)
+    for r in records:
+        table.add_row(r["id"], r["title"], r["publisher"] or "", r["date"] or "",
+                      str(r["numbers_cited"]), r["url"] or "")
+    out.print(table)
+
+
+def _print_audit_table(name: str, counts: Sequence[Any]) -> None:
+    out.print(f"{name}: numbers that a source gives (cited) and stated assumptions")
+    titles = {"file": "per file", "kind": "per kind of record", "total": "overall"}
+    for group, title in titles.items():
+        table = Table(title=title)
+        table.add_column("file" if group == "file" else "kind" if group == "kind" else "", overflow="fold")
+        for column in ("numbers", "cited", "assumed", "cited %"):
+            table.add_column(column, justify="right")
+        for c in counts:
+            if c.group == group:
+                table.add_row(c.name, str(c.numbers), str(c.cited), str(c.assumed),
+                              f"{100 * c.cited_share:.1f}")
+        out.print(table)
+
+
+def _print_entries_table(name: str, entries: Sequence[Any]) -> None:
+    table = Table(title=f"{name} — every number and how it is known")
+    for column in ("where", "record", "field", "status"):
+        table.add_column(column, overflow="fold")
+    table.add_column("sources or reason", overflow="fold", ratio=3)
+    for e in entries:
+        where = f"{e.file}:{e.line}" if e.line else e.file
+        table.add_row(where, e.record, e.field, "cited" if e.cited else "assumed",
+                      ", ".join(e.sources) if e.cited else e.reason)
+    out.print(table)
 
 
 def main() -> None:

@@ -1,15 +1,34 @@
-"""Provenance of a scenario's facts: every stated assumption and every cited source."""
+"""Provenance of a scenario's facts: every stated assumption and every cited source, and the
+audit of how many of its numbers are cited and how many assumed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path as FsPath
 
 from pydantic import BaseModel
 
-from iadsim.scenario.schema import Scenario, default_sensing_settings, default_tracking_settings
+from iadsim.scenario.errors import Path, format_path
+from iadsim.scenario.locations import scenario_locations
+from iadsim.scenario.schema import (
+    Scenario,
+    Sourced,
+    default_sensing_settings,
+    default_tracking_settings,
+)
 
-__all__ = ["Assumption", "cited_source_ids", "collect_assumptions"]
+__all__ = [
+    "Assumption",
+    "ProvenanceCount",
+    "ProvenanceEntry",
+    "cited_source_ids",
+    "collect_assumptions",
+    "provenance_audit",
+    "provenance_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -21,17 +40,18 @@ class Assumption:
     reason: str
 
 
-def _walk(obj: object, path: str) -> Iterator[tuple[str, BaseModel]]:
+def _walk(obj: object, path: Path = ()) -> Iterator[tuple[Path, BaseModel]]:
+    """Every model inside ``obj`` with its field path (``("units", "blr_1_aamr", "equipment", 0)``)."""
     if isinstance(obj, BaseModel):
         yield path, obj
         for name in type(obj).model_fields:
-            yield from _walk(getattr(obj, name), f"{path}.{name}" if path else name)
+            yield from _walk(getattr(obj, name), (*path, name))
     elif isinstance(obj, dict):
         for key, value in obj.items():
-            yield from _walk(value, f"{path}.{key}")
+            yield from _walk(value, (*path, key))
     elif isinstance(obj, list):
         for i, value in enumerate(obj):
-            yield from _walk(value, f"{path}[{i}]")
+            yield from _walk(value, (*path, i))
 
 
 def collect_assumptions(scenario: Scenario) -> list[Assumption]:
@@ -42,10 +62,10 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
     ``tracking (default)``), since the run rests on them.
     """
     out = [Assumption("scenario", "", text) for text in scenario.assumptions]
-    for path, record in _walk(scenario, ""):
+    for path, record in _walk(scenario):
         assumed = getattr(record, "assumed", None)
         if isinstance(assumed, dict):
-            out += [Assumption(path, field, reason) for field, reason in assumed.items()]
+            out += [Assumption(format_path(path), field, reason) for field, reason in assumed.items()]
     if scenario.sensing is None:
         out += [Assumption("sensing (default)", field, reason)
                 for field, reason in default_sensing_settings().assumed.items()]
@@ -58,7 +78,7 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
 def cited_source_ids(scenario: Scenario) -> set[str]:
     """The ids of every source cited anywhere in the scenario."""
     cited: set[str] = set()
-    for _, record in _walk(scenario, ""):
+    for _, record in _walk(scenario):
         source = getattr(record, "source", None)
         if isinstance(source, list):
             cited.update(source)
@@ -68,3 +88,159 @@ def cited_source_ids(scenario: Scenario) -> set[str]:
                 if isinstance(ids, list):
                     cited.update(ids)
     return cited
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit: how many of the numbers are cited
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProvenanceEntry:
+    """One number of a scenario and how it is known.
+
+    ``file`` and ``line`` are where the value is written (a bundled file as
+    ``iadsim/data/reference/catalog.yaml``); ``kind`` the kind of record (a catalog section such
+    as ``missiles``, or ``places``, ``equipment``, ``c2``, ``command_nodes``, ...); ``record``
+    its path; ``sources`` the ids of the sources that give it (empty for an assumed number) and
+    ``reason`` the stated assumption (empty for a cited one).
+    """
+
+    file: str
+    line: int | None
+    kind: str
+    record: str
+    field: str
+    sources: tuple[str, ...]
+    reason: str
+
+    @property
+    def cited(self) -> bool:
+        """Whether a source gives the number."""
+        return bool(self.sources)
+
+
+@dataclass(frozen=True)
+class ProvenanceCount:
+    """Cited and assumed numbers of one group: a file, a kind of record, or all (``total``)."""
+
+    group: str
+    name: str
+    numbers: int
+    cited: int
+
+    @property
+    def assumed(self) -> int:
+        """Numbers that carry a stated assumption instead of a source."""
+        return self.numbers - self.cited
+
+    @property
+    def cited_share(self) -> float:
+        """Cited numbers as a fraction of all numbers of the group (0 for an empty group)."""
+        return self.cited / self.numbers if self.numbers else 0.0
+
+
+_PACKAGE_DIR = FsPath(str(resources.files("iadsim")))
+
+
+def _shown_file(file: str) -> str:
+    """A bundled file relative to the package (the same on every machine); a user's file relative
+    to the working directory where it lies below it."""
+    path = FsPath(file)
+    for base, prefix in ((_PACKAGE_DIR, "iadsim"), (FsPath.cwd(), "")):
+        try:
+            rel = path.resolve().relative_to(base.resolve())
+        except (ValueError, OSError):
+            continue
+        return os.path.join(prefix, rel.as_posix()) if prefix else rel.as_posix()
+    return file
+
+
+def _kind(path: Path) -> str:
+    if path[0] == "catalog" and len(path) > 1:
+        return str(path[1])
+    if path[0] == "units":
+        return "equipment"
+    return str(path[0])
+
+
+def _sourced_entries(record: Sourced, path: Path, kind: str,
+                     where: dict[Path, tuple[str, int | None]]) -> Iterator[ProvenanceEntry]:
+    for name in record._numeric_fields:
+        if getattr(record, name) is None:
+            continue
+        file, line = where.get((*path, name)) or where.get(path) or ("", None)
+        sources = tuple(record.sources.get(name, ()))
+        if sources and name in record.assumed and _written_with_value(where, path, name) == "assumed":
+            sources = ()
+        reason = "" if sources else record.assumed.get(name, "")
+        yield ProvenanceEntry(file, line, kind, format_path(path), name, sources, reason)
+
+
+def _written_with_value(where: dict[Path, tuple[str, int | None]], path: Path, name: str) -> str | None:
+    """Of a field that both ``sources`` and ``assumed`` name (a scenario overrode an included
+    value and stated its own provenance, which merges beside the inherited one), the one written
+    in the same file as the value; None if that does not decide it."""
+    value = where.get((*path, name))
+    if value is None:
+        return None
+    same = [key for key in ("sources", "assumed") if (where.get((*path, key, name)) or ("",))[0] == value[0]]
+    return same[0] if len(same) == 1 else None
+
+
+def provenance_entries(scenario: Scenario) -> list[ProvenanceEntry]:
+    """Every number of the scenario that is a fact about the real world, with its provenance.
+
+    These are the numeric fields of the sourced records (catalog types, command nodes, links,
+    readiness states and the c2, engagement, sensing and tracking settings), the coordinates of
+    places and the equipment counts of units. A sourced record's number is cited when
+    ``sources`` names it; a place's coordinate or an equipment count is cited by the record's
+    (or the unit's) ``source`` list unless ``assumed`` names it. A scenario without a ``sensing:``
+    (``tracking:``) section runs on the default settings, whose numbers are counted as written in
+    the bundled data file. Entries come in the scenario's order.
+    """
+    where: dict[Path, tuple[str, int | None]] = {
+        path: (_shown_file(loc.file), loc.line) for path, loc in scenario_locations(scenario).items()}
+    out: list[ProvenanceEntry] = []
+    for path, record in _walk(scenario):
+        if not path:
+            continue
+        if isinstance(record, Sourced):
+            out += _sourced_entries(record, path, _kind(path), where)
+        elif path[0] == "places" and len(path) == 2:
+            place = getattr(record, "assumed", {})
+            for name in ("lat_deg", "lon_deg"):
+                file, line = where.get((*path, name)) or ("", None)
+                sources = () if name in place else tuple(getattr(record, "source", ()))
+                out.append(ProvenanceEntry(file, line, "places", format_path(path), name, sources,
+                                           place.get(name, "")))
+        elif path[0] == "units" and len(path) == 4 and path[2] == "equipment":
+            unit = scenario.units[str(path[1])]
+            item_assumed = getattr(record, "assumed", {})
+            file, line = where.get((*path, "count")) or where.get(path) or ("", None)
+            sources = () if "count" in item_assumed else tuple(getattr(record, "source", ()) or unit.source)
+            out.append(ProvenanceEntry(file, line, "equipment", format_path(path), "count", sources,
+                                       item_assumed.get("count", "")))
+    for section, settings in (("sensing", default_sensing_settings), ("tracking", default_tracking_settings)):
+        if getattr(scenario, section) is None:
+            file = _shown_file(str(_PACKAGE_DIR / "data" / "reference" / f"{section}.yaml"))
+            out += _sourced_entries(settings(), (section,), section, {(section,): (file, None)})
+    return out
+
+
+def _counts(group: str, keys: Iterable[tuple[str, bool]]) -> list[ProvenanceCount]:
+    numbers: dict[str, int] = {}
+    cited: dict[str, int] = {}
+    for key, is_cited in keys:
+        numbers[key] = numbers.get(key, 0) + 1
+        cited[key] = cited.get(key, 0) + int(is_cited)
+    return [ProvenanceCount(group, key, numbers[key], cited[key]) for key in numbers]
+
+
+def provenance_audit(entries: Iterable[ProvenanceEntry]) -> list[ProvenanceCount]:
+    """Cited and assumed counts per file (in order of first appearance), per kind of record
+    (likewise), then over all entries (group ``total``, name ``all``)."""
+    rows = list(entries)
+    return [*_counts("file", ((e.file, e.cited) for e in rows)),
+            *_counts("kind", ((e.kind, e.cited) for e in rows)),
+            ProvenanceCount("total", "all", len(rows), sum(e.cited for e in rows))]
