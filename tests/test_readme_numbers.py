@@ -75,7 +75,7 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
                              str(sum(o["missiles"] for o in of))], label
     missiles = run.stats["c2"]["missiles_expended"]
     units = {e["fire_unit"] for e in run.engagements.to_pylist()}
-    match = re.search(r"(\d+) missiles from (\w+) fire units", README)
+    match = re.search(r"(\d+) missiles from (\w+) fire units?\b", README)
     assert match is not None
     assert int(match.group(1)) == missiles
     assert match.group(2) == {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(len(units))

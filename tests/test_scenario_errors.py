@@ -84,11 +84,11 @@ CASES = [
     Case("min-range-above-max-line", "      min_range_km: 5\n", "      min_range_km: 90\n",
          "min_range_km (90.0) must be below max_range_km (75.0)", at="    m1:"),
     Case("unknown-variant", "seed: 7", "seed: 7\nchoose: {s300_variant: ps}",
-         "no variant of that name", at="s300_variant", path="choose.s300_variant"),
+         "no variant 's300_variant'", at="s300_variant", path="choose"),
     Case("unknown-variant-option", "seed: 7", "seed: 7\nvariants:\n  v1:\n    name: A choice\n"
          "    default: a\n    options:\n      a: {name: A, source: [SRC1]}\n"
          "      b: {name: B, source: [SRC1], changes: {units: {bn1: {alert_duty: true}}}}\n"
-         "choose: {v1: c}", "variant 'v1' has no such option", at="choose: {v1: c}"),
+         "choose: {v1: c}", "variant 'v1' has no option 'c' (options: a, b)", at="choose: {v1: c}"),
     Case("variant-default-with-changes", "seed: 7", "seed: 7\nvariants:\n  v1:\n    name: A choice\n"
          "    default: a\n    options:\n      a: {name: A, source: [SRC1], changes: {seed: 3}}\n"
          "      b: {name: B, source: [SRC1]}", "a variant cannot change seed", at="changes: {seed: 3}"),

@@ -13,6 +13,7 @@ whole record, with ``assumed`` for the parts no source gives.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import functools
 import typing
@@ -1015,16 +1016,19 @@ class Scenario(_Frozen):
         default_factory=list, description="scenario-wide assumptions, shown in every report"
     )
 
-    @model_validator(mode="after")
-    def _choices_exist(self) -> Scenario:
-        for vid, option in self.choose.items():
-            if vid not in self.variants:
-                raise ValueError(f"choose: no variant '{vid}' (variants: "
-                                 f"{', '.join(self.variants) or 'none'})")
-            if option not in self.variants[vid].options:
-                raise ValueError(f"choose: variant '{vid}' has no option '{option}' (options: "
-                                 f"{', '.join(self.variants[vid].options)})")
-        return self
+    @field_validator("choose")
+    @classmethod
+    def _choices_exist(cls, choose: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        variants = info.data.get("variants") or {}
+        for vid, option in choose.items():
+            if vid not in variants:
+                hint = difflib.get_close_matches(vid, list(variants), n=1)
+                raise ValueError(f"no variant '{vid}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                                 + f" (variants: {', '.join(variants) or 'none defined'})")
+            if option not in variants[vid].options:
+                raise ValueError(f"variant '{vid}' has no option '{option}' (options: "
+                                 f"{', '.join(variants[vid].options)})")
+        return choose
 
     def chosen(self, variant_id: str) -> str:
         """The option in effect for a variant: the one chosen, else its default."""
