@@ -30,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import to_jsonable_python
 
 from iadsim.scenario.locations import attach_locations, scenario_locations
 
@@ -944,7 +945,9 @@ class VariantOption(_Frozen):
             allowed = sorted(set(Scenario.model_fields) - _VARIANT_FIELDS)
             raise ValueError(f"a variant cannot change {', '.join(bad)} (it may change: "
                              f"{', '.join(allowed)})")
-        return changes
+        # kept as JSON values (dates as ISO text), so that a scenario's JSON reads back equal; the
+        # loader applies the option from the document, where YAML's dates are still dates
+        return dict(to_jsonable_python(changes))
 
 
 class Variant(_Frozen):
