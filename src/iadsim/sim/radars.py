@@ -1,8 +1,8 @@
 """Which radars scan in a run: the one rule, used by the engine (``Engine.radars``) and by the checks
 a run makes before simulating (``iadsim.pipeline.checks``).
 
-Identical radars at one site (one type, one town, one antenna height: e.g. the engagement radars
-of a regiment's battalions, which the data place at the regiment's town) are one look: they see
+Identical radars at one site (one type, one town, one antenna height: e.g. the search radars of
+the three Tor-M2 batteries at Baranavichy, which the data place at one town) are one look: they see
 the same target fluctuation from the same geometry, so their detections are not independent.
 The first of them (in the World's order) scans for the group; static coverage counts the group
 once in the same way (docs/models/detection.md, "Several radars at one place")."""
