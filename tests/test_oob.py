@@ -246,6 +246,16 @@ def test_variant_ps_for_the_15th_and_825th(reference):
     assert reference.chosen("blr_s300_variant") == "appendix"
     ps = load_scenario("reference-2020", choose={"blr_s300_variant": "ps"})
     assert ps.chosen("blr_s300_variant") == "ps"
+    from iadsim.scenario.provenance import collect_assumptions
+
+    # the option in effect is listed as an assumption (reports show it), the other one is not
+    def listed(scenario):
+        return [a for a in collect_assumptions(scenario) if a.record.startswith("variants.")]
+
+    [default] = [a for a in listed(reference) if a.field == "option"]
+    assert default.reason.startswith("'appendix'") and "the data's default" in default.reason
+    assert any("chosen by the scenario" in a.reason for a in listed(ps))
+    assert not any(a.record.endswith(".ps") for a in listed(reference))
     units = _by_name(order_of_battle(ps, dt.date(2020, 12, 31), "BLR"))
     assert _sam(units["15th Anti-Aircraft Missile Regiment"].totals, ps) == {"s300ps": 40}
     assert _sam(units["825th Anti-Aircraft Missile Regiment"].totals, ps) == {"s300ps": 32}
