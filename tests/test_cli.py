@@ -74,6 +74,19 @@ def test_oob_table(write):
     assert "1st Regiment" in result.stdout and "20 × SAM One" in result.stdout
 
 
+def test_oob_lists_planned_items_as_planned(write):
+    """An item whose date is a plan is counted and said to be planned, in the table and in JSON."""
+    text = MINIMAL.replace("equipment: [{type: sam1, count: 12}]",
+                           "equipment: [{type: sam1, count: 12}, {type: sam1, count: 4, planned: true}]")
+    path = write(text)
+    result = invoke("oob", str(path), "--as-of", "2020-12-31")
+    assert result.exit_code == 0
+    assert "of which planned: 4 × SAM One" in " ".join(result.stdout.split())
+    doc = json.loads(invoke("oob", str(path), "--format", "json").stdout)
+    bn1 = next(u for u in doc["units"] if u["unit_id"] == "bn1")
+    assert {"type": "sam1", "name": "SAM One", "count": 16, "planned": 4} in bn1["equipment"]
+
+
 def test_oob_csv_rows_per_unit_and_type(write):
     result = invoke("oob", str(write(MINIMAL)), "--format", "csv", "--as-of", "2010")
     assert result.exit_code == 0

@@ -24,7 +24,11 @@ from iadsim.io.coverage import (
 )
 from iadsim.sensors import detection_range_m
 
-from .conftest import MINIMAL
+from .conftest import MINIMAL as _MINIMAL
+
+# the minimal scenario's radar as a searching (acquisition) radar: engagement radars count for
+# engagement only, not for the detected area (docs/models/detection.md, "Which radars search")
+MINIMAL = _MINIMAL.replace("role: fire_control", "role: acquisition")
 
 HRODNA = (53.6884, 23.8258)  # lat, lon of the minimal scenario's battalions
 AREA = (20.0, 28.0, 51.5, 56.0)
@@ -55,10 +59,12 @@ def _distances(grid):
 def test_detection_reaches_the_radar_range_at_altitude(smooth, grid):
     d = _distances(grid)
     detected = smooth.detected()[0, 1]  # ref RCS, 10 km
-    # two r1 radars (one per battalion), 120 km against 1 m² at Pd 0.5 each; as independent
-    # looks they reach a combined 0.5 where each has 1 - √0.5 = 0.293
-    slant = float(detection_range_m(1 - np.sqrt(0.5), 1.0, 120e3, 1.0, 0.5))
-    assert slant == pytest.approx(139.7e3, rel=0.01)
+    # two r1 radars (one per battalion) at one town: identical radars at one site are one look
+    # (not independent looks, which would reach 139.7 km), so Pd 0.5 falls at their 120 km
+    slant = float(detection_range_m(0.5, 1.0, 120e3, 1.0, 0.5))
+    assert slant == pytest.approx(120e3, rel=1e-6)
+    assert float(detection_range_m(1 - np.sqrt(0.5), 1.0, 120e3, 1.0, 0.5)) == pytest.approx(
+        139.7e3, rel=0.01)
     limit = float(np.sqrt(slant**2 - 10e3**2))
     assert d[detected].max() == pytest.approx(limit, abs=2.9e3)
     assert d[detected].max() <= limit + 100

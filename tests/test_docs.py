@@ -64,6 +64,31 @@ def test_readme_baltic_table_matches_a_fresh_computation():
             assert abs(r["engageable_pct"] - engageable) <= 0.51, (column, altitude)
 
 
+def test_readme_wmd_table_matches_a_fresh_computation():
+    """The README's answer with and without the optional data set reference-wmd is recomputed."""
+    import datetime as dt
+
+    from iadsim.coverage.study import CoverageRequest, run_coverage_study
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| end of 2020, detected / engageable"))
+    request = CoverageRequest(dates=(dt.date(2020, 12, 31),), layers_m=(3000.0, 10000.0),
+                              resolution_km=10.0)
+    got = {}
+    for name, scenario in (("", "reference-2020"), (" with WMD", "reference-2020-wmd")):
+        study = run_coverage_study(load_scenario(scenario), request, None)
+        got.update({(r["region"], f"{r['altitude_m']:,.0f} m{name}"): r for r in study.comparison})
+    columns = [c.strip() for c in lines[start].strip("|").split("|")][1:]
+    for line in lines[start + 2:start + 5]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for column, cell in zip(columns, cells[1:], strict=True):
+            detected, engageable = (float(v) for v in cell.removesuffix(" %").split(" / "))
+            r = got[(cells[0], column)]
+            assert abs(r["detected_pct"] - detected) <= 0.51, (cells[0], column)
+            assert abs(r["engageable_pct"] - engageable) <= 0.51, (cells[0], column)
+
+
 def test_readme_counts_of_assumptions_and_sources():
     from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
 

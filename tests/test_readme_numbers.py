@@ -75,7 +75,7 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
                              str(sum(o["missiles"] for o in of))], label
     missiles = run.stats["c2"]["missiles_expended"]
     units = {e["fire_unit"] for e in run.engagements.to_pylist()}
-    match = re.search(r"(\d+) missiles from (\w+) fire units", README)
+    match = re.search(r"(\d+) missiles from (\w+) fire units?\b", README)
     assert match is not None
     assert int(match.group(1)) == missiles
     assert match.group(2) == {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(len(units))
@@ -135,8 +135,14 @@ def test_readme_paired_differences_match_a_fresh_computation(comparison):
     s = comparison.get("exchange", "track_breaks")
     assert _matches(match.group(1), -s.diff_mean)
     assert _matches(match.group(2), -s.diff_ci_low) and _matches(match.group(3), -s.diff_ci_high)
+    match = re.search(r"brings the intercept (\d+) s earlier \(CI (\d+)–(\d+)\)", README)
+    assert match is not None
+    s = comparison.get("exchange", "time_to_intercept_s")
+    assert _matches(match.group(1), -s.diff_mean)
+    assert _matches(match.group(2), -s.diff_ci_high) and _matches(match.group(3), -s.diff_ci_low)
     match = re.search(r"the joint command adds (\d+) s to the\s+first track and the identification and "
-                      r"(\d+) s \(CI (\d+)–(\d+)\) to the intercept, the wartime chain (\d+) s", README)
+                      r"(−?\d+) s \(CI (−?\d+)(?:–| to )(−?\d+)\) to the intercept, the wartime chain (\d+) s",
+                      README)
     assert match is not None
     track = comparison.get("joint", "time_to_first_track_s")
     ident = comparison.get("joint", "time_to_identification_s")

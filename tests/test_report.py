@@ -32,7 +32,8 @@ def test_reference_report(reference, tmp_path):
     summary = json.loads((result.folder / "summary.json").read_text())
     assert summary["scenario_hash"] == scenario_hash(reference)
     assert summary["iadsim_version"] == __version__
-    assert summary["launchers_by_type"]["Tor-M2"] == 20
+    assert summary["launchers_by_type"]["Tor-M2K (wheeled, Belarus)"] == 20  # Belarus (seed)
+    assert summary["launchers_by_type"]["Tor-M2"] == 4  # Kaliningrad from October 2019 [OOB03]
     assert summary["terrain"].startswith("ETOPO5")
     assert (result.folder / "coverage" / "regions_by_date.csv").exists()
     for name in ("truth", "detections", "events", "bearings", "first_detections"):

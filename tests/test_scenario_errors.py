@@ -79,6 +79,21 @@ CASES = [
     Case("unsafe-tag", "seed: 7", "seed: !!python/object/apply:os.system [echo]",
          "could not determine a constructor", at="python/object"),
     Case("min-range-above-max", "min_range_km: 5", "min_range_km: 90", "must be below max_range_km"),
+    Case("negative-speed", "      min_range_km: 5\n", "      min_range_km: 5\n      max_speed_mps: -700\n",
+         "out of range (m/s)", at="max_speed_mps: -700", path="catalog.missiles.m1.max_speed_mps"),
+    Case("min-range-above-max-line", "      min_range_km: 5\n", "      min_range_km: 90\n",
+         "min_range_km (90.0) must be below max_range_km (75.0)", at="    m1:"),
+    Case("unknown-variant", "seed: 7", "seed: 7\nchoose: {s300_variant: ps}",
+         "no variant 's300_variant'", at="s300_variant", path="choose"),
+    Case("unknown-variant-option", "seed: 7", "seed: 7\nvariants:\n  v1:\n    name: A choice\n"
+         "    default: a\n    options:\n      a: {name: A, source: [SRC1]}\n"
+         "      b: {name: B, source: [SRC1], changes: {units: {bn1: {alert_duty: true}}}}\n"
+         "choose: {v1: c}", "variant 'v1' has no option 'c' (options: a, b)", at="choose: {v1: c}"),
+    Case("variant-default-with-changes", "seed: 7", "seed: 7\nvariants:\n  v1:\n    name: A choice\n"
+         "    default: a\n    options:\n      a: {name: A, source: [SRC1], changes: {seed: 3}}\n"
+         "      b: {name: B, source: [SRC1]}", "a variant cannot change seed", at="changes: {seed: 3}"),
+    Case("command-system-unknown-radar", "  aircraft:\n", "  command_systems:\n"
+         "    cp1: {name: Command post, radars: [r9]}\n  aircraft:\n", "unknown radar 'r9'", at="r9"),
     Case("include-missing", "name: minimal", "include: [no_such_file.yaml]\nname: minimal",
          "included file not found", at="no_such_file"),
     Case("remove-unknown", "name: minimal", "remove: [units.nope]\nname: minimal",
@@ -208,3 +223,40 @@ def test_event_target_must_exist(write):
     text = MINIMAL + "events:\n  e1: {at_s: 60, kind: unit_down, target: bn9}\n"
     [error] = validate_file(write(text))
     assert "unknown unit 'bn9'" in error.message
+
+
+VARIANT = """\
+variants:
+  v1:
+    name: Which system the 2nd battalion has
+    default: as_written
+    options:
+      as_written: {name: As written, source: [SRC1]}
+      other:
+        name: The other one
+        source: [SRC1]
+        changes:
+          units:
+            bn2: {equipment: [{type: sam1, count: 4}]}
+"""
+
+
+def test_variant_changes_apply_and_the_choosing_file_can_override(write):
+    from iadsim.scenario import load_scenario
+
+    base = write(MINIMAL + VARIANT, "base.yaml")
+    assert load_scenario(base).units["bn2"].equipment[0].count == 8
+    chosen = load_scenario(base, choose={"v1": "other"})
+    assert chosen.units["bn2"].equipment[0].count == 4 and chosen.chosen("v1") == "other"
+    user = write("include: [base.yaml]\nchoose: {v1: other}\nunits:\n  bn2: {alert_duty: true}\n", "user.yaml")
+    scenario = load_scenario(user)
+    assert scenario.units["bn2"].equipment[0].count == 4 and scenario.units["bn2"].alert_duty
+
+
+def test_variant_chosen_twice_differently_is_an_error(write):
+    base = write(MINIMAL + VARIANT + "choose: {v1: other}\n", "base.yaml")
+    user = write("include: [base.yaml]\nchoose: {v1: as_written}\n", "user.yaml")
+    errors = validate_file(user)
+    assert any("already chosen as 'other'" in e.message for e in errors), [e.render() for e in errors]
+    assert errors[0].location.file == str(user) and errors[0].location.line == 2
+    assert base

@@ -44,7 +44,7 @@ def test_reference_world_2020(reference):
     # Belarus: 6 S-300PS and 9 S-300PMU-1 battalions, 5 Tor-M2 batteries (the Appendix)
     systems, counts = np.unique(fire.system[blr], return_counts=True)
     assert dict(zip(systems.tolist(), counts.tolist(), strict=True)) == {
-        "s300pmu1": 9, "s300ps": 6, "tor_m2": 5}
+        "s300pmu1": 9, "s300ps": 6, "tor_m2k": 5}
     assert fire.launchers[blr].sum() == 72 + 72 + 20
     assert np.isfinite(fire.max_range_m).all()
     expected_unplaced = {uid for uid, u in reference.units.items()

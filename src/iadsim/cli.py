@@ -285,6 +285,9 @@ def _print_oob_table(result: Any) -> None:
     table.add_column("in service since", no_wrap=True)
     for e in result:
         equipment = ", ".join(f"{n} × {result.type_name(t)}" for t, n in e.totals.items())
+        if e.planned:  # dates that are plans no delivery report confirms
+            equipment += " (of which planned: " + ", ".join(
+                f"{n} × {result.type_name(t)}" for t, n in e.planned.items()) + ")"
         since = e.in_service_from.isoformat() if e.in_service_from else "…"
         style = "bold" if e.depth == 0 else None
         table.add_row("  " * e.depth + e.name, e.nation, e.place_name or "not public", equipment,

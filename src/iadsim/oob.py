@@ -37,6 +37,7 @@ class OobEntry:
     alert_duty: bool
     equipment: dict[str, int]
     totals: dict[str, int]
+    planned: dict[str, int]  # of ``equipment``: items whose date is a plan (``planned: true``)
     subunits: int
     sources: tuple[str, ...]
     assumed: dict[str, str]
@@ -100,10 +101,10 @@ def _sort_key(unit_id: str, unit: Unit) -> tuple[object, ...]:
     return (rank, _natural_key(unit.name), unit_id)
 
 
-def _in_service_equipment(unit: Unit, day: dt.date) -> dict[str, int]:
+def _in_service_equipment(unit: Unit, day: dt.date, planned_only: bool = False) -> dict[str, int]:
     out: Counter[str] = Counter()
     for item in unit.equipment:
-        if item.in_service.contains(day):
+        if item.in_service.contains(day) and (item.planned or not planned_only):
             out[item.type] += item.count
     return {k: v for k, v in out.items() if v > 0}
 
@@ -155,6 +156,7 @@ def order_of_battle(scenario: Scenario, as_of: dt.date | None = None,
             lat_deg=place.lat_deg if place else None, lon_deg=place.lon_deg if place else None,
             in_service_from=unit.in_service.start, in_service_to=unit.in_service.end,
             alert_duty=unit.alert_duty, equipment=own[uid], totals=dict(sorted(total(uid).items())),
+            planned=_in_service_equipment(unit, day, planned_only=True),
             subunits=len(children.get(uid, [])), sources=tuple(unit.source),
             assumed=dict(unit.assumed), note=unit.note,
         ))

@@ -2,8 +2,9 @@
 
 Rows are units in service at the date that have a known place (units no public source locates
 are counted in ``unplaced`` and left out of the geometry). Ground sensors are the radars that
-units hold as equipment plus each fire unit's own fire-control and acquisition radars; a fire
-unit is a battalion or battery holding a surface-to-air missile system.
+units hold as equipment, each command system's radars (a regiment's command post and its
+surveillance radar) and each fire unit's own fire-control and acquisition radars; a fire unit is a
+battalion or battery holding a surface-to-air missile system.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class Sensors:
     instrumented_range_m: NDArray[np.float64]
     min_elevation_rad: NDArray[np.float64]
     max_elevation_rad: NDArray[np.float64]
+    clutter_loss_db: NDArray[np.float64]
+    clutter_height_m: NDArray[np.float64]
+    false_alarm_probability: NDArray[np.float64]
 
     def __len__(self) -> int:
         return len(self.unit_index)
@@ -199,6 +203,9 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
                 continue
             if item.type in cat.radars:
                 sensor_rows += [(index, item.type, False)] * item.count
+            elif item.type in cat.command_systems:
+                for post_radar in cat.command_systems[item.type].radars:
+                    sensor_rows += [(index, post_radar, True)] * item.count
             elif item.type in cat.sam_systems:
                 sam = cat.sam_systems[item.type]
                 fire_rows.append((index, item.type, item.count))
@@ -230,6 +237,10 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
         instrumented_range_m=np.asarray([_nan(r.instrumented_range_km, KM) for r in radars]),
         min_elevation_rad=np.radians([_nan(r.min_elevation_deg) for r in radars]),
         max_elevation_rad=np.radians([_nan(r.max_elevation_deg) for r in radars]),
+        clutter_loss_db=np.asarray([_nan(r.clutter_loss_db) for r in radars], dtype=np.float64),
+        clutter_height_m=np.asarray([_nan(r.clutter_height_m) for r in radars], dtype=np.float64),
+        false_alarm_probability=np.asarray([_nan(r.false_alarm_probability) for r in radars],
+                                           dtype=np.float64),
     )
     f_unit = np.asarray([r[0] for r in fire_rows], dtype=np.int64)
     systems = [cat.sam_systems[r[1]] for r in fire_rows]

@@ -3,8 +3,11 @@
 For each ground radar of the compiled World, on every grid cell within its reach and at every
 altitude layer: line of sight (smooth effective earth, or terrain via the viewshed kernel),
 instrumented range, altitude ceiling and elevation limits, then the Swerling 1 detection
-probability for each RCS class. Radars combine as independent looks: Pd = 1 − Π(1 − Pdᵢ), per
-nation and for the joint system. A fire unit can engage a cell when the target is inside its
+probability for each RCS class with the engine's clutter loss near the ground
+(``iadsim.sensors.detection``, the one detection model). Radars combine as independent looks only
+where they differ in kind: identical radars (one type, one site) are one look, as in the engine
+(``iadsim.sim.radars``); the others combine as Pd = 1 − Π(1 − Pdᵢ), per nation and for the joint
+system. A fire unit can engage a cell when the target is inside its
 missile's slant-range and altitude envelope, its fire-control radar has line of sight, and that
 radar detects the target with Pd ≥ the threshold. Depth is the number of such fire units.
 See docs/models/coverage.md.
@@ -29,11 +32,13 @@ from iadsim.geo.radar_geometry import (
     horizon_distance_m,
     slant_range_and_elevation,
 )
+from iadsim.scenario.schema import SensingSettings, default_sensing_settings
 from iadsim.sensors.detection import (
-    DEFAULT_FALSE_ALARM_PROBABILITY,
+    clutter_snr_factor,
     detection_probability,
     detection_range_m,
 )
+from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES
 from iadsim.world import World
 
 __all__ = [
@@ -52,9 +57,11 @@ _PD_FLOOR = 1e-3
 """Cells where even the largest RCS class is seen with Pd below this are skipped: they cannot
 change a combined Pd by more than 0.001 per radar."""
 
-_AIR_ROLES = ("surveillance", "low_altitude", "acquisition", "fire_control")
-"""Ground radar roles that see aircraft; ballistic-missile early-warning radars and airborne
-radars (on their platforms, not at their bases) are not part of the static air picture."""
+_AIR_ROLES = tuple(r for r in AIR_SURVEILLANCE_ROLES if r != "airborne")
+"""Ground radar roles that search for aircraft: the engine's (``AIR_SURVEILLANCE_ROLES``), so that
+both draw one air picture. Fire-control radars track what they are cued on and count for
+engagement only; ballistic-missile early-warning radars do not see aircraft; airborne radars are
+on their platforms, not at their bases."""
 
 
 class CoverageError(Exception):
@@ -126,7 +133,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                      rcs: dict[str, float], *, altitude_reference: str = "agl",
                      k: float = STANDARD_K, ground_m: NDArray[np.float32] | None = None,
                      terrain: str = "none: smooth earth", pd_threshold: float = 0.5,
-                     pfa: float = DEFAULT_FALSE_ALARM_PROBABILITY,
+                     pfa: float | None = None, sensing: SensingSettings | None = None,
                      progress: Progress | None = None) -> Coverage:
     """Detection and engagement coverage of a compiled World on a grid.
 
@@ -142,7 +149,11 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
         terrain: a description of the terrain for outputs.
         pd_threshold: Pd at which a cell counts as detected, and the fire-control radar's Pd
             needed to engage.
-        pfa: false-alarm probability of the detection model.
+        pfa: false-alarm probability of a radar type that gives none (default: the sensing
+            settings').
+        sensing: the sensing model's numbers, as the engine uses them (reference Pd, false-alarm
+            probability, instrumented range and clutter height of a radar type that gives none);
+            default ``default_sensing_settings()``.
         progress: called with (done, total) after each radar and fire unit.
 
     Raises:
@@ -201,14 +212,25 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
     sensor_groups = _group_of(world, sensors.unit_index)
     fire_groups = _group_of(world, fire.unit_index)
 
+    st = sensing or default_sensing_settings()
+    default_pfa = st.default_false_alarm_probability if pfa is None else pfa
     view = _SiteView(grid, ground, terrain_los, target_asl, below, k)
+    # identical radars at one site are one look (docs/models/detection.md, "Several radars"):
+    # each group is computed once and counted once
     for s, copies in _identical(sensor_idx, sensor_groups, sensors.lat_deg, sensors.lon_deg,
                                 sensors.radar_type, sensors.antenna_height_m):
-        ref_pd = sensors.reference_pd[s] if np.isfinite(sensors.reference_pd[s]) else 0.5
+        ref_pd = (sensors.reference_pd[s] if np.isfinite(sensors.reference_pd[s])
+                  else st.default_reference_pd)
+        s_pfa = (float(sensors.false_alarm_probability[s])
+                 if np.isfinite(sensors.false_alarm_probability[s]) else default_pfa)
         reach = float(detection_range_m(_PD_FLOOR, rcs_m2.max(), sensors.detection_range_m[s],
-                                        sensors.reference_rcs_m2[s], ref_pd, pfa))
-        if np.isfinite(sensors.instrumented_range_m[s]):
-            reach = min(reach, float(sensors.instrumented_range_m[s]))
+                                        sensors.reference_rcs_m2[s], ref_pd, s_pfa))
+        instrumented = (float(sensors.instrumented_range_m[s])
+                        if np.isfinite(sensors.instrumented_range_m[s])
+                        else float(sensors.detection_range_m[s]) * st.default_instrumented_range_factor)
+        reach = min(reach, instrumented)
+        clutter_height = (float(sensors.clutter_height_m[s])
+                          if np.isfinite(sensors.clutter_height_m[s]) else st.default_clutter_height_m)
         seen = view.from_site(float(sensors.lat_deg[s]), float(sensors.lon_deg[s]),
                               float(np.nan_to_num(sensors.antenna_height_m[s])), reach,
                               horizon_limited=True)
@@ -222,11 +244,11 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
             if np.isfinite(sensors.max_elevation_rad[s]):
                 ok &= seen.elevation <= sensors.max_elevation_rad[s]
             nation = str(sensor_groups[s])
+            clutter = clutter_snr_factor(seen.target_agl, sensors.clutter_loss_db[s], clutter_height)
             for i, sigma in enumerate(rcs_m2):
                 pd = detection_probability(seen.slant, sigma, sensors.detection_range_m[s],
-                                           sensors.reference_rcs_m2[s], ref_pd, pfa)
-                # identical radars at one site are independent looks: their misses multiply
-                miss = np.where(ok, copies * np.log1p(-pd), 0.0).astype(np.float32)
+                                           sensors.reference_rcs_m2[s], ref_pd, s_pfa, clutter)
+                miss = np.where(ok, np.log1p(-pd), 0.0).astype(np.float32)
                 for g in (nation, JOINT):
                     log_miss[g][(i, slice(None), *seen.window)] += miss
         if progress:
@@ -256,7 +278,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     ref_pd = (fire.fcr_reference_pd[f] if np.isfinite(fire.fcr_reference_pd[f])
                               else 0.5)
                     pd = detection_probability(seen.slant, sigma, fire.fcr_detection_range_m[f],
-                                               fire.fcr_reference_rcs_m2[f], ref_pd, pfa)
+                                               fire.fcr_reference_rcs_m2[f], ref_pd, default_pfa)
                     can = ok & (pd >= pd_threshold)
                 add = can.astype(np.int16) * np.int16(copies)
                 for g in (nation, JOINT):
@@ -286,7 +308,8 @@ def _identical(indices: NDArray[np.int64], *columns: NDArray[np.generic],
     fire units of one type at one site, which the model treats alike, are computed once."""
     seen: dict[tuple[object, ...], list[int]] = {}
     for i in indices:
-        key = tuple(np.asarray(c)[i].item() for c in columns)
+        # NaN (e.g. an antenna height not given) must match NaN: it is not equal to itself
+        key = tuple(None if v != v else v for v in (np.asarray(c)[i].item() for c in columns))
         seen.setdefault(key, []).append(int(i))
     return [(rows[0], len(rows)) for rows in seen.values()]
 

@@ -132,7 +132,7 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
         coverage = compute_coverage(
             world, grid, request.layers_m, rcs, altitude_reference=request.altitude_reference,
             k=request.k, ground_m=ground, terrain=terrain_text, pd_threshold=request.pd_threshold,
-            progress=step)
+            sensing=scenario.sensing, progress=step)
         study.coverages[date] = coverage
         study.tables[date] = region_metrics(coverage, regions, masks)
         study.comparison += study.tables[date]

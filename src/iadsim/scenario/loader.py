@@ -5,6 +5,11 @@ scenarios by name; mappings merge recursively over the included ones, anything e
 ``remove`` lists dotted paths (``units.blr_825_aamr``) deleted from what was included before
 the file's own content is applied, so remove-and-redefine replaces a record whole. Removing a
 unit removes its subordinate units too.
+
+Variants (docs/scenario-language.md, "Variants"): ``choose: {variant: option}`` in a file applies
+the chosen option's ``changes`` over what the file includes, before the file's own content, so
+the file can still override a field the option sets. A variant is chosen once along an include
+chain.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ __all__ = [
 
 _INCLUDE = "include"
 _REMOVE = "remove"
+_CHOOSE = "choose"
+_VARIANTS = "variants"
 _MAX_INCLUDE_DEPTH = 32
 
 
@@ -117,7 +124,8 @@ class _Merger:
         self.incomplete = False  # some file could not be read at all
 
     def load(self, path: FsPath, stack: tuple[FsPath, ...] = (),
-             include_loc: Location | None = None) -> Document | None:
+             include_loc: Location | None = None,
+             choose: Mapping[str, str] | None = None) -> Document | None:
         shown = str(path)
         if len(stack) > _MAX_INCLUDE_DEPTH:
             self.errors.append(ScenarioError("includes nest too deeply", (_INCLUDE,), include_loc))
@@ -159,10 +167,58 @@ class _Merger:
                 _merge_into(merged, sub.data, sub.locations)
         for i, dotted in enumerate(self._as_list(removals, (_REMOVE,), doc)):
             self._remove(merged, dotted, doc.location_of((_REMOVE, i)))
+        selection = dict(own.get(_CHOOSE) or {}) if isinstance(own.get(_CHOOSE), dict) else {}
+        if choose:
+            for vid, option in choose.items():
+                if vid in selection and selection[vid] != option:
+                    self.errors.append(ScenarioError(
+                        f"variant '{vid}' is chosen as '{selection[vid]}' here and as '{option}' "
+                        "by the caller; choose it once", (_CHOOSE, vid),
+                        doc.location_of((_CHOOSE, vid)), selection[vid], True))
+            selection.update(choose)
+            own[_CHOOSE] = selection
+        # an option changes the data its variant is defined with: an included variant before
+        # this file's own content (which may still override it), the file's own after it
+        own_variants = _mapping_or_empty(own.get(_VARIANTS))
+        included = {v: o for v, o in selection.items() if v not in own_variants}
+        self._apply_variants(merged, own, doc, included)
         own_locations = {p: loc for p, loc in doc.locations.items()
                          if not p or p[0] not in (_INCLUDE, _REMOVE)}
         _merge_into(merged, own, own_locations)
+        self._apply_variants(merged, own, doc,
+                             {v: o for v, o in selection.items() if v in own_variants},
+                             before=_mapping_or_empty(included))
         return merged
+
+    def _apply_variants(self, merged: Document, own: Mapping[str, Any], doc: Document,
+                        selection: Mapping[str, Any],
+                        before: Mapping[str, Any] | None = None) -> None:
+        """Merge the chosen options' changes over ``merged``."""
+        defined: dict[str, Any] = dict(_mapping_or_empty(merged.data.get(_VARIANTS)))
+        defined.update(_mapping_or_empty(own.get(_VARIANTS)))
+        if before is None:
+            before = _mapping_or_empty(merged.data.get(_CHOOSE))
+        for vid, option in selection.items():
+            loc = doc.location_of((_CHOOSE, vid)) or doc.location_of((_CHOOSE,))
+            variant = defined.get(vid)
+            options = _mapping_or_empty(variant.get("options")) if isinstance(variant, dict) else {}
+            if option not in options:
+                continue  # an unknown variant or option: the schema reports it (Scenario.choose)
+            if vid in before and before[vid] != option:
+                where = merged.location_of((_CHOOSE, vid))
+                self.errors.append(ScenarioError(
+                    f"variant '{vid}' is already chosen as '{before[vid]}'"
+                    + (f" in {where.file}" if where else "") + "; choose it once", (_CHOOSE, vid),
+                    loc, option, True))
+                continue
+            if vid in before:
+                continue  # the same option, already applied by the included file
+            changes = _mapping_or_empty(_mapping_or_empty(options[option]).get("changes"))
+            prefix: Path = (_VARIANTS, vid, "options", option, "changes")
+            source = doc if vid in _mapping_or_empty(own.get(_VARIANTS)) else merged
+            n = len(prefix)
+            locations = {p[n:]: at for p, at in source.locations.items() if p[:n] == prefix}
+            _merge_into(merged, changes, locations)
 
     def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
         if value is None:
@@ -198,6 +254,10 @@ class _Merger:
         for path in doomed:
             parent.pop(path[-1], None)
             _drop_locations(merged.locations, path)
+
+
+def _mapping_or_empty(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
@@ -378,9 +438,10 @@ def validate_file(path: str | FsPath) -> list[ScenarioError]:
     return _load(FsPath(path))[1]
 
 
-def _load(path: FsPath) -> tuple[Scenario | None, list[ScenarioError]]:
+def _load(path: FsPath, choose: Mapping[str, str] | None = None,
+          ) -> tuple[Scenario | None, list[ScenarioError]]:
     merger = _Merger()
-    doc = merger.load(path)
+    doc = merger.load(path, choose=choose)
     if doc is None or merger.incomplete:
         # with a file missing, cross-checks would only repeat its absence many times over
         return None, _dedupe(merger.errors)
@@ -391,15 +452,19 @@ def _load(path: FsPath) -> tuple[Scenario | None, list[ScenarioError]]:
     return (scenario if not errors else None), errors
 
 
-def load_scenario(name_or_path: str | FsPath | None = None) -> Scenario:
+def load_scenario(name_or_path: str | FsPath | None = None,
+                  choose: Mapping[str, str] | None = None) -> Scenario:
     """Load, merge and validate a scenario file or bundled scenario id into a Scenario.
+
+    ``choose`` selects variant options as if the file said ``choose: {variant: option}``
+    (e.g. ``{"blr_s300_variant": "ps"}``); a file's own choice of another option is an error.
 
     The file, line and column of every field path of the merged document stay beside the
     Scenario (``scenario_locations``), so checks made after loading can point at them.
 
     Raises ScenarioErrors with every problem found.
     """
-    scenario, errors = _load(resolve_scenario_path(name_or_path))
+    scenario, errors = _load(resolve_scenario_path(name_or_path), choose)
     if errors or scenario is None:
         raise ScenarioErrors(errors)
     return scenario

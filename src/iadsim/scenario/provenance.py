@@ -57,15 +57,29 @@ def _walk(obj: object, path: Path = ()) -> Iterator[tuple[Path, BaseModel]]:
 def collect_assumptions(scenario: Scenario) -> list[Assumption]:
     """Every ``assumed`` entry in the scenario, plus the scenario-wide assumptions, in order.
 
+    Of each variant, the option in effect is an assumption (which published alternative the run
+    rests on), with its own ``assumed`` entries; the other options' are not listed.
+
     A scenario without a ``sensing:`` (``tracking:``) section runs on the default sensing
     (tracking) settings; their assumptions are listed too (record ``sensing (default)``,
     ``tracking (default)``), since the run rests on them.
     """
     out = [Assumption("scenario", "", text) for text in scenario.assumptions]
     for path, record in _walk(scenario):
+        if path and path[0] == "variants":
+            continue  # only the option in effect counts (below)
         assumed = getattr(record, "assumed", None)
         if isinstance(assumed, dict):
             out += [Assumption(format_path(path), field, reason) for field, reason in assumed.items()]
+    for vid, variant in scenario.variants.items():
+        option = scenario.chosen(vid)
+        others = ", ".join(f"'{o}' ({v.name})" for o, v in variant.options.items() if o != option)
+        how = "chosen by the scenario" if vid in scenario.choose else "the data's default"
+        out.append(Assumption(f"variants.{vid}", "option",
+                              f"'{option}' ({variant.options[option].name}), {how}; the "
+                              f"alternative{'s' if len(variant.options) > 2 else ''}: {others}"))
+        out += [Assumption(f"variants.{vid}.options.{option}", field, reason)
+                for field, reason in variant.options[option].assumed.items()]
     if scenario.sensing is None:
         out += [Assumption("sensing (default)", field, reason)
                 for field, reason in default_sensing_settings().assumed.items()]

@@ -14,7 +14,8 @@ __all__ = ["check_references"]
 
 Finding = tuple[Path, str, Any]
 
-_EQUIPMENT_SECTIONS = ("sam_systems", "radars", "aircraft", "jammers", "passive_sensors")
+_EQUIPMENT_SECTIONS = ("sam_systems", "command_systems", "radars", "aircraft", "jammers",
+                       "passive_sensors")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -38,8 +39,8 @@ class _Checker:
         self.findings: list[Finding] = []
         catalog = _mapping(data.get("catalog"))
         self.sections = {name: set(_mapping(catalog.get(name))) for name in
-                         ("radars", "missiles", "sam_systems", "aircraft", "jammers",
-                          "passive_sensors", "rcs_classes")}
+                         ("radars", "missiles", "sam_systems", "command_systems", "aircraft",
+                          "jammers", "passive_sensors", "rcs_classes")}
         self.nations = set(_mapping(data.get("nations")))
         self.places = set(_mapping(data.get("places")))
         self.units = set(_mapping(data.get("units")))
@@ -82,6 +83,13 @@ class _Checker:
                      self.sections["radars"], "radar")
             self.ref((*base, "acquisition_radar"), sam.get("acquisition_radar"),
                      self.sections["radars"], "radar")
+        for cid, command in _items(catalog.get("command_systems")):
+            for i, rid in enumerate(_list(command.get("radars"))):
+                self.ref(("catalog", "command_systems", cid, "radars", i), rid,
+                         self.sections["radars"], "radar", optional=False)
+        for vid, variant in _items(d.get("variants")):
+            for oid, option in _items(variant.get("options")):
+                self.sources_of(("variants", vid, "options", oid, "source"), option.get("source"))
         for aid, ac in _items(catalog.get("aircraft")):
             base = ("catalog", "aircraft", aid)
             self.ref((*base, "radar"), ac.get("radar"), self.sections["radars"], "radar")

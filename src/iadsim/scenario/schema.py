@@ -13,6 +13,7 @@ whole record, with ``assumed`` for the parts no source gives.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
 import functools
 import typing
@@ -29,6 +30,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import to_jsonable_python
 
 from iadsim.scenario.locations import attach_locations, scenario_locations
 
@@ -43,6 +45,7 @@ __all__ = [
     "CivilTraffic",
     "CommandNode",
     "CommandNodeKind",
+    "CommandSystemType",
     "DateRange",
     "Emitter",
     "EngagementSettings",
@@ -74,6 +77,8 @@ __all__ = [
     "Traffic",
     "Unit",
     "UnitKind",
+    "Variant",
+    "VariantOption",
     "Waypoint",
     "default_sensing_settings",
     "default_tracking_settings",
@@ -286,6 +291,17 @@ class SamSystemType(Sourced):
     note: str | None = None
 
 
+class CommandSystemType(Sourced):
+    """A regiment's command system: its command post and the surveillance radars that serve the
+    regiment's battalions (a unit's count of it is the number of command posts)."""
+
+    name: NonEmptyText
+    command_post: str | None = Field(None, description="the command post's designation")
+    radars: list[Identifier] = Field(default_factory=list, description="radars of the command post")
+    max_battalions: int | None = Field(None, gt=0, description="fire units one command post directs")
+    note: str | None = None
+
+
 class AircraftRole(enum.StrEnum):
     fighter = "fighter"
     multirole = "multirole"
@@ -352,7 +368,8 @@ class RcsClass(Sourced):
 
 
 _SOURCED_MODELS: tuple[type[Sourced], ...] = (
-    RadarType, MissileType, SamSystemType, AircraftType, JammerType, PassiveSensorType, RcsClass,
+    RadarType, MissileType, SamSystemType, CommandSystemType, AircraftType, JammerType,
+    PassiveSensorType, RcsClass,
 )
 
 
@@ -362,6 +379,7 @@ class Catalog(_Frozen):
     radars: dict[Identifier, RadarType] = Field(default_factory=dict)
     missiles: dict[Identifier, MissileType] = Field(default_factory=dict)
     sam_systems: dict[Identifier, SamSystemType] = Field(default_factory=dict)
+    command_systems: dict[Identifier, CommandSystemType] = Field(default_factory=dict)
     aircraft: dict[Identifier, AircraftType] = Field(default_factory=dict)
     jammers: dict[Identifier, JammerType] = Field(default_factory=dict)
     passive_sensors: dict[Identifier, PassiveSensorType] = Field(default_factory=dict)
@@ -369,8 +387,8 @@ class Catalog(_Frozen):
 
     def kind_of(self, type_id: str) -> str | None:
         """Which catalog section holds ``type_id`` ('radars', 'sam_systems', ...), or None."""
-        for section in ("sam_systems", "radars", "aircraft", "jammers", "passive_sensors",
-                        "missiles"):
+        for section in ("sam_systems", "command_systems", "radars", "aircraft", "jammers",
+                        "passive_sensors", "missiles"):
             if type_id in getattr(self, section):
                 return section
         return None
@@ -451,6 +469,8 @@ class EquipmentItem(_Frozen):
     in_service: DateRange = Field(default_factory=DateRange)
     source: list[SourceId] = Field(default_factory=list, description="if not the unit's own")
     assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    planned: bool = Field(
+        False, description="the date is a plan that no retrieved delivery report confirms")
     note: str | None = None
 
 
@@ -898,6 +918,62 @@ class Event(_Frozen):
 
 
 # ---------------------------------------------------------------------------------------------
+# Variants: named choices between published alternatives
+# ---------------------------------------------------------------------------------------------
+
+_VARIANT_FIELDS = frozenset({"variants", "choose", "name", "description", "as_of", "seed"})
+
+
+class VariantOption(_Frozen):
+    """One alternative of a variant: its sources and the scenario fragment it sets.
+
+    ``changes`` is written like a scenario file's own content (``units: {id: {field: value}}``):
+    mappings merge over the data, anything else (a list, a number) replaces what is there.
+    """
+
+    name: NonEmptyText
+    source: list[SourceId] = Field(min_length=1)
+    assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    changes: dict[str, Any] = Field(default_factory=dict)
+    note: str | None = None
+
+    @field_validator("changes")
+    @classmethod
+    def _changes_are_data(cls, changes: dict[str, Any]) -> dict[str, Any]:
+        bad = sorted(k for k in changes if k in _VARIANT_FIELDS or k not in Scenario.model_fields)
+        if bad:
+            allowed = sorted(set(Scenario.model_fields) - _VARIANT_FIELDS)
+            raise ValueError(f"a variant cannot change {', '.join(bad)} (it may change: "
+                             f"{', '.join(allowed)})")
+        # kept as JSON values (dates as ISO text), so that a scenario's JSON reads back equal; the
+        # loader applies the option from the document, where YAML's dates are still dates
+        return dict(to_jsonable_python(changes))
+
+
+class Variant(_Frozen):
+    """A choice between published alternatives (an equipment variant, a missile, a place).
+
+    The data as written are the ``default`` option, which therefore changes nothing; a scenario
+    selects another option with ``choose: {variant_id: option_id}``.
+    """
+
+    name: NonEmptyText
+    default: Identifier
+    options: dict[Identifier, VariantOption] = Field(min_length=2)
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _default_is_the_data(self) -> Variant:
+        if self.default not in self.options:
+            raise ValueError(f"default '{self.default}' is not one of the options "
+                             f"({', '.join(self.options)})")
+        if self.options[self.default].changes:
+            raise ValueError(f"the default option '{self.default}' must not have changes: the data "
+                             "as written are the default")
+        return self
+
+
+# ---------------------------------------------------------------------------------------------
 # The scenario
 # ---------------------------------------------------------------------------------------------
 
@@ -924,6 +1000,10 @@ class Scenario(_Frozen):
     events: dict[Identifier, Event] = Field(default_factory=dict)
     timeline: dict[Identifier, Milestone] = Field(default_factory=dict)
     readiness_states: dict[Identifier, ReadinessState] = Field(default_factory=dict)
+    variants: dict[Identifier, Variant] = Field(
+        default_factory=dict, description="named choices between published alternatives")
+    choose: dict[Identifier, Identifier] = Field(
+        default_factory=dict, description="the option selected for a variant (others: its default)")
     arrangements: dict[Arrangement, ArrangementRules] = Field(default_factory=dict)
     c2: C2Settings | None = None
     engagement: EngagementSettings | None = None
@@ -938,6 +1018,24 @@ class Scenario(_Frozen):
     assumptions: list[NonEmptyText] = Field(
         default_factory=list, description="scenario-wide assumptions, shown in every report"
     )
+
+    @field_validator("choose")
+    @classmethod
+    def _choices_exist(cls, choose: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        variants = info.data.get("variants") or {}
+        for vid, option in choose.items():
+            if vid not in variants:
+                hint = difflib.get_close_matches(vid, list(variants), n=1)
+                raise ValueError(f"no variant '{vid}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+                                 + f" (variants: {', '.join(variants) or 'none defined'})")
+            if option not in variants[vid].options:
+                raise ValueError(f"variant '{vid}' has no option '{option}' (options: "
+                                 f"{', '.join(variants[vid].options)})")
+        return choose
+
+    def chosen(self, variant_id: str) -> str:
+        """The option in effect for a variant: the one chosen, else its default."""
+        return self.choose.get(variant_id, self.variants[variant_id].default)
 
     @field_validator("tick_s")
     @classmethod

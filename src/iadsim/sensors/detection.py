@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "DEFAULT_FALSE_ALARM_PROBABILITY",
+    "clutter_snr_factor",
     "detection_probability",
     "detection_range_m",
     "reference_snr",
@@ -27,16 +28,28 @@ engine takes the scenario's ``sensing.default_false_alarm_probability``, whose r
 this one (tested)."""
 
 
-def reference_snr(reference_pd: ArrayLike, pfa: float = DEFAULT_FALSE_ALARM_PROBABILITY,
+def reference_snr(reference_pd: ArrayLike, pfa: ArrayLike = DEFAULT_FALSE_ALARM_PROBABILITY,
                   ) -> NDArray[np.float64]:
     """Signal-to-noise ratio (linear) at which a Swerling 1 target is detected with ``reference_pd``."""
     p0 = np.asarray(reference_pd, dtype=np.float64)
     return np.asarray(np.log(pfa) / np.log(p0) - 1.0)
 
 
+def clutter_snr_factor(target_agl_m: ArrayLike, clutter_loss_db: ArrayLike,
+                       clutter_height_m: ArrayLike) -> NDArray[np.float64]:
+    """The factor (≤ 1) by which ground clutter reduces the SNR of a target at ``target_agl_m``
+    above ground: a loss of ``clutter_loss_db`` at ground level fading linearly (in dB) to none
+    at ``clutter_height_m``. NaN loss means none. The one low-altitude rule of the engine and of
+    coverage (docs/models/detection.md, "Clutter"); broadcasts over all arguments."""
+    loss_db = np.nan_to_num(np.asarray(clutter_loss_db, dtype=np.float64)) * np.clip(
+        1.0 - np.asarray(target_agl_m, dtype=np.float64) / np.asarray(clutter_height_m), 0.0, 1.0)
+    return np.asarray(10.0 ** (-loss_db / 10.0))
+
+
 def detection_probability(range_m: ArrayLike, rcs_m2: ArrayLike, reference_range_m: ArrayLike,
                           reference_rcs_m2: ArrayLike, reference_pd: ArrayLike,
-                          pfa: float = DEFAULT_FALSE_ALARM_PROBABILITY) -> NDArray[np.float64]:
+                          pfa: ArrayLike = DEFAULT_FALSE_ALARM_PROBABILITY,
+                          snr_factor: ArrayLike = 1.0) -> NDArray[np.float64]:
     """Single-look detection probability of a Swerling 1 target; broadcasts over all arguments.
 
     Args:
@@ -47,10 +60,11 @@ def detection_probability(range_m: ArrayLike, rcs_m2: ArrayLike, reference_range
         reference_rcs_m2: RCS of that reference target (m²).
         reference_pd: detection probability at the reference range (0–1).
         pfa: false-alarm probability.
+        snr_factor: a further factor on the SNR (clutter: ``clutter_snr_factor``).
     """
     r = np.maximum(np.asarray(range_m, dtype=np.float64), 1.0)
     snr = (reference_snr(reference_pd, pfa) * (np.asarray(rcs_m2) / np.asarray(reference_rcs_m2))
-           * (np.asarray(reference_range_m) / r) ** 4)
+           * (np.asarray(reference_range_m) / r) ** 4 * np.asarray(snr_factor))
     return np.asarray(np.exp(np.log(pfa) / (1.0 + snr)))
 
 

@@ -19,7 +19,7 @@ from iadsim.constants import EARTH_RADIUS_M, SPEED_OF_LIGHT_MPS
 from iadsim.geo.frames import enu_rotations
 from iadsim.geo.radar_geometry import STANDARD_K, horizon_distance_m
 from iadsim.scenario.schema import SensingSettings
-from iadsim.sensors.detection import reference_snr
+from iadsim.sensors.detection import clutter_snr_factor, reference_snr
 
 __all__ = ["AIR_SURVEILLANCE_ROLES", "DetectionBlock", "RadarSet", "scan"]
 
@@ -160,11 +160,10 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         rcs = target_rcs[mi]
         snr = (radars.reference_snr[s] * (rcs / radars.reference_rcs_m2[s])
                * (radars.reference_range_m[s] / np.maximum(r, 1.0)) ** 4)
-        clutter_db = np.nan_to_num(radars.clutter_loss_db[s]) * np.clip(
-            1.0 - target_agl[mi] / np.where(np.isfinite(radars.clutter_height_m[s]),
-                                            radars.clutter_height_m[s],
-                                            settings.default_clutter_height_m), 0.0, 1.0)
-        snr = snr * 10.0 ** (-clutter_db / 10.0)
+        snr = snr * clutter_snr_factor(
+            target_agl[mi], radars.clutter_loss_db[s],
+            np.where(np.isfinite(radars.clutter_height_m[s]), radars.clutter_height_m[s],
+                     settings.default_clutter_height_m))
         jammed = np.zeros(len(s), dtype=bool)
         if jnr is not None:
             interference = jnr.at(s, az, el)

@@ -1,5 +1,11 @@
 """Which radars scan in a run: the one rule, used by the engine (``Engine.radars``) and by the checks
-a run makes before simulating (``iadsim.pipeline.checks``)."""
+a run makes before simulating (``iadsim.pipeline.checks``).
+
+Identical radars at one site (one type, one town, one antenna height: e.g. the search radars of
+the three Tor-M2 batteries at Baranavichy, which the data place at one town) are one look: they see
+the same target fluctuation from the same geometry, so their detections are not independent.
+The first of them (in the World's order) scans for the group; static coverage counts the group
+once in the same way (docs/models/detection.md, "Several radars at one place")."""
 
 from __future__ import annotations
 
@@ -18,8 +24,9 @@ __all__ = ["RadarRoster", "radar_roster"]
 @dataclass(frozen=True)
 class RadarRoster:
     """The scanning radars of a run, as arrays of S: the defending nations' ground air-surveillance
-    radars with a published range (one row per radar of a unit, in the World's order), then their
-    aircraft's radars that radiate (in the traffic's order).
+    radars with a published range (one row per look: identical radars at one site are one, see
+    the module; in the World's order), then their aircraft's radars that radiate (in the
+    traffic's order).
 
     Attributes:
         sensor_id: ``unit/type/n`` for ground radars, ``object/type`` for airborne ones.
@@ -57,6 +64,7 @@ def radar_roster(scenario: Scenario, world: World, object_id: NDArray[np.str_], 
     sens = world.sensors
     ids, nations, types, units, aircraft, platform, lat, lon, height = ([] for _ in range(9))
     counters: dict[tuple[str, str], int] = {}
+    looks: set[tuple[object, ...]] = set()
     for i in range(len(sens)):
         unit = str(world.unit_id[sens.unit_index[i]])
         nation = str(world.unit_nation[sens.unit_index[i]])
@@ -64,6 +72,11 @@ def radar_roster(scenario: Scenario, world: World, object_id: NDArray[np.str_], 
             continue
         if not np.isfinite(sens.detection_range_m[i]):
             continue
+        look = (nation, str(sens.radar_type[i]), float(sens.lat_deg[i]), float(sens.lon_deg[i]),
+                float(np.nan_to_num(sens.antenna_height_m[i])))
+        if look in looks:
+            continue  # an identical radar at the same site: the same look
+        looks.add(look)
         key = (unit, str(sens.radar_type[i]))
         counters[key] = counters.get(key, 0) + 1
         ids.append(f"{unit}/{sens.radar_type[i]}/{counters[key]}")
