@@ -324,6 +324,7 @@ def predicted_intercept(
     missile: MissileType | MissileProfile,
     *,
     earth_radius_m: float | None = EARTH_RADIUS_M,
+    samples: int = INTERCEPT_SAMPLES,
 ) -> Intercept:
     """Earliest launch-to-intercept solution against N constant-velocity targets, launched now.
 
@@ -336,7 +337,11 @@ def predicted_intercept(
         target_vel_mps: ``(N, 3)`` m/s.
         missile: a catalog missile or a profile (0-d for all rows, or ``(N,)``).
         earth_radius_m: for the altitude check (``envelope``), metres, or None for a flat earth.
+        samples: times of flight sampled to bracket the earliest intercept (convention,
+            ``INTERCEPT_SAMPLES``; fewer are faster and may miss a short early window).
     """
+    if samples < 2:
+        raise ValueError(f"samples must be at least 2, got {samples}")
     p = _profile(missile)
     lau = _rows("launcher_m", launcher_m)
     n = len(lau)
@@ -353,7 +358,7 @@ def predicted_intercept(
         out: Array = _distance(col, t) - np.sqrt(np.maximum(d2 + 2.0 * t * dv + t * t * v2, 0.0))
         return out
 
-    grid = col.max_flight_time_s * np.linspace(0.0, 1.0, INTERCEPT_SAMPLES + 1)[None, :]
+    grid = col.max_flight_time_s * np.linspace(0.0, 1.0, samples + 1)[None, :]
     with np.errstate(invalid="ignore"):
         reached = gap(grid) >= 0.0
     found: BoolArray = np.asarray(reached.any(axis=1))

@@ -304,7 +304,9 @@ def _engagement_html(rf: RunFolder, c2: dict[str, Any], outcomes: list[dict[str,
     """Leakers, missiles expended and kills by fire unit, when the run had engagements."""
     if "missiles_expended" not in c2:
         return ""
-    eng = rf.table(ENGAGEMENTS).to_pylist()
+    rows = rf.table(ENGAGEMENTS).to_pylist()
+    eng = [e for e in rows if e.get("status", "engaged") == "engaged"]
+    refused = len(rows) - len(eng)
     leakers = sum(1 for o in outcomes if o["leaker"])
     by_unit: dict[str, list[int]] = {}
     for e in eng:
@@ -315,7 +317,9 @@ def _engagement_html(rf: RunFolder, c2: dict[str, Any], outcomes: list[dict[str,
     parts = ["<h4>Engagements</h4>",
              f"<p>{len(outcomes)} hostile objects entered the defended airspace; <b>{leakers} leaked</b> "
              f"(not destroyed). {len(eng)} engagements, {c2['missiles_expended']} missiles "
-             f"expended, {sum(c2['kills_by_unit'].values())} kills. Fire units out of missiles: "
+             f"expended, {sum(c2['kills_by_unit'].values())} kills; {refused} engagements refused "
+             "outside the launch acceptability region (docs/models/launch-regions.md). "
+             f"Fire units out of missiles: "
              f"{', '.join(c2['fire_units_dry']) or 'none'}. The log is "
              "<code>engagements.parquet</code> (docs/models/engagement.md).</p>"]
     if by_unit:
