@@ -74,7 +74,7 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
         assert cells[1:] == [str(len(of)), str(destroyed), str(sum(o["leaker"] for o in of)),
                              str(sum(o["missiles"] for o in of))], label
     missiles = run.stats["c2"]["missiles_expended"]
-    units = {e["fire_unit"] for e in run.engagements.to_pylist()}
+    units = {e["fire_unit"] for e in run.engagements.to_pylist() if e["status"] == "engaged"}
     match = re.search(r"(\d+) missiles from (\w+) fire units", README)
     assert match is not None
     assert int(match.group(1)) == missiles

@@ -375,13 +375,14 @@ def _coverage_section(rf: RunFolder, summary: dict[str, Any]) -> _CoverageSectio
         parts.append(embedded_png(rf.file(m["file"]), f"coverage at {m['label']}"))
     columns, rows = pivot_by_altitude(cov["regions"])
     parts.append("<h3>By region: % of area detected / engageable, mean and max overlap depth</h3>")
-    parts.append(table(columns, rows, numeric=list(range(1, len(columns)))))
+    parts.append(table(columns, rows, numeric=[1, *range(3, len(columns))]))
     return _CoverageSection("".join(parts), cov["terrain"])
 
 
 def pivot_by_altitude(rows: list[dict[str, object]]) -> tuple[list[str], list[list[object]]]:
-    """Region rows of one date and RCS class: one line per region and altitude."""
-    header = ["region", "altitude (m)", "detected %", "engageable %", "mean depth", "max depth"]
-    body = [[r["region"], f"{r['altitude_m']:,.0f}", r["detected_pct"], r["engageable_pct"],
-             r["mean_depth"], r["max_depth"]] for r in rows]
+    """Region rows of one date and RCS class: one line per region, altitude and target aspect."""
+    header = ["region", "altitude (m)", "aspect", "detected %", "engageable %", "mean depth",
+              "max depth"]
+    body = [[r["region"], f"{r['altitude_m']:,.0f}", r.get("aspect", ""), r["detected_pct"],
+             r["engageable_pct"], r["mean_depth"], r["max_depth"]] for r in rows]
     return header, body

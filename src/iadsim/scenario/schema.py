@@ -351,6 +351,8 @@ class RcsClass(Sourced):
 
     name: NonEmptyText
     rcs_m2: float = Field(gt=0)
+    speed_mps: float | None = Field(None, gt=0, description="the class's typical speed; coverage "
+                                    "computes the launch regions for a target at this speed")
     note: str | None = None
 
 
