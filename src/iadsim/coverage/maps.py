@@ -57,6 +57,27 @@ def _projected_regions(coverage: Coverage, to_xy: Any, window: Polygon) -> list[
     return out
 
 
+def _frame(coverage: Coverage) -> tuple[Figure, Any, tuple[float, float, float, float], Any,
+                                       list[BaseGeometry]]:
+    """A figure over the coverage grid with the land shaded: (figure, axes, extent x0, x1, y0, y1,
+    lon/lat → grid transformer, the projected region outlines)."""
+    grid = coverage.grid
+    rows, cols = grid.shape
+    t = grid.transform
+    x0, y1 = t.c, t.f
+    x1, y0 = x0 + cols * t.a, y1 + rows * t.e
+    fig, ax = plt.subplots(figsize=(10, 8.4 * (y1 - y0) / (x1 - x0) + 0.6), dpi=110)
+    ax.set_facecolor("#dbe9f4")
+    to_xy = transformer("EPSG:4326", grid.crs)
+    outlines = _projected_regions(coverage, to_xy, box(x0, y0, x1, y1))
+    for geom in outlines:
+        for poly in (geom.geoms if hasattr(geom, "geoms") else [geom]):
+            if isinstance(poly, Polygon):
+                xs, ys = poly.exterior.xy
+                ax.fill(xs, ys, facecolor="#f4f4f2", edgecolor="none", zorder=1)
+    return fig, ax, (x0, x1, y0, y1), to_xy, outlines
+
+
 def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str = JOINT,
                         oob: OrderOfBattle | None = None, title: str | None = None,
                         aspect: int = 0) -> Figure:
@@ -70,21 +91,7 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
         title: the map's title (default: scenario date, layer and RCS class).
     """
     grid = coverage.grid
-    rows, cols = grid.shape
-    t = grid.transform
-    x0, y1 = t.c, t.f
-    x1, y0 = x0 + cols * t.a, y1 + rows * t.e
-    fig, ax = plt.subplots(figsize=(10, 8.4 * (y1 - y0) / (x1 - x0) + 0.6), dpi=110)
-    ax.set_facecolor("#dbe9f4")
-    to_xy = transformer("EPSG:4326", grid.crs)
-    window = box(x0, y0, x1, y1)
-    outlines = _projected_regions(coverage, to_xy, window)
-    for geom in outlines:
-        polys = geom.geoms if hasattr(geom, "geoms") else [geom]
-        for poly in polys:
-            if isinstance(poly, Polygon):
-                xs, ys = poly.exterior.xy
-                ax.fill(xs, ys, facecolor="#f4f4f2", edgecolor="none", zorder=1)
+    fig, ax, (x0, x1, y0, y1), to_xy, outlines = _frame(coverage)
     extent = (x0, x1, y0, y1)
     detected = coverage.detected(group)[rcs, layer]
     ax.imshow(np.where(detected, 1.0, np.nan), extent=extent, origin="upper", cmap="Blues",
@@ -166,19 +173,7 @@ def shift_map_figure(before: Coverage, after: Coverage, zone_before: NDArray[np.
         rays: (lon, lat) point arrays of the bearing lines to draw.
     """
     grid = before.grid
-    rows, cols = grid.shape
-    t = grid.transform
-    x0, y1 = t.c, t.f
-    x1, y0 = x0 + cols * t.a, y1 + rows * t.e
-    fig, ax = plt.subplots(figsize=(10, 8.4 * (y1 - y0) / (x1 - x0) + 0.6), dpi=110)
-    ax.set_facecolor("#dbe9f4")
-    to_xy = transformer("EPSG:4326", grid.crs)
-    outlines = _projected_regions(before, to_xy, box(x0, y0, x1, y1))
-    for geom in outlines:
-        for poly in (geom.geoms if hasattr(geom, "geoms") else [geom]):
-            if isinstance(poly, Polygon):
-                xs, ys = poly.exterior.xy
-                ax.fill(xs, ys, facecolor="#f4f4f2", edgecolor="none", zorder=1)
+    fig, ax, (x0, x1, y0, y1), to_xy, outlines = _frame(before)
     state = np.full(grid.shape, np.nan)
     state[zone_before & zone_after] = 0.0
     state[zone_after & ~zone_before] = 1.0

@@ -59,12 +59,12 @@ line of sight, so headings of 180°–360° use the mirror aspect."""
 _ALTITUDES_M = (10.0, 30.0, 100.0, 300.0, 1000.0, 2000.0, 3000.0, 5000.0, 7000.0, 10000.0,
                 13000.0, 16000.0, 20000.0, 25000.0, 30000.0)
 _SPEED_STEPS = 25  # 0 … top speed
-_COARSE = 48  # launch distances sampled to bracket the edges before bisection
+_COARSE = 32  # launch distances sampled to bracket the edges before bisection
 # times of flight sampled per intercept (the engine's 256 find early windows shorter than any
 # that bounds a region edge; 64 bracket every edge of the catalog's missiles, and the tables'
 # agreement with the engine's flyout is tested)
 _INTERCEPT_SAMPLES = 64
-_EDGE_STEPS = 20  # bisection halvings of the bracket: below 1 m for a 470 km bracket of 48 samples
+_EDGE_STEPS = 21  # bisection halvings of the bracket: below 10 m for a 470 km bracket of 32 samples
 
 
 class Aspect(enum.StrEnum):
@@ -204,7 +204,7 @@ def _acceptable(p: MissileProfile, ground: Array, h: Array, v: Array, a_deg: Arr
     target = np.column_stack([ground, np.zeros(n), h])
     vel = np.column_stack([-v * np.cos(a), v * np.sin(a), np.zeros(n)])
     hit = predicted_intercept(np.zeros((n, 3)), target, vel, p, earth_radius_m=None,
-                              samples=_INTERCEPT_SAMPLES)
+                              samples=_INTERCEPT_SAMPLES, bisection_steps=30)
     with np.errstate(invalid="ignore"):
         fast = p.speed_mps(np.where(np.isfinite(hit.time_of_flight_s), hit.time_of_flight_s, 0.0))
         ok = hit.feasible & (fast >= ratio * v)

@@ -325,6 +325,7 @@ def predicted_intercept(
     *,
     earth_radius_m: float | None = EARTH_RADIUS_M,
     samples: int = INTERCEPT_SAMPLES,
+    bisection_steps: int = _BISECTION_STEPS,
 ) -> Intercept:
     """Earliest launch-to-intercept solution against N constant-velocity targets, launched now.
 
@@ -339,6 +340,8 @@ def predicted_intercept(
         earth_radius_m: for the altitude check (``envelope``), metres, or None for a flat earth.
         samples: times of flight sampled to bracket the earliest intercept (convention,
             ``INTERCEPT_SAMPLES``; fewer are faster and may miss a short early window).
+        bisection_steps: halvings of the bracket (60: below float precision; 30 leave
+            t_max / 2³⁰, under a microsecond).
     """
     if samples < 2:
         raise ValueError(f"samples must be at least 2, got {samples}")
@@ -366,7 +369,7 @@ def predicted_intercept(
     rows = np.arange(n)
     hi = grid[rows, first]
     lo = grid[rows, np.maximum(first - 1, 0)]
-    for _ in range(_BISECTION_STEPS):
+    for _ in range(bisection_steps):
         mid = 0.5 * (lo + hi)
         with np.errstate(invalid="ignore"):
             ok = gap(mid[:, None])[:, 0] >= 0.0
