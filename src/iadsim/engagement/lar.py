@@ -83,7 +83,8 @@ class Aspect(enum.StrEnum):
 class Refusal(enum.StrEnum):
     """Why a launch is outside the region (the ``reason`` column of refused engagements)."""
 
-    target_speed = "target faster than the missile's maximum target speed"
+    target_speed = ("target faster than the missile's maximum target speed or than its terminal-speed "
+                    "margin allows")
     altitude = "target altitude outside the kill zone"
     beyond = "beyond the launch region's far edge for the target's aspect and speed (or none at all)"
     inside = "inside the launch region's near edge (minimum range)"
