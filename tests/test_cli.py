@@ -179,10 +179,16 @@ def test_coverage_command_writes_maps_grids_contours_and_tables(write, tmp_path)
     for date in ("2009-12-31", "2020-12-31"):
         folder = out / date
         for name in ("regions.csv", "contours.geojson", "contours.kml", "pd_joint_fighter.tif",
-                     "depth_joint_fighter.tif", "map_fighter_100m.png", "map_fighter_10000m.png"):
+                     "depth_joint_fighter.tif", "map_fighter_100m_approaching.png",
+                     "map_fighter_10000m_receding.png"):
             assert (folder / name).exists(), name
     rows = list(csv.DictReader(io.StringIO((out / "regions_by_date.csv").read_text())))
     assert {r["as_of"] for r in rows} == {"2009-12-31", "2020-12-31"}
+    assert {r["aspect"] for r in rows} == {"approaching", "crossing", "receding"}
+    assert {r["target_speed_mps"] for r in rows} == {"250.0"}  # the fighter class's speed
+    ltu = {r["aspect"]: float(r["engageable_pct"]) for r in rows
+           if r["region"] == "Lithuania" and r["as_of"] == "2020-12-31" and r["altitude_m"] == "10000.0"}
+    assert ltu["approaching"] >= ltu["crossing"] >= ltu["receding"]
     meta = json.loads((out / "coverage.json").read_text())
     assert meta["terrain"].startswith("none") and meta["resolution_km"] == 25
 
@@ -194,6 +200,8 @@ def test_coverage_command_writes_maps_grids_contours_and_tables(write, tmp_path)
     (["--region", "{tmp}/missing.geojson"], "no such file"),
     (["--resolution-km", "0.05"], "coarser resolution"),
     (["--alt", "-20"], "≥ 0 m"),
+    (["--aspect", "sideways"], "not an aspect"),
+    (["--target-speed", "-5"], "--target-speed"),
 ])
 def test_coverage_bad_input(tmp_path, args, message):
     argv = [a.format(tmp=tmp_path) for a in args]
@@ -356,3 +364,35 @@ def test_a_sweep_value_a_run_would_refuse_points_at_the_spec(write, tmp_path):
                      "generic_light_aircraft type's max_speed_kmh (300 km/h) (the sweep sets "
                      "traffic.flights.violator.speed_kmh = 2000)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_coverage_shift_between_two_dates(tmp_path):
+    out = tmp_path / "cov"
+    result = invoke("coverage", "reference-2020", "--as-of", "2009,2020", "--alt", "10000",
+                    "--resolution-km", "50", "--dem", "none", "--shift", "--shift-lat", "54,55",
+                    "--shift-bearing", "270", "--shift-from", "53.9,27.57", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith(str(out / "shift" / "shift_boundaries.csv"))
+    assert "Boundary moved, km" in result.stdout and "Lithuania" in result.stdout
+    rows = list(csv.DictReader(io.StringIO((out / "shift" / "shift_boundaries.csv").read_text())))
+    assert {r["line"] for r in rows} == {"latitude 54°N", "latitude 55°N", "bearing 270° from 53.9°N 27.57°E"}
+    assert {r["aspect"] for r in rows} == {"", "approaching", "crossing", "receding"}
+    areas = list(csv.DictReader(io.StringIO((out / "shift" / "shift_areas.csv").read_text())))
+    ltu = [a for a in areas if a["region"] == "Lithuania" and a["quantity"] == "engageable"]
+    # the Kaliningrad S-400 (2012) brought most of Lithuania into engagement range
+    assert all(int(a["gained_km2"]) > 0 for a in ltu)
+    assert (out / "shift" / "shift_map_engageable_10000m_receding.png").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--as-of", "2020", "--shift"], "two dates"),
+    (["--as-of", "2020,2009", "--shift"], "earlier date first"),
+    (["--as-of", "2009,2020", "--shift-lat", "54"], "need --shift"),
+    (["--as-of", "2009,2020", "--shift", "--shift-from", "95,20", "--shift-bearing", "90"], "LAT,LON"),
+    (["--as-of", "2009,2020", "--shift", "--shift-bearing", "90"], "--shift-from"),
+])
+def test_coverage_shift_bad_input(tmp_path, args, message):
+    result = invoke("coverage", "reference-2020", "--dem", "none", "--alt", "10000",
+                    "--resolution-km", "50", "--no-maps", "--out", str(tmp_path / "o"), *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr

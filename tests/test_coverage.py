@@ -13,7 +13,7 @@ from shapely.geometry import Point, box, mapping
 
 from iadsim import compile_world, load_scenario
 from iadsim.coverage import JOINT, CoverageError, CoverageGrid, GridTooLarge, compute_coverage
-from iadsim.coverage.compute import _ground_distance
+from iadsim.coverage.compute import ALL_ASPECTS, ANY_ASPECT, _ground_distance, launch_regions
 from iadsim.coverage.metrics import RegionError, default_regions, load_region_file, region_metrics
 from iadsim.data import Region
 from iadsim.geo.radar_geometry import horizon_distance_m
@@ -82,12 +82,13 @@ def test_low_altitude_detection_is_horizon_limited(smooth, grid):
 
 def test_engagement_envelope_and_depth(smooth, grid):
     d = _distances(grid)
-    depth = smooth.depth[JOINT][0, 1]
+    depth = smooth.depth[JOINT][0, 0, 1]  # without launch regions: the kill zone's range alone
+    assert smooth.aspects == (ANY_ASPECT,)
     limit = float(np.sqrt(75e3**2 - 10e3**2))  # missile m1: 75 km slant range
     assert d[depth > 0].max() == pytest.approx(limit, abs=2.9e3)
     # two battalions (bn1, bn2) at Hrodna in 2020: both can engage near the site
     assert depth[d < 50e3].min() == 2
-    assert smooth.depth["BLR"][0, 1].max() == 2
+    assert smooth.depth["BLR"][0, 0, 1].max() == 2
 
 
 def test_fewer_fire_units_before_the_second_battalion(minimal_world, grid, tmp_path):
@@ -104,6 +105,7 @@ def test_region_metrics(smooth):
     far = Region("far", "far", box(27.0, 55.0, 27.8, 55.8))  # ~300 km away: outside
     rows = region_metrics(smooth, [near, far])
     by = {(r["region"], r["rcs_class"], r["altitude_m"]): r for r in rows}
+    assert {r["aspect"] for r in rows} == {ANY_ASPECT}
     assert by[("near", "ref", 10_000.0)]["detected_pct"] == 100.0
     assert by[("near", "ref", 10_000.0)]["engageable_pct"] == 100.0
     assert by[("near", "ref", 10_000.0)]["max_depth"] == 2
@@ -119,6 +121,9 @@ def test_geotiff_export(smooth, tmp_path):
         assert ds.count == 2 and ds.descriptions == ("100 m AGL", "10,000 m AGL")
         np.testing.assert_array_equal(ds.read(2), smooth.pd[JOINT][0, 1])
         assert ds.tags()["terrain"].startswith("none")
+    with rasterio.open(tmp_path / "depth_joint_ref.tif") as ds:
+        assert ds.descriptions == ("any aspect (kill-zone range only), 100 m AGL",
+                                   "any aspect (kill-zone range only), 10,000 m AGL")
 
 
 def test_contours_are_lon_lat_and_kml_parses(smooth, tmp_path):
@@ -247,3 +252,114 @@ def test_single_sensor_coverage_is_that_radars_pd(minimal_world, grid):
     assert one.n_fire_units == 0 and one.depth[JOINT].max() == 0
     with pytest.raises(CoverageError, match="no ground radar 9"):
         sensor_coverage(minimal_world, grid, 9, [10_000.0], {"ref": 1.0})
+
+
+@pytest.fixture(scope="module")
+def by_aspect(tmp_path_factory, grid):
+    path = tmp_path_factory.mktemp("cov") / "s.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    scenario = load_scenario(path)
+    # the minimal missile with a speed, so that it has a flyout and a launch region
+    base = scenario.catalog.missiles["m1"]
+    m1 = base.model_copy(update={"max_speed_mps": 2000.0,
+                                 "assumed": {**base.assumed, "max_speed_mps": "test value"}})
+    scenario = scenario.with_changes(catalog=scenario.catalog.model_copy(
+        update={"missiles": {**scenario.catalog.missiles, "m1": m1}}))
+    world = compile_world(scenario, dt.date(2020, 12, 31))
+    regions = launch_regions(scenario)
+    assert set(regions) == {"sam1"}
+    cov = compute_coverage(world, grid, [10_000.0], {"ref": 1.0}, regions=regions,
+                           target_speed_mps={"ref": 250.0})
+    return cov, regions["sam1"]
+
+
+def test_engagement_by_aspect_follows_the_launch_region(by_aspect, grid):
+    """The far edge of engageable cells for each aspect is the launch region's far edge at the
+    target's height above the site (10 km plus the earth's drop) and speed, within a cell."""
+    cov, region = by_aspect
+    assert cov.aspects == ALL_ASPECTS
+    assert cov.depth[JOINT].shape[:3] == (3, 1, 1)
+    d = _distances(grid)
+    reach = []
+    for a, name in enumerate(ALL_ASPECTS):
+        cells = cov.depth[JOINT][a, 0, 0] > 0
+        far = d[cells].max()
+        height = 10_000.0 + far**2 / (2 * 6_371_008.8)
+        edge = float(region.edges_m(height, 250.0, {"approaching": 0, "crossing": 90, "receding": 180}[name])[1])
+        assert far == pytest.approx(edge, abs=2.9e3), name
+        reach.append(far)
+    assert reach[0] > reach[1] > reach[2]  # approaching beyond crossing beyond receding
+    assert cov.aspect_label(2, 0) == "receding at 250 m/s"
+
+
+def test_region_tables_and_exports_name_the_aspect(by_aspect, tmp_path):
+    cov, _ = by_aspect
+    lat, lon = HRODNA
+    rows = region_metrics(cov, [Region("near", "near", Point(lon, lat).buffer(0.6))])
+    assert [r["aspect"] for r in rows] == list(ALL_ASPECTS)
+    assert {r["target_speed_mps"] for r in rows} == {250.0}
+    assert len({r["detected_pct"] for r in rows}) == 1  # detection does not depend on the aspect
+    write_coverage_geotiffs(cov, tmp_path)
+    with rasterio.open(tmp_path / "depth_joint_ref.tif") as ds:
+        assert ds.descriptions == tuple(f"{a} at 250 m/s, 10,000 m AGL" for a in ALL_ASPECTS)
+        np.testing.assert_array_equal(ds.read(3), cov.depth[JOINT][2, 0, 0])
+    features = coverage_contours(cov)
+    assert {f["properties"]["aspect"] for f in features
+            if f["properties"]["quantity"] == "engageable"} == set(ALL_ASPECTS)
+
+
+def test_bad_aspects_and_speeds(minimal_world, grid, by_aspect):
+    _, region = by_aspect
+    regions = {"sam1": region}
+    with pytest.raises(CoverageError, match="not an aspect"):
+        compute_coverage(minimal_world, grid, [100.0], {"ref": 1.0}, regions=regions,
+                         aspects=["sideways"], target_speed_mps={"ref": 250.0})
+    with pytest.raises(CoverageError, match="0-180"):
+        compute_coverage(minimal_world, grid, [100.0], {"ref": 1.0}, regions=regions,
+                         aspects=["270"], target_speed_mps={"ref": 250.0})
+    with pytest.raises(CoverageError, match="no target speed"):
+        compute_coverage(minimal_world, grid, [100.0], {"ref": 1.0}, regions=regions)
+
+
+def test_shift_of_a_zone_moved_west_along_parallels_and_bearings(smooth):
+    """The same zone moved 5 cells (10 km) in −x: its west edge moves ~10 km west along the
+    parallel through Hrodna (the grid's x axis turns ~11° from the parallels there), its reach
+    westward grows as much, and the area gained is the newly covered cells."""
+    import dataclasses
+
+    from iadsim.coverage.shift import ShiftLines, boundary_shift
+
+    moved = {g: np.roll(d, -5, axis=-1) for g, d in smooth.depth.items()}
+    pd = {g: np.roll(p, -5, axis=-1) for g, p in smooth.pd.items()}
+    after = dataclasses.replace(smooth, depth=moved, pd=pd, as_of=dt.date(2021, 1, 1))
+    lat, lon = HRODNA
+    everything = Region("all", "all", box(*AREA[:1], AREA[2], AREA[1], AREA[3]))
+    lines = ShiftLines(latitudes=(lat,), bearings=(270.0,), origin=(lat, lon))
+    boundary, areas = boundary_shift(smooth, after, lines, [everything])
+    rows = {(b["quantity"], b["rcs_class"], b["altitude_m"], b["line"][:3], b["edge"]): b
+            for b in boundary}
+    for quantity in ("detected", "engageable"):
+        west = rows[(quantity, "ref", 10_000.0, "lat", "west")]
+        east = rows[(quantity, "ref", 10_000.0, "lat", "east")]
+        reach = rows[(quantity, "ref", 10_000.0, "bea", "outer")]
+        assert west["moved_km"] == pytest.approx(10.2, abs=2.5), quantity
+        assert east["moved_km"] == pytest.approx(-10.2, abs=2.5), quantity
+        assert reach["moved_km"] == pytest.approx(10.2, abs=2.5), quantity
+    cell_km2 = (smooth.grid.resolution_m / 1000) ** 2
+    zone1 = smooth.engageable()[0, 0, 1] & smooth.grid.in_area
+    zone2 = after.engageable()[0, 0, 1] & smooth.grid.in_area
+    [row] = [a for a in areas if a["quantity"] == "engageable" and a["rcs_class"] == "ref"
+             and a["altitude_m"] == 10_000.0]
+    assert row["gained_km2"] == pytest.approx(np.count_nonzero(zone2 & ~zone1) * cell_km2, abs=cell_km2)
+    assert abs(row["net_km2"]) <= 2 * cell_km2 * 10  # a pure move gains what it loses (edges aside)
+
+
+def test_shift_needs_lines_and_matching_coverages(smooth):
+    from iadsim.coverage.shift import ShiftLines, boundary_shift
+
+    with pytest.raises(CoverageError, match="at least one latitude"):
+        boundary_shift(smooth, smooth, ShiftLines(), [])
+    with pytest.raises(CoverageError, match="--shift-from"):
+        boundary_shift(smooth, smooth, ShiftLines(bearings=(90.0,)), [])
+    with pytest.raises(CoverageError, match="outside the grid"):
+        boundary_shift(smooth, smooth, ShiftLines(latitudes=(80.0,)), [])

@@ -37,7 +37,7 @@ def test_scenario_language_include_example_validates(write):
 
 
 def test_readme_baltic_table_matches_a_fresh_computation():
-    """The README's numbers on the seed's claim are recomputed (1 km and 10 km rows)."""
+    """The README's numbers on the seed's claim are recomputed (1 km and 10 km rows, each aspect)."""
     import datetime as dt
 
     from iadsim.coverage.study import CoverageRequest, run_coverage_study
@@ -54,14 +54,16 @@ def test_readme_baltic_table_matches_a_fresh_computation():
     request = CoverageRequest(dates=(dt.date(2009, 12, 31), dt.date(2020, 12, 31)),
                               layers_m=(1000.0, 10000.0), resolution_km=10.0)
     study = run_coverage_study(scenario, request, None)
-    got = {(r["region"], r["as_of"][:4], r["altitude_m"]): r for r in study.comparison}
+    got = {(r["region"], r["as_of"][:4], r["altitude_m"], r["aspect"]): r for r in study.comparison}
     for altitude, cells in rows.items():
         for column, cell in zip(columns, cells, strict=True):
             region, year = column.rsplit(" ", 1)
-            detected, engageable = (float(v) for v in cell.removesuffix(" %").split(" / "))
-            r = got[(region, year, altitude)]
-            assert abs(r["detected_pct"] - detected) <= 0.51, (column, altitude)
-            assert abs(r["engageable_pct"] - engageable) <= 0.51, (column, altitude)
+            detected, engageable = cell.removesuffix(" %").split(" / ")
+            for aspect, value in zip(("approaching", "crossing", "receding"),
+                                     engageable.split(" · "), strict=True):
+                r = got[(region, year, altitude, aspect)]
+                assert abs(r["detected_pct"] - float(detected)) <= 0.51, (column, altitude)
+                assert abs(r["engageable_pct"] - float(value)) <= 0.51, (column, altitude, aspect)
 
 
 def test_readme_wmd_table_matches_a_fresh_computation():

@@ -370,3 +370,52 @@ def test_wartime_interceptors_shoot_down_a_hostile_violator_when_no_fire_unit_ca
     violator = next(o for o in outcomes.to_pylist() if o["object_id"] == "violator")
     assert violator["missiles"] == len(shots)
     assert violator["leaker"] == (not any(e["killed"] for e in eng))
+
+
+def _one_cycle(fu, settings, pos, vel):
+    log = EngagementLog()
+    state = np.hstack([pos, vel])
+    n = len(pos)
+    plan_engagements(fu, log, "cmd", 0.0, np.ones(1, dtype=bool), np.zeros(1), np.arange(n), state,
+                     np.arange(n), pos, np.full(n, 5.0), pos[:, 2], np.ones(n), np.zeros((1, 3)),
+                     np.ones(1), settings)
+    return log
+
+
+@pytest.mark.parametrize("aspect", ["crossing", "receding"])
+def test_the_engine_refuses_outside_the_launch_region_and_takes_inside(reference, aspect):
+    """A fighter inside the missile's maximum range but outside the launch region for its aspect is
+    refused, with the reason; just inside the region's far edge it is engaged."""
+    from iadsim.engagement.lar import Aspect, Refusal, launch_region
+
+    scenario, fu, settings = _battalion(reference, system="s300pmu1")
+    sam = scenario.catalog.sam_systems["s300pmu1"]
+    region = launch_region(scenario.catalog.missiles[sam.missile])
+    reaction = sam.reaction_time_s or 0.0
+    speed, height = {"crossing": 600.0, "receding": 250.0}[aspect], 8000.0
+    far = float(region.edges_m(height, speed, Aspect(aspect).degrees)[1])
+    assert far < 140e3  # inside the 150 km maximum range: a range rule would fire
+    heading = {"crossing": np.array([0.0, 1.0, 0.0]), "receding": np.array([1.0, 0.0, 0.0])}[aspect]
+    vel = (speed * heading)[None, :]
+    for ground, engaged in ((far + 3e3, False), (far - 3e3, True)):
+        # where the target is at launch (after the reaction time): ground distance from the unit
+        at_launch = np.array([[ground, 0.0, height]])
+        pos = at_launch - vel * reaction
+        log = _one_cycle(fu, settings, pos, vel)
+        assert bool(log.engagements) is engaged, (aspect, ground)
+        if not engaged:
+            [refused] = log.refused
+            assert refused.reason is Refusal.beyond
+            assert refused.range_m < 150e3
+
+
+def test_refusals_are_recorded_once_per_unit_track_and_reason(reference):
+    _, fu, settings = _battalion(reference, system="s300pmu1")
+    pos = np.array([[140e3, 0.0, 8000.0]])
+    vel = np.array([[250.0, 0.0, 0.0]])
+    log = _one_cycle(fu, settings, pos, vel)
+    state = np.hstack([pos, vel])
+    plan_engagements(fu, log, "cmd", 10.0, np.ones(1, dtype=bool), np.zeros(1), np.arange(1), state,
+                     np.arange(1), pos, np.full(1, 5.0), pos[:, 2], np.ones(1), np.zeros((1, 3)),
+                     np.ones(1), settings)
+    assert len(log.refused) == 1 and not log.engagements

@@ -74,12 +74,17 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
         assert cells[1:] == [str(len(of)), str(destroyed), str(sum(o["leaker"] for o in of)),
                              str(sum(o["missiles"] for o in of))], label
     missiles = run.stats["c2"]["missiles_expended"]
-    units = {e["fire_unit"] for e in run.engagements.to_pylist()}
+    units = {e["fire_unit"] for e in run.engagements.to_pylist() if e["status"] == "engaged"}
     match = re.search(r"(\d+) missiles from (\w+) fire units?\b", README)
     assert match is not None
     assert int(match.group(1)) == missiles
     assert match.group(2) == {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(len(units))
     assert "none ran dry" in README and not run.stats["c2"]["fire_units_dry"]
+    refused = [e for e in run.engagements.to_pylist() if e["status"] == "refused"]
+    match = re.search(r"(\d+) times a\nunit's fire-control radar held a target", README)
+    assert match is not None
+    assert int(match.group(1)) == len(refused) == run.stats["c2"]["engagements_refused"]
+    assert "(all S-400 battalions)" in README and {e["system"] for e in refused} == {"s400"}
 
 
 def test_readme_saturation_curve_matches_a_fresh_run(raid):

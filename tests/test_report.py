@@ -24,8 +24,8 @@ def test_reference_report(reference, tmp_path):
         assert f">{heading}</h2>" in html
     # self-contained: no external scripts, stylesheets or images
     assert not re.search(r'(src|href)="https?://', html)
-    # the unit map, three coverage layers, detections over time, launchers by year
-    assert html.count('src="data:image/png;base64,') == 6
+    # the unit map, three coverage layers × three aspects, detections over time, launchers by year
+    assert html.count('src="data:image/png;base64,') == 12
     assert "Simulation: detections" in html and "First detection of each air object" in html
     assert "ETOPO5" in html and "Lithuania" in html
     assert "120th Anti-Aircraft Missile Brigade" in html and "Fanipal" in html

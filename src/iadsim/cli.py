@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -423,11 +424,32 @@ def coverage(
     area: Annotated[str, typer.Option("--area", help="lon_min,lon_max,lat_min,lat_max of the grid.")
                     ] = "14,40,45,62",
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the PNG maps.")] = False,
+    aspect: Annotated[str, typer.Option("--aspect", help="The target's aspect to each fire unit, "
+                                        "comma-separated: approaching, crossing, receding or a "
+                                        "heading in degrees (0 approaching … 180 receding).")
+                      ] = "approaching,crossing,receding",
+    target_speed: Annotated[float | None, typer.Option(
+        "--target-speed", help="Target speed in m/s for every RCS class (default: each class's "
+        "speed_mps in the catalog).", show_default=False)] = None,
+    shift: Annotated[bool, typer.Option("--shift", help="With two dates in --as-of: how far the "
+                                        "detection and engagement boundaries moved (km) and the "
+                                        "area gained per region; tables and maps in OUT/shift.")
+                     ] = False,
+    shift_lat: Annotated[str | None, typer.Option(
+        "--shift-lat", help="Parallels to measure the shift along, degrees north, comma-separated "
+        "(default: every whole degree of the area, unless --shift-bearing is given).",
+        show_default=False)] = None,
+    shift_bearing: Annotated[str | None, typer.Option(
+        "--shift-bearing", help="Bearings from --shift-from to measure the shift along, degrees "
+        "from north, comma-separated.", show_default=False)] = None,
+    shift_from: Annotated[str | None, typer.Option(
+        "--shift-from", help="LAT,LON the bearings start from.", show_default=False)] = None,
     output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/coverage"),
 ) -> None:
-    """Where the system detects and can engage, by altitude, RCS and date; maps, grids, tables."""
+    """Where the system detects and can engage, by altitude, RCS, target aspect and date; maps,
+    grids, tables; with --shift, how the zones moved between two dates."""
     from iadsim.coverage import CoverageError, GridTooLarge
-    from iadsim.coverage.metrics import RegionError, load_region_file
+    from iadsim.coverage.metrics import RegionError, default_regions, load_region_file
     from iadsim.coverage.study import (
         CoverageRequest,
         dates_from,
@@ -436,7 +458,7 @@ def coverage(
         run_coverage_study,
     )
     from iadsim.geo.terrain import TerrainError
-    from iadsim.io.coverage import write_coverage_study
+    from iadsim.io.coverage import write_coverage_shift, write_coverage_study
 
     sc = _load(scenario)
     try:
@@ -446,22 +468,38 @@ def coverage(
         if len(bounds) != 4:
             raise ValueError("--area needs four numbers: lon_min,lon_max,lat_min,lat_max")
         extra = tuple(r for path in (region or []) for r in load_region_file(path))
+        lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
     if alt_ref not in ("agl", "msl"):
         raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
     if not resolution_km > 0:
         raise UserError(f"--resolution-km must be positive, got {resolution_km}")
+    if target_speed is not None and not target_speed >= 0:
+        raise UserError(f"--target-speed must be a speed in m/s (≥ 0), got {target_speed}")
+    aspects = tuple(a.strip().lower() for a in aspect.split(",") if a.strip())
+    if not aspects:
+        raise UserError("--aspect needs at least one of approaching, crossing, receding or degrees")
     request = CoverageRequest(
         dates=dates, layers_m=layers, altitude_reference=alt_ref,
         rcs_classes=tuple(x.strip() for x in rcs.split(",") if x.strip()),
         resolution_km=resolution_km, area=(bounds[0], bounds[1], bounds[2], bounds[3]),
-        k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps)
+        k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps,
+        aspects=aspects, target_speed_mps=target_speed)
     with _progress_bars() as progress:
         try:
             study = write_coverage_study(run_coverage_study(sc, request, progress), sc, request, output)
         except (CoverageError, GridTooLarge, TerrainError) as exc:
             raise UserError(str(exc)) from None
+    if lines is not None:
+        try:
+            boundary, areas, _ = write_coverage_shift(study, lines, default_regions() + list(extra),
+                                                      output / "shift")
+        except CoverageError as exc:
+            raise UserError(str(exc)) from None
+        _print_shift(boundary, areas, request)
+        typer.echo(str(output / "shift" / "shift_boundaries.csv"))
+        return
     header, body = pivot(study.comparison, "engageable_pct")
     table = Table(title="% of region area engageable (joint system)")
     for col in header:
@@ -547,6 +585,71 @@ def _read_cat048(path: Path, sources: Path) -> Any:
 
 PRIOR_ALTITUDE_RANGE_M = (-500.0, 100_000.0)
 """``--prior-altitude-m`` from below the lowest land (the Dead Sea shore, −430 m) to the Kármán line."""
+def _floats(text: str, what: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ValueError(f"{what} takes numbers separated by commas, got '{text}'") from None
+
+
+def _shift_lines(shift: bool, lat: str | None, bearing: str | None, origin: str | None,
+                 dates: tuple[Any, ...], bounds: tuple[float, ...]) -> Any:
+    """The lines of ``--shift`` (None without it); ValueError for a bad request."""
+    from iadsim.coverage.shift import ShiftLines
+
+    if not shift:
+        if lat or bearing or origin:
+            raise ValueError("--shift-lat, --shift-bearing and --shift-from need --shift")
+        return None
+    if len(dates) != 2:
+        raise ValueError(f"--shift compares two dates: give --as-of D1,D2 (got {len(dates)})")
+    if dates[0] >= dates[1]:
+        raise ValueError("--shift needs the earlier date first in --as-of")
+    bearings = _floats(bearing, "--shift-bearing") if bearing else ()
+    point = None
+    if origin:
+        values = _floats(origin, "--shift-from")
+        if len(values) != 2 or not (-90 <= values[0] <= 90 and -180 <= values[1] <= 180):
+            raise ValueError(f"--shift-from takes LAT,LON in degrees, got '{origin}'")
+        point = (values[0], values[1])
+    if bearings and point is None:
+        raise ValueError("--shift-bearing needs the point the bearings start from: --shift-from LAT,LON")
+    if lat:
+        latitudes = _floats(lat, "--shift-lat")
+    elif bearings:
+        latitudes = ()
+    else:  # every whole degree inside the area
+        latitudes = tuple(float(v) for v in range(math.ceil(bounds[2]), math.floor(bounds[3]) + 1))
+    return ShiftLines(latitudes=latitudes, bearings=bearings, origin=point)
+
+
+def _print_shift(boundary: list[dict[str, Any]], areas: list[dict[str, Any]], request: Any) -> None:
+    """The shift at the highest layer of the first RCS class: boundaries (km) and net area (km²)."""
+    top = max(request.layers_m)
+    rcs = request.rcs_classes[0]
+    columns = ["detected", *request.aspects]
+
+    def pick(rows: list[dict[str, Any]], key: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        return {(*(r[k] for k in key), r["quantity"], r["aspect"] or "detected"): r for r in rows
+                if r["altitude_m"] == top and r["rcs_class"] == rcs}
+
+    edges = pick(boundary, ("line", "edge"))
+    table = Table(title=f"Boundary moved, km ({rcs}, {top:,.0f} m; + = outward)")
+    for col in ("line", "edge", *columns):
+        table.add_column(col, justify="left" if col in ("line", "edge") else "right")
+    for line, edge in dict.fromkeys((k[0], k[1]) for k in edges):
+        cells = [edges.get((line, edge, "detected" if c == "detected" else "engageable", c))
+                 for c in columns]
+        table.add_row(line, edge, *("" if c is None else f"{c['moved_km']:g}" for c in cells))
+    out.print(table)
+    gained = pick(areas, ("region",))
+    table = Table(title=f"Area gained − lost, km² ({rcs}, {top:,.0f} m)")
+    for col in ("region", *columns):
+        table.add_column(col, justify="left" if col == "region" else "right")
+    for name in dict.fromkeys(k[0] for k in gained):
+        cells = [gained.get((name, "detected" if c == "detected" else "engageable", c)) for c in columns]
+        table.add_row(name, *("" if c is None else f"{c['net_km2']:,}" for c in cells))
+    out.print(table)
 
 
 @app.command()

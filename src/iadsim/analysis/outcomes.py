@@ -55,7 +55,8 @@ def outcome_table(scenario: Scenario, c2: C2Result, detections: pa.Table, object
     if first is None and objects.num_rows:
         first = first_detections(detections, objects)
     first_det = _first_detections(first) if first is not None else {}
-    engaged = engagements.to_pylist()
+    # refused engagements (outside the launch region) fired nothing
+    engaged = [e for e in engagements.to_pylist() if e.get("status", "engaged") == "engaged"]
     meta = _object_meta(objects)
     rows = []
     for o, oid in enumerate(truth.object_id.tolist()):

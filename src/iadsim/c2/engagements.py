@@ -29,7 +29,7 @@ from iadsim.world import World
 if TYPE_CHECKING:
     from iadsim.c2.state import C2State
 
-__all__ = ["ENGAGEMENT_SCHEMA", "EngagementStage", "resolve"]
+__all__ = ["ENGAGED", "ENGAGEMENT_SCHEMA", "REFUSED", "EngagementStage", "resolve"]
 
 Array = NDArray[np.float64]
 
@@ -38,7 +38,14 @@ ENGAGEMENT_SCHEMA = pa.schema([
     ("object_id", pa.string()), ("order_s", pa.float64()), ("launch_s", pa.float64()),
     ("intercept_s", pa.float64()), ("assess_s", pa.float64()), ("missiles", pa.int64()),
     ("pk", pa.float64()), ("range_km", pa.float64()), ("killed", pa.bool_()),
+    ("status", pa.string()), ("reason", pa.string()),
 ])
+"""One row per engagement (``status`` ``engaged``) and per refused engagement (``refused``: a fire
+unit held the track within its missile's maximum range, but the launch lay outside the launch
+acceptability region; ``reason`` says why, and the launch, intercept, missile and kill columns are
+empty). A fire unit, track and reason are recorded refused once, at the first cycle."""
+
+ENGAGED, REFUSED = "engaged", "refused"
 
 _AIR_BASE_KINDS = (UnitKind.air_base, UnitKind.air_detachment)
 
@@ -169,7 +176,15 @@ class EngagementStage:
                          "object_id": str(object_id[e.target]) if e.target >= 0 else None,
                          "order_s": e.order_s, "launch_s": e.launch_s, "intercept_s": e.intercept_s,
                          "assess_s": e.assess_s, "missiles": e.missiles, "pk": e.pk,
-                         "range_km": e.range_m / 1000.0, "killed": e.killed})
+                         "range_km": e.range_m / 1000.0, "killed": e.killed, "status": ENGAGED,
+                         "reason": None})
+        for r in self.log.refused:
+            rows.append({"fire_unit": self.fu.unit[r.fire_unit], "system": self.fu.system[r.fire_unit],
+                         "node": r.node, "track_id": r.track_id,
+                         "object_id": str(object_id[r.target]) if r.target >= 0 else None,
+                         "order_s": r.order_s, "launch_s": None, "intercept_s": None,
+                         "assess_s": None, "missiles": 0, "pk": None, "range_km": r.range_m / 1000.0,
+                         "killed": None, "status": REFUSED, "reason": r.reason.value})
         return pa.Table.from_pylist(rows, schema=ENGAGEMENT_SCHEMA)
 
 

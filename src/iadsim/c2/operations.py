@@ -27,7 +27,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from iadsim.c2 import decisions, interceptors, links, pictures
-from iadsim.c2.engagements import ENGAGEMENT_SCHEMA, EngagementStage, resolve
+from iadsim.c2.engagements import ENGAGED, ENGAGEMENT_SCHEMA, EngagementStage, resolve
 from iadsim.c2.identification import identify
 from iadsim.c2.network import airspace, build_network
 from iadsim.c2.policing import Phase
@@ -276,6 +276,7 @@ def _engagement_results(state: C2State) -> tuple[pa.Table, dict[str, Any]]:
             if e.killed:
                 kills[fu.unit[e.fire_unit]] = kills.get(fu.unit[e.fire_unit], 0) + 1
         fired = int(fu.fired.sum())
+        stats["engagements_refused"] = len(engage.log.refused)
         dry = sorted(u for u, d in zip(fu.unit, fu.dry.tolist(), strict=True) if d)
     air = _air_table(state)
     if air.num_rows:
@@ -301,7 +302,8 @@ def _air_table(state: C2State) -> pa.Table:
              "node": s.node, "track_id": s.track_id,
              "object_id": str(state.truth.object_id[s.target]), "order_s": s.launch_s,
              "launch_s": s.launch_s, "intercept_s": s.intercept_s, "assess_s": s.intercept_s,
-             "missiles": 1, "pk": s.pk, "range_km": s.range_m / 1000.0, "killed": s.killed}
+             "missiles": 1, "pk": s.pk, "range_km": s.range_m / 1000.0, "killed": s.killed,
+             "status": ENGAGED, "reason": None}
             for s in state.air.shots]
     return pa.Table.from_pylist(rows, schema=ENGAGEMENT_SCHEMA)
 

@@ -7,17 +7,19 @@ probability for each RCS class with the engine's clutter loss near the ground
 (``iadsim.sensors.detection``, the one detection model). Radars combine as independent looks only
 where they differ in kind: identical radars (one type, one site) are one look, as in the engine
 (``iadsim.sim.radars``); the others combine as Pd = 1 − Π(1 − Pdᵢ), per nation and for the joint
-system. A fire unit can engage a cell when the target is inside its
-missile's slant-range and altitude envelope, its fire-control radar has line of sight, and that
-radar detects the target with Pd ≥ the threshold. Depth is the number of such fire units.
-See docs/models/coverage.md.
+system. A fire unit can engage a cell, for a target of the RCS class's speed flying at a given
+aspect to the unit (approaching, crossing, receding or a heading in degrees), when a launch at the
+target there lies inside its missile's launch acceptability region (``iadsim.engagement.lar``: the
+region's edges at the target's height above the unit, speed and aspect), its fire-control radar
+has line of sight, and that radar detects the target with Pd ≥ the threshold. Depth is the number
+of such fire units. See docs/models/coverage.md.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +28,14 @@ from numpy.typing import NDArray
 
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.viewsheds import SiteViewsheds
+from iadsim.engagement.lar import Aspect, LaunchRegion, launch_region
 from iadsim.geo.radar_geometry import (
     EARTH_RADIUS_M,
     STANDARD_K,
     horizon_distance_m,
     slant_range_and_elevation,
 )
-from iadsim.scenario.schema import SensingSettings, default_sensing_settings
+from iadsim.scenario.schema import Scenario, SensingSettings, default_sensing_settings
 from iadsim.sensors.detection import (
     clutter_snr_factor,
     detection_probability,
@@ -42,13 +45,24 @@ from iadsim.sensors.radar import AIR_SURVEILLANCE_ROLES
 from iadsim.world import World
 
 __all__ = [
+    "ALL_ASPECTS",
+    "ANY_ASPECT",
     "JOINT",
     "AltitudeReference",
     "Coverage",
     "CoverageError",
+    "aspect_degrees",
     "compute_coverage",
+    "launch_regions",
     "sensor_coverage",
 ]
+
+ALL_ASPECTS = tuple(a.value for a in Aspect)
+"""The default aspects of coverage: approaching, crossing, receding."""
+
+ANY_ASPECT = "any (kill-zone range)"
+"""The one aspect of coverage computed without launch regions: engageable wherever the target lies
+inside the missile's slant-range and altitude limits, whatever its heading and speed."""
 
 JOINT = "joint"
 """The group name of the whole system (every nation's sensors and fire units)."""
@@ -68,6 +82,36 @@ class CoverageError(Exception):
     """A coverage request that cannot be computed as asked (message says why)."""
 
 
+def aspect_degrees(aspect: str) -> float:
+    """The aspect in degrees of a name (approaching, crossing, receding) or a number of degrees
+    (0 approaching … 180 receding); ValueError for anything else."""
+    text = aspect.strip().lower()
+    if text in ALL_ASPECTS:
+        return Aspect(text).degrees
+    try:
+        value = float(text.removesuffix("deg").removesuffix("°"))
+    except ValueError:
+        raise ValueError(f"'{aspect}' is not an aspect: give approaching, crossing, receding or a "
+                         "heading relative to the line to the fire unit in degrees (0-180)") from None
+    if not 0.0 <= value <= 180.0:
+        raise ValueError(f"an aspect in degrees lies in 0-180 (0 approaching, 180 receding), "
+                         f"got {value:g}")
+    return value
+
+
+def launch_regions(scenario: Scenario) -> dict[str, LaunchRegion]:
+    """The launch acceptability region of each SAM system's missile, by system id (a system whose
+    missile has no ``max_speed_mps`` has none: its fire units are left out of engagement coverage,
+    with a note)."""
+    cat = scenario.catalog
+    out = {}
+    for sid, sam in cat.sam_systems.items():
+        missile = cat.missiles.get(sam.missile)
+        if missile is not None and missile.max_speed_mps is not None:
+            out[sid] = launch_region(missile)
+    return out
+
+
 class AltitudeReference(enum.StrEnum):
     agl = "agl"
     msl = "msl"
@@ -78,7 +122,9 @@ class Coverage:
     """Coverage grids of one scenario at one date.
 
     ``pd[group]`` is float32 (n_rcs, n_layers, rows, cols), the combined detection probability;
-    ``depth[group]`` is int16 of the same shape, the number of fire units that can engage.
+    ``depth[group]`` is int16 (n_aspects, n_rcs, n_layers, rows, cols), the number of fire units
+    that can engage a target of each RCS class flying at its ``target_speed_mps`` with each of
+    ``aspects`` (``ANY_ASPECT`` alone when computed without launch regions).
     Groups are the nations present and ``joint``.
     """
 
@@ -100,14 +146,25 @@ class Coverage:
     n_fire_units: int
     scenario_hash: str
     notes: tuple[str, ...] = field(default=())
+    aspects: tuple[str, ...] = (ANY_ASPECT,)
+    target_speed_mps: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
 
     def detected(self, group: str = JOINT) -> NDArray[np.bool_]:
         """Cells where the group's combined Pd reaches the threshold, (n_rcs, n_layers, rows, cols)."""
         return np.asarray((self.pd[group] >= self.pd_threshold) & ~self.below_ground[None])
 
     def engageable(self, group: str = JOINT) -> NDArray[np.bool_]:
-        """Cells at least one of the group's fire units can engage, (n_rcs, n_layers, rows, cols)."""
-        return np.asarray((self.depth[group] > 0) & ~self.below_ground[None])
+        """Cells at least one of the group's fire units can engage,
+        (n_aspects, n_rcs, n_layers, rows, cols)."""
+        return np.asarray((self.depth[group] > 0) & ~self.below_ground[None, None])
+
+    def aspect_label(self, a: int, rcs: int) -> str:
+        """E.g. 'receding at 250 m/s' (or the kill-zone rule without launch regions)."""
+        name = self.aspects[a]
+        if name == ANY_ASPECT:
+            return "any aspect (kill-zone range only)"
+        name = name if name in ALL_ASPECTS else f"aspect {aspect_degrees(name):g}°"
+        return f"{name} at {self.target_speed_mps[rcs]:,.0f} m/s"
 
     def layer_label(self, i: int) -> str:
         """E.g. '100 m AGL'."""
@@ -134,7 +191,10 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                      k: float = STANDARD_K, ground_m: NDArray[np.float32] | None = None,
                      terrain: str = "none: smooth earth", pd_threshold: float = 0.5,
                      pfa: float | None = None, sensing: SensingSettings | None = None,
-                     progress: Progress | None = None) -> Coverage:
+                     progress: Progress | None = None,
+                     regions: Mapping[str, LaunchRegion] | None = None,
+                     aspects: Sequence[str] = ALL_ASPECTS,
+                     target_speed_mps: Mapping[str, float] | None = None) -> Coverage:
     """Detection and engagement coverage of a compiled World on a grid.
 
     Args:
@@ -155,6 +215,12 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
             probability, instrumented range and clutter height of a radar type that gives none);
             default ``default_sensing_settings()``.
         progress: called with (done, total) after each radar and fire unit.
+        regions: SAM system id → its missile's launch acceptability region (``launch_regions``).
+            None: engagement by the kill zone's range and altitude limits alone, whatever the
+            target's heading and speed (one aspect, ``ANY_ASPECT``).
+        aspects: with ``regions``, the target's aspects to each fire unit: names
+            (approaching, crossing, receding) or degrees (0-180).
+        target_speed_mps: with ``regions``, the target speed of each RCS class, m/s.
 
     Raises:
         CoverageError: for altitudes below ground or bad parameters.
@@ -173,6 +239,26 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
     rcs_m2 = np.asarray([rcs[n] for n in rcs_names], dtype=np.float64)
     if (rcs_m2 <= 0).any():
         raise CoverageError("RCS values must be positive")
+    if regions is None:
+        aspect_names: tuple[str, ...] = (ANY_ASPECT,)
+        aspect_deg = np.zeros(1)
+        speeds = np.zeros(len(rcs_names))
+    else:
+        aspect_names = tuple(dict.fromkeys(a.strip().lower() for a in aspects))
+        if not aspect_names:
+            raise CoverageError("give at least one aspect (approaching, crossing, receding or degrees)")
+        try:
+            aspect_deg = np.asarray([aspect_degrees(a) for a in aspect_names])
+        except ValueError as exc:
+            raise CoverageError(str(exc)) from None
+        given = dict(target_speed_mps or {})
+        missing = [n for n in rcs_names if n not in given]
+        if missing:
+            raise CoverageError(f"no target speed for the RCS class(es) {', '.join(missing)}: give "
+                                "one (--target-speed) or set speed_mps in the catalog's rcs_classes")
+        speeds = np.asarray([float(given[n]) for n in rcs_names])
+        if not np.all(np.isfinite(speeds) & (speeds >= 0.0)):
+            raise CoverageError(f"target speeds must be non-negative m/s, got {speeds.tolist()}")
 
     rows, cols = grid.shape
     shape = (len(rcs_names), len(layers), rows, cols)
@@ -201,7 +287,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
 
     groups = (*tuple(sorted(set(world.unit_nation.tolist()))), JOINT)
     log_miss = {g: np.zeros(shape, dtype=np.float32) for g in groups}
-    depth = {g: np.zeros(shape, dtype=np.int16) for g in groups}
+    depth = {g: np.zeros((len(aspect_names), *shape), dtype=np.int16) for g in groups}
 
     sensors = world.sensors
     use = np.isin(sensors.role, _AIR_ROLES) & np.isfinite(sensors.detection_range_m)
@@ -256,20 +342,36 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
 
     fire_lat = world.unit_lat_deg[fire.unit_index] if len(fire) else np.zeros(0)
     fire_lon = world.unit_lon_deg[fire.unit_index] if len(fire) else np.zeros(0)
+    no_region: set[str] = set()
     for f, copies in _identical(np.arange(len(fire)), fire_groups, fire_lat, fire_lon, fire.system):
-        max_range = float(fire.max_range_m[f])
-        seen = view.from_site(float(fire_lat[f]), float(fire_lon[f]),
-                              float(np.nan_to_num(fire.fcr_antenna_height_m[f])), max_range,
-                              horizon_limited=False)
+        region = regions.get(str(fire.system[f])) if regions is not None else None
         done += copies
+        if regions is not None and region is None:
+            no_region.add(str(fire.system[f]))
+            if progress:
+                progress(done, total)
+            continue
+        max_range = float(fire.max_range_m[f])
+        reach = region.max_far_m() if region is not None else max_range
+        seen = view.from_site(float(fire_lat[f]), float(fire_lon[f]),
+                              float(np.nan_to_num(fire.fcr_antenna_height_m[f])), reach,
+                              horizon_limited=False)
         if seen is not None:
-            ok = seen.in_view & (seen.slant <= max_range)
-            if np.isfinite(fire.min_range_m[f]):
-                ok &= seen.slant >= fire.min_range_m[f]
+            ok = seen.in_view.copy()
             if np.isfinite(fire.min_altitude_m[f]):
                 ok &= seen.target_agl >= fire.min_altitude_m[f]
             if np.isfinite(fire.max_altitude_m[f]):
                 ok &= seen.target_asl <= fire.max_altitude_m[f]
+            if region is None:
+                ok &= seen.slant <= max_range
+                if np.isfinite(fire.min_range_m[f]):
+                    ok &= seen.slant >= fire.min_range_m[f]
+            else:
+                # the target's height above the unit's level, as in the engine: its height above
+                # sea less the site's, plus the earth's drop over the ground distance
+                above = (seen.target_asl - seen.site_asl
+                         + seen.ground_distance[None] ** 2 / (2.0 * EARTH_RADIUS_M))
+                distance = np.broadcast_to(seen.ground_distance[None], above.shape)
             nation = str(fire_groups[f])
             has_fcr_model = np.isfinite(fire.fcr_detection_range_m[f])
             for i, sigma in enumerate(rcs_m2):
@@ -280,9 +382,13 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     pd = detection_probability(seen.slant, sigma, fire.fcr_detection_range_m[f],
                                                fire.fcr_reference_rcs_m2[f], ref_pd, default_pfa)
                     can = ok & (pd >= pd_threshold)
-                add = can.astype(np.int16) * np.int16(copies)
-                for g in (nation, JOINT):
-                    depth[g][(i, slice(None), *seen.window)] += add
+                for a, degrees in enumerate(aspect_deg):
+                    inside = can
+                    if region is not None:
+                        inside = can & region.contains(distance, above, speeds[i], degrees)
+                    add = inside.astype(np.int16) * np.int16(copies)
+                    for g in (nation, JOINT):
+                        depth[g][(a, i, slice(None), *seen.window)] += add
         if progress:
             progress(done, total)
 
@@ -291,6 +397,9 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
     if view.smooth_fallbacks:
         notes.append(f"{view.smooth_fallbacks} sites outside the grid used the smooth-earth horizon "
                      "instead of terrain line of sight")
+    if no_region:
+        notes.append(f"fire units of {', '.join(sorted(no_region))} are left out of engagement "
+                     "coverage: their missile has no max_speed_mps, so no launch region")
     skipped = int(np.count_nonzero(~use))
     if skipped:
         notes.append(f"{skipped} ground radars are not air-surveillance radars or have no detection "
@@ -299,7 +408,8 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     rcs_names=rcs_names, rcs_m2=rcs_m2, groups=groups, pd=pd_out, depth=depth, k=k,
                     pd_threshold=pd_threshold, terrain=terrain, ground_m=ground, below_ground=below,
                     n_sensors=len(sensor_idx), n_fire_units=len(fire),
-                    scenario_hash=world.scenario_hash, notes=tuple(notes))
+                    scenario_hash=world.scenario_hash, notes=tuple(notes), aspects=aspect_names,
+                    target_speed_mps=speeds)
 
 
 def _identical(indices: NDArray[np.int64], *columns: NDArray[np.generic],
@@ -330,6 +440,7 @@ class _Seen:
     """Geometry from one site to the cells of its window, per layer: (n_layers, rows, cols)."""
 
     window: tuple[slice, slice]
+    site_asl: float
     ground_distance: NDArray[np.float64]
     slant: NDArray[np.float64]
     elevation: NDArray[np.float64]
@@ -381,4 +492,4 @@ class _SiteView:
             in_view &= t_agl >= minvis[None]
         else:
             in_view &= d[None] <= horizon_distance_m(radar_asl, t_asl, self.k)
-        return _Seen(window, d, slant, elevation, t_asl, t_agl, in_view)
+        return _Seen(window, radar_asl - antenna_m, d, slant, elevation, t_asl, t_agl, in_view)

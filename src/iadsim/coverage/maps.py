@@ -3,6 +3,7 @@ equal-area projection, with borders, units, legend and scale bar."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from numpy.typing import NDArray
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
@@ -26,7 +28,7 @@ from iadsim.data import BORDER_ATTRIBUTION, load_regions
 from iadsim.geo import transformer
 from iadsim.oob import OrderOfBattle
 
-__all__ = ["coverage_map_figure"]
+__all__ = ["coverage_map_figure", "shift_map_figure"]
 
 _DEPTH_BOUNDS = [0.5, 1.5, 2.5, 4.5, 8.5, 16.5, 1000]
 _DEPTH_LABELS = ["1", "2", "3–4", "5–8", "9–16", "17+"]
@@ -55,17 +57,10 @@ def _projected_regions(coverage: Coverage, to_xy: Any, window: Polygon) -> list[
     return out
 
 
-def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str = JOINT,
-                        oob: OrderOfBattle | None = None, title: str | None = None) -> Figure:
-    """A map of one layer: shaded where detected (Pd ≥ threshold), coloured by engagement depth.
-
-    Args:
-        coverage: computed coverage.
-        layer, rcs: indices of the altitude layer and RCS class.
-        group: ``joint`` or a nation id.
-        oob: the order of battle, to draw unit positions.
-        title: the map's title (default: scenario date, layer and RCS class).
-    """
+def _frame(coverage: Coverage) -> tuple[Figure, Any, tuple[float, float, float, float], Any,
+                                       list[BaseGeometry]]:
+    """A figure over the coverage grid with the land shaded: (figure, axes, extent x0, x1, y0, y1,
+    lon/lat → grid transformer, the projected region outlines)."""
     grid = coverage.grid
     rows, cols = grid.shape
     t = grid.transform
@@ -74,19 +69,34 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
     fig, ax = plt.subplots(figsize=(10, 8.4 * (y1 - y0) / (x1 - x0) + 0.6), dpi=110)
     ax.set_facecolor("#dbe9f4")
     to_xy = transformer("EPSG:4326", grid.crs)
-    window = box(x0, y0, x1, y1)
-    outlines = _projected_regions(coverage, to_xy, window)
+    outlines = _projected_regions(coverage, to_xy, box(x0, y0, x1, y1))
     for geom in outlines:
-        polys = geom.geoms if hasattr(geom, "geoms") else [geom]
-        for poly in polys:
+        for poly in (geom.geoms if hasattr(geom, "geoms") else [geom]):
             if isinstance(poly, Polygon):
                 xs, ys = poly.exterior.xy
                 ax.fill(xs, ys, facecolor="#f4f4f2", edgecolor="none", zorder=1)
+    return fig, ax, (x0, x1, y0, y1), to_xy, outlines
+
+
+def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str = JOINT,
+                        oob: OrderOfBattle | None = None, title: str | None = None,
+                        aspect: int = 0) -> Figure:
+    """A map of one layer: shaded where detected (Pd ≥ threshold), coloured by engagement depth.
+
+    Args:
+        coverage: computed coverage.
+        layer, rcs, aspect: indices of the altitude layer, RCS class and target aspect.
+        group: ``joint`` or a nation id.
+        oob: the order of battle, to draw unit positions.
+        title: the map's title (default: scenario date, layer and RCS class).
+    """
+    grid = coverage.grid
+    fig, ax, (x0, x1, y0, y1), to_xy, outlines = _frame(coverage)
     extent = (x0, x1, y0, y1)
     detected = coverage.detected(group)[rcs, layer]
     ax.imshow(np.where(detected, 1.0, np.nan), extent=extent, origin="upper", cmap="Blues",
               vmin=0, vmax=2.5, alpha=0.55, zorder=2, interpolation="nearest")
-    depth = coverage.depth[group][rcs, layer].astype(float)
+    depth = coverage.depth[group][aspect, rcs, layer].astype(float)
     depth[(depth <= 0) | coverage.below_ground[layer]] = np.nan
     image = ax.imshow(depth, extent=extent, origin="upper", cmap=_DEPTH_CMAP,
                       norm=BoundaryNorm(_DEPTH_BOUNDS, _DEPTH_CMAP.N), alpha=0.75, zorder=3,
@@ -132,7 +142,8 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
             zorder=7)
     name = coverage.rcs_names[rcs]
     ax.set_title(title or f"{coverage.as_of.isoformat()}: {coverage.layer_label(layer)}, target "
-                 f"{name} ({coverage.rcs_m2[rcs]:g} m²), {group}", fontsize=11)
+                 f"{name} ({coverage.rcs_m2[rcs]:g} m²) {coverage.aspect_label(aspect, rcs)}, "
+                 f"{group}", fontsize=11)
     res_km = grid.resolution_m / 1000
     fig.text(0.01, 0.005,
              f"Grid {res_km:g} km, {grid.crs} (equal-area). Terrain: {coverage.terrain}. "
@@ -147,3 +158,56 @@ def save_map(figure: Figure, path: Path) -> Path:
     figure.savefig(path, format="png", bbox_inches="tight", pad_inches=0.1)
     plt.close(figure)
     return path
+
+
+def shift_map_figure(before: Coverage, after: Coverage, zone_before: NDArray[np.bool_],
+                     zone_after: NDArray[np.bool_], title: str,
+                     latitudes: Sequence[float] = (),
+                     rays: Sequence[tuple[NDArray[np.float64], NDArray[np.float64]]] = ()) -> Figure:
+    """A map of how a zone changed between two dates: kept, gained and lost cells, with the
+    parallels and bearing lines along which the boundary's shift is measured.
+
+    Args:
+        before, after: the two coverages (same grid). zone_before, zone_after: (rows, cols) masks.
+        title: the map's title. latitudes: parallels to draw (degrees north).
+        rays: (lon, lat) point arrays of the bearing lines to draw.
+    """
+    grid = before.grid
+    fig, ax, (x0, x1, y0, y1), to_xy, outlines = _frame(before)
+    state = np.full(grid.shape, np.nan)
+    state[zone_before & zone_after] = 0.0
+    state[zone_after & ~zone_before] = 1.0
+    state[zone_before & ~zone_after] = 2.0
+    colours = ListedColormap(["#9ecae1", "#31a354", "#de2d26"])
+    ax.imshow(state, extent=(x0, x1, y0, y1), origin="upper", cmap=colours, vmin=-0.5, vmax=2.5,
+              alpha=0.7, zorder=2, interpolation="nearest")
+    for geom in outlines:
+        for part in (geom.geoms if hasattr(geom, "geoms") else [geom]):
+            if part.geom_type == "LineString":
+                xs, ys = part.xy
+                ax.plot(xs, ys, color="#444444", linewidth=0.5, zorder=4)
+    lon, _ = grid.lonlat_deg
+    for phi in latitudes:
+        lons = np.linspace(float(np.nanmin(lon)), float(np.nanmax(lon)), 200)
+        xs, ys = to_xy.transform(lons, np.full(len(lons), phi))
+        ax.plot(xs, ys, color="black", linewidth=0.8, linestyle="--", zorder=5)
+    for ray_lon, ray_lat in rays:
+        xs, ys = to_xy.transform(ray_lon, ray_lat)
+        ax.plot(xs, ys, color="black", linewidth=0.8, linestyle=":", zorder=5)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    d1, d2 = before.as_of.isoformat(), after.as_of.isoformat()
+    handles: list[Artist] = [Patch(facecolor="#9ecae1", label=f"both {d1} and {d2}"),
+                             Patch(facecolor="#31a354", label=f"gained by {d2}"),
+                             Patch(facecolor="#de2d26", label=f"lost by {d2}")]
+    if latitudes or rays:
+        handles.append(Line2D([], [], color="black", linestyle="--", label="lines measured along"))
+    ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
+    ax.set_title(title, fontsize=11)
+    fig.text(0.01, 0.005, f"Grid {grid.resolution_m / 1000:g} km, {grid.crs} (equal-area). "
+             f"Terrain: {before.terrain}. {BORDER_ATTRIBUTION}.", fontsize=6, color="#444444")
+    fig.tight_layout()
+    return fig

@@ -109,10 +109,11 @@ def _region_area_km2(geometry: BaseGeometry) -> float:
 
 def region_metrics(coverage: Coverage, regions: list[Region],
                    masks: dict[str, NDArray[np.bool_]] | None = None) -> list[dict[str, Any]]:
-    """One row per region, RCS class and altitude layer.
+    """One row per region, RCS class, altitude layer and target aspect.
 
-    Columns: region, rcs, altitude, % of the region's area detected and engageable (joint and per
-    nation), mean and max overlap depth, and the share of the region inside the grid.
+    Columns: region, rcs, altitude, aspect and target speed, % of the region's area detected and
+    engageable (joint and per nation; detection does not depend on the aspect), mean and max
+    overlap depth, and the share of the region inside the grid.
     """
     masks = masks if masks is not None else region_masks(coverage.grid, regions)
     cell_km2 = (coverage.grid.resolution_m / 1000.0) ** 2
@@ -128,24 +129,29 @@ def region_metrics(coverage: Coverage, regions: list[Region],
             for layer in range(len(coverage.layers_m)):
                 valid = mask & ~coverage.below_ground[layer]
                 nv = int(valid.sum())
-                depth = coverage.depth[JOINT][r, layer][valid]
-                row: dict[str, Any] = {
-                    "as_of": coverage.as_of.isoformat(),
-                    "region": region.name,
-                    "rcs_class": rcs,
-                    "rcs_m2": float(coverage.rcs_m2[r]),
-                    "altitude_m": float(coverage.layers_m[layer]),
-                    "altitude_ref": coverage.altitude_reference.value,
-                    "detected_pct": _pct(detected[JOINT][r, layer], valid, nv),
-                    "engageable_pct": _pct(engageable[JOINT][r, layer], valid, nv),
-                }
-                for g in nations:
-                    row[f"detected_pct_{g}"] = _pct(detected[g][r, layer], valid, nv)
-                    row[f"engageable_pct_{g}"] = _pct(engageable[g][r, layer], valid, nv)
-                row["mean_depth"] = round(float(depth.mean()), 2) if nv else float("nan")
-                row["max_depth"] = int(depth.max()) if nv else 0
-                row["region_in_grid_pct"] = round(min(100.0, 100.0 * n * cell_km2 / area_km2), 1)
-                rows.append(row)
+                for a, aspect in enumerate(coverage.aspects):
+                    depth = coverage.depth[JOINT][a, r, layer][valid]
+                    speed = (float(coverage.target_speed_mps[r]) if len(coverage.target_speed_mps)
+                             else float("nan"))
+                    row: dict[str, Any] = {
+                        "as_of": coverage.as_of.isoformat(),
+                        "region": region.name,
+                        "rcs_class": rcs,
+                        "rcs_m2": float(coverage.rcs_m2[r]),
+                        "altitude_m": float(coverage.layers_m[layer]),
+                        "altitude_ref": coverage.altitude_reference.value,
+                        "aspect": aspect,
+                        "target_speed_mps": speed,
+                        "detected_pct": _pct(detected[JOINT][r, layer], valid, nv),
+                        "engageable_pct": _pct(engageable[JOINT][a, r, layer], valid, nv),
+                    }
+                    for g in nations:
+                        row[f"detected_pct_{g}"] = _pct(detected[g][r, layer], valid, nv)
+                        row[f"engageable_pct_{g}"] = _pct(engageable[g][a, r, layer], valid, nv)
+                    row["mean_depth"] = round(float(depth.mean()), 2) if nv else float("nan")
+                    row["max_depth"] = int(depth.max()) if nv else 0
+                    row["region_in_grid_pct"] = round(min(100.0, 100.0 * n * cell_km2 / area_km2), 1)
+                    rows.append(row)
     return rows
 
 

@@ -16,7 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.coverage.compute import Coverage, CoverageError, compute_coverage
+from iadsim.coverage.compute import (
+    ALL_ASPECTS,
+    Coverage,
+    CoverageError,
+    compute_coverage,
+    launch_regions,
+)
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.metrics import Region, default_regions, region_masks, region_metrics
 from iadsim.geo.radar_geometry import STANDARD_K
@@ -53,6 +59,10 @@ class CoverageRequest:
     """``default`` (bundled ETOPO5), ``none`` / None (smooth earth), or a GeoTIFF path."""
     extra_regions: tuple[Region, ...] = ()
     maps: bool = True
+    aspects: tuple[str, ...] = ALL_ASPECTS
+    """The target's aspects to each fire unit: approaching, crossing, receding or degrees."""
+    target_speed_mps: float | None = None
+    """One target speed for every RCS class, m/s; None: each class's ``speed_mps``."""
 
 
 @dataclass
@@ -63,7 +73,7 @@ class CoverageStudy:
     Attributes:
         coverages: per date, the coverage. tables: per date, the region rows. comparison: every
             date's region rows. rcs_m2: RCS class → m². files, maps: the written outputs (maps
-            keyed by (date, RCS class index, layer index)).
+            keyed by (date, RCS class index, layer index, aspect index)).
     """
 
     coverages: dict[dt.date, Coverage]
@@ -71,7 +81,7 @@ class CoverageStudy:
     comparison: list[dict[str, Any]]
     rcs_m2: dict[str, float] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
-    maps: dict[tuple[dt.date, int, int], Path] = field(default_factory=dict)
+    maps: dict[tuple[dt.date, int, int, int], Path] = field(default_factory=dict)
 
 
 Progress = Callable[[str, int, int], None]
@@ -107,21 +117,26 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
         GridTooLarge: if the grid would not fit in memory.
         iadsim.geo.terrain.TerrainError: for an unusable DEM.
     """
-    rcs = {}
+    rcs, speeds = {}, {}
     for name in request.rcs_classes:
         if name not in scenario.catalog.rcs_classes:
             known = ", ".join(scenario.catalog.rcs_classes) or "(none defined)"
             raise CoverageError(f"unknown RCS class '{name}'; the scenario defines: {known}")
-        rcs[name] = scenario.catalog.rcs_classes[name].rcs_m2
+        cls = scenario.catalog.rcs_classes[name]
+        rcs[name] = cls.rcs_m2
+        speed = request.target_speed_mps if request.target_speed_mps is not None else cls.speed_mps
+        if speed is not None:
+            speeds[name] = float(speed)
     lon0, lon1, lat0, lat1 = request.area
     grid = CoverageGrid.over(lon0, lon1, lat0, lat1, request.resolution_km)
     nations = {u.nation for u in scenario.units.values()}
-    grid.check_memory(len(request.layers_m), len(rcs), len(nations) + 1)
+    grid.check_memory(len(request.layers_m), len(rcs) * max(1, len(request.aspects)), len(nations) + 1)
     ground, terrain_text = _terrain_on_grid(request, grid)
     regions = default_regions() + list(request.extra_regions)
     masks = region_masks(grid, regions)
 
     study = CoverageStudy({}, {}, [], rcs_m2=rcs)
+    regions_by_system = launch_regions(scenario)
     for date in request.dates:
         world = compile_world(scenario, date)
 
@@ -132,7 +147,8 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
         coverage = compute_coverage(
             world, grid, request.layers_m, rcs, altitude_reference=request.altitude_reference,
             k=request.k, ground_m=ground, terrain=terrain_text, pd_threshold=request.pd_threshold,
-            sensing=scenario.sensing, progress=step)
+            sensing=scenario.sensing, progress=step, regions=regions_by_system,
+            aspects=request.aspects, target_speed_mps=speeds)
         study.coverages[date] = coverage
         study.tables[date] = region_metrics(coverage, regions, masks)
         study.comparison += study.tables[date]
@@ -176,17 +192,19 @@ def dates_from(text: str | None, default: dt.date) -> tuple[dt.date, ...]:
 
 def pivot(rows: Sequence[dict[str, Any]], value: str, regions: Sequence[str] | None = None,
           ) -> tuple[list[str], list[list[Any]]]:
-    """A region × altitude table with one column per date, of one metric (e.g. engageable_pct)."""
+    """A region × altitude × aspect table with one column per date, of one metric (e.g.
+    engageable_pct)."""
     dates = sorted({r["as_of"] for r in rows})
-    keys: list[tuple[str, str, float]] = []
-    cells: dict[tuple[str, str, float, str], Any] = {}
+    keys: list[tuple[str, str, float, str]] = []
+    cells: dict[tuple[str, str, float, str, str], Any] = {}
     for r in rows:
         if regions is not None and r["region"] not in regions:
             continue
-        key = (r["region"], r["rcs_class"], r["altitude_m"])
+        key = (r["region"], r["rcs_class"], r["altitude_m"], str(r.get("aspect", "")))
         if key not in keys:
             keys.append(key)
         cells[(*key, r["as_of"])] = r[value]
-    header = ["region", "rcs class", "altitude (m)", *dates]
-    body = [[k[0], k[1], f"{k[2]:,.0f}", *(cells.get((*k, d), "") for d in dates)] for k in keys]
+    header = ["region", "rcs class", "altitude (m)", "aspect", *dates]
+    body = [[k[0], k[1], f"{k[2]:,.0f}", k[3], *(cells.get((*k, d), "") for d in dates)]
+            for k in keys]
     return header, body

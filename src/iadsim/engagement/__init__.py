@@ -12,6 +12,7 @@ from iadsim.engagement.assignment import (
     exact_nodes,
     expected_value,
 )
+from iadsim.engagement.lar import Aspect, LaunchRegion, Refusal, aspect_deg, launch_region
 from iadsim.engagement.missile import (
     Envelope,
     Intercept,
@@ -28,11 +29,15 @@ from iadsim.engagement.threat import ThreatAssessment, threat_values
 __all__ = [
     "AUTO_MAX_NODES",
     "EXACT_MAX_NODES",
+    "Aspect",
     "Envelope",
     "Intercept",
+    "LaunchRegion",
     "MissileProfile",
+    "Refusal",
     "ThreatAssessment",
     "WeaponAssignment",
+    "aspect_deg",
     "assign_weapons",
     "assign_weapons_exact",
     "assign_weapons_greedy",
@@ -40,6 +45,7 @@ __all__ = [
     "exact_nodes",
     "expected_value",
     "kill_probability",
+    "launch_region",
     "missile_profile",
     "predicted_intercept",
     "salvo_kill_probability",

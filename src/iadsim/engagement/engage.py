@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iadsim.engagement.assignment import assign_weapons
+from iadsim.engagement.lar import LaunchRegion, Refusal, aspect_deg, launch_region
 from iadsim.engagement.missile import (
     MissileProfile,
     kill_probability,
@@ -18,11 +19,11 @@ from iadsim.engagement.missile import (
     predicted_intercept,
 )
 from iadsim.engagement.threat import threat_values
-from iadsim.geo.radar_geometry import horizon_distance_m
+from iadsim.geo.radar_geometry import EARTH_RADIUS_M, horizon_distance_m
 from iadsim.scenario.schema import EngagementSettings, FiringDoctrine, Scenario
 
-__all__ = ["Engagement", "EngagementLog", "FireUnitTable", "fcr_holds", "fire_unit_table",
-           "plan_engagements", "resolve_engagements"]
+__all__ = ["Engagement", "EngagementLog", "FireUnitTable", "RefusedEngagement", "fcr_holds",
+           "fire_unit_table", "launch_acceptable", "plan_engagements", "resolve_engagements"]
 
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -37,6 +38,8 @@ class FireUnitTable:
         unit: unit ids. system: SAM system ids. nation: the unit's nation.
         position_m: ``(F, 3)`` local ENU metres (antenna at ground level plus its height).
         profile: the missiles' flyout profiles, ``(F,)`` fields. nominal_pk: ``(F,)``.
+        regions: the launch acceptability regions of the missiles in use; region: ``(F,)`` the
+            index of each unit's.
         channels: ``(F,)`` fire channels (targets engaged at once). salvo: ``(F,)`` missiles per
             engagement under the doctrine. reaction_s: ``(F,)`` from order to launch.
         fcr_range_m: ``(F,)`` the fire-control radar's range on the reference RCS at its reference Pd.
@@ -61,6 +64,8 @@ class FireUnitTable:
     fcr_height_m: Array
     missiles: IntArray
     reserve: IntArray
+    regions: tuple[LaunchRegion, ...] = ()
+    region: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     busy: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     reload_done_s: Array = field(default_factory=lambda: np.zeros(0))
     fired: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -94,10 +99,17 @@ def fire_unit_table(scenario: Scenario, units: list[str], systems: list[str], la
         raise ValueError("fire_unit_table needs at least one fire unit")
     cat = scenario.catalog
     profiles, pk, channels, per_launcher, reaction = [], [], [], [], []
+    region_of: dict[str, int] = {}
+    regions: list[LaunchRegion] = []
+    region = []
     for system in systems:
         sam = cat.sam_systems[system]
         missile = cat.missiles[sam.missile]
         profiles.append(missile_profile(missile))
+        if sam.missile not in region_of:
+            region_of[sam.missile] = len(regions)
+            regions.append(launch_region(missile))
+        region.append(region_of[sam.missile])
         pk.append(missile.single_shot_pk if missile.single_shot_pk is not None else np.nan)
         channels.append(sam.fire_channels or 1)
         per_launcher.append(sam.missiles_per_launcher or 1)
@@ -113,7 +125,8 @@ def fire_unit_table(scenario: Scenario, units: list[str], systems: list[str], la
         fcr_range_m=np.asarray(fcr_range_m, float),
         fcr_reference_rcs_m2=np.asarray(fcr_reference_rcs_m2, float),
         fcr_height_m=np.asarray(fcr_height_m, float), missiles=load,
-        reserve=(load * int(settings.reserve_loads)).astype(np.int64))
+        reserve=(load * int(settings.reserve_loads)).astype(np.int64),
+        regions=tuple(regions), region=np.asarray(region, dtype=np.int64))
 
 
 @dataclass
@@ -134,13 +147,30 @@ class Engagement:
     killed: bool | None = None  # drawn at intercept
 
 
+@dataclass(frozen=True)
+class RefusedEngagement:
+    """A fire unit not ordered to engage a track it holds within its missile's maximum range,
+    because the launch lies outside the launch acceptability region (``reason``: a ``Refusal``)."""
+
+    fire_unit: int
+    track_id: int
+    target: int
+    node: str
+    order_s: float
+    range_m: float
+    reason: Refusal
+
+
 @dataclass
 class EngagementLog:
-    """All engagements of a run, in launch order, and the pending ones."""
+    """All engagements of a run, in launch order, the pending ones and the refused ones (each
+    fire unit, track and reason once, at its first cycle)."""
 
     engagements: list[Engagement] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)  # not yet assessed
     destroyed: set[int] = field(default_factory=set)  # truth objects killed so far
+    refused: list[RefusedEngagement] = field(default_factory=list)
+    refused_keys: set[tuple[str, int, int, str]] = field(default_factory=set)
 
     def engaged_tracks(self, node: str) -> set[int]:
         """Tracks of ``node`` with an engagement not yet assessed."""
@@ -162,6 +192,30 @@ def fcr_holds(fu: FireUnitTable, target_m: Array, target_rcs_m2: Array, target_a
     horizon = horizon_distance_m(fu.fcr_height_m[:, None], target_agl_m[None, :])
     out: BoolArray = np.asarray((slant <= reach) & (ground <= horizon))
     return out
+
+
+def launch_acceptable(fu: FireUnitTable, unit: IntArray, target_m: Array, target_vel_mps: Array,
+                      ) -> tuple[BoolArray, NDArray[np.object_]]:
+    """Whether N launches lie inside the launch acceptability region of their fire unit's missile
+    (``iadsim.engagement.lar``), and the ``Refusal`` of those that do not (None where inside).
+
+    Args:
+        fu: the fire units. unit: ``(N,)`` fire-unit rows.
+        target_m, target_vel_mps: ``(N, 3)`` the target at launch (local ENU, m, m/s).
+    """
+    d = target_m - fu.position_m[unit]
+    ground = np.hypot(d[:, 0], d[:, 1])
+    # height above the launcher's level: the up coordinate plus the earth's drop over the ground range
+    height = d[:, 2] + ground**2 / (2.0 * EARTH_RADIUS_M)
+    speed = np.linalg.norm(target_vel_mps, axis=1)
+    aspect = aspect_deg(target_m, target_vel_mps, fu.position_m[unit])
+    reason = np.full(len(unit), None, dtype=object)
+    for k, region in enumerate(fu.regions):
+        rows = fu.region[unit] == k
+        if rows.any():
+            reason[rows] = region.refusal(ground[rows], height[rows], speed[rows], aspect[rows])
+    inside: BoolArray = np.asarray(reason == None)  # noqa: E711 (elementwise on an object array)
+    return inside, reason
 
 
 def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float, tasked: BoolArray,
@@ -208,8 +262,10 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     launch = t + order_delay_s[w] + fu.reaction_s[w]
     ahead = state[j, :3] + state[j, 3:6] * (launch - t)[..., None]
     profile = fu.profile.take(w.ravel())
-    hit = predicted_intercept(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3),
-                              state[j, 3:6].reshape(-1, 3), profile)
+    vel = state[j, 3:6].reshape(-1, 3)
+    hit = predicted_intercept(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3), vel, profile)
+    # a unit is ordered to fire only inside its missile's launch acceptability region
+    inside, reason = launch_acceptable(fu, w.ravel(), ahead.reshape(-1, 3), vel)
     rng_m = np.linalg.norm(hit.point_m - fu.position_m[w].reshape(-1, 3), axis=1)
     frac = np.where(hit.feasible, rng_m / profile.max_range_m, np.nan)
     jam = np.ones(len(track_id)) if jamming_factor is None else np.asarray(jamming_factor, float)
@@ -223,7 +279,9 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
         holds = fcr_holds(fu, target_true_m[threats[valid]], target_rcs_m2[threats[valid]],
                           target_agl_m[threats[valid]])
         held[:, valid] = holds[weapons]
-    pk = np.where(held.ravel() & hit.feasible, pk, 0.0).reshape(w.shape)
+    _log_refusals(fu, log, node, t, w.ravel(), j.ravel(), track_id, target, ahead.reshape(-1, 3),
+                  np.asarray(held.ravel() & ~inside, dtype=bool), reason)
+    pk = np.where(held.ravel() & hit.feasible & inside, pk, 0.0).reshape(w.shape)
     if not (pk > 0).any():
         return []
     values = threat_values(state[threats, :3], state[threats, 3:6], type_weight[threats], assets_m,
@@ -248,6 +306,23 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
         log.pending.append(len(log.engagements) - 1)
         launched.append(len(log.engagements) - 1)
     return launched
+
+
+def _log_refusals(fu: FireUnitTable, log: EngagementLog, node: str, t: float, unit: IntArray,
+                  threat: IntArray, track_id: IntArray, target: IntArray, ahead_m: Array,
+                  candidate: BoolArray, reason: NDArray[np.object_]) -> None:
+    """Record the launches refused by the launch region among those a maximum-range rule would
+    allow (the fire-control radar holds the target, within the missile's maximum range), each fire
+    unit, track and reason once."""
+    slant = np.linalg.norm(ahead_m - fu.position_m[unit], axis=1)
+    for i in np.flatnonzero(candidate & (slant <= fu.profile.max_range_m[unit])).tolist():
+        f, k = int(unit[i]), int(threat[i])
+        key = (node, f, int(track_id[k]), str(reason[i].name))
+        if key in log.refused_keys:
+            continue
+        log.refused_keys.add(key)
+        log.refused.append(RefusedEngagement(f, int(track_id[k]), int(target[k]), node, t,
+                                             float(slant[i]), reason[i]))
 
 
 def resolve_engagements(fu: FireUnitTable, log: EngagementLog, t: float, rng: np.random.Generator,

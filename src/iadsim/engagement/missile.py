@@ -324,6 +324,8 @@ def predicted_intercept(
     missile: MissileType | MissileProfile,
     *,
     earth_radius_m: float | None = EARTH_RADIUS_M,
+    samples: int = INTERCEPT_SAMPLES,
+    bisection_steps: int = _BISECTION_STEPS,
 ) -> Intercept:
     """Earliest launch-to-intercept solution against N constant-velocity targets, launched now.
 
@@ -336,7 +338,13 @@ def predicted_intercept(
         target_vel_mps: ``(N, 3)`` m/s.
         missile: a catalog missile or a profile (0-d for all rows, or ``(N,)``).
         earth_radius_m: for the altitude check (``envelope``), metres, or None for a flat earth.
+        samples: times of flight sampled to bracket the earliest intercept (convention,
+            ``INTERCEPT_SAMPLES``; fewer are faster and may miss a short early window).
+        bisection_steps: halvings of the bracket (60: below float precision; 30 leave
+            t_max / 2³⁰, under a microsecond).
     """
+    if samples < 2:
+        raise ValueError(f"samples must be at least 2, got {samples}")
     p = _profile(missile)
     lau = _rows("launcher_m", launcher_m)
     n = len(lau)
@@ -353,7 +361,7 @@ def predicted_intercept(
         out: Array = _distance(col, t) - np.sqrt(np.maximum(d2 + 2.0 * t * dv + t * t * v2, 0.0))
         return out
 
-    grid = col.max_flight_time_s * np.linspace(0.0, 1.0, INTERCEPT_SAMPLES + 1)[None, :]
+    grid = col.max_flight_time_s * np.linspace(0.0, 1.0, samples + 1)[None, :]
     with np.errstate(invalid="ignore"):
         reached = gap(grid) >= 0.0
     found: BoolArray = np.asarray(reached.any(axis=1))
@@ -361,7 +369,7 @@ def predicted_intercept(
     rows = np.arange(n)
     hi = grid[rows, first]
     lo = grid[rows, np.maximum(first - 1, 0)]
-    for _ in range(_BISECTION_STEPS):
+    for _ in range(bisection_steps):
         mid = 0.5 * (lo + hi)
         with np.errstate(invalid="ignore"):
             ok = gap(mid[:, None])[:, 0] >= 0.0

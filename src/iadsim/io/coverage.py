@@ -14,11 +14,14 @@ from xml.sax.saxutils import escape
 import numpy as np
 import rasterio
 import shapely
+from pyproj import Geod
 from rasterio.features import shapes
 from shapely.geometry import mapping, shape
 
-from iadsim.coverage.compute import JOINT, Coverage
-from iadsim.coverage.maps import coverage_map_figure, save_map
+from iadsim.coverage.compute import JOINT, Coverage, CoverageError
+from iadsim.coverage.maps import coverage_map_figure, save_map, shift_map_figure
+from iadsim.coverage.metrics import Region
+from iadsim.coverage.shift import ShiftLines, boundary_shift, zone_masks
 from iadsim.coverage.study import CoverageRequest, CoverageStudy
 from iadsim.geo import transformer
 from iadsim.oob import order_of_battle
@@ -30,6 +33,7 @@ __all__ = [
     "write_contours_geojson",
     "write_contours_kml",
     "write_coverage_geotiffs",
+    "write_coverage_shift",
     "write_coverage_study",
     "write_table_csv",
 ]
@@ -40,34 +44,43 @@ def _slug(text: str) -> str:
 
 
 def write_coverage_geotiffs(coverage: Coverage, folder: Path, group: str = JOINT) -> list[Path]:
-    """Per RCS class: a Pd GeoTIFF and a depth GeoTIFF, one band per altitude layer.
+    """Per RCS class: a Pd GeoTIFF with one band per altitude layer, and a depth GeoTIFF with one
+    band per target aspect and altitude layer (aspect-major).
 
-    Bands are described with their altitude; cells below ground are NaN (Pd) or -1 (depth).
+    Bands are described with their altitude (and the aspect and target speed, for depth); cells
+    below ground are NaN (Pd) or -1 (depth).
     """
     folder.mkdir(parents=True, exist_ok=True)
     grid = coverage.grid
     written = []
     for r, rcs in enumerate(coverage.rcs_names):
         for kind in ("pd", "depth"):
+            n_layers = len(coverage.layers_m)
             if kind == "pd":
                 data = coverage.pd[group][r].astype(np.float32).copy()
                 data[coverage.below_ground] = np.nan
                 dtype, nodata = "float32", float("nan")
+                labels = [coverage.layer_label(b) for b in range(n_layers)]
             else:
-                data = coverage.depth[group][r].astype(np.int16).copy()
-                data[coverage.below_ground] = -1
+                depth = coverage.depth[group][:, r].astype(np.int16).copy()
+                depth[:, coverage.below_ground] = -1
+                data = depth.reshape(-1, *grid.shape)
                 dtype, nodata = "int16", -1
+                labels = [f"{coverage.aspect_label(a, r)}, {coverage.layer_label(b)}"
+                          for a in range(len(coverage.aspects)) for b in range(n_layers)]
             path = folder / f"{kind}_{_slug(group)}_{_slug(rcs)}.tif"
             profile = {
                 "driver": "GTiff", "height": grid.shape[0], "width": grid.shape[1],
-                "count": len(coverage.layers_m), "dtype": dtype, "crs": grid.crs,
+                "count": len(labels), "dtype": dtype, "crs": grid.crs,
                 "transform": grid.transform, "nodata": nodata, "compress": "deflate",
             }
             with rasterio.open(path, "w", **profile) as dst:
                 dst.write(data)
-                for band in range(len(coverage.layers_m)):
-                    dst.set_band_description(band + 1, coverage.layer_label(band))
-                dst.update_tags(
+                for band, label in enumerate(labels):
+                    dst.set_band_description(band + 1, label)
+                dst.update_tags(aspects=",".join(coverage.aspects),
+                                target_speed_mps=(f"{coverage.target_speed_mps[r]:g}"
+                                                  if len(coverage.target_speed_mps) else ""),
                     quantity="detection probability" if kind == "pd" else "fire units able to engage",
                     group=group, rcs_class=rcs, rcs_m2=str(coverage.rcs_m2[r]),
                     as_of=coverage.as_of.isoformat(), terrain=coverage.terrain, k=str(coverage.k),
@@ -81,7 +94,8 @@ def coverage_contours(coverage: Coverage, group: str = JOINT, simplify_m: float 
     """GeoJSON features (lon/lat) of the detected and engageable areas per RCS class and layer.
 
     Each feature's properties name its quantity (``detected`` at Pd ≥ threshold, ``engageable``
-    by at least one fire unit), RCS class and altitude.
+    by at least one fire unit), RCS class, altitude and, for ``engageable``, the target's aspect and
+    speed (``aspect`` is null for ``detected``: detection does not depend on it).
     """
     grid = coverage.grid
     to_ll = transformer(grid.crs, "EPSG:4326")
@@ -89,8 +103,11 @@ def coverage_contours(coverage: Coverage, group: str = JOINT, simplify_m: float 
     features = []
     for r, rcs in enumerate(coverage.rcs_names):
         for layer in range(len(coverage.layers_m)):
-            for quantity, mask in (("detected", coverage.detected(group)[r, layer]),
-                                   ("engageable", coverage.engageable(group)[r, layer])):
+            masks: list[tuple[str, int | None, Any]] = [
+                ("detected", None, coverage.detected(group)[r, layer])]
+            masks += [("engageable", a, coverage.engageable(group)[a, r, layer])
+                      for a in range(len(coverage.aspects))]
+            for quantity, a, mask in masks:
                 polys = [shape(geom) for geom, value in
                          shapes(mask.astype(np.uint8), mask=mask, transform=grid.transform)
                          if value == 1]
@@ -109,6 +126,10 @@ def coverage_contours(coverage: Coverage, group: str = JOINT, simplify_m: float 
                         "rcs_m2": float(coverage.rcs_m2[r]),
                         "altitude_m": float(coverage.layers_m[layer]),
                         "altitude_ref": coverage.altitude_reference.value,
+                        "aspect": coverage.aspects[a] if a is not None else None,
+                        "target_speed_mps": (float(coverage.target_speed_mps[r])
+                                             if a is not None and len(coverage.target_speed_mps)
+                                             else None),
                         "pd_threshold": coverage.pd_threshold, "as_of": coverage.as_of.isoformat(),
                         "terrain": coverage.terrain,
                     },
@@ -150,7 +171,8 @@ def write_contours_kml(features: list[dict[str, Any]], path: Path, title: str) -
         polys = list(geom.geoms) if geom.geom_type == "MultiPolygon" else [geom]
         body = "".join(_kml_polygon(poly) for poly in polys)
         name = (f"{p['quantity']} — {p['rcs_class']} at {p['altitude_m']:,.0f} m "
-                f"{p['altitude_ref'].upper()}")
+                f"{p['altitude_ref'].upper()}"
+                + (f", {p['aspect']}" if p.get("aspect") else ""))
         placemarks.append(
             f"<Placemark><name>{escape(name)}</name><styleUrl>#{p['quantity']}</styleUrl>"
             f"<MultiGeometry>{body}</MultiGeometry></Placemark>")
@@ -196,10 +218,11 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
             oob = order_of_battle(scenario, date)
             for r, rcs in enumerate(coverage.rcs_names):
                 for layer in range(len(coverage.layers_m)):
-                    path = folder / f"map_{rcs}_{coverage.layers_m[layer]:.0f}m.png"
-                    save_map(coverage_map_figure(coverage, layer, r, JOINT, oob), path)
-                    study.maps[(date, r, layer)] = path
-                    study.files.append(path)
+                    for a, aspect in enumerate(coverage.aspects):
+                        path = folder / f"map_{rcs}_{coverage.layers_m[layer]:.0f}m_{_slug(aspect)}.png"
+                        save_map(coverage_map_figure(coverage, layer, r, JOINT, oob, aspect=a), path)
+                        study.maps[(date, r, layer, a)] = path
+                        study.files.append(path)
     study.files.append(write_table_csv(study.comparison, out_dir / "regions_by_date.csv"))
     first = next(iter(study.coverages.values()))
     grid = first.grid
@@ -209,6 +232,8 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
         "layers_m": list(request.layers_m),
         "altitude_reference": request.altitude_reference,
         "rcs_classes": study.rcs_m2,
+        "aspects": list(first.aspects),
+        "target_speed_mps": dict(zip(first.rcs_names, first.target_speed_mps.tolist(), strict=False)),
         "resolution_km": request.resolution_km,
         "grid": {"crs": grid.crs, "shape": list(grid.shape), "transform": list(grid.transform)[:6]},
         "area_lon_lat": list(request.area),
@@ -222,3 +247,41 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
     summary.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     study.files.append(summary)
     return study
+
+
+def write_coverage_shift(study: CoverageStudy, lines: ShiftLines, regions: list[Region],
+                         out_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Path]]:
+    """How the zones moved between a study's two dates: ``shift_boundaries.csv`` (km along each
+    line), ``shift_areas.csv`` (km² gained and lost per region) and a map per quantity, layer and
+    aspect of the first RCS class (``shift_map_*.png``), under ``out_dir``.
+
+    Returns:
+        The boundary rows, the area rows and the files written.
+    """
+    if len(study.coverages) != 2:
+        raise CoverageError(f"the shift compares two dates; the study has {len(study.coverages)}")
+    before, after = (study.coverages[d] for d in sorted(study.coverages))
+    boundary, areas = boundary_shift(before, after, lines, regions)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [write_table_csv(boundary, out_dir / "shift_boundaries.csv"),
+             write_table_csv(areas, out_dir / "shift_areas.csv")]
+    rays = []
+    if lines.origin is not None:
+        steps = np.arange(0.0, 1500e3, 5e3)
+        for b in lines.bearings:
+            lon, lat, _ = Geod(ellps="WGS84").fwd(np.full(len(steps), lines.origin[1]),
+                                                  np.full(len(steps), lines.origin[0]),
+                                                  np.full(len(steps), b), steps)
+            rays.append((np.asarray(lon), np.asarray(lat)))
+    zones1, zones2 = zone_masks(before), zone_masks(after)
+    for (quantity, r, layer, aspect), m1 in zones1.items():
+        if r != 0:
+            continue
+        label = "detected" if quantity == "detected" else f"engageable, {aspect}"
+        title = (f"{before.as_of.isoformat()} → {after.as_of.isoformat()}: {label}, "
+                 f"{before.layer_label(layer)}, {before.rcs_names[r]}")
+        name = f"shift_map_{_slug(quantity)}_{before.layers_m[layer]:.0f}m"
+        name += f"_{_slug(aspect)}.png" if aspect else ".png"
+        files.append(save_map(shift_map_figure(before, after, m1, zones2[(quantity, r, layer, aspect)],
+                                               title, lines.latitudes, rays), out_dir / name))
+    return boundary, areas, files

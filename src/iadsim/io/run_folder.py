@@ -37,7 +37,7 @@ __all__ = ["BEARINGS", "C2_EVENTS", "COVERAGE_DIR", "DETECTIONS", "ENGAGEMENTS",
 FORMAT = "iadsim-run"
 """The ``format`` of every manifest."""
 
-RUN_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = 2
 """The version of this contract (file names, manifest, Parquet metadata); the reader knows only it."""
 
 MANIFEST = "manifest.json"

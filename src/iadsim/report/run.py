@@ -304,7 +304,9 @@ def _engagement_html(rf: RunFolder, c2: dict[str, Any], outcomes: list[dict[str,
     """Leakers, missiles expended and kills by fire unit, when the run had engagements."""
     if "missiles_expended" not in c2:
         return ""
-    eng = rf.table(ENGAGEMENTS).to_pylist()
+    rows = rf.table(ENGAGEMENTS).to_pylist()
+    eng = [e for e in rows if e.get("status", "engaged") == "engaged"]
+    refused = len(rows) - len(eng)
     leakers = sum(1 for o in outcomes if o["leaker"])
     by_unit: dict[str, list[int]] = {}
     for e in eng:
@@ -315,7 +317,9 @@ def _engagement_html(rf: RunFolder, c2: dict[str, Any], outcomes: list[dict[str,
     parts = ["<h4>Engagements</h4>",
              f"<p>{len(outcomes)} hostile objects entered the defended airspace; <b>{leakers} leaked</b> "
              f"(not destroyed). {len(eng)} engagements, {c2['missiles_expended']} missiles "
-             f"expended, {sum(c2['kills_by_unit'].values())} kills. Fire units out of missiles: "
+             f"expended, {sum(c2['kills_by_unit'].values())} kills; {refused} engagements refused "
+             "outside the launch acceptability region (docs/models/launch-regions.md). "
+             f"Fire units out of missiles: "
              f"{', '.join(c2['fire_units_dry']) or 'none'}. The log is "
              "<code>engagements.parquet</code> (docs/models/engagement.md).</p>"]
     if by_unit:
@@ -371,13 +375,14 @@ def _coverage_section(rf: RunFolder, summary: dict[str, Any]) -> _CoverageSectio
         parts.append(embedded_png(rf.file(m["file"]), f"coverage at {m['label']}"))
     columns, rows = pivot_by_altitude(cov["regions"])
     parts.append("<h3>By region: % of area detected / engageable, mean and max overlap depth</h3>")
-    parts.append(table(columns, rows, numeric=list(range(1, len(columns)))))
+    parts.append(table(columns, rows, numeric=[1, *range(3, len(columns))]))
     return _CoverageSection("".join(parts), cov["terrain"])
 
 
 def pivot_by_altitude(rows: list[dict[str, object]]) -> tuple[list[str], list[list[object]]]:
-    """Region rows of one date and RCS class: one line per region and altitude."""
-    header = ["region", "altitude (m)", "detected %", "engageable %", "mean depth", "max depth"]
-    body = [[r["region"], f"{r['altitude_m']:,.0f}", r["detected_pct"], r["engageable_pct"],
-             r["mean_depth"], r["max_depth"]] for r in rows]
+    """Region rows of one date and RCS class: one line per region, altitude and target aspect."""
+    header = ["region", "altitude (m)", "aspect", "detected %", "engageable %", "mean depth",
+              "max depth"]
+    body = [[r["region"], f"{r['altitude_m']:,.0f}", r.get("aspect", ""), r["detected_pct"],
+             r["engageable_pct"], r["mean_depth"], r["max_depth"]] for r in rows]
     return header, body

@@ -187,9 +187,11 @@ def _coverage(writer: rf.RunFolderWriter, sc: Scenario, day: dt.date, request: C
     cov = study.coverages[day]
     maps = []
     for layer in range(len(cov.layers_m)):
-        png = study.maps.get((day, 0, layer))
-        if png is not None:
-            maps.append({"label": cov.layer_label(layer), "file": png.relative_to(writer.path).as_posix()})
+        for a in range(len(cov.aspects)):
+            png = study.maps.get((day, 0, layer, a))
+            if png is not None:
+                maps.append({"label": f"{cov.layer_label(layer)}, {cov.aspect_label(a, 0)}",
+                             "file": png.relative_to(writer.path).as_posix()})
     summary["coverage"] = "coverage/" if study.files else "not computed"
     summary["terrain"] = cov.terrain
     summary["coverage_study"] = {

@@ -254,6 +254,9 @@ class MissileType(Sourced):
     max_target_speed_mps: float | None = Field(None, gt=0)
     single_shot_pk: float | None = Field(None, gt=0, le=1)
     warhead_kg: float | None = Field(None, gt=0)
+    zone_of_destruction: str | None = Field(
+        None, description="the published zone-of-destruction diagram or table the launch "
+        "acceptability region was checked against, with its source, or why there is none")
     note: str | None = None
 
     @model_validator(mode="after")
@@ -364,6 +367,8 @@ class RcsClass(Sourced):
 
     name: NonEmptyText
     rcs_m2: float = Field(gt=0)
+    speed_mps: float | None = Field(None, gt=0, description="the class's typical speed; coverage "
+                                    "computes the launch regions for a target at this speed")
     note: str | None = None
 
 

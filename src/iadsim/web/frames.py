@@ -263,6 +263,10 @@ class RunFrames:
         need = ("fire_unit", "object_id", "launch_s", "intercept_s", "killed")
         if table is None or any(c not in table.column_names for c in need) or table.num_rows == 0:
             return None
+        if "status" in table.column_names:  # refused engagements launched nothing: not drawn
+            table = table.filter(pc.equal(table["status"], "engaged"))
+            if table.num_rows == 0:
+                return None
         out: dict[str, np.ndarray] = {c: _floats(table, c) for c in ("launch_s", "intercept_s")}
         for c in ("fire_unit", "system", "node", "object_id"):
             out[c] = (_strings(table.column(c)) if c in table.column_names

@@ -1,0 +1,131 @@
+"""Launch acceptability regions (iadsim.engagement.lar): against the published kill-zone limits of
+each catalog missile (km tolerances), properties over aspect and speed, and the tables against
+the direct flyout computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iadsim.engagement.lar import (
+    TERMINAL_SPEED_RATIO,
+    Aspect,
+    Refusal,
+    _edges,
+    aspect_deg,
+    launch_region,
+)
+from iadsim.engagement.missile import missile_profile, time_of_flight_s
+from iadsim.scenario import load_scenario
+from iadsim.scenario.schema import MissileType
+
+CATALOG = load_scenario("reference-2020").catalog
+SAMS = ["s300ps_5v55r", "s300pmu1_48n6", "s400_48n6dm", "s400_40n6", "tor_m2_9m338"]
+
+
+@pytest.fixture(scope="module")
+def regions():
+    return {m: launch_region(CATALOG.missiles[m]) for m in SAMS}
+
+
+@pytest.mark.parametrize("mid", SAMS)
+def test_region_reproduces_the_published_kill_zone_limits(regions, mid):
+    """No zone-of-destruction diagram of these missiles is public (catalog: zone_of_destruction);
+    the region is checked against the published limits the catalog cites: the far edge of a
+    hovering target is the maximum (slant) range, the near edge of one at the lowest altitude the
+    minimum range, the far edge of an approaching target the maximum range plus the distance it
+    flies during the missile's flight to that range."""
+    m = CATALOG.missiles[mid]
+    lar = regions[mid]
+    assert "none public" in (m.zone_of_destruction or "")
+    r_km, h_km = m.max_range_km, min(10.0, m.max_altitude_km / 2)
+    near, far = lar.edges_m(h_km * 1000, 0.0, Aspect.crossing.degrees)
+    assert far / 1000 == pytest.approx(np.sqrt(r_km**2 - h_km**2), abs=0.5)
+    low = m.min_altitude_m + 1.0
+    near, far = lar.edges_m(low, 0.0, 0.0)
+    assert near / 1000 == pytest.approx(m.min_range_km, abs=0.3)
+    v = 250.0
+    tof = float(time_of_flight_s(m, r_km * 1000 * 0.999))
+    near, far = lar.edges_m(h_km * 1000, v, Aspect.approaching.degrees)
+    assert far / 1000 == pytest.approx(np.sqrt(r_km**2 - h_km**2) + v * tof / 1000, abs=1.0)
+    # outside the published altitude and target-speed limits, nothing
+    assert not lar.contains(1000.0, m.max_altitude_km * 1000 + 100, 100.0, 0.0)
+    assert not lar.contains(1000.0, m.min_altitude_m / 2, 100.0, 0.0)
+    if m.max_target_speed_mps is not None:
+        assert not lar.contains(r_km * 500, 5000.0, m.max_target_speed_mps + 1, 0.0)
+        assert lar.refusal(r_km * 500, 5000.0, m.max_target_speed_mps + 1, 0.0) == Refusal.target_speed
+
+
+@pytest.mark.parametrize("mid", ["s300pmu1_48n6", "tor_m2_9m338"])
+def test_tables_agree_with_the_direct_flyout(regions, mid):
+    """Interpolated edges against edges computed directly at random states between the nodes:
+    within 0.4 km (far) and 1 km (near) at aircraft and cruise-missile speeds (≤ 350 m/s)."""
+    m = CATALOG.missiles[mid]
+    lar = regions[mid]
+    rng = np.random.default_rng(7)
+    n = 120
+    h = rng.uniform(lar.min_altitude_m, lar.max_altitude_m, n)
+    v = rng.uniform(0.0, 350.0, n)
+    a = rng.uniform(0.0, 180.0, n)
+    near, far = _edges(missile_profile(m), h, v, a, TERMINAL_SPEED_RATIO)
+    near_i, far_i = lar.edges_m(h, v, a)
+    assert np.max(np.abs(far_i - far)) <= 400.0
+    assert np.max(np.abs(near_i - near)) <= 1000.0
+
+
+_states = st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0),
+                    st.sampled_from(SAMS))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_states)
+def test_receding_never_farther_than_approaching_and_faster_receding_never_farther(state):
+    hf, vf, v2f, af, mid = state
+    lar = launch_region(CATALOG.missiles[mid])
+    h = lar.min_altitude_m + hf * (lar.max_altitude_m - lar.min_altitude_m)
+    v = vf * lar.speed_mps[-1]
+    _, approaching = lar.edges_m(h, v, 0.0)
+    _, receding = lar.edges_m(h, v, 180.0)
+    assert receding <= approaching + 1e-6
+    # more generally: the far edge shrinks as the aspect turns from approaching to receding
+    a1, a2 = sorted((af * 180.0, v2f * 180.0))
+    assert lar.edges_m(h, v, a2)[1] <= lar.edges_m(h, v, a1)[1] + 1e-6
+    faster = v + v2f * (lar.speed_mps[-1] - v)
+    assert lar.edges_m(h, faster, 180.0)[1] <= receding + 1e-6
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.floats(1.0, 500.0), st.floats(0.0, 360.0))
+def test_aspect_is_the_angle_between_heading_and_the_line_to_the_launcher(x, y, speed, heading):
+    target = np.array([[x, y, 1000.0]])
+    h = np.radians(heading)
+    vel = np.array([[speed * np.sin(h), speed * np.cos(h), 0.0]])
+    a = float(aspect_deg(target, vel, np.zeros((1, 3)))[0])
+    assert 0.0 <= a <= 180.0
+    if np.hypot(x, y) > 1.0:
+        los = -target[0, :2] / np.hypot(x, y)
+        cos = float(los @ vel[0, :2]) / speed
+        assert np.cos(np.radians(a)) == pytest.approx(cos, abs=1e-6)
+
+
+def test_named_aspects_and_mirror_headings():
+    assert [a.degrees for a in Aspect] == [0.0, 90.0, 180.0]
+    lar = launch_region(CATALOG.missiles["tor_m2_9m338"])
+    assert lar.edges_m(3000.0, 200.0, 300.0)[1] == pytest.approx(lar.edges_m(3000.0, 200.0, 60.0)[1])
+
+
+def test_a_missile_without_speed_or_a_bad_margin_is_refused():
+    m = CATALOG.missiles["r73"].model_copy(update={"max_speed_mps": None})
+    with pytest.raises(ValueError, match="max_speed_mps"):
+        launch_region(m)
+    with pytest.raises(ValueError, match="at least 1"):
+        launch_region(CATALOG.missiles["r73"], terminal_speed_ratio=0.5)
+
+
+def test_inconsistent_missile_entries_are_validation_errors():
+    base = CATALOG.missiles["r73"].model_dump()
+    for bad in ({"min_range_km": 40.0}, {"max_speed_mps": -1.0}, {"max_target_speed_mps": 0.0}):
+        with pytest.raises(ValueError):
+            MissileType.model_validate({**base, **bad})
