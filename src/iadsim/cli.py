@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from iadsim.data import BordersError
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -58,7 +59,7 @@ def _user_errors(func: F) -> F:
         except ScenarioErrors as exc:
             typer.echo(exc.render(), err=True)
             raise typer.Exit(USER_ERROR) from None
-        except UserError as exc:
+        except (UserError, BordersError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
 
@@ -66,17 +67,36 @@ def _user_errors(func: F) -> F:
 
 
 def _parse_date(value: str | None) -> dt.date | None:
+    from iadsim.scenario import as_date
+
     if value is None:
         return None
-    text = value.strip()
     try:
-        if len(text) == 4 and text.isdigit():
-            return dt.date(int(text), 12, 31)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{value}' is not a date; write YYYY-MM-DD (e.g. 2020-12-31) or a year (= 31 December)"
-        ) from None
+        return as_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _guard_date(scenario: Scenario, day: dt.date | None, allow_outside_data: bool) -> None:
+    """Refuse a date outside the scenario's data period (the period in the message), or warn on
+    stderr when the user allowed it."""
+    from iadsim.scenario import OutsideDataPeriod, check_data_period
+
+    try:
+        warning = check_data_period(scenario, day or scenario.as_of, allow_outside_data=allow_outside_data)
+    except OutsideDataPeriod as exc:
+        raise UserError(str(exc)) from None
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _warn_borders(oob: Any) -> None:
+    """Warn on stderr when units stand outside the borders iadsim draws."""
+    from iadsim.oob import outside_borders_warning
+
+    warning = outside_borders_warning(oob)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
 
 
 ScenarioArg = Annotated[
@@ -88,6 +108,12 @@ AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Date YYYY-MM-DD, or a year for 31 December of it "
                  "(default: the scenario's as_of).", show_default=False),
+]
+AllowOutsideOpt = Annotated[
+    bool,
+    typer.Option("--allow-outside-data", help="Accept a date outside the period the scenario's data "
+                 "describe (the reference data: 1996–2021); results then show the data's state, and "
+                 "the report says so."),
 ]
 
 
@@ -184,16 +210,17 @@ def _load(scenario: str | None) -> Scenario:
 
 
 def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
-           ) -> None:
+           allow_outside_data: bool = False) -> None:
     """Refuse a scenario that the run would refuse later: every problem at once, located."""
     from iadsim.pipeline.checks import check_scenario
 
-    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of)
+    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of,
+                              allow_outside_data=allow_outside_data)
     if problems:
         raise ScenarioErrors(problems)
 
 
-def _check_sweep(plan: Any) -> None:
+def _check_sweep(plan: Any, allow_outside_data: bool = False) -> None:
     """Refuse a sweep with a case that a run would refuse (``_check`` for every case; a case whose
     arrangement is not in service at its date is left to the sweep, which records it as
     unavailable). A problem at a path the spec sets points at the spec's line and names the value."""
@@ -225,7 +252,8 @@ def _check_sweep(plan: Any) -> None:
                 where[path] = loc
         attach_locations(scenario, where)
         names = [str(plan.scenarios[c.case_id].arrangement.value) for c in cases]
-        for problem in check_scenario(scenario, arrangements=names, unavailable_ok=True):
+        for problem in check_scenario(scenario, arrangements=names, unavailable_ok=True,
+                                      allow_outside_data=allow_outside_data):
             dotted = next((d for p, d in set_paths.items() if problem.path[:len(p)] == p), None)
             if dotted is not None:
                 problem = ScenarioError(f"{problem.message} (the sweep sets {dotted} = "
@@ -245,6 +273,7 @@ def oob(
     fmt: Annotated[OobFormat, typer.Option("--format", help="Output format.")] = OobFormat.table,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
                                                 "the terminal.")] = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """The order of battle at a date: units, places, equipment and launcher counts."""
     from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
@@ -254,7 +283,9 @@ def oob(
     day = _parse_date(as_of)
     if nation is not None and nation not in sc.nations:
         raise UserError(f"unknown nation '{nation}'; the scenario has: {', '.join(sc.nations)}")
-    result = order_of_battle(sc, day, nation)
+    _guard_date(sc, day, allow_outside_data)
+    result = order_of_battle(sc, day, nation, allow_outside_data=True)
+    _warn_borders(result)
     if fmt is OobFormat.table:
         if output is not None:
             raise UserError("--out needs --format csv, json or geojson")
@@ -307,6 +338,7 @@ def map_(
     as_of: AsOfOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
                                                 "(default: out/map-<scenario>-<date>.png).")] = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """A PNG map of borders and units by kind and nation."""
     from iadsim.oob import order_of_battle
@@ -318,7 +350,10 @@ def map_(
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
-    save_figure(oob_map_figure(order_of_battle(sc, day)), path)
+    _guard_date(sc, day, allow_outside_data)
+    oob = order_of_battle(sc, day, allow_outside_data=True)
+    _warn_borders(oob)
+    save_figure(oob_map_figure(oob), path)
     typer.echo(str(path))
 
 
@@ -340,6 +375,7 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing run folder of the same name (atomically) instead of "
         "writing a fresh one (NAME-2, NAME-3, ...).")] = False,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """The main job: validate, compile, simulate, write a new run folder and its report; prints the
     report's path (in the folder it chose)."""
@@ -356,14 +392,16 @@ def run(
                             f"{', '.join(allowed)})")
         chosen = Arrangement(arrangement)
     day = _parse_date(as_of)
+    _guard_date(sc, day, allow_outside_data)
     if not no_sim:
-        _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day)
+        _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day,
+               allow_outside_data=True)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
             folder = run_scenario(sc, output, as_of=day, arrangement=chosen,
                                   coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
-                                  force=force, progress=progress)
+                                  force=force, progress=progress, allow_outside_data=allow_outside_data)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
     typer.echo(str(_render(folder)))
@@ -416,6 +454,7 @@ def coverage(
                     ] = "14,40,45,62",
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Skip the PNG maps.")] = False,
     output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/coverage"),
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Where the system detects and can engage, by altitude, RCS and date; maps, grids, tables."""
     from iadsim.coverage import CoverageError, GridTooLarge
@@ -440,6 +479,8 @@ def coverage(
         extra = tuple(r for path in (region or []) for r in load_region_file(path))
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
+    for day in dates:
+        _guard_date(sc, day, allow_outside_data)
     if alt_ref not in ("agl", "msl"):
         raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
     if not resolution_km > 0:
@@ -542,6 +583,7 @@ def compare(
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
                                                 "out/compare-<scenario>).", show_default=False)] = None,
     as_of: AsOfOpt = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Compare command arrangements over replications with common random numbers; prints the report's
     path."""
@@ -562,7 +604,8 @@ def compare(
     day = _parse_date(as_of)
     folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
     sc = _load(scenario)
-    _check(sc, names, day)
+    _guard_date(sc, day, allow_outside_data)
+    _check(sc, names, day, allow_outside_data=True)
     with _replication_bar("replications") as progress:
         try:
             comparison = compare_arrangements(sc, names, replications, jobs, progress, as_of=day)
@@ -605,6 +648,7 @@ def sweep(
                                                       "of N single-threaded workers.",
                                                       show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Run a sweep of more than 10 000 tasks.")] = False,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
     folder."""
@@ -624,7 +668,7 @@ def sweep(
     folder = output or Path("out") / f"sweep-{path.stem}"
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
-        _check_sweep(plan)
+        _check_sweep(plan, allow_outside_data)
         with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
             result = run_sweep(plan, folder, backend, progress)
     except SweepError as exc:

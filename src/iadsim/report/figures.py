@@ -220,7 +220,7 @@ def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
     years = list(range(start_year, end + 1))
     series: dict[str, list[int]] = {}
     for i, year in enumerate(years):
-        oob = order_of_battle(scenario, dt.date(year, 12, 31))
+        oob = order_of_battle(scenario, dt.date(year, 12, 31), allow_outside_data=True)
         for type_id, n in oob.totals_by_type().items():
             if scenario.catalog.kind_of(type_id) in roles:
                 series.setdefault(type_id, [0] * len(years))[i] = n

@@ -13,7 +13,7 @@ from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
 
-__all__ = ["ReportSection", "render_report"]
+__all__ = ["ReportSection", "render_report", "warnings_box"]
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2em auto;
@@ -28,6 +28,8 @@ th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: ta
 tr.depth0 td { font-weight: 600; background: #fafafa; }
 .meta td:first-child { font-weight: 600; } .muted { color: #666; font-size: 0.85em; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
+.warning { border: 2px solid #b35c00; background: #fff4e5; padding: 0.4em 0.9em; margin: 0.8em 0; }
+.warning li { margin: 0.2em 0; }
 nav a { margin-right: 1em; } code { background: #f4f4f4; padding: 0 3px; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } nav { display: none; }
   h2 { page-break-before: auto; } img { max-width: 95%; page-break-inside: avoid; }
@@ -149,9 +151,19 @@ def timeline_section(scenario: Scenario) -> ReportSection:
     return ReportSection("timeline", "Timeline", body)
 
 
+def warnings_box(warnings: Sequence[str]) -> str:
+    """The run's warnings (a date outside the data, places outside the borders) as one box; empty
+    without warnings."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return f'<div class="warning" role="alert"><strong>Warning</strong><ul>{items}</ul></div>'
+
+
 def render_report(scenario: Scenario, as_of: dt.date, sections: Sequence[ReportSection],
-                  meta: dict[str, str], path: Path) -> Path:
-    """Write the report HTML to ``path`` from its sections and a metadata table."""
+                  meta: dict[str, str], path: Path, warnings: Sequence[str] = ()) -> Path:
+    """Write the report HTML to ``path`` from its sections and a metadata table; ``warnings`` open
+    the report in a box."""
     nav = " ".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections)
     meta_rows = table(["", ""], list(meta.items()))
     blocks = "".join(f'<h2 id="{esc(s.anchor)}">{esc(s.title)}</h2>\n{s.body}\n' for s in sections)
@@ -163,6 +175,7 @@ def render_report(scenario: Scenario, as_of: dt.date, sections: Sequence[ReportS
 <body>
 <h1>{esc(scenario.name)}</h1>
 <p>{esc(scenario.description)}</p>
+{warnings_box(warnings)}
 <div class="meta">{meta_rows}</div>
 <nav>{nav}</nav>
 {blocks}

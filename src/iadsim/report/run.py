@@ -78,7 +78,7 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
     scenario = rf.scenario()
     summary = rf.summary
     day = dt.date.fromisoformat(summary["as_of"])
-    oob = order_of_battle(scenario, day)
+    oob = order_of_battle(scenario, day, allow_outside_data=True)
     unplaced = summary["units_without_public_location"]
 
     map_png = save_figure(oob_map_figure(oob), folder / "map.png")
@@ -115,7 +115,8 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
         "units in service": f"{summary['units_in_service']} ({summary['fire_units']} fire units, "
                             f"{summary['ground_radars']} ground radars)",
     }
-    report = render_report(scenario, day, sections, meta, folder / REPORT)
+    report = render_report(scenario, day, sections, meta, folder / REPORT,
+                           warnings=summary.get("warnings", []))
     return RunReport(folder, report, (report, map_png, years_png, *sim_files))
 
 

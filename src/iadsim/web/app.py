@@ -31,7 +31,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from iadsim.data import borders_path
+from iadsim.data import borders_geojson
 from iadsim.io import run_folder as rf
 from iadsim.io.run_folder import is_run_folder
 from iadsim.pipeline.checks import check_scenario
@@ -678,8 +678,8 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
     @app.get("/api/basemap", response_class=Response, responses={200: {
         "description": "GeoJSON FeatureCollection", "content": {"application/geo+json": {}}}})
     def basemap() -> Response:
-        """The bundled borders GeoJSON (Natural Earth, lon/lat WGS84)."""
-        return Response(borders_path().read_bytes(), media_type="application/geo+json")
+        """The borders GeoJSON in use (Natural Earth and those of ``IADSIM_BORDERS``, lon/lat WGS84)."""
+        return Response(borders_geojson().encode("utf-8"), media_type="application/geo+json")
 
     @app.get("/api/scenarios")
     def scenarios() -> list[dict[str, str]]:
