@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.progress import ProgressColumn, Task
 from rich.table import Table
+from rich.text import Text
 
 from iadsim.data import BordersError
 from iadsim.scenario import (
@@ -34,9 +37,28 @@ app = typer.Typer(
     name="iadsim",
     help="Simulate and analyse integrated air-defence systems from public data.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # markdown joins a docstring's wrapped lines into one paragraph (rich mode keeps the breaks)
+    rich_markup_mode="markdown",
 )
+
+
+def _example(*commands: str) -> str:
+    """A command's help epilog: examples to copy."""
+    return "**Example:** " + "  \n".join(f"`{c}`" for c in commands)
+
+
+def _flag_display_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """A flag's type column in the help: empty, as a flag takes no value (Typer 0.29 prints
+    ``<bool>`` there, as if ``--no-sim true`` were needed)."""
+    if self.is_flag:
+        return None
+    return _option_display_type(self, ctx)
+
+
+_option_display_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
 # A pipe or file gets a wide table rather than Rich's 80-column fallback.
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
@@ -99,10 +121,17 @@ def _warn_borders(oob: Any) -> None:
         typer.echo(f"warning: {warning}", err=True)
 
 
+def _complete_scenario(incomplete: str) -> list[str]:
+    """Shell completion of a scenario: the bundled ids and the YAML files that start with the text."""
+    here = Path(incomplete).parent if "/" in incomplete else Path(".")
+    files = sorted(str(p) if "/" in incomplete else p.name for p in here.glob("*.y*ml"))
+    return [c for c in [*(s.id for s in bundled_scenarios()), *files] if c.startswith(incomplete)]
+
+
 ScenarioArg = Annotated[
     str | None,
     typer.Argument(help=f"A scenario file or bundled scenario id (default: {DEFAULT_SCENARIO}).",
-                   show_default=False),
+                   show_default=False, autocompletion=_complete_scenario),
 ]
 AsOfOpt = Annotated[
     str | None,
@@ -117,20 +146,73 @@ AllowOutsideOpt = Annotated[
 ]
 
 
+def mean_rate_per_min(done: float, elapsed_s: float) -> float | None:
+    """Items finished per minute since the start; None before the first one."""
+    return done / elapsed_s * 60 if elapsed_s > 0 and done > 0 else None
+
+
+def time_left_s(done: float, total: float | None, elapsed_s: float) -> float | None:
+    """Time left at the mean time per finished item so far; None before the first one. With items of
+    similar duration it converges on the truth as items finish."""
+    if total is None or done <= 0:
+        return None
+    return max(total - done, 0.0) * elapsed_s / done
+
+
+class RateColumn(ProgressColumn):
+    """Items per minute, from the mean since the start."""
+
+    def render(self, task: Task) -> Text:
+        rate = mean_rate_per_min(task.completed, task.elapsed or 0.0)
+        return Text(f"{rate:.1f}/min" if rate else "–/min", style="progress.data.speed")
+
+
+class LeftColumn(ProgressColumn):
+    """Time left, from the mean time per item since the start."""
+
+    def render(self, task: Task) -> Text:
+        left = time_left_s(task.completed, task.total, task.elapsed or 0.0)
+        if left is None:
+            return Text("estimating", style="progress.remaining")
+        return Text(f"{int(left) // 60}:{int(left) % 60:02d} left", style="progress.remaining")
+
+
+NOT_A_TERMINAL = ("progress: stderr is not a terminal, so no progress bar is drawn; the result follows "
+                  "when done")
+"""Said once, instead of a bar, when stderr is a pipe or a file."""
+
+
+@contextmanager
+def _progress_display() -> Iterator[Any]:
+    """A Rich Progress on stderr counting finished items, with the rate and the time left from the
+    mean time per item since the start (it converges as items finish; Rich's own estimate uses the
+    last 30 s only and jumps when items take minutes); None, said once, when stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        typer.echo(NOT_A_TERMINAL, err=True)
+        yield None
+        return
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:.0f}/{task.total:.0f}"), RateColumn(), TimeElapsedColumn(),
+                  LeftColumn(), console=console, transient=True) as bar:
+        yield bar
+
+
 @contextmanager
 def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback (phase, done, total) drawing one bar per phase on stderr."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with _progress_display() as bar:
         tasks: dict[str, Any] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
+            if bar is None:
+                return
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done)
+            bar.update(tasks[phase], completed=done, total=total)
 
         yield progress
 
@@ -172,7 +254,7 @@ def _main(
     """Simulate and analyse integrated air-defence systems from public data."""
 
 
-@app.command()
+@app.command(epilog=_example("iadsim validate my-scenario.yaml"))
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
 ) -> None:
@@ -264,7 +346,8 @@ def _check_sweep(plan: Any, allow_outside_data: bool = False) -> None:
         raise ScenarioErrors(locate_problems(problems, {}))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim oob --as-of 2016 --nation BLR",
+                             "iadsim oob reference-2012 --format geojson --out oob.geojson"))
 @_user_errors
 def oob(
     scenario: ScenarioArg = None,
@@ -322,7 +405,34 @@ def _print_oob_table(result: Any) -> None:
         typer.echo(f"{result.scenario.nations[nation].name}: {totals or 'no equipment listed'}")
 
 
-@app.command()
+@app.command(epilog=_example("iadsim init baltic-test", "iadsim run baltic-test.yaml"))
+@_user_errors
+def init(
+    name: Annotated[str, typer.Argument(help="The new scenario's name; the file is NAME.yaml (a NAME "
+                                        "ending in .yaml is the file itself).", show_default=False)],
+    output: Annotated[Path, typer.Option("--out", help="Folder to write the file in.")] = Path("."),
+) -> None:
+    """Write a starter scenario that includes the reference data and shows how to override a record,
+    remove one and add a flight; prints its path. An existing file is never overwritten."""
+    import re
+
+    from iadsim.scenario.starter import starter_scenario
+
+    stem = name[:-5] if name.endswith(".yaml") else name
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    if not slug:
+        raise UserError(f"'{name}' gives no file name; use letters, digits, '-' or '_'")
+    path = output / f"{slug}.yaml"
+    output.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as fh:  # "x": fails if the file exists, atomically
+            fh.write(starter_scenario(stem, path.name))
+    except FileExistsError:
+        raise UserError(f"{path} exists; choose another name or remove it first") from None
+    typer.echo(str(path))
+
+
+@app.command(epilog=_example("iadsim scenarios"))
 def scenarios() -> None:
     """The bundled scenarios, one line each."""
     for s in bundled_scenarios():
@@ -331,7 +441,7 @@ def scenarios() -> None:
         typer.echo(f"{s.id}{mark}: {s.name} — {first}")
 
 
-@app.command("map")
+@app.command("map", epilog=_example("iadsim map reference-2012 --out map-2012.png"))
 @_user_errors
 def map_(
     scenario: ScenarioArg = None,
@@ -357,7 +467,8 @@ def map_(
     typer.echo(str(path))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim run mixed-raid --out out",
+                             "iadsim run --as-of 2016 --arrangement national --no-coverage"))
 @_user_errors
 def run(
     scenario: ScenarioArg = None,
@@ -405,6 +516,55 @@ def run(
         except TrafficError as exc:
             raise UserError(str(exc)) from None
     typer.echo(str(_render(folder)))
+    if progress_format is ProgressFormat.bar:
+        _print_run_summary(folder)
+
+
+# Summary tables go to stderr: stdout stays the one path scripts (and the viewer's jobs) read.
+err = Console(stderr=True, highlight=False, soft_wrap=False,
+              width=None if sys.stderr.isatty() else 160)
+
+
+def _print_run_summary(folder: Path) -> None:
+    """The run's key findings as a short table on stderr, after the report's path."""
+    from iadsim.io.run_folder import read_run_folder
+    from iadsim.report.findings import run_findings
+
+    rf = read_run_folder(folder)
+    findings = run_findings(rf)
+    for warning in rf.summary.get("warnings", []):
+        err.print(f"warning: {warning}", markup=False)
+    if findings.classes:
+        entered = any(c.entered for c in findings.classes)
+        table = Table(title="Air objects by class", title_justify="left")
+        heads = ["class", "flown", "detected"] + (["entered", "detected (entered)"] if entered else [])
+        if entered and findings.engagements:
+            heads += ["destroyed", "leaked", "missiles"]
+        for i, head in enumerate(heads):
+            table.add_column(head, justify="right" if i else "left")
+        for c in findings.classes:
+            cells = [c.label, c.flown, c.detected_any]
+            if entered:
+                cells += [c.entered, c.detected]
+                if findings.engagements:
+                    cells += [c.destroyed, c.leaked, c.missiles]
+            table.add_row(*(str(v) for v in cells))
+        err.print(table)
+    if findings.regions:
+        table = Table(title="Neighbouring states: % of area detected / engageable", title_justify="left")
+        altitudes = sorted({(r.altitude_m, r.altitude_ref) for r in findings.regions})
+        table.add_column("region")
+        for alt, ref in altitudes:
+            table.add_column(f"{alt:,.0f} m {ref.upper()}", justify="right")
+        by_region: dict[str, dict[float, Any]] = {}
+        for r in findings.regions:
+            by_region.setdefault(r.region, {})[r.altitude_m] = r
+        for region, at in by_region.items():
+            table.add_row(region, *(f"{at[a].detected_pct:.0f} / {at[a].engageable_pct:.0f}"
+                                    if a in at else "–" for a, _ in altitudes))
+        err.print(table)
+    if not findings.classes and not findings.regions:
+        err.print(findings.sentences[0], markup=False)
 
 
 def _render(folder: Path) -> Path:
@@ -418,7 +578,7 @@ def _render(folder: Path) -> Path:
         raise UserError(str(exc)) from None
 
 
-@app.command()
+@app.command(epilog=_example("iadsim report out/mixed-raid-from-the-west-2020-12-31"))
 @_user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
@@ -428,7 +588,7 @@ def report(
     typer.echo(str(_render(run_dir)))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim coverage --as-of 2009,2016,2020 --alt 100,1000 --out out/coverage"))
 @_user_errors
 def coverage(
     scenario: ScenarioArg = None,
@@ -505,7 +665,7 @@ def coverage(
     typer.echo(str(output / "regions_by_date.csv"))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim track detections.parquet --out tracks.csv --motion-model imm"))
 @_user_errors
 def track(
     detections: Annotated[Path, typer.Argument(help="DETECTIONS table: Parquet, or CSV by "
@@ -548,27 +708,18 @@ def track(
 
 @contextmanager
 def _replication_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback (done, total) drawing one bar on stderr: tasks done, rate, time left."""
-    from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed * 60:.1f}/min" if speed else "–/min", style="progress.data.speed")
-
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), RateColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
+    """A progress callback (done, total) drawing one bar on stderr: items finished, rate, time left."""
+    with _progress_display() as bar:
+        task = bar.add_task(label, total=None) if bar is not None else None
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            if bar is not None:
+                bar.update(task, completed=done, total=total)
 
         yield progress
 
 
-@app.command()
+@app.command(epilog=_example("iadsim compare mixed-raid --replications 10 --arrangements national,joint"))
 @_user_errors
 def compare(
     scenario: ScenarioArg = None,
@@ -614,6 +765,39 @@ def compare(
     for name, note in comparison.unavailable.items():
         typer.echo(f"note: '{name}' is {note}", err=True)
     typer.echo(str(write_compare_report(comparison, folder).report))
+    _print_compare_summary(comparison)
+
+
+def _print_compare_summary(comparison: Any) -> None:
+    """Each arrangement's means of the main metrics, with 95 % CI half-widths, on stderr."""
+    import math
+
+    from iadsim.analysis.statistics import METRICS
+    from iadsim.report.compare import KEY_METRICS
+
+    labels = {m.name: f"{m.label} ({m.unit})" for m in METRICS}
+    rows = {(m.arrangement, m.metric): m for m in comparison.summary}
+    shown = [name for name in KEY_METRICS
+             if any(math.isfinite(m.mean) for (a, n), m in rows.items() if n == name)]
+    table = Table(title=f"Mean over {comparison.replications} replications ± 95 % CI half-width",
+                  title_justify="left")
+    table.add_column("arrangement")
+    for name in shown:
+        table.add_column(labels.get(name, name), justify="right")
+    for arrangement in comparison.arrangements:
+        if arrangement in comparison.unavailable:
+            table.add_row(arrangement, *(["not available"] + [""] * (len(shown) - 1) if shown else []))
+            continue
+        cells = []
+        for name in shown:
+            m = rows.get((arrangement, name))
+            if m is None or not math.isfinite(m.mean):
+                cells.append("–")
+            else:
+                hw = f" ± {m.half_width:.2g}" if math.isfinite(m.half_width) else ""
+                cells.append(f"{m.mean:.3g}{hw}")
+        table.add_row(arrangement, *cells)
+    err.print(table)
 
 
 def _sweep_spec_path(spec: str) -> Path:
@@ -631,7 +815,7 @@ def _sweep_spec_path(spec: str) -> Path:
     raise UserError(f"'{spec}' is neither a file nor a bundled sweep spec (bundled: {', '.join(names)})")
 
 
-@app.command()
+@app.command(epilog=_example("iadsim sweep sweep-violation --jobs 2"))
 @_user_errors
 def sweep(
     spec: Annotated[str, typer.Argument(help="A sweep SPEC file (docs/sweeps.md) or a bundled spec id "
@@ -684,7 +868,7 @@ def sweep(
     typer.echo(str(folder))
 
 
-@app.command("sweep-report")
+@app.command("sweep-report", epilog=_example("iadsim sweep-report out/sweep-sweep-violation"))
 @_user_errors
 def sweep_report(
     folder: Annotated[Path, typer.Argument(help="A folder written by iadsim sweep.")],
@@ -707,7 +891,7 @@ def sweep_report(
     typer.echo(str(report))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim serve out --port 8000"))
 @_user_errors
 def serve(
     folder: Annotated[Path, typer.Argument(help="Folder of run folders (as written by `iadsim run`).")]

@@ -11,9 +11,11 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from iadsim.data import BORDERS_ENV, borders_extent
+from iadsim.dataframes import html_table, to_geopandas_points, to_pandas
 from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.schema import Scenario, Unit
 
@@ -59,6 +61,50 @@ class OrderOfBattle:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:
+        totals = ", ".join(f"{n} {self.type_name(t)}" for t, n in self.totals_by_type().items()
+                           if self.scenario.catalog.kind_of(t) == "sam_systems")
+        return (f"<OrderOfBattle {self.scenario.name!r} on {self.as_of.isoformat()}: {len(self)} units "
+                f"({', '.join(self.nations)}); launchers: {totals or 'none'}>")
+
+    def _repr_html_(self) -> str:
+        """The totals by nation and type, then the first units (a notebook's display)."""
+        totals = [[n, self.type_name(t), c] for n in self.nations for t, c in self.totals_by_type(n).items()]
+        units = [["\u2003" * e.depth + e.name, e.nation, e.kind.replace("_", " "),
+                  e.place_name or "not public",
+                  ", ".join(f"{c} × {self.type_name(t)}" for t, c in e.totals.items())]
+                 for e in self.entries[:15]]
+        more = f" (first 15 of {len(self)}; all in to_pandas())" if len(self) > 15 else ""
+        return (html_table(["nation", "type", "in service"], totals, numeric=[2],
+                           caption=f"{self.scenario.name}: order of battle on {self.as_of.isoformat()}")
+                + html_table(["unit", "nation", "kind", "place", "equipment (incl. subunits)"], units,
+                             caption=f"{len(self)} units{more}"))
+
+    def records(self) -> list[dict[str, Any]]:
+        """One mapping per unit, in hierarchy order: the entry's fields, equipment as ``type: count``
+        text, sources and assumed fields joined."""
+        out = []
+        for e in self.entries:
+            row = asdict(e)
+            row["equipment"] = "; ".join(f"{t}: {n}" for t, n in e.equipment.items())
+            row["totals"] = "; ".join(f"{t}: {n}" for t, n in e.totals.items())
+            row["sources"] = ", ".join(e.sources)
+            row["assumed"] = "; ".join(f"{k}: {v}" for k, v in e.assumed.items())
+            row["launchers"] = sum(n for t, n in e.totals.items()
+                                   if self.scenario.catalog.kind_of(t) == "sam_systems")
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per unit (``records()``); needs the ``analysis`` extra."""
+        columns = [*OobEntry.__dataclass_fields__, "launchers"]
+        return to_pandas(self.records(), columns)
+
+    def to_geopandas(self) -> Any:
+        """A GeoDataFrame of the units at their places (points, WGS84); units without a public place
+        have an empty geometry. Needs the ``analysis`` extra."""
+        return to_geopandas_points(self.to_pandas())
 
     def by_id(self, unit_id: str) -> OobEntry:
         """The entry of a unit (KeyError if it is not in service at the date)."""

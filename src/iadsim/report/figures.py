@@ -206,42 +206,67 @@ def oob_map_figure(oob: OrderOfBattle,
     return fig
 
 
-def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
+def equipment_over_time_figure(scenario: Scenario, start_year: int | None = None,
                                end_year: int | None = None, roles: tuple[str, ...] = ("sam_systems",),
                                ) -> Figure:
-    """Equipment in service on 31 December of each year, one step line per type.
+    """Equipment in service on 31 December of each year, one step line per type, above a strip of
+    the scenario's milestones (numbered markers on the same time axis, keyed below the plot).
 
     Args:
         scenario: a loaded scenario.
-        start_year, end_year: the span (end defaults to the scenario's year).
+        start_year, end_year: the span (default: the data's period, else 1996, to the scenario's year).
         roles: catalog sections to plot (``sam_systems`` counts launchers).
     """
+    period = scenario.data_period
+    start = start_year if start_year is not None else (period.start.year if period else 1996)
     end = end_year or scenario.as_of.year
-    years = list(range(start_year, end + 1))
+    years = list(range(start, end + 1))
     series: dict[str, list[int]] = {}
     for i, year in enumerate(years):
         oob = order_of_battle(scenario, dt.date(year, 12, 31), allow_outside_data=True)
         for type_id, n in oob.totals_by_type().items():
             if scenario.catalog.kind_of(type_id) in roles:
                 series.setdefault(type_id, [0] * len(years))[i] = n
-    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    milestones = [m for m in sorted(scenario.timeline.values(), key=lambda m: m.date)
+                  if start <= m.date.year <= end]
+    key_rows = math.ceil(len(milestones) / 2)
+    key_in = 0.17 * key_rows + 0.3 if milestones else 0.0
+    fig = plt.figure(figsize=(10, 4.6 + 0.7 + key_in), dpi=110)
+    grid = fig.add_gridspec(3, 1, height_ratios=[4.6, 0.7, max(key_in, 0.01)], hspace=0.12)
+    ax = fig.add_subplot(grid[0])
     for type_id, counts in sorted(series.items()):
         section = scenario.catalog.kind_of(type_id) or ""
         name = getattr(scenario.catalog, section)[type_id].name if section else type_id
         ax.step(years, counts, where="post", label=name, linewidth=2)
-    ax.set_xlabel("year (state on 31 December)")
     ax.set_ylabel("launchers in service" if roles == ("sam_systems",) else "items in service")
-    ax.set_title("Surface-to-air missile launchers in service, by system")
+    ax.set_title("Surface-to-air missile launchers in service, by system (state on 31 December)")
     ax.grid(alpha=0.3)
+    ax.set_xlim(start - 0.5, end + 0.5)
+    ax.tick_params(labelbottom=False)
     if series:
-        ax.legend(fontsize=8, loc="upper left")
-    for milestone in sorted(scenario.timeline.values(), key=lambda m: m.date):
-        when = milestone.date.year + (milestone.date.timetuple().tm_yday - 1) / 365.25
-        if start_year <= when <= end + 1:
-            ax.axvline(when, color="#888888", linestyle=":", linewidth=1)
-            ax.text(when + 0.1, ax.get_ylim()[1] * 0.97, milestone.label, rotation=90, va="top",
-                    fontsize=7, color="#555555")
-    fig.tight_layout()
+        ax.legend(fontsize=8, loc="upper left", frameon=True)
+    strip = fig.add_subplot(grid[1], sharex=ax)
+    strip.set_yticks([])
+    strip.set_ylim(0, 1)
+    for side in ("left", "right", "top"):
+        strip.spines[side].set_visible(False)
+    strip.set_ylabel("milestones", rotation=0, ha="right", va="center", fontsize=8)
+    for i, m in enumerate(milestones, 1):
+        when = m.date.year + (m.date.timetuple().tm_yday - 1) / 365.25
+        ax.axvline(when, color="#bbbbbb", linestyle=":", linewidth=0.8, zorder=0)
+        level = 0.3 if i % 2 else 0.72  # alternate rows so that neighbouring numbers do not touch
+        strip.plot([when], [level], marker="o", markersize=11, color="#555555", zorder=2)
+        strip.text(when, level, str(i), color="white", fontsize=6.5, ha="center", va="center",
+                   zorder=3, fontweight="bold")
+    if milestones:
+        key = fig.add_subplot(grid[2])
+        key.axis("off")
+        for i, m in enumerate(milestones):
+            col, row = divmod(i, key_rows)
+            label = m.label if len(m.label) <= 62 else m.label[:60] + "…"
+            key.text(0.5 * col, 1 - (row + 0.5) / key_rows, f"{i + 1:>2}  {m.date.isoformat()[:7]}  {label}",
+                     fontsize=6.8, va="center", ha="left", transform=key.transAxes, family="sans-serif")
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.02)
     return fig
 
 
