@@ -578,6 +578,63 @@ def _render(folder: Path) -> Path:
         raise UserError(str(exc)) from None
 
 
+class ExportFormat(enum.StrEnum):
+    """The formats of ``iadsim export``."""
+
+    czml = "czml"
+    kml = "kml"
+    gpkg = "gpkg"
+
+
+def _exporter(fmt: ExportFormat) -> Callable[[Path, Path], Path]:
+    """The writer of one export format: (run folder, file) → file. Each format is its own module,
+    imported only when asked for (their libraries are the optional ``exports`` extra)."""
+    from iadsim.io.export_data import read_export_data
+
+    if fmt is ExportFormat.czml:
+        from iadsim.io.export_czml import write_czml as write
+    elif fmt is ExportFormat.kml:
+        from iadsim.io.export_kml import write_kml as write
+    else:
+        from iadsim.io.export_gpkg import write_gpkg as write
+    return lambda run_dir, path: write(read_export_data(run_dir), path)
+
+
+@app.command(epilog=_example("iadsim export out/mixed-raid-from-the-west-2020-12-31 --format czml",
+                             "iadsim export out/mixed-raid-from-the-west-2020-12-31 --format gpkg "
+                             "--out raid.gpkg"))
+@_user_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
+                                            show_default=False)],
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", help="czml (Cesium: units, coverage, truth, tracks with time), kml (Google Earth: "
+        "time-stamped units, truth, tracks) or gpkg (QGIS: GeoPackage layers).", show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--out", help="The file to write (default: RUN_DIR/<run>.<format>).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Export a run for the tools analysts use (docs/exports.md); prints the file's path."""
+    from iadsim.io.run_folder import RunFolderError
+
+    path = output or run_dir / f"{run_dir.resolve().name}.{fmt.value}"
+    if path.suffix.lower() != f".{fmt.value}":
+        raise UserError(f"--out must end in .{fmt.value} for --format {fmt.value}, got '{path}'")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists; add --force to replace it or choose another --out")
+    try:
+        writer = _exporter(fmt)
+    except ImportError as exc:
+        raise UserError(f"--format {fmt.value} needs {exc.name or 'a library'} (not installed); install "
+                        "the exports extra: pip install 'iadsim[exports]'") from None
+    try:
+        typer.echo(str(writer(run_dir, path)))
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    except ValueError as exc:
+        raise UserError(f"{run_dir}: {exc}") from None
+
+
 @app.command(epilog=_example("iadsim report out/mixed-raid-from-the-west-2020-12-31"))
 @_user_errors
 def report(
