@@ -4,26 +4,22 @@ Screenshots and the PDF are kept in ``test-artifacts/report/``."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+# the viewer's browser tests launch Debian's chromium; the same browser fixture serves here
+from .test_viewer_browser import CHROMIUM, browser
 
-CHROMIUM = os.environ.get("IADSIM_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed "
                                 "(scripts/install-system-deps.sh installs it)")
+__all__ = ["browser"]
 
 ARTEFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "report"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # Every table cell whose text is laid out over more lines than it has words' breaks: a word (a run
 # of letters) drawn in pieces on two lines. Cells that may break anywhere (ids, URLs) are left out.
@@ -57,14 +53,6 @@ def raid_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
                            str(root)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     return Path(done.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _open(browser: Any, report: Path, width: int) -> tuple[Any, Any]:
