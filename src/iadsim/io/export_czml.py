@@ -53,6 +53,7 @@ def write_czml(data: ExportData, path: Path) -> Path:
                                   multiplier=10))]
     for u in data.units:
         description = (f"<p>{html.escape(u.kind.replace('_', ' '))} at {html.escape(u.place)} "
+                       f"<code>{html.escape(u.sidc)}</code> "
                        f"({html.escape(u.nation)})</p><p>{html.escape(u.equipment)}</p>"
                        f"<p>In service from {html.escape(u.in_service_from or 'not public')}</p>"
                        f"<p>Sources: {html.escape(u.sources)}</p>"

@@ -21,19 +21,10 @@ import pyarrow.compute as pc
 from iadsim.analysis.detections import decoded
 from iadsim.io.run_folder import RunFolder, read_run_folder
 from iadsim.oob import order_of_battle
-from iadsim.scenario.schema import Scenario, Side
+from iadsim.scenario.schema import Scenario
+from iadsim.symbology import AFFILIATION_RGB, affiliation_of, unit_sidc
 
 __all__ = ["AFFILIATION_RGB", "ExportData", "ExportUnit", "groups", "read_export_data", "track_affiliation"]
-
-AFFILIATION_RGB = {
-    "friend": (128, 224, 255),
-    "hostile": (255, 128, 128),
-    "neutral": (170, 255, 170),
-    "unknown": (255, 255, 128),
-    "pending": (255, 255, 128),
-}
-"""Fill colours of the standard identities (APP-6 / MIL-STD-2525 light frame fills): the one
-convention of the exports, the report's maps and the viewer. Pending is drawn as unknown."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +35,7 @@ class ExportUnit:
     name: str
     nation: str
     affiliation: str
+    sidc: str
     kind: str
     place: str
     lat_deg: float
@@ -86,17 +78,10 @@ class ExportData:
         return self.epoch + dt.timedelta(seconds=float(time_s))
 
 
-def _side_affiliation(scenario: Scenario, nation: str) -> str:
-    if nation not in scenario.nations:
-        return "unknown"
-    return {Side.defender: "friend", Side.opposing: "hostile", Side.neutral: "neutral"}[
-        scenario.nations[nation].side]
-
-
 def _object_affiliations(scenario: Scenario, objects: pa.Table) -> dict[str, str]:
     out = {}
     for row in objects.to_pylist():
-        side = _side_affiliation(scenario, row["nation"])
+        side = affiliation_of(scenario, row["nation"])
         # civil traffic on a flight plan is neutral (civil), whatever its nation's side
         out[row["object_id"]] = "neutral" if row.get("flight_plan") and side != "friend" else side
     return out
@@ -133,7 +118,8 @@ def read_export_data(run_dir: Path | RunFolder) -> ExportData:
     as_of = dt.date.fromisoformat(summary["as_of"])
     oob = order_of_battle(scenario, as_of, allow_outside_data=True)
     units = tuple(
-        ExportUnit(e.unit_id, e.name, e.nation, _side_affiliation(scenario, e.nation), e.kind,
+        ExportUnit(e.unit_id, e.name, e.nation, affiliation_of(scenario, e.nation),
+                   unit_sidc(e.kind, affiliation_of(scenario, e.nation)), e.kind,
                    e.place_name or "", float(e.lat_deg), float(e.lon_deg),
                    ", ".join(f"{n} × {oob.type_name(t)}" for t, n in e.totals.items()),
                    e.in_service_from.isoformat() if e.in_service_from else "",

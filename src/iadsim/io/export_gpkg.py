@@ -66,7 +66,8 @@ def write_gpkg(data: ExportData, path: Path) -> Path:
     u = data.units
     add("units", [shapely.Point(x.lon_deg, x.lat_deg) for x in u], "Point", {
         "unit_id": [x.unit_id for x in u], "name": [x.name for x in u], "nation": [x.nation for x in u],
-        "affiliation": [x.affiliation for x in u], "kind": [x.kind for x in u], "place": [x.place for x in u],
+        "affiliation": [x.affiliation for x in u], "sidc": [x.sidc for x in u], "kind": [x.kind for x in u],
+        "place": [x.place for x in u],
         "equipment": [x.equipment for x in u], "in_service_from": [x.in_service_from for x in u],
         "sources": [x.sources for x in u], "assumptions": [x.assumptions for x in u]})
     cov = data.coverage

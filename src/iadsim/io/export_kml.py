@@ -45,6 +45,7 @@ def write_kml(data: ExportData, path: Path) -> Path:
         point.style.labelstyle.scale = 0.6
         point.extendeddata.newdata("unit_id", u.unit_id)
         point.extendeddata.newdata("affiliation", u.affiliation)
+        point.extendeddata.newdata("sidc", u.sidc)
     if data.truth is not None:
         folder = kml.newfolder(name="Truth: air objects")
         for (oid,), cols in groups(data.truth, ["object_id"]):
