@@ -521,7 +521,7 @@ let fittedOnce = false;
 function fanOffsets(n) {
   if (n <= 1) return [[0, 0]];
   const ring = n - 1;
-  const radius = Math.max(16, (ring * 22) / (2 * Math.PI));
+  const radius = Math.max(28, (ring * 34) / (2 * Math.PI)); // symbols are about 30 px wide
   return [[0, 0], ...Array.from({ length: ring }, (_, i) => {
     const a = -Math.PI / 2 + (2 * Math.PI * i) / ring;
     return [Math.round(radius * Math.cos(a)), Math.round(radius * Math.sin(a))];
