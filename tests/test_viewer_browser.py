@@ -379,3 +379,13 @@ def test_a_units_popup_draws_its_rings_at_a_chosen_altitude(page, served):
     assert "null" not in page.inner_text(".leaflet-popup .iad-rings")
     _shot(page, "12-rings")
     page.keyboard.press("Escape")
+
+
+def test_tracks_show_their_error_ellipse(page):
+    _seek(page, 900)
+    page.wait_for_function("() => window.iadsimViewer.counts.tracks > 0", timeout=15_000)
+    assert page.locator(".iad-ellipse").count() >= page.locator(".iad-track").count() > 0
+    page.locator(".iad-track").last.hover()
+    page.wait_for_selector(".leaflet-tooltip", state="visible")
+    assert "position error" in page.inner_text(".leaflet-tooltip")
+    _shot(page, "13-error-ellipses")

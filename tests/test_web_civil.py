@@ -26,3 +26,15 @@ def test_a_friend_track_of_civil_traffic_on_a_flight_plan_is_shown_neutral():
 def test_without_civil_objects_identities_are_the_nodes():
     frames = RunFrames(None, _picture(), None, None, None, {})
     assert [t["identity"] for t in frames.picture_at("n", 0.0)] == ["friend", "unknown", "friend"]
+
+
+def test_the_picture_gives_each_tracks_error_ellipse_to_the_viewer():
+    table = _picture().append_column("error_major_m", pa.array([900.0, 300.0, 120.0])) \
+        .append_column("error_minor_m", pa.array([400.0, 300.0, 60.0])) \
+        .append_column("error_bearing_deg", pa.array([30.0, 0.0, 175.0]))
+    frames = RunFrames(None, table, None, None, None, {})
+    tracks = {t["object_id"]: t for t in frames.picture_at("n", 0.0)}
+    assert (tracks["airliner"]["error_major_m"], tracks["airliner"]["error_minor_m"],
+            tracks["airliner"]["error_bearing_deg"]) == (900.0, 400.0, 30.0)
+    # a run written before the columns existed plays without ellipses
+    assert RunFrames(None, _picture(), None, None, None, {}).picture_at("n", 0.0)[0]["error_major_m"] is None

@@ -502,7 +502,7 @@ function legendControl() {
         item(line("#333", "4 3"), "truth path"),
         item(area(COVERAGE_COLOURS.detected), "detected"),
         item(area(COVERAGE_COLOURS.engageable), "engageable")),
-      el("p", { class: "lg-note" }, "Tracks carry a 60 s velocity leader."));
+      el("p", { class: "lg-note" }, "Tracks carry a 60 s velocity leader and their 2σ position-error ellipse."));
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
     return box;
@@ -1020,6 +1020,9 @@ function trackTooltip(node, t) {
     ["object", t.object_id || null],
     ["sources", t.sources],
     ["last update", isNum(t.age_s) ? `${Math.round(t.age_s)} s ago` : null],
+    ["position error", isNum(t.error_major_m)
+      ? `${groupDigits(Math.round(t.error_major_m))} × ${groupDigits(Math.round(t.error_minor_m))} m (1σ); ellipse ${ELLIPSE_SIGMAS}σ`
+      : null],
   ]);
 }
 
@@ -1030,9 +1033,37 @@ function markSelected(dot, node, trackId) {
   path.classList.toggle("iad-selected", on);
 }
 
+/** Sigmas of the error ellipse drawn round a track: 2σ (about 86 % of a 2-D Gaussian error). */
+const ELLIPSE_SIGMAS = 2;
+
+/** The track's horizontal position-error ellipse (ELLIPSE_SIGMAS × its 1σ axes, from the picture's
+ * error_major_m, error_minor_m, error_bearing_deg) as 36 points; none where the run has no errors. */
+function ellipsePoints(t) {
+  if (!isNum(t.error_major_m) || !isNum(t.error_minor_m) || !isNum(t.error_bearing_deg)) return [];
+  const a = ELLIPSE_SIGMAS * t.error_major_m;
+  const b = ELLIPSE_SIGMAS * t.error_minor_m;
+  const theta = (t.error_bearing_deg * Math.PI) / 180; // clockwise from north
+  const mPerDegLat = 111320;
+  const mPerDegLon = 111320 * Math.cos((t.lat_deg * Math.PI) / 180);
+  const out = [];
+  for (let i = 0; i < 36; i++) {
+    const u = (2 * Math.PI * i) / 36;
+    const along = a * Math.cos(u);
+    const across = b * Math.sin(u);
+    const east = along * Math.sin(theta) + across * Math.cos(theta);
+    const north = along * Math.cos(theta) - across * Math.sin(theta);
+    out.push([t.lat_deg + north / mPerDegLat, t.lon_deg + east / mPerDegLon]);
+  }
+  return out;
+}
+
 function makeTrack(node) {
   return (t) => {
     const colour = identityColour(t.identity);
+    const ellipse = L.polygon(ellipsePoints(t), {
+      pane: "tracks", interactive: false, className: "iad-ellipse", color: colour, weight: 1,
+      opacity: 0.8, fillOpacity: 0.08,
+    });
     const dot = L.circleMarker([t.lat_deg, t.lon_deg], {
       pane: "tracks",
       radius: 4.5,
@@ -1058,24 +1089,27 @@ function makeTrack(node) {
       }
       markSelected(dot, node, t.track_id);
     });
-    const pair = L.layerGroup([leader, dot]);
+    const pair = L.layerGroup([ellipse, leader, dot]);
     pair.dot = dot;
     pair.leader = leader;
+    pair.ellipse = ellipse;
     return pair;
   };
 }
 
 function updateTrack(node) {
   return (pair, t) => {
-    const { dot, leader } = pair;
+    const { dot, leader, ellipse } = pair;
     const before = dot.iadData;
     dot.iadData = t;
     dot.setLatLng([t.lat_deg, t.lon_deg]);
     if (before.identity !== t.identity) {
       dot.setStyle(trackStyle(t));
       leader.setStyle({ color: identityColour(t.identity) });
+      ellipse.setStyle({ color: identityColour(t.identity) });
     }
     leader.setLatLngs(leaderPoints(t));
+    ellipse.setLatLngs(ellipsePoints(t));
     refreshTooltip(dot);
     markSelected(dot, node, t.track_id);
   };

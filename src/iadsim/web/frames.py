@@ -240,6 +240,9 @@ class RunFrames:
         cols["object_id"] = (_strings(table.column("object_id")) if "object_id" in table.column_names
                              else np.full(table.num_rows, None, dtype=object))
         cols["sources"] = _counts(table, "sources")
+        for name in ("error_major_m", "error_minor_m", "error_bearing_deg"):  # absent in older runs
+            cols[name] = (_floats(table, name) if name in table.column_names
+                          else np.full(table.num_rows, np.nan))
         out: dict[str, tuple[Samples, np.ndarray]] = {}
         for node in np.unique(nodes):
             mask = nodes == node
@@ -350,6 +353,9 @@ class RunFrames:
                  "identity": ("neutral" if c["identity"][r] == "friend"
                               and c["object_id"][r] in self.civil_objects else c["identity"][r]),
                  "object_id": c["object_id"][r], "age_s": _num(t_s - s.time_s[r], 1),
+                 "error_major_m": _num(c["error_major_m"][r], 0),
+                 "error_minor_m": _num(c["error_minor_m"][r], 0),
+                 "error_bearing_deg": _num(c["error_bearing_deg"][r], 1),
                  "sources": None if not math.isfinite(c["sources"][r]) else int(c["sources"][r])}
                 for r, v, h in zip(rows, speed, heading, strict=True)]
 
