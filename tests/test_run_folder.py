@@ -185,10 +185,11 @@ def test_iadsim_run_prints_the_fresh_folder_it_chose_and_force_replaces(small, t
     first = runner.invoke(app, args)
     second = runner.invoke(app, args)
     assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
-    a, b = Path(first.output.strip().splitlines()[-1]), Path(second.output.strip().splitlines()[-1])
+    # the path is stdout's last line (the summary table after it goes to stderr)
+    a, b = Path(first.stdout.strip().splitlines()[-1]), Path(second.stdout.strip().splitlines()[-1])
     assert b.parent.name == a.parent.name + "-2" and a.exists() and b.exists()
     forced = runner.invoke(app, [*args, "--force"])
-    assert forced.exit_code == 0 and Path(forced.output.strip().splitlines()[-1]) == a
+    assert forced.exit_code == 0 and Path(forced.stdout.strip().splitlines()[-1]) == a
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.parent.name, b.parent.name])
 
 

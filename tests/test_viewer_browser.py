@@ -205,7 +205,8 @@ def test_clicking_a_track_opens_its_history(page, served):
     page.wait_for_selector("#track-panel", state="visible")
     page.wait_for_function("() => document.querySelectorAll('#track-history tbody tr').length > 0")
     assert page.locator(".iad-history").count() >= 1
-    assert f"{node} · track {track_id}" in page.inner_text("#track-panel")
+    name = _api(page, served, f"runs/{RAID}/timeline")["node_names"].get(node, node)
+    assert f"{name} · track {track_id}" in page.inner_text("#track-panel")
     # every object the track followed has its truth path drawn (up to six)
     rows = _api(page, served, f"runs/{RAID}/tracks/{node}/{track_id}")["rows"]
     followed = {r["object_id"] for r in rows if r.get("object_id")}
@@ -276,3 +277,115 @@ def test_the_run_report_prints_within_the_page(browser, raid_root):
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     page.pdf(path=str(ARTEFACTS / "report-raid-cut.pdf"), format="A4")
     context.close()
+
+
+def test_towns_are_on_the_map_and_the_largest_are_named(page):
+    page.wait_for_function("() => document.querySelectorAll('.iad-town').length > 100", timeout=15_000)
+    named = page.locator(".iad-town-named .iad-town-name")
+    names = named.all_inner_texts()
+    assert "Minsk" in names
+    # names are shown for the largest towns only, so that labels do not cover the map
+    assert 0 < len(names) < page.locator(".iad-town").count()
+    assert "GeoNames" in page.inner_text(".leaflet-control-attribution")
+    _shot(page, "08-towns")
+
+
+def _centre(box: dict[str, float]) -> tuple[float, float]:
+    return (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def test_units_at_one_place_fan_out(page, served):
+    features = _api(page, served, f"runs/{RAID}/layers/units")
+    features = (features.get("geojson") or features)["features"]
+    by_place: dict[tuple[float, float], list[str]] = {}
+    for f in features:
+        lon, lat = f["geometry"]["coordinates"]
+        by_place.setdefault((round(lon, 4), round(lat, 4)), []).append(f["properties"]["unit_id"])
+    crowded = max(by_place.values(), key=len)
+    assert len(crowded) >= 3, "the reference data have towns with several units"
+    centres = [_centre(page.locator(f".iad-unit[data-unit-id='{u}']").bounding_box()) for u in crowded]
+    for i, a in enumerate(centres):
+        for b in centres[i + 1:]:
+            assert math.dist(a, b) >= 8, (crowded, centres)
+    _shot(page, "09-fanned-units")
+
+
+def test_nodes_are_listed_by_their_names(page, served):
+    names = _api(page, served, f"runs/{RAID}/timeline")["node_names"]
+    listed = page.locator("#node-list .node-name").all_inner_texts()
+    ids = [page.locator("#node-list input[data-node]").nth(i).get_attribute("data-node")
+           for i in range(len(listed))]
+    assert listed == [names[i] for i in ids]
+    assert not any("_" in text for text in listed)  # names, not ids such as rus_6_aada
+
+
+def test_a_units_popup_shows_its_assumptions(page, served):
+    features = _api(page, served, f"runs/{RAID}/layers/units")
+    features = (features.get("geojson") or features)["features"]
+    unit = next(f["properties"] for f in features if f["properties"].get("assumed"))
+    reason = next(iter(unit["assumed"].values()))
+    page.locator(f".iad-unit[data-unit-id='{unit['unit_id']}']").dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible")
+    text = popup.inner_text()
+    assert "assumed" in text and " ".join(reason.split())[:40] in " ".join(text.split())
+    assert "sources" in text
+    _shot(page, "10-unit-popup")
+
+
+def test_units_are_app6_symbols_with_a_legend(page, served):
+    features = _api(page, served, f"runs/{RAID}/layers/units")
+    features = (features.get("geojson") or features)["features"]
+    for f in features[:10]:
+        unit = page.locator(f".iad-unit[data-unit-id='{f['properties']['unit_id']}']")
+        assert unit.get_attribute("data-sidc") == f["properties"]["sidc"]
+        assert unit.locator("svg").count() == 1  # milsymbol's drawing of the code
+    sam = next(f["properties"] for f in features if f["properties"]["kind"].startswith("sam"))
+    assert sam["sidc"].startswith("SFGPUCDM")  # a defender's air defence missile unit: friend
+    legend = page.locator(".iad-legend .lg-units li")
+    assert legend.count() == 5 and legend.locator("svg").count() == 5
+    assert "Frame: nation" in page.inner_text(".iad-legend")
+    _shot(page, "11-symbols")
+
+
+def test_terrain_shading_is_drawn_from_the_bundled_dem(page, served):
+    page.wait_for_selector("img.iad-relief", state="attached", timeout=15_000)
+    data = _api(page, served, "terrain")
+    assert data["image"].startswith("data:image/png;base64,")
+    lon0, lon1, lat0, lat1 = data["bounds"]
+    assert lon0 < 24 < lon1 and lat0 < 54 < lat1  # covers Belarus
+    # the overlay is placed on the map where its corners say, under the units
+    box = page.locator("img.iad-relief").bounding_box()
+    assert box["width"] > 100 and box["height"] > 100
+    assert "ETOPO5" in page.inner_text(".leaflet-control-attribution")
+
+
+def test_a_units_popup_draws_its_rings_at_a_chosen_altitude(page, served):
+    features = _api(page, served, f"runs/{RAID}/layers/units")
+    features = (features.get("geojson") or features)["features"]
+    sam = next(f["properties"] for f in features
+               if f["properties"]["kind"] == "sam_regiment" and f["properties"]["nation"] == "BLR")
+    # a click event on the symbol itself, wherever the fan puts it on the screen
+    page.locator(f".iad-unit[data-unit-id='{sam['unit_id']}']").dispatch_event("click")
+    page.wait_for_function("() => document.querySelectorAll('.iad-ring').length > 0", timeout=15_000)
+    low = _api(page, served, f"runs/{RAID}/units/{sam['unit_id']}/rings?alt_m=100")["rings"]
+    high = _api(page, served, f"runs/{RAID}/units/{sam['unit_id']}/rings?alt_m=10000")["rings"]
+    # the radar horizon: a low target is seen and engaged closer than a high one
+    assert max(r["radius_m"] for r in low) < max(r["radius_m"] for r in high)
+    page.select_option(".leaflet-popup .iad-ring-alt", "10000")
+    page.wait_for_function("() => document.querySelector('.leaflet-popup .iad-rings').textContent.includes('km')",
+                           timeout=15_000)
+    assert page.locator(".iad-ring-engagement").count() >= 1 and page.locator(".iad-ring-detection").count() >= 1
+    assert "null" not in page.inner_text(".leaflet-popup .iad-rings")
+    _shot(page, "12-rings")
+    page.keyboard.press("Escape")
+
+
+def test_tracks_show_their_error_ellipse(page):
+    _seek(page, 900)
+    page.wait_for_function("() => window.iadsimViewer.counts.tracks > 0", timeout=15_000)
+    assert page.locator(".iad-ellipse").count() >= page.locator(".iad-track").count() > 0
+    page.locator(".iad-track").last.hover()
+    page.wait_for_selector(".leaflet-tooltip", state="visible")
+    assert "position error" in page.inner_text(".leaflet-tooltip")
+    _shot(page, "13-error-ellipses")

@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 from rich.console import Console
+from rich.progress import ProgressColumn, Task
 from rich.table import Table
+from rich.text import Text
 
+from iadsim.data import BordersError
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -34,9 +38,28 @@ app = typer.Typer(
     name="iadsim",
     help="Simulate and analyse integrated air-defence systems from public data.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # markdown joins a docstring's wrapped lines into one paragraph (rich mode keeps the breaks)
+    rich_markup_mode="markdown",
 )
+
+
+def _example(*commands: str) -> str:
+    """A command's help epilog: examples to copy."""
+    return "**Example:** " + "  \n".join(f"`{c}`" for c in commands)
+
+
+def _flag_display_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
+    """A flag's type column in the help: empty, as a flag takes no value (Typer 0.29 prints
+    ``<bool>`` there, as if ``--no-sim true`` were needed)."""
+    if self.is_flag:
+        return None
+    return _option_display_type(self, ctx)
+
+
+_option_display_type = typer.core.TyperOption.display_type_rich
+typer.core.TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
 # A pipe or file gets a wide table rather than Rich's 80-column fallback.
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
@@ -59,7 +82,7 @@ def _user_errors(func: F) -> F:
         except ScenarioErrors as exc:
             typer.echo(exc.render(), err=True)
             raise typer.Exit(USER_ERROR) from None
-        except UserError as exc:
+        except (UserError, BordersError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
 
@@ -67,45 +90,130 @@ def _user_errors(func: F) -> F:
 
 
 def _parse_date(value: str | None) -> dt.date | None:
+    from iadsim.scenario import as_date
+
     if value is None:
         return None
-    text = value.strip()
     try:
-        if len(text) == 4 and text.isdigit():
-            return dt.date(int(text), 12, 31)
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(
-            f"'{value}' is not a date; write YYYY-MM-DD (e.g. 2020-12-31) or a year (= 31 December)"
-        ) from None
+        return as_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _guard_date(scenario: Scenario, day: dt.date | None, allow_outside_data: bool) -> None:
+    """Refuse a date outside the scenario's data period (the period in the message), or warn on
+    stderr when the user allowed it."""
+    from iadsim.scenario import OutsideDataPeriod, check_data_period
+
+    try:
+        warning = check_data_period(scenario, day or scenario.as_of, allow_outside_data=allow_outside_data)
+    except OutsideDataPeriod as exc:
+        raise UserError(str(exc)) from None
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _warn_borders(oob: Any) -> None:
+    """Warn on stderr when units stand outside the borders iadsim draws."""
+    from iadsim.oob import outside_borders_warning
+
+    warning = outside_borders_warning(oob)
+    if warning:
+        typer.echo(f"warning: {warning}", err=True)
+
+
+def _complete_scenario(incomplete: str) -> list[str]:
+    """Shell completion of a scenario: the bundled ids and the YAML files that start with the text."""
+    here = Path(incomplete).parent if "/" in incomplete else Path(".")
+    files = sorted(str(p) if "/" in incomplete else p.name for p in here.glob("*.y*ml"))
+    return [c for c in [*(s.id for s in bundled_scenarios()), *files] if c.startswith(incomplete)]
 
 
 ScenarioArg = Annotated[
     str | None,
     typer.Argument(help=f"A scenario file or bundled scenario id (default: {DEFAULT_SCENARIO}).",
-                   show_default=False),
+                   show_default=False, autocompletion=_complete_scenario),
 ]
 AsOfOpt = Annotated[
     str | None,
     typer.Option("--as-of", help="Date YYYY-MM-DD, or a year for 31 December of it "
                  "(default: the scenario's as_of).", show_default=False),
 ]
+AllowOutsideOpt = Annotated[
+    bool,
+    typer.Option("--allow-outside-data", help="Accept a date outside the period the scenario's data "
+                 "describe (the reference data: 1996–2021); results then show the data's state, and "
+                 "the report says so."),
+]
+
+
+def mean_rate_per_min(done: float, elapsed_s: float) -> float | None:
+    """Items finished per minute since the start; None before the first one."""
+    return done / elapsed_s * 60 if elapsed_s > 0 and done > 0 else None
+
+
+def time_left_s(done: float, total: float | None, elapsed_s: float) -> float | None:
+    """Time left at the mean time per finished item so far; None before the first one. With items of
+    similar duration it converges on the truth as items finish."""
+    if total is None or done <= 0:
+        return None
+    return max(total - done, 0.0) * elapsed_s / done
+
+
+class RateColumn(ProgressColumn):
+    """Items per minute, from the mean since the start."""
+
+    def render(self, task: Task) -> Text:
+        rate = mean_rate_per_min(task.completed, task.elapsed or 0.0)
+        return Text(f"{rate:.1f}/min" if rate else "–/min", style="progress.data.speed")
+
+
+class LeftColumn(ProgressColumn):
+    """Time left, from the mean time per item since the start."""
+
+    def render(self, task: Task) -> Text:
+        left = time_left_s(task.completed, task.total, task.elapsed or 0.0)
+        if left is None:
+            return Text("estimating", style="progress.remaining")
+        return Text(f"{int(left) // 60}:{int(left) % 60:02d} left", style="progress.remaining")
+
+
+NOT_A_TERMINAL = ("progress: stderr is not a terminal, so no progress bar is drawn; the result follows "
+                  "when done")
+"""Said once, instead of a bar, when stderr is a pipe or a file."""
+
+
+@contextmanager
+def _progress_display() -> Iterator[Any]:
+    """A Rich Progress on stderr counting finished items, with the rate and the time left from the
+    mean time per item since the start (it converges as items finish; Rich's own estimate uses the
+    last 30 s only and jumps when items take minutes); None, said once, when stderr is not a terminal."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        typer.echo(NOT_A_TERMINAL, err=True)
+        yield None
+        return
+
+    with Progress(TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed:.0f}/{task.total:.0f}"), RateColumn(), TimeElapsedColumn(),
+                  LeftColumn(), console=console, transient=True) as bar:
+        yield bar
 
 
 @contextmanager
 def _progress_bars() -> Iterator[Callable[[str, int, int], None]]:
     """A progress callback (phase, done, total) drawing one bar per phase on stderr."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
+    with _progress_display() as bar:
         tasks: dict[str, Any] = {}
 
         def progress(phase: str, done: int, total: int) -> None:
+            if bar is None:
+                return
             if phase not in tasks:
                 tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done)
+            bar.update(tasks[phase], completed=done, total=total)
 
         yield progress
 
@@ -147,7 +255,7 @@ def _main(
     """Simulate and analyse integrated air-defence systems from public data."""
 
 
-@app.command()
+@app.command(epilog=_example("iadsim validate my-scenario.yaml"))
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
 ) -> None:
@@ -185,16 +293,17 @@ def _load(scenario: str | None) -> Scenario:
 
 
 def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
-           ) -> None:
+           allow_outside_data: bool = False) -> None:
     """Refuse a scenario that the run would refuse later: every problem at once, located."""
     from iadsim.pipeline.checks import check_scenario
 
-    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of)
+    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of,
+                              allow_outside_data=allow_outside_data)
     if problems:
         raise ScenarioErrors(problems)
 
 
-def _check_sweep(plan: Any) -> None:
+def _check_sweep(plan: Any, allow_outside_data: bool = False) -> None:
     """Refuse a sweep with a case that a run would refuse (``_check`` for every case; a case whose
     arrangement is not in service at its date is left to the sweep, which records it as
     unavailable). A problem at a path the spec sets points at the spec's line and names the value."""
@@ -226,7 +335,8 @@ def _check_sweep(plan: Any) -> None:
                 where[path] = loc
         attach_locations(scenario, where)
         names = [str(plan.scenarios[c.case_id].arrangement.value) for c in cases]
-        for problem in check_scenario(scenario, arrangements=names, unavailable_ok=True):
+        for problem in check_scenario(scenario, arrangements=names, unavailable_ok=True,
+                                      allow_outside_data=allow_outside_data):
             dotted = next((d for p, d in set_paths.items() if problem.path[:len(p)] == p), None)
             if dotted is not None:
                 problem = ScenarioError(f"{problem.message} (the sweep sets {dotted} = "
@@ -237,7 +347,8 @@ def _check_sweep(plan: Any) -> None:
         raise ScenarioErrors(locate_problems(problems, {}))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim oob --as-of 2016 --nation BLR",
+                             "iadsim oob reference-2012 --format geojson --out oob.geojson"))
 @_user_errors
 def oob(
     scenario: ScenarioArg = None,
@@ -246,6 +357,7 @@ def oob(
     fmt: Annotated[OobFormat, typer.Option("--format", help="Output format.")] = OobFormat.table,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
                                                 "the terminal.")] = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """The order of battle at a date: units, places, equipment and launcher counts."""
     from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
@@ -255,7 +367,9 @@ def oob(
     day = _parse_date(as_of)
     if nation is not None and nation not in sc.nations:
         raise UserError(f"unknown nation '{nation}'; the scenario has: {', '.join(sc.nations)}")
-    result = order_of_battle(sc, day, nation)
+    _guard_date(sc, day, allow_outside_data)
+    result = order_of_battle(sc, day, nation, allow_outside_data=True)
+    _warn_borders(result)
     if fmt is OobFormat.table:
         if output is not None:
             raise UserError("--out needs --format csv, json or geojson")
@@ -300,7 +414,34 @@ def _print_oob_table(result: Any) -> None:
         typer.echo(f"{result.scenario.nations[nation].name}: {totals or 'no equipment listed'}")
 
 
-@app.command()
+@app.command(epilog=_example("iadsim init baltic-test", "iadsim run baltic-test.yaml"))
+@_user_errors
+def init(
+    name: Annotated[str, typer.Argument(help="The new scenario's name; the file is NAME.yaml (a NAME "
+                                        "ending in .yaml is the file itself).", show_default=False)],
+    output: Annotated[Path, typer.Option("--out", help="Folder to write the file in.")] = Path("."),
+) -> None:
+    """Write a starter scenario that includes the reference data and shows how to override a record,
+    remove one and add a flight; prints its path. An existing file is never overwritten."""
+    import re
+
+    from iadsim.scenario.starter import starter_scenario
+
+    stem = name[:-5] if name.endswith(".yaml") else name
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    if not slug:
+        raise UserError(f"'{name}' gives no file name; use letters, digits, '-' or '_'")
+    path = output / f"{slug}.yaml"
+    output.mkdir(parents=True, exist_ok=True)
+    try:
+        with path.open("x", encoding="utf-8") as fh:  # "x": fails if the file exists, atomically
+            fh.write(starter_scenario(stem, path.name))
+    except FileExistsError:
+        raise UserError(f"{path} exists; choose another name or remove it first") from None
+    typer.echo(str(path))
+
+
+@app.command(epilog=_example("iadsim scenarios"))
 def scenarios() -> None:
     """The bundled scenarios, one line each."""
     for s in bundled_scenarios():
@@ -309,13 +450,14 @@ def scenarios() -> None:
         typer.echo(f"{s.id}{mark}: {s.name} — {first}")
 
 
-@app.command("map")
+@app.command("map", epilog=_example("iadsim map reference-2012 --out map-2012.png"))
 @_user_errors
 def map_(
     scenario: ScenarioArg = None,
     as_of: AsOfOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
                                                 "(default: out/map-<scenario>-<date>.png).")] = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """A PNG map of borders and units by kind and nation."""
     from iadsim.oob import order_of_battle
@@ -327,11 +469,15 @@ def map_(
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
-    save_figure(oob_map_figure(order_of_battle(sc, day)), path)
+    _guard_date(sc, day, allow_outside_data)
+    oob = order_of_battle(sc, day, allow_outside_data=True)
+    _warn_borders(oob)
+    save_figure(oob_map_figure(oob), path)
     typer.echo(str(path))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim run mixed-raid --out out",
+                             "iadsim run --as-of 2016 --arrangement national --no-coverage"))
 @_user_errors
 def run(
     scenario: ScenarioArg = None,
@@ -349,6 +495,7 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing run folder of the same name (atomically) instead of "
         "writing a fresh one (NAME-2, NAME-3, ...).")] = False,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """The main job: validate, compile, simulate, write a new run folder and its report; prints the
     report's path (in the folder it chose)."""
@@ -365,17 +512,68 @@ def run(
                             f"{', '.join(allowed)})")
         chosen = Arrangement(arrangement)
     day = _parse_date(as_of)
+    _guard_date(sc, day, allow_outside_data)
     if not no_sim:
-        _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day)
+        _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day,
+               allow_outside_data=True)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
             folder = run_scenario(sc, output, as_of=day, arrangement=chosen,
                                   coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
-                                  force=force, progress=progress)
+                                  force=force, progress=progress, allow_outside_data=allow_outside_data)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
     typer.echo(str(_render(folder)))
+    if progress_format is ProgressFormat.bar:
+        _print_run_summary(folder)
+
+
+# Summary tables go to stderr: stdout stays the one path scripts (and the viewer's jobs) read.
+err = Console(stderr=True, highlight=False, soft_wrap=False,
+              width=None if sys.stderr.isatty() else 160)
+
+
+def _print_run_summary(folder: Path) -> None:
+    """The run's key findings as a short table on stderr, after the report's path."""
+    from iadsim.io.run_folder import read_run_folder
+    from iadsim.report.findings import run_findings
+
+    rf = read_run_folder(folder)
+    findings = run_findings(rf)
+    for warning in rf.summary.get("warnings", []):
+        err.print(f"warning: {warning}", markup=False)
+    if findings.classes:
+        entered = any(c.entered for c in findings.classes)
+        table = Table(title="Air objects by class", title_justify="left")
+        heads = ["class", "flown", "detected"] + (["entered", "detected (entered)"] if entered else [])
+        if entered and findings.engagements:
+            heads += ["destroyed", "leaked", "missiles"]
+        for i, head in enumerate(heads):
+            table.add_column(head, justify="right" if i else "left")
+        for c in findings.classes:
+            cells = [c.label, c.flown, c.detected_any]
+            if entered:
+                cells += [c.entered, c.detected]
+                if findings.engagements:
+                    cells += [c.destroyed, c.leaked, c.missiles]
+            table.add_row(*(str(v) for v in cells))
+        err.print(table)
+    if findings.regions:
+        table = Table(title="Neighbouring states: % of area detected / engageable", title_justify="left")
+        altitudes = sorted({(r.altitude_m, r.altitude_ref) for r in findings.regions})
+        table.add_column("region")
+        for alt, ref in altitudes:
+            table.add_column(f"{alt:,.0f} m {ref.upper()}", justify="right")
+        by_region: dict[str, dict[float, Any]] = {}
+        for r in findings.regions:
+            by_region.setdefault(r.region, {})[r.altitude_m] = r
+        for region, at in by_region.items():
+            table.add_row(region, *(f"{at[a].detected_pct:.0f} / {at[a].engageable_pct:.0f}"
+                                    if a in at else "–" for a, _ in altitudes))
+        err.print(table)
+    if not findings.classes and not findings.regions:
+        err.print(findings.sentences[0], markup=False)
 
 
 def _render(folder: Path) -> Path:
@@ -389,7 +587,84 @@ def _render(folder: Path) -> Path:
         raise UserError(str(exc)) from None
 
 
-@app.command()
+class ExportFormat(enum.StrEnum):
+    """The formats of ``iadsim export``."""
+
+    czml = "czml"
+    kml = "kml"
+    gpkg = "gpkg"
+    asterix = "asterix"
+    dis = "dis"
+
+
+FOLDER_FORMATS = (ExportFormat.asterix, ExportFormat.dis)
+"""Formats written as a folder of files (raw records, pcap, a table): ``--out`` names the folder."""
+
+
+def _exporter(fmt: ExportFormat) -> Callable[[Path, Path], Path]:
+    """The writer of one export format: (run folder, file) → file. Each format is its own module,
+    imported only when asked for (their libraries are the optional ``exports`` extra)."""
+    from iadsim.io.export_data import read_export_data
+
+    if fmt is ExportFormat.czml:
+        from iadsim.io.export_czml import write_czml as write
+    elif fmt is ExportFormat.kml:
+        from iadsim.io.export_kml import write_kml as write
+    else:
+        from iadsim.io.export_gpkg import write_gpkg as write
+    return lambda run_dir, path: write(read_export_data(run_dir), path)
+
+
+@app.command(epilog=_example("iadsim export out/mixed-raid-from-the-west-2020-12-31 --format czml",
+                             "iadsim export out/mixed-raid-from-the-west-2020-12-31 --format gpkg "
+                             "--out raid.gpkg"))
+@_user_errors
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
+                                            show_default=False)],
+    fmt: Annotated[ExportFormat, typer.Option(
+        "--format", help="czml (Cesium: units, coverage, truth, tracks with time), kml (Google Earth: "
+        "time-stamped units, truth, tracks), gpkg (QGIS: GeoPackage layers), asterix (CAT048 detections "
+        "and CAT062 node pictures, raw and pcap; docs/asterix.md) or dis (Entity State PDUs of truth "
+        "and fighters, raw and pcap; docs/dis.md).", show_default=False)],
+    output: Annotated[Path | None, typer.Option(
+        "--out", help="The file to write (default: RUN_DIR/<run>.<format>); for asterix and dis the "
+        "folder (default: RUN_DIR/export-<format>; files are never overwritten).",
+        show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+) -> None:
+    """Export a run for the tools analysts use (docs/exports.md); prints the file's path."""
+    from iadsim.io.run_folder import RunFolderError
+
+    if fmt in FOLDER_FORMATS:
+        folder = output if output is not None else run_dir / f"export-{fmt.value}"
+        try:
+            write = _export_asterix if fmt is ExportFormat.asterix else _export_dis
+            lines = write(run_dir, folder)
+        except RunFolderError as exc:
+            raise UserError(str(exc)) from None
+        for line in lines:
+            typer.echo(line)
+        return
+    path = output or run_dir / f"{run_dir.resolve().name}.{fmt.value}"
+    if path.suffix.lower() != f".{fmt.value}":
+        raise UserError(f"--out must end in .{fmt.value} for --format {fmt.value}, got '{path}'")
+    if path.exists() and not force:
+        raise UserError(f"{path} exists; add --force to replace it or choose another --out")
+    try:
+        writer = _exporter(fmt)
+    except ImportError as exc:
+        raise UserError(f"--format {fmt.value} needs {exc.name or 'a library'} (not installed); install "
+                        "the exports extra: pip install 'iadsim[exports]'") from None
+    try:
+        typer.echo(str(writer(run_dir, path)))
+    except RunFolderError as exc:
+        raise UserError(str(exc)) from None
+    except ValueError as exc:
+        raise UserError(f"{run_dir}: {exc}") from None
+
+
+@app.command(epilog=_example("iadsim report out/mixed-raid-from-the-west-2020-12-31"))
 @_user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
@@ -399,7 +674,7 @@ def report(
     typer.echo(str(_render(run_dir)))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim coverage --as-of 2009,2016,2020 --alt 100,1000 --out out/coverage"))
 @_user_errors
 def coverage(
     scenario: ScenarioArg = None,
@@ -445,6 +720,7 @@ def coverage(
     shift_from: Annotated[str | None, typer.Option(
         "--shift-from", help="LAT,LON the bearings start from.", show_default=False)] = None,
     output: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("out/coverage"),
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Where the system detects and can engage, by altitude, RCS, target aspect and date; maps,
     grids, tables; with --shift, how the zones moved between two dates."""
@@ -471,6 +747,8 @@ def coverage(
         lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
+    for day in dates:
+        _guard_date(sc, day, allow_outside_data)
     if alt_ref not in ("agl", "msl"):
         raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
     if not resolution_km > 0:
@@ -508,36 +786,6 @@ def coverage(
         table.add_row(*(str(c) for c in row))
     out.print(table)
     typer.echo(str(output / "regions_by_date.csv"))
-
-
-EXPORT_FORMATS = ("asterix", "dis")
-"""``iadsim export --format``: each is a plain function of its own module (iadsim.io.<format>)."""
-
-
-@app.command()
-@_user_errors
-def export(
-    run_dir: Annotated[Path, typer.Argument(help="A finished run folder (written by iadsim run).",
-                                            show_default=False)],
-    fmt: Annotated[str, typer.Option("--format", help="asterix: CAT048 detections and CAT062 node "
-                                     "pictures, raw and pcap (docs/asterix.md); dis: Entity State PDUs "
-                                     "of truth and fighters, raw and pcap (docs/dis.md).")] = "asterix",
-    output: Annotated[Path | None, typer.Option("--out", help="Folder to write into (default: "
-                                                "RUN_DIR/export-<format>); files are never overwritten.",
-                                                show_default=False)] = None,
-) -> None:
-    """Export a run folder in a format of the field; prints the files written."""
-    from iadsim.io.run_folder import RunFolderError
-
-    if fmt not in EXPORT_FORMATS:
-        raise UserError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got '{fmt}'")
-    out = output if output is not None else run_dir / f"export-{fmt}"
-    try:
-        lines = _export_asterix(run_dir, out) if fmt == "asterix" else _export_dis(run_dir, out)
-    except RunFolderError as exc:
-        raise UserError(str(exc)) from None
-    for line in lines:
-        typer.echo(line)
 
 
 def _export_asterix(run_dir: Path, out: Path) -> list[str]:
@@ -652,7 +900,7 @@ def _print_shift(boundary: list[dict[str, Any]], areas: list[dict[str, Any]], re
     out.print(table)
 
 
-@app.command()
+@app.command(epilog=_example("iadsim track detections.parquet --out tracks.csv --motion-model imm"))
 @_user_errors
 def track(
     detections: Annotated[Path, typer.Argument(help="DETECTIONS table: Parquet, or CSV by "
@@ -725,27 +973,18 @@ def track(
 
 @contextmanager
 def _replication_bar(label: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress callback (done, total) drawing one bar on stderr: tasks done, rate, time left."""
-    from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
-    from rich.text import Text
-
-    class RateColumn(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed * 60:.1f}/min" if speed else "–/min", style="progress.data.speed")
-
-    with Progress(TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), RateColumn(), TimeRemainingColumn(),
-                  console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=None)
+    """A progress callback (done, total) drawing one bar on stderr: items finished, rate, time left."""
+    with _progress_display() as bar:
+        task = bar.add_task(label, total=None) if bar is not None else None
 
         def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
+            if bar is not None:
+                bar.update(task, completed=done, total=total)
 
         yield progress
 
 
-@app.command()
+@app.command(epilog=_example("iadsim compare mixed-raid --replications 10 --arrangements national,joint"))
 @_user_errors
 def compare(
     scenario: ScenarioArg = None,
@@ -760,6 +999,7 @@ def compare(
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
                                                 "out/compare-<scenario>).", show_default=False)] = None,
     as_of: AsOfOpt = None,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Compare command arrangements over replications with common random numbers; prints the report's
     path."""
@@ -780,7 +1020,8 @@ def compare(
     day = _parse_date(as_of)
     folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
     sc = _load(scenario)
-    _check(sc, names, day)
+    _guard_date(sc, day, allow_outside_data)
+    _check(sc, names, day, allow_outside_data=True)
     with _replication_bar("replications") as progress:
         try:
             comparison = compare_arrangements(sc, names, replications, jobs, progress, as_of=day)
@@ -789,6 +1030,39 @@ def compare(
     for name, note in comparison.unavailable.items():
         typer.echo(f"note: '{name}' is {note}", err=True)
     typer.echo(str(write_compare_report(comparison, folder).report))
+    _print_compare_summary(comparison)
+
+
+def _print_compare_summary(comparison: Any) -> None:
+    """Each arrangement's means of the main metrics, with 95 % CI half-widths, on stderr."""
+    import math
+
+    from iadsim.analysis.statistics import METRICS
+    from iadsim.report.compare import KEY_METRICS
+
+    labels = {m.name: f"{m.label} ({m.unit})" for m in METRICS}
+    rows = {(m.arrangement, m.metric): m for m in comparison.summary}
+    shown = [name for name in KEY_METRICS
+             if any(math.isfinite(m.mean) for (a, n), m in rows.items() if n == name)]
+    table = Table(title=f"Mean over {comparison.replications} replications ± 95 % CI half-width",
+                  title_justify="left")
+    table.add_column("arrangement")
+    for name in shown:
+        table.add_column(labels.get(name, name), justify="right")
+    for arrangement in comparison.arrangements:
+        if arrangement in comparison.unavailable:
+            table.add_row(arrangement, *(["not available"] + [""] * (len(shown) - 1) if shown else []))
+            continue
+        cells = []
+        for name in shown:
+            m = rows.get((arrangement, name))
+            if m is None or not math.isfinite(m.mean):
+                cells.append("–")
+            else:
+                hw = f" ± {m.half_width:.2g}" if math.isfinite(m.half_width) else ""
+                cells.append(f"{m.mean:.3g}{hw}")
+        table.add_row(arrangement, *cells)
+    err.print(table)
 
 
 def _sweep_spec_path(spec: str) -> Path:
@@ -806,7 +1080,7 @@ def _sweep_spec_path(spec: str) -> Path:
     raise UserError(f"'{spec}' is neither a file nor a bundled sweep spec (bundled: {', '.join(names)})")
 
 
-@app.command()
+@app.command(epilog=_example("iadsim sweep sweep-violation --jobs 2"))
 @_user_errors
 def sweep(
     spec: Annotated[str, typer.Argument(help="A sweep SPEC file (docs/sweeps.md) or a bundled spec id "
@@ -823,6 +1097,7 @@ def sweep(
                                                       "of N single-threaded workers.",
                                                       show_default=False)] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Run a sweep of more than 10 000 tasks.")] = False,
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
     folder."""
@@ -842,7 +1117,7 @@ def sweep(
     folder = output or Path("out") / f"sweep-{path.stem}"
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
-        _check_sweep(plan)
+        _check_sweep(plan, allow_outside_data)
         with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
             result = run_sweep(plan, folder, backend, progress)
     except SweepError as exc:
@@ -858,7 +1133,7 @@ def sweep(
     typer.echo(str(folder))
 
 
-@app.command("sweep-report")
+@app.command("sweep-report", epilog=_example("iadsim sweep-report out/sweep-sweep-violation"))
 @_user_errors
 def sweep_report(
     folder: Annotated[Path, typer.Argument(help="A folder written by iadsim sweep.")],
@@ -881,7 +1156,7 @@ def sweep_report(
     typer.echo(str(report))
 
 
-@app.command()
+@app.command(epilog=_example("iadsim serve out --port 8000"))
 @_user_errors
 def serve(
     folder: Annotated[Path, typer.Argument(help="Folder of run folders (as written by `iadsim run`).")]

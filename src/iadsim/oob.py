@@ -11,11 +11,15 @@ import datetime as dt
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
+from iadsim.data import BORDERS_ENV, borders_extent
+from iadsim.dataframes import html_table, to_geopandas_points, to_pandas
+from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.schema import Scenario, Unit
 
-__all__ = ["OobEntry", "OrderOfBattle", "order_of_battle"]
+__all__ = ["OobEntry", "OrderOfBattle", "order_of_battle", "outside_borders_warning"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,50 @@ class OrderOfBattle:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def __repr__(self) -> str:
+        totals = ", ".join(f"{n} {self.type_name(t)}" for t, n in self.totals_by_type().items()
+                           if self.scenario.catalog.kind_of(t) == "sam_systems")
+        return (f"<OrderOfBattle {self.scenario.name!r} on {self.as_of.isoformat()}: {len(self)} units "
+                f"({', '.join(self.nations)}); launchers: {totals or 'none'}>")
+
+    def _repr_html_(self) -> str:
+        """The totals by nation and type, then the first units (a notebook's display)."""
+        totals = [[n, self.type_name(t), c] for n in self.nations for t, c in self.totals_by_type(n).items()]
+        units = [["\u2003" * e.depth + e.name, e.nation, e.kind.replace("_", " "),
+                  e.place_name or "not public",
+                  ", ".join(f"{c} × {self.type_name(t)}" for t, c in e.totals.items())]
+                 for e in self.entries[:15]]
+        more = f" (first 15 of {len(self)}; all in to_pandas())" if len(self) > 15 else ""
+        return (html_table(["nation", "type", "in service"], totals, numeric=[2],
+                           caption=f"{self.scenario.name}: order of battle on {self.as_of.isoformat()}")
+                + html_table(["unit", "nation", "kind", "place", "equipment (incl. subunits)"], units,
+                             caption=f"{len(self)} units{more}"))
+
+    def records(self) -> list[dict[str, Any]]:
+        """One mapping per unit, in hierarchy order: the entry's fields, equipment as ``type: count``
+        text, sources and assumed fields joined."""
+        out = []
+        for e in self.entries:
+            row = asdict(e)
+            row["equipment"] = "; ".join(f"{t}: {n}" for t, n in e.equipment.items())
+            row["totals"] = "; ".join(f"{t}: {n}" for t, n in e.totals.items())
+            row["sources"] = ", ".join(e.sources)
+            row["assumed"] = "; ".join(f"{k}: {v}" for k, v in e.assumed.items())
+            row["launchers"] = sum(n for t, n in e.totals.items()
+                                   if self.scenario.catalog.kind_of(t) == "sam_systems")
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """A pandas DataFrame, one row per unit (``records()``); needs the ``analysis`` extra."""
+        columns = [*OobEntry.__dataclass_fields__, "launchers"]
+        return to_pandas(self.records(), columns)
+
+    def to_geopandas(self) -> Any:
+        """A GeoDataFrame of the units at their places (points, WGS84); units without a public place
+        have an empty geometry. Needs the ``analysis`` extra."""
+        return to_geopandas_points(self.to_pandas())
 
     def by_id(self, unit_id: str) -> OobEntry:
         """The entry of a unit (KeyError if it is not in service at the date)."""
@@ -109,19 +157,24 @@ def _in_service_equipment(unit: Unit, day: dt.date, planned_only: bool = False) 
     return {k: v for k, v in out.items() if v > 0}
 
 
-def order_of_battle(scenario: Scenario, as_of: dt.date | None = None,
-                    nation: str | None = None) -> OrderOfBattle:
+def order_of_battle(scenario: Scenario, as_of: DateLike | None = None,
+                    nation: str | None = None, *, allow_outside_data: bool = False) -> OrderOfBattle:
     """The units in service at ``as_of`` (default: the scenario's), optionally for one nation.
 
     Args:
         scenario: a loaded scenario.
-        as_of: the date; a unit is listed when the date falls in its in-service period.
+        as_of: the date (``datetime.date``, ISO string or year = 31 December); a unit is listed
+            when the date falls in its in-service period.
         nation: a nation id (e.g. ``BLR``) to list only that nation's units.
+        allow_outside_data: accept a date outside the scenario's ``data_period``.
 
     Raises:
         KeyError: if ``nation`` is not a nation of the scenario.
+        ValueError: ``as_of`` is not a date.
+        OutsideDataPeriod: ``as_of`` is outside the data's period and not allowed.
     """
-    day = as_of or scenario.as_of
+    day = scenario.as_of if as_of is None else as_date(as_of)
+    check_data_period(scenario, day, allow_outside_data=allow_outside_data)
     if nation is not None and nation not in scenario.nations:
         raise KeyError(nation)
     live = {uid: u for uid, u in scenario.units.items()
@@ -168,3 +221,25 @@ def order_of_battle(scenario: Scenario, as_of: dt.date | None = None,
         visit(root, 0)
     nations = tuple(sorted({e.nation for e in entries}))
     return OrderOfBattle(scenario, day, tuple(entries), nations)
+
+
+def outside_borders_warning(oob: OrderOfBattle) -> str | None:
+    """A warning when units in service stand outside the extent of the borders in use (maps would
+    draw them without borders), saying how to supply borders for their region; None otherwise."""
+    lon_min, lon_max, lat_min, lat_max = borders_extent()
+    outside: dict[str, tuple[float, float]] = {}
+    for e in oob.entries:
+        if e.lat_deg is None or e.lon_deg is None:
+            continue
+        if not (lon_min <= e.lon_deg <= lon_max and lat_min <= e.lat_deg <= lat_max):
+            outside.setdefault(e.place_name or e.place_id or e.unit_id, (e.lat_deg, e.lon_deg))
+    if not outside:
+        return None
+    shown = ", ".join(f"{name} ({lat:.2f}° N, {lon:.2f}° E)"
+                      for name, (lat, lon) in list(outside.items())[:5])
+    more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
+    return (f"{len(outside)} place{'s' if len(outside) != 1 else ''} of units in service lie outside the "
+            f"borders iadsim has (longitude {lon_min:g}° to {lon_max:g}°, latitude {lat_min:g}° to "
+            f"{lat_max:g}°): {shown}{more}; maps show them without borders. To draw the borders of "
+            f"their region, set {BORDERS_ENV} to a GeoJSON file of its polygons with 'id' and 'name' "
+            "properties (docs/regions.md)")

@@ -15,6 +15,9 @@
 import "leaflet/dist/leaflet.css";
 import "./viewer.css";
 import * as L from "leaflet";
+// Unit symbols: MIL-STD-2525C letter codes (the same codes iadsim.symbology gives the report's maps);
+// milsymbol's package entry registers its icon sets (most of the bundle's 1 MB, served locally).
+import ms from "milsymbol";
 
 // ---------------------------------------------------------------------------------------------
 // 1. Constants
@@ -63,6 +66,7 @@ const TOKEN_KEY = "iadsim.token";
 /** Map panes, bottom to top; Leaflet's own marker, tooltip and popup panes sit above (600+). */
 const PANES = {
   basemap: 210,
+  relief: 215,
   labels: 220,
   coverage: 300,
   units: 410,
@@ -352,6 +356,9 @@ let map;
 const groups = {};
 const nodeGroups = new Map();
 
+/** A command node's name from the run's scenario (the timeline's node_names), else its id. */
+const nodeName = (node) => play.timeline?.node_names?.[node] ?? node;
+
 function initMap() {
   map = L.map("map", {
     preferCanvas: false, // SVG paths: each symbol is a DOM element the tests (and CSS) can reach
@@ -368,6 +375,7 @@ function initMap() {
   }
   // Labels and the basemap never take the pointer.
   map.getPane("labels").style.pointerEvents = "none";
+  map.getPane("relief").style.pointerEvents = "none";
   map.fitBounds(BELARUS_BOUNDS);
 
   for (const name of ["units", "coverage", "truth", "interceptors", "engagements", "history", "marks"]) {
@@ -421,33 +429,24 @@ function unitSize(kind) {
   return 13; // battery, site, detachment, anything else
 }
 
-const PLANE_PATH = "M10 3.2 11 8.2 16.5 11v1.3l-5.5-1.6-.3 3.6 2 1.5v1l-2.7-.7-2.7.7v-1l2-1.5-.3-3.6-5.5 1.6V11L9 8.2z";
+/** The unit symbol families and their APP-6 / MIL-STD-2525C codes as a friend of the legend
+ * (iadsim.symbology gives every unit its own code, with its echelon, in the units layer). */
+const UNIT_FAMILIES = [
+  ["sam", "SFGPUCDM---G---", "air defence missile"],
+  ["radar", "SFGPUUMRG--H---", "radar"],
+  ["ew", "SFGPUUMSE--G---", "electronic warfare"],
+  ["air", "SFGPIBA---H----", "air base"],
+  ["comms", "SFGPUUS--------", "signal (comms)"],
+];
 
-function unitSvg(family, colour, size) {
-  const stroke = `stroke="#fff" stroke-width="1.4" stroke-linejoin="round"`;
-  let body;
-  switch (family) {
-    case "sam":
-      body = `<path d="M10 1 19 10 10 19 1 10z" fill="${colour}" ${stroke}/>`;
-      break;
-    case "radar":
-      body = `<path d="M10 1.5 19 17.5H1z" fill="${colour}" ${stroke}/>`;
-      break;
-    case "ew":
-      body = `<circle cx="10" cy="10" r="8.3" fill="${colour}" ${stroke}/>` +
-        `<path d="M6 6 14 14M14 6 6 14" stroke="#fff" stroke-width="2" stroke-linecap="round"/>`;
-      break;
-    case "air":
-      body = `<rect x="1.5" y="1.5" width="17" height="17" rx="1.5" fill="${colour}" ${stroke}/>` +
-        `<path d="${PLANE_PATH}" fill="#fff"/>`;
-      break;
-    case "comms":
-      body = `<circle cx="10" cy="10" r="6.5" fill="${colour}" ${stroke}/>`;
-      break;
-    default:
-      body = `<rect x="3" y="3" width="14" height="14" fill="#fff" stroke="${colour}" stroke-width="2.5"/>`;
-  }
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 20 20" width="${size}" height="${size}" aria-hidden="true">${body}</svg>`;
+/** Every frame outline in a nation's colour: nations are told apart by frame, identities by fill. */
+const frameIn = (colour) => ({ Friend: colour, Hostile: colour, Neutral: colour, Unknown: colour, Civilian: colour, Suspect: colour });
+
+/** A unit's symbol (milsymbol, from its code) as SVG markup with its size and anchor in pixels. */
+function unitSymbol(sidc, nation, size) {
+  const code = /^[A-Z-]{15}$/.test(String(sidc ?? "")) ? sidc : "SUGP-----------"; // unknown ground unit
+  const symbol = new ms.Symbol(code, { size, frameColor: frameIn(nationColour(nation)) });
+  return { svg: symbol.asSVG(), size: symbol.getSize(), anchor: symbol.getAnchor() };
 }
 
 function interceptorSvg(headingDeg) {
@@ -479,13 +478,13 @@ function legendControl() {
     const item = (icon, text) => el("li", {}, icon, text);
     const box = el("details", { class: "iad-legend leaflet-control", open: true, ontoggle: fitTrackPanel },
       el("summary", {}, "Legend"),
-      el("h5", {}, "Units ", el("span", { class: "lg-note" }, "green BLR, blue RUS; size by echelon")),
-      el("ul", {},
-        item(swatch(unitSvg("sam", NATION_COLOURS.BLR, 13)), "SAM"),
-        item(swatch(unitSvg("radar", NATION_COLOURS.BLR, 13)), "radar"),
-        item(swatch(unitSvg("ew", NATION_COLOURS.RUS, 13)), "EW"),
-        item(swatch(unitSvg("air", NATION_COLOURS.RUS, 13)), "air base"),
-        item(swatch(unitSvg("comms", NATION_COLOURS.BLR, 13)), "comms")),
+      el("h5", {}, "Units ", el("span", { class: "lg-note" }, "APP-6 / MIL-STD-2525C")),
+      el("ul", { class: "lg-units" },
+        ...UNIT_FAMILIES.map(([family, sidc, label]) =>
+          el("li", { dataset: { family } }, swatch(unitSymbol(sidc, "BLR", 12).svg), label))),
+      el("p", { class: "lg-note" }, "Fill: identity (friend blue, hostile red, neutral green, unknown yellow). ",
+        "Frame: nation (", el("b", { style: `color:${NATION_COLOURS.BLR}` }, "BLR green"), ", ",
+        el("b", { style: `color:${NATION_COLOURS.RUS}` }, "RUS blue"), "). Echelon above: I battery, II battalion, III regiment, X brigade."),
       el("h5", {}, "Tracks by identity"),
       el("ul", {},
         item(dot(IDENTITY_COLOURS.hostile), "hostile"),
@@ -503,7 +502,7 @@ function legendControl() {
         item(line("#333", "4 3"), "truth path"),
         item(area(COVERAGE_COLOURS.detected), "detected"),
         item(area(COVERAGE_COLOURS.engageable), "engageable")),
-      el("p", { class: "lg-note" }, "Tracks carry a 60 s velocity leader."));
+      el("p", { class: "lg-note" }, "Tracks carry a 60 s velocity leader and their 2σ position-error ellipse."));
     L.DomEvent.disableClickPropagation(box);
     L.DomEvent.disableScrollPropagation(box);
     return box;
@@ -517,22 +516,58 @@ function legendControl() {
 
 let fittedOnce = false;
 
+/** Pixel offsets that fan out n symbols standing at one place: the first in the middle, the others
+ * on a ring around it, so that no unit hides another at any zoom. */
+function fanOffsets(n) {
+  if (n <= 1) return [[0, 0]];
+  const ring = n - 1;
+  const radius = Math.max(28, (ring * 34) / (2 * Math.PI)); // symbols are about 30 px wide
+  return [[0, 0], ...Array.from({ length: ring }, (_, i) => {
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / ring;
+    return [Math.round(radius * Math.cos(a)), Math.round(radius * Math.sin(a))];
+  })];
+}
+
+/** Each unit's fan offset among the units at its place (keyed by the place's coordinates). */
+function fanUnits(features) {
+  const byPlace = new Map();
+  for (const f of features) {
+    const c = f?.geometry?.coordinates;
+    if (!Array.isArray(c)) continue;
+    const key = `${c[0].toFixed(4)},${c[1].toFixed(4)}`;
+    if (!byPlace.has(key)) byPlace.set(key, []);
+    byPlace.get(key).push(f);
+  }
+  for (const members of byPlace.values()) {
+    // parents in the middle: shallower units first
+    members.sort((a, b) => (a.properties?.depth ?? 0) - (b.properties?.depth ?? 0));
+    fanOffsets(members.length).forEach((offset, i) => { members[i].fan = offset; });
+  }
+}
+
 function unitMarker(feature, latlng) {
   const p = feature.properties ?? {};
   const family = unitFamily(p.kind);
-  const size = unitSize(p.kind);
+  const symbol = unitSymbol(p.sidc, p.nation, unitSize(p.kind));
+  const size = symbol.size.height;
+  const [dx, dy] = feature.fan ?? [0, 0];
   const icon = L.divIcon({
     className: `iad-unit iad-unit-${family}`,
-    html: unitSvg(family, nationColour(p.nation), size),
-    iconSize: [size, size],
-    iconAnchor: [size / 2, size / 2],
+    html: symbol.svg, // milsymbol's markup from a code of 15 letters or dashes (checked in unitSymbol)
+    iconSize: [symbol.size.width, symbol.size.height],
+    iconAnchor: [symbol.anchor.x - dx, symbol.anchor.y - dy],
   });
   const marker = L.marker(latlng, { icon, pane: "units", keyboard: false, riseOnHover: true });
   marker.bindTooltip(() => el("span", {}, p.name ?? p.unit_id ?? "unit"), { direction: "top", offset: [0, -size / 2] });
-  marker.bindPopup(() => unitPopup(p), { maxWidth: 320 });
+  marker.bindPopup(() => unitPopup(p), { maxWidth: 340 });
+  marker.on("popupopen", () => showRings(p.unit_id));
+  marker.on("popupclose", () => groups.rings?.clearLayers());
   marker.on("add", () => {
     const node = marker.getElement();
-    if (node) node.dataset.unitId = p.unit_id ?? "";
+    if (node) {
+      node.dataset.unitId = p.unit_id ?? "";
+      node.dataset.sidc = p.sidc ?? "";
+    }
   });
   return marker;
 }
@@ -542,15 +577,66 @@ function unitPopup(p) {
     ? el("span", {}, p.totals.map((t, i) => [i ? el("br") : null, `${t.count ?? "?"} × ${t.name ?? t.type ?? "?"}`]))
     : "none recorded";
   const sources = Array.isArray(p.sources) ? p.sources.join(", ") : p.sources;
+  // What no source gives is said as plainly as what one does: a hypothetical unit must not look sourced.
+  const assumed = p.assumed && typeof p.assumed === "object" ? Object.entries(p.assumed) : [];
+  const assumptions = assumed.length
+    ? el("span", { class: "iad-assumed" }, assumed.map(([field, why], i) => [i ? el("br") : null,
+      el("b", {}, humanKind(field)), `: ${why}`]))
+    : "none";
+  const altitude = el("select", { class: "iad-ring-alt", "aria-label": "target altitude for the rings",
+    onchange: (e) => showRings(p.unit_id, Number(e.target.value)) },
+  RING_ALTITUDES_M.map((a) => el("option", { value: a, selected: a === ringAltitude }, `${groupDigits(a)} m`)));
+  const rings = el("div", { class: "iad-rings" }, "Rings: loading…");
   return infoBox(p.name ?? p.unit_id ?? "Unit", [
+    ["rings at", el("span", {}, altitude, " above ground")],
+    ["reach", rings],
     ["kind", humanKind(p.kind)],
     ["nation", p.nation],
     ["place", p.place],
     ["alert duty", p.alert_duty === true ? "yes" : p.alert_duty === false ? "no" : null],
     ["equipment", totals],
     ["sources", sources],
+    ["assumed", assumptions],
+    ["note", p.note || null],
     ["id", p.unit_id],
   ]);
+}
+
+/** Target altitudes offered for a unit's rings; the last chosen is kept for the next popup. */
+const RING_ALTITUDES_M = [100, 300, 1000, 3000, 10000];
+let ringAltitude = 1000;
+
+/** Draws the detection and engagement rings of a unit (and its subunits) at the chosen altitude,
+ * and lists them in its popup. */
+async function showRings(unitId, altitude = ringAltitude) {
+  ringAltitude = altitude;
+  if (!groups.rings) groups.rings = L.layerGroup().addTo(map);
+  groups.rings.clearLayers();
+  const run = status.run;
+  const box = document.querySelector(".leaflet-popup .iad-rings");
+  try {
+    const data = await api(runPath(run, `units/${enc(unitId)}/rings?alt_m=${altitude}`));
+    if (run !== status.run || altitude !== ringAltitude) return;
+    for (const r of data.rings ?? []) {
+      L.circle([r.lat_deg, r.lon_deg], {
+        radius: r.radius_m, pane: "coverage", interactive: false, fill: false, weight: 1.5,
+        color: r.quantity === "engagement" ? COVERAGE_COLOURS.engageable : COVERAGE_COLOURS.detected,
+        dashArray: r.quantity === "engagement" ? null : "6 4", className: `iad-ring iad-ring-${r.quantity}`,
+      }).addTo(groups.rings);
+    }
+    if (box) {
+      const rows = (data.rings ?? []).map((r) => [r.count > 1 ? `${r.count} × ` : "", r.label, " ",
+        `${groupDigits(Math.round(r.radius_m / 1000))} km`]);
+      box.replaceChildren(...(rows.length
+        ? rows.flatMap((parts, i) => (i ? [el("br"), ...parts] : parts))
+        : ["no radar or fire unit reaches this altitude"]),
+      el("div", { class: "lg-note" }, `${data.rcs_class} ${data.rcs_m2} m², Pd ${data.pd}, smooth earth`));
+    }
+    clearError("rings");
+  } catch (err) {
+    if (box) box.textContent = "Rings: not available";
+    reportError("rings", "Rings", err);
+  }
 }
 
 async function loadUnits(run, gen, hasUnits) {
@@ -562,7 +648,9 @@ async function loadUnits(run, gen, hasUnits) {
   try {
     const data = await api(runPath(run, "layers/units"), { signal: runAbort.signal });
     if (gen !== runGen) return;
-    const layer = L.geoJSON(data?.geojson ?? data, {
+    const geojson = data?.geojson ?? data;
+    fanUnits(geojson?.features ?? []);
+    const layer = L.geoJSON(geojson, {
       pointToLayer: unitMarker,
       filter: (f) => f?.geometry?.type === "Point",
     });
@@ -717,6 +805,63 @@ async function loadBasemap() {
   } catch (err) {
     reportError("basemap", "Basemap", err);
   }
+  loadTowns();
+  loadRelief();
+}
+
+/** Terrain shading from the bundled DEM, rendered by the server (no tile server), over the land fill. */
+async function loadRelief() {
+  try {
+    const data = await api("api/terrain");
+    const [lon0, lon1, lat0, lat1] = data.bounds;
+    groups.relief = L.imageOverlay(data.image, [[lat0, lon0], [lat1, lon1]], {
+      pane: "relief", interactive: false, className: "iad-relief", alt: "terrain shading",
+    }).addTo(map);
+    map.attributionControl.addAttribution(data.attribution ?? "Relief: ETOPO5");
+    clearError("relief");
+  } catch (err) {
+    reportError("relief", "Terrain shading", err);
+  }
+}
+
+/** Towns that get a name on the map at each zoom (population at least this many). */
+const TOWN_LABEL_POPULATION = [[5, 1000000], [6, 300000], [7, 100000], [8, 40000], [99, 15000]];
+
+/** The bundled towns (GeoNames): a dot for every town, its name when the zoom makes room for it. */
+async function loadTowns() {
+  try {
+    const data = await api("api/towns");
+    const towns = L.layerGroup();
+    for (const t of data.towns ?? []) {
+      if (!isNum(t.lat_deg) || !isNum(t.lon_deg)) continue;
+      const icon = L.divIcon({
+        className: "iad-town",
+        html: el("span", {}, el("span", { class: "iad-town-dot" }), el("span", { class: "iad-town-name" }, t.name)),
+        iconSize: [0, 0],
+      });
+      const marker = L.marker([t.lat_deg, t.lon_deg], { icon, pane: "labels", interactive: false, keyboard: false });
+      marker.population = t.population;
+      marker.townName = t.name;
+      towns.addLayer(marker);
+    }
+    groups.towns = towns;
+    towns.addTo(map);
+    const update = () => {
+      const zoom = map.getZoom();
+      const min = TOWN_LABEL_POPULATION.find(([z]) => zoom < z)?.[1] ?? 15000;
+      for (const m of towns.getLayers()) {
+        const node = m.getElement();
+        if (node) node.classList.toggle("iad-town-named", m.population >= min);
+      }
+    };
+    map.on("zoomend", update);
+    towns.eachLayer((m) => m.on("add", update));
+    update();
+    map.attributionControl.addAttribution(data.attribution ?? "Towns: GeoNames");
+    clearError("towns");
+  } catch (err) {
+    reportError("towns", "Towns", err);
+  }
 }
 
 /** Country names at the centre of each country's largest polygon's bounding box. */
@@ -867,7 +1012,7 @@ function leaderPoints(t) {
 }
 
 function trackTooltip(node, t) {
-  return infoBox(`${node} · track ${t.track_id}`, [
+  return infoBox(`${nodeName(node)} · track ${t.track_id}`, [
     ["identity", t.identity ?? "–"],
     ["altitude", fmtAlt(t.alt_m)],
     ["speed", fmtKmh(t.speed_mps)],
@@ -875,6 +1020,9 @@ function trackTooltip(node, t) {
     ["object", t.object_id || null],
     ["sources", t.sources],
     ["last update", isNum(t.age_s) ? `${Math.round(t.age_s)} s ago` : null],
+    ["position error", isNum(t.error_major_m)
+      ? `${groupDigits(Math.round(t.error_major_m))} × ${groupDigits(Math.round(t.error_minor_m))} m (1σ); ellipse ${ELLIPSE_SIGMAS}σ`
+      : null],
   ]);
 }
 
@@ -885,9 +1033,37 @@ function markSelected(dot, node, trackId) {
   path.classList.toggle("iad-selected", on);
 }
 
+/** Sigmas of the error ellipse drawn round a track: 2σ (about 86 % of a 2-D Gaussian error). */
+const ELLIPSE_SIGMAS = 2;
+
+/** The track's horizontal position-error ellipse (ELLIPSE_SIGMAS × its 1σ axes, from the picture's
+ * error_major_m, error_minor_m, error_bearing_deg) as 36 points; none where the run has no errors. */
+function ellipsePoints(t) {
+  if (!isNum(t.error_major_m) || !isNum(t.error_minor_m) || !isNum(t.error_bearing_deg)) return [];
+  const a = ELLIPSE_SIGMAS * t.error_major_m;
+  const b = ELLIPSE_SIGMAS * t.error_minor_m;
+  const theta = (t.error_bearing_deg * Math.PI) / 180; // clockwise from north
+  const mPerDegLat = 111320;
+  const mPerDegLon = 111320 * Math.cos((t.lat_deg * Math.PI) / 180);
+  const out = [];
+  for (let i = 0; i < 36; i++) {
+    const u = (2 * Math.PI * i) / 36;
+    const along = a * Math.cos(u);
+    const across = b * Math.sin(u);
+    const east = along * Math.sin(theta) + across * Math.cos(theta);
+    const north = along * Math.cos(theta) - across * Math.sin(theta);
+    out.push([t.lat_deg + north / mPerDegLat, t.lon_deg + east / mPerDegLon]);
+  }
+  return out;
+}
+
 function makeTrack(node) {
   return (t) => {
     const colour = identityColour(t.identity);
+    const ellipse = L.polygon(ellipsePoints(t), {
+      pane: "tracks", interactive: false, className: "iad-ellipse", color: colour, weight: 1,
+      opacity: 0.8, fillOpacity: 0.08,
+    });
     const dot = L.circleMarker([t.lat_deg, t.lon_deg], {
       pane: "tracks",
       radius: 4.5,
@@ -913,24 +1089,27 @@ function makeTrack(node) {
       }
       markSelected(dot, node, t.track_id);
     });
-    const pair = L.layerGroup([leader, dot]);
+    const pair = L.layerGroup([ellipse, leader, dot]);
     pair.dot = dot;
     pair.leader = leader;
+    pair.ellipse = ellipse;
     return pair;
   };
 }
 
 function updateTrack(node) {
   return (pair, t) => {
-    const { dot, leader } = pair;
+    const { dot, leader, ellipse } = pair;
     const before = dot.iadData;
     dot.iadData = t;
     dot.setLatLng([t.lat_deg, t.lon_deg]);
     if (before.identity !== t.identity) {
       dot.setStyle(trackStyle(t));
       leader.setStyle({ color: identityColour(t.identity) });
+      ellipse.setStyle({ color: identityColour(t.identity) });
     }
     leader.setLatLngs(leaderPoints(t));
+    ellipse.setLatLngs(ellipsePoints(t));
     refreshTooltip(dot);
     markSelected(dot, node, t.track_id);
   };
@@ -1316,7 +1495,7 @@ function buildNodeList(nodes) {
       }
       updateCounts();
     });
-    list.append(el("label", {}, box, el("span", { class: "node-name" }, node)));
+    list.append(el("label", { title: node }, box, el("span", { class: "node-name" }, nodeName(node))));
     if (i === 0) nodeGroup(node).addTo(map);
   });
 }
@@ -1374,7 +1553,7 @@ async function openTrack(node, trackId) {
   const panel = $("#track-panel");
   panel.hidden = false;
   fitTrackPanel();
-  $("#track-title").textContent = `${node} · track ${trackId}`;
+  $("#track-title").textContent = `${nodeName(node)} · track ${trackId}`;
   $("#track-meta").textContent = "Loading history…";
   const tbody = $("#track-history tbody");
   tbody.replaceChildren();

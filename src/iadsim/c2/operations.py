@@ -112,6 +112,8 @@ PICTURE_SCHEMA = pa.schema([
     ("lon_deg", pa.float64()), ("alt_m", pa.float64()), ("vel_east_mps", pa.float64()),
     ("vel_north_mps", pa.float64()), ("identity", pa.string()), ("sources", pa.int64()),
     ("object_id", pa.string()),
+    # the 1-sigma ellipse of the horizontal position error (c2.pictures.horizontal_error_ellipse)
+    ("error_major_m", pa.float64()), ("error_minor_m", pa.float64()), ("error_bearing_deg", pa.float64()),
 ])
 C2_EVENT_SCHEMA = pa.schema([
     ("time_s", pa.float64()), ("kind", pa.string()), ("node", pa.string()), ("subject", pa.string()),
@@ -311,7 +313,7 @@ def _air_table(state: C2State) -> pa.Table:
 def _picture_table(state: C2State) -> pa.Table:
     if not state.picture_rows:
         return PICTURE_SCHEMA.empty_table()
-    time_s, track_id, enu, known, vel_e, vel_n, identity, sources, obj = (
+    time_s, track_id, enu, known, vel_e, vel_n, identity, sources, obj, major, minor, bearing = (
         np.concatenate(c) for c in zip(*state.picture_rows, strict=True))
     nodes = np.concatenate([np.full(len(r[0]), n, dtype=object)
                             for r, n in zip(state.picture_rows, state.picture_nodes, strict=True)])
@@ -321,7 +323,8 @@ def _picture_table(state: C2State) -> pa.Table:
     oid = object_id[np.where(obj >= 0, obj, len(object_id) - 1)]
     altitude = pa.array(np.where(known, alt, np.nan), mask=~(known & np.isfinite(alt)))
     return pa.table([time_s, nodes, track_id, lat, lon, altitude, vel_e, vel_n, names,
-                     sources.astype(np.int64), pa.array(oid, pa.string())], schema=PICTURE_SCHEMA)
+                     sources.astype(np.int64), pa.array(oid, pa.string()), major, minor, bearing],
+                    schema=PICTURE_SCHEMA)
 
 
 def _events_table(state: C2State) -> pa.Table:

@@ -227,5 +227,24 @@ def record(state: C2State, name: str, picture: TrackSet, t: float, identity: NDA
     known = np.sqrt(picture.covariance[:, 2, 2]) <= state.altitude_known_std_m
     state.picture_rows.append((np.full(len(picture), t), picture.track_id.copy(), picture.state[:, :3].copy(),
                                known, picture.state[:, 3].copy(), picture.state[:, 4].copy(), identity.copy(),
-                               sources.copy(), obj.copy()))
+                               sources.copy(), obj.copy(), *horizontal_error_ellipse(picture.covariance)))
     state.picture_nodes.append(name)
+
+
+def horizontal_error_ellipse(covariance: NDArray[np.float64]) -> tuple[NDArray[np.float64], ...]:
+    """The 1-sigma ellipse of each track's horizontal position error, from the east–north block of
+    its covariance: semi-major and semi-minor axes (m) and the major axis's bearing (degrees
+    clockwise from north, 0–180).
+
+    Args:
+        covariance: ``(N, d, d)`` track covariances with east and north first (metres²).
+    """
+    ee, nn, en = covariance[:, 0, 0], covariance[:, 1, 1], covariance[:, 0, 1]
+    half_trace, half_diff = (ee + nn) / 2.0, (ee - nn) / 2.0
+    root = np.sqrt(half_diff ** 2 + en ** 2)
+    major = np.sqrt(np.maximum(half_trace + root, 0.0))
+    minor = np.sqrt(np.maximum(half_trace - root, 0.0))
+    # the major axis's angle from east, counter-clockwise; as a bearing from north, clockwise
+    angle_from_east = 0.5 * np.arctan2(2.0 * en, ee - nn)
+    bearing = np.mod(90.0 - np.degrees(angle_from_east), 180.0)
+    return major, minor, bearing

@@ -18,6 +18,7 @@ from matplotlib.artist import Artist
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.offsetbox import AnnotationBbox
 from matplotlib.patches import Patch
 from numpy.typing import NDArray
 from shapely.geometry import Polygon, box
@@ -27,13 +28,13 @@ from iadsim.coverage.compute import JOINT, Coverage
 from iadsim.data import BORDER_ATTRIBUTION, load_regions
 from iadsim.geo import transformer
 from iadsim.oob import OrderOfBattle
+from iadsim.symbology import AFFILIATION_FILL, affiliation_of, nation_frame, unit_sidc, unit_symbol
 
 __all__ = ["coverage_map_figure", "shift_map_figure"]
 
 _DEPTH_BOUNDS = [0.5, 1.5, 2.5, 4.5, 8.5, 16.5, 1000]
 _DEPTH_LABELS = ["1", "2", "3–4", "5–8", "9–16", "17+"]
 _DEPTH_CMAP = ListedColormap(["#fee391", "#fec44f", "#fe9929", "#ec7014", "#cc4c02", "#8c2d04"])
-_NATION_COLOURS = {"BLR": "#1b7837", "RUS": "#b2182b"}
 
 
 def _projected_regions(coverage: Coverage, to_xy: Any, window: Polygon) -> list[BaseGeometry]:
@@ -117,9 +118,10 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
             if not (e.kind.startswith("sam") or e.kind.startswith("radar")):
                 continue
             x, y = to_xy.transform(e.lon_deg, e.lat_deg)
-            ax.scatter(x, y, marker="^" if e.kind.startswith("sam") else "D", s=30,
-                       color=_NATION_COLOURS.get(e.nation, "#2166ac"), edgecolors="black",
-                       linewidths=0.5, zorder=6)
+            # the units' APP-6 symbols, as on the report's unit map and in the viewer
+            symbol = unit_symbol(unit_sidc(e.kind, affiliation_of(oob.scenario, e.nation)),
+                                 nation_frame(e.nation), scale=0.6)
+            ax.add_artist(AnnotationBbox(symbol, (x, y), frameon=False, pad=0, zorder=6))
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
@@ -131,8 +133,8 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
     handles: list[Artist] = [Patch(facecolor="#6baed6", alpha=0.55,
                                    label=f"detected (Pd ≥ {coverage.pd_threshold:g})")]
     if oob is not None:
-        handles += [Line2D([], [], marker="^", linestyle="", color="grey", label="SAM unit"),
-                    Line2D([], [], marker="D", linestyle="", color="grey", label="radar unit")]
+        handles += [Patch(facecolor=AFFILIATION_FILL["friend"], edgecolor=nation_frame(""),
+                          label="SAM and radar units (APP-6 symbols, as on the unit map)")]
     ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.9)
     # scale bar: the grid is in metres
     bar = 200_000.0 if (x1 - x0) > 800_000 else 50_000.0

@@ -215,7 +215,7 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
         study.files.append(write_contours_kml(features, folder / "contours.kml",
                                               f"{scenario.name}: coverage on {date.isoformat()}"))
         if request.maps:
-            oob = order_of_battle(scenario, date)
+            oob = order_of_battle(scenario, date, allow_outside_data=True)
             for r, rcs in enumerate(coverage.rcs_names):
                 for layer in range(len(coverage.layers_m)):
                     for a, aspect in enumerate(coverage.aspects):

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from iadsim.oob import OobEntry, OrderOfBattle
+from iadsim.symbology import affiliation_of, unit_sidc
 
 __all__ = ["CSV_COLUMNS", "oob_to_csv", "oob_to_geojson", "oob_to_json", "oob_to_records"]
 
@@ -44,6 +45,8 @@ def _record(oob: OrderOfBattle, e: OobEntry) -> dict[str, Any]:
         "sources": list(e.sources),
         "assumed": e.assumed,
         "note": e.note,
+        "affiliation": affiliation_of(oob.scenario, e.nation),
+        "sidc": unit_sidc(e.kind, affiliation_of(oob.scenario, e.nation)),
     }
 
 

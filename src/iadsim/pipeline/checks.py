@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from iadsim.c2 import C2Error, build_network
 from iadsim.geo.terrain import Terrain, default_terrain
+from iadsim.scenario.dates import OutsideDataPeriod, check_data_period
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.locations import Locations, locate, scenario_locations
 from iadsim.scenario.schema import Arrangement, Scenario
@@ -33,7 +34,7 @@ __all__ = ["check_scenario", "locate_problems"]
 
 def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None = None,
                    as_of: dt.date | None = None, terrain: Terrain | bool = True,
-                   unavailable_ok: bool = False) -> list[ScenarioError]:
+                   unavailable_ok: bool = False, allow_outside_data: bool = False) -> list[ScenarioError]:
     """Every problem a run of a loaded scenario would refuse before simulating, each once.
 
     Checks the traffic (what ``build_trajectories`` refuses: speeds above the type's, legs below
@@ -56,12 +57,24 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
             out by ``sweep`` (recorded as unavailable), not refused: True says so. Without it such
             an arrangement is a problem unless another of ``arrangements`` can be built, as in
             ``compare``.
+        allow_outside_data: accept a date outside the scenario's ``data_period`` (else it is a
+            problem that names the period).
 
     Returns:
         The problems in file order, duplicates removed; empty if the run can start.
     """
+    from_file = as_of is None
     if as_of is not None:
         scenario = scenario.with_changes(as_of=as_of)
+    try:
+        check_data_period(scenario, scenario.as_of, allow_outside_data=allow_outside_data)
+    except OutsideDataPeriod as exc:
+        # a date given on the command line has no line in the file to point at
+        problem = ScenarioError(str(exc), ("as_of",) if from_file else (),
+                                given=scenario.as_of.isoformat(), has_given=True,
+                                allowed=f"{scenario.data_period.start} to {scenario.data_period.end}"
+                                if scenario.data_period else None)
+        return locate_problems([problem], scenario_locations(scenario) if from_file else {})
     dem = default_terrain() if terrain is True else (terrain or None)
     names = [Arrangement(a) for a in (arrangements or [scenario.arrangement])]
     if arrangements is None and (scenario.c2 is None or scenario.arrangement not in scenario.arrangements):

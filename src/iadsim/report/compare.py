@@ -231,6 +231,53 @@ _CRN = (
     "The first detection of each object is the same in every arrangement of a replication.</p>")
 
 
+KEY_METRICS = ("leakers", "share_destroyed", "missiles", "time_to_first_track_s", "time_to_identification_s")
+"""The metrics of the key findings and of ``iadsim compare``'s summary table (the report has all)."""
+
+
+def comparison_findings(comparison: Comparison) -> list[str]:
+    """What each arrangement changed against the baseline, in sentences: the key metrics' means and
+    the paired difference with its CI, and whether the replications resolve it."""
+    by = {(m.arrangement, m.metric): m for m in comparison.summary}
+    # a metric that is zero or undefined under every arrangement (missiles in peacetime) says nothing
+    metrics = [m for m in METRICS if m.name in KEY_METRICS and any(
+        math.isfinite(r.mean) and r.mean != 0 for r in comparison.summary if r.metric == m.name)]
+    conf = f"{100 * CONFIDENCE:.0f}"
+    base = comparison.baseline
+    out = []
+    for arr in comparison.arrangements:
+        if arr in comparison.unavailable:
+            out.append(f"{arr}: not available at this date ({comparison.unavailable[arr]}).")
+            continue
+        if arr == base:
+            parts = [f"{m.label} {_value(m, by[(arr, m.name)].mean)}{_unit_word(m)}" for m in metrics
+                     if (arr, m.name) in by and math.isfinite(by[(arr, m.name)].mean)]
+            out.append(f"Baseline {arr}: " + "; ".join(parts) + ".")
+            continue
+        parts, same = [], []
+        for m in metrics:
+            row = by.get((arr, m.name))
+            if row is None or not math.isfinite(row.diff_mean):
+                continue
+            if row.diff_mean == 0 and (not math.isfinite(row.diff_ci_low)
+                                       or row.diff_ci_low == row.diff_ci_high == 0):
+                same.append(m.label)
+                continue
+            resolved = (math.isfinite(row.diff_ci_low) and math.isfinite(row.diff_ci_high)
+                        and (row.diff_ci_low > 0 or row.diff_ci_high < 0))
+            ci = (f" ({conf} % CI {_value(m, row.diff_ci_low, True)} to {_value(m, row.diff_ci_high, True)}"
+                  f"{'' if resolved else ', not resolved'})" if math.isfinite(row.diff_ci_low) else "")
+            parts.append(f"{m.label} {_value(m, row.diff_mean, True)}{_unit_word(m)}{ci}")
+        if same:
+            parts.append(f"no change in {', '.join(same)}")
+        out.append(f"{arr} against {base}: " + ("; ".join(parts) if parts else "no metric to compare") + ".")
+    return out
+
+
+def _unit_word(metric: Metric) -> str:
+    return {"s": " s", "share": " %"}.get(metric.unit, f" {metric.unit}")
+
+
 def compare_sections(comparison: Comparison, figure_png: Path | None) -> list[ReportSection]:
     """The sections of the comparison report: arrangements, results, differences, figure, CRN."""
     sc = comparison.scenario
@@ -328,6 +375,10 @@ def write_compare_report(comparison: Comparison, folder: Path) -> CompareReport:
         "iadsim version": __version__,
         "terrain": "ETOPO5 (bundled)" if comparison.terrain else "none: smooth earth",
     }
+    items = "".join(f"<li>{esc(t)}</li>" for t in comparison_findings(comparison))
+    lead = (f'<section class="findings" id="findings"><h2>Key findings</h2><p>Over '
+            f"{comparison.replications} replications, means and paired differences with "
+            f"{100 * CONFIDENCE:.0f} % CIs:</p><ul>{items}</ul></section>")
     report = render_report(sc, comparison.as_of, compare_sections(comparison, png), meta,
-                           folder / "report.html")
+                           folder / "report.html", lead=lead)
     return CompareReport(folder, report, (report, *files, csv_path, json_path, png))

@@ -16,49 +16,69 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from shapely.geometry import MultiPolygon, Polygon, box
+from matplotlib.offsetbox import AnchoredOffsetbox, AnnotationBbox, DrawingArea, HPacker, TextArea, VPacker
+from matplotlib.patches import Rectangle
+from shapely.geometry import MultiPolygon, box
+from shapely.geometry import Polygon as ShapelyPolygon
 
 from iadsim.coverage.maps import save_map
 from iadsim.data import BORDER_ATTRIBUTION, TOWN_ATTRIBUTION, load_regions
 from iadsim.geo import geodesic_distance_m
 from iadsim.oob import OrderOfBattle, order_of_battle
 from iadsim.scenario.schema import Scenario
+from iadsim.symbology import (
+    AFFILIATION_FILL,
+    FUNCTIONS,
+    affiliation_of,
+    nation_frame,
+    unit_function,
+    unit_sidc,
+    unit_symbol,
+)
 
 __all__ = ["MAP_EXTENT", "equipment_over_time_figure", "fit_extent", "oob_map_figure", "save_figure"]
 
 MAP_EXTENT = (14.0, 40.0, 45.0, 62.0)
 """Default map window (lon_min, lon_max, lat_min, lat_max): the region of the design."""
 
-# Symbol by unit kind; colour by nation. Kinds not listed use a dot.
-KIND_MARKERS = {
-    "sam": ("^", "SAM fire unit / regiment"),
-    "radar": ("D", "radar unit"),
-    "ew": ("*", "electronic warfare"),
-    "air": ("s", "air base / detachment"),
-    "comms": ("P", "communications"),
-}
-NATION_COLOURS = {"BLR": "#1b7837", "RUS": "#b2182b"}
-_FALLBACK_COLOURS = ["#2166ac", "#8c510a", "#762a83", "#e08214", "#35978f"]
 _REGION_FILL = {"BLR": "#e6f2e6", "RUS": "#f7e4e4", "RUS-KGD": "#f7e4e4"}
 
+def _symbol_legend(oob: OrderOfBattle) -> AnchoredOffsetbox:
+    """The legend of the unit symbols: each function as a friend of the first nation, then each
+    nation's frame colour, with the convention in words."""
+    first = oob.nations[0] if oob.nations else ""
+    kinds_present = {unit_function(e.kind).family for e in oob if e.depth == 0}
+    rows: list[Any] = [TextArea("Units (APP-6 / MIL-STD-2525C)",
+                                textprops={"fontsize": 7, "fontweight": "bold"})]
+    for func in FUNCTIONS.values():
+        if func.family not in kinds_present:
+            continue
+        sidc = unit_sidc({"sam": "sam_regiment", "radar": "radar_brigade", "ew": "ew_regiment",
+                          "comms": "communications", "air": "air_base"}[func.family], "friend")
+        rows.append(HPacker(children=[unit_symbol(sidc, nation_frame(first), 0.7),
+                                      TextArea(func.label, textprops={"fontsize": 6.5})],
+                            align="center", pad=0, sep=3))
+    for nation in oob.nations:
+        rows.append(HPacker(children=[
+            _frame_swatch(nation_frame(nation)),
+            TextArea(f"frame: {oob.scenario.nations[nation].name}", textprops={"fontsize": 6.5})],
+            align="center", pad=0, sep=3))
+    rows.append(TextArea("fill: friend blue, hostile red, neutral green, unknown yellow;\n"
+                         "echelon above: I battery, II battalion, III regiment, X brigade",
+                         textprops={"fontsize": 5.5, "color": "#444444"}))
+    pack = VPacker(children=rows, align="left", pad=2, sep=2)
+    legend = AnchoredOffsetbox(loc="lower right", child=pack, frameon=True, pad=0.3, borderpad=0.4)
+    legend.patch.set_facecolor("white")
+    legend.patch.set_alpha(0.92)
+    legend.set_zorder(8)
+    return legend
 
-def _kind_group(kind: str) -> str:
-    if kind.startswith("sam"):
-        return "sam"
-    if kind.startswith("radar"):
-        return "radar"
-    if kind.startswith("ew"):
-        return "ew"
-    if kind.startswith("air"):
-        return "air"
-    return "comms"
 
-
-def _nation_colour(nation: str, order: list[str]) -> str:
-    if nation in NATION_COLOURS:
-        return NATION_COLOURS[nation]
-    return _FALLBACK_COLOURS[order.index(nation) % len(_FALLBACK_COLOURS)]
+def _frame_swatch(colour: str) -> DrawingArea:
+    box = DrawingArea(16, 10, 0, 0)
+    box.add_artist(Rectangle((1, 1), 14, 8, facecolor=AFFILIATION_FILL["friend"], edgecolor=colour,
+                             linewidth=1.6))
+    return box
 
 
 def _draw_borders(ax: Axes, extent: tuple[float, float, float, float]) -> None:
@@ -69,7 +89,7 @@ def _draw_borders(ax: Axes, extent: tuple[float, float, float, float]) -> None:
             continue
         polys = geom.geoms if isinstance(geom, MultiPolygon) else [geom]
         for poly in polys:
-            if not isinstance(poly, Polygon):
+            if not isinstance(poly, ShapelyPolygon):
                 continue
             x, y = poly.exterior.xy
             ax.fill(x, y, facecolor=_REGION_FILL.get(region.id, "#f4f4f2"), edgecolor="#777777",
@@ -147,7 +167,9 @@ def fit_extent(oob: OrderOfBattle, margin_deg: float = 1.5) -> tuple[float, floa
 
 def oob_map_figure(oob: OrderOfBattle,
                    extent: tuple[float, float, float, float] | None = None) -> Figure:
-    """A map of borders and the units in service, symbol by kind, colour by nation.
+    """A map of borders and the units in service as APP-6 / MIL-STD-2525C symbols (the codes of
+    ``iadsim.symbology``, as the viewer draws them): frame fill by standard identity, frame outline
+    by nation, icon by function, echelon above.
 
     Args:
         oob: the order of battle to draw.
@@ -165,8 +187,7 @@ def oob_map_figure(oob: OrderOfBattle,
     ax.set_facecolor("#dbe9f4")
     _draw_borders(ax, extent)
 
-    nations = list(oob.nations)
-    # several units at one town: offset them on a small ring so every symbol stays visible
+    # several units at one town: fanned on a small ring so every symbol stays visible
     by_place: Counter[tuple[float, float]] = Counter()
     seen: Counter[tuple[float, float]] = Counter()
     for e in oob:
@@ -181,67 +202,87 @@ def oob_map_figure(oob: OrderOfBattle,
         dx = dy = 0.0
         if n > 1:
             angle = 2 * math.pi * k / n
-            dx, dy = 0.12 * math.cos(angle) * aspect, 0.12 * math.sin(angle)
-        marker, _ = KIND_MARKERS[_kind_group(e.kind)]
-        size = 60 + 6 * min(sum(e.totals.values()), 60) if e.kind.startswith("sam") else 55
-        ax.scatter(e.lon_deg + dx, e.lat_deg + dy, marker=marker, s=size,
-                   color=_nation_colour(e.nation, nations), edgecolors="black", linewidths=0.6,
-                   zorder=5)
+            dx, dy = 0.28 * math.cos(angle) * aspect, 0.28 * math.sin(angle)
+        affiliation = affiliation_of(oob.scenario, e.nation)
+        symbol = unit_symbol(unit_sidc(e.kind, affiliation), nation_frame(e.nation))
+        placed = AnnotationBbox(symbol, (e.lon_deg + dx, e.lat_deg + dy), frameon=False, pad=0, zorder=5,
+                                annotation_clip=True)
+        placed.set_gid(f"{e.unit_id} {unit_sidc(e.kind, affiliation)}")  # the unit and its code, in SVG too
+        ax.add_artist(placed)
     _label_towns(ax, oob, aspect)
-
-    handles = [Line2D([], [], linestyle="", marker=m, color="grey", markeredgecolor="black",
-                      markersize=8, label=label) for m, label in KIND_MARKERS.values()]
-    handles += [Line2D([], [], linestyle="", marker="o", color=_nation_colour(n, nations),
-                       markersize=8, label=oob.scenario.nations[n].name) for n in nations]
-    ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.9,
-              title="symbol: kind; colour: nation", title_fontsize=7)
+    ax.add_artist(_symbol_legend(oob))
     _scale_bar(ax, extent)
     ax.set_xlabel("longitude (°E)")
     ax.set_ylabel("latitude (°N)")
     ax.set_title(f"{oob.scenario.name}: units in service on {oob.as_of.isoformat()}", fontsize=11)
     fig.text(0.01, 0.005, f"{BORDER_ATTRIBUTION}. {TOWN_ATTRIBUTION}. Unit places: town level "
-             "from public reports; symbol size ~ launchers; overlapping town labels omitted.",
+             "from public reports; units at one town fanned around it; overlapping town labels omitted.",
              fontsize=6, color="#444444")
     fig.tight_layout()
     return fig
 
 
-def equipment_over_time_figure(scenario: Scenario, start_year: int = 1996,
+def equipment_over_time_figure(scenario: Scenario, start_year: int | None = None,
                                end_year: int | None = None, roles: tuple[str, ...] = ("sam_systems",),
                                ) -> Figure:
-    """Equipment in service on 31 December of each year, one step line per type.
+    """Equipment in service on 31 December of each year, one step line per type, above a strip of
+    the scenario's milestones (numbered markers on the same time axis, keyed below the plot).
 
     Args:
         scenario: a loaded scenario.
-        start_year, end_year: the span (end defaults to the scenario's year).
+        start_year, end_year: the span (default: the data's period, else 1996, to the scenario's year).
         roles: catalog sections to plot (``sam_systems`` counts launchers).
     """
+    period = scenario.data_period
+    start = start_year if start_year is not None else (period.start.year if period else 1996)
     end = end_year or scenario.as_of.year
-    years = list(range(start_year, end + 1))
+    years = list(range(start, end + 1))
     series: dict[str, list[int]] = {}
     for i, year in enumerate(years):
-        oob = order_of_battle(scenario, dt.date(year, 12, 31))
+        oob = order_of_battle(scenario, dt.date(year, 12, 31), allow_outside_data=True)
         for type_id, n in oob.totals_by_type().items():
             if scenario.catalog.kind_of(type_id) in roles:
                 series.setdefault(type_id, [0] * len(years))[i] = n
-    fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
+    milestones = [m for m in sorted(scenario.timeline.values(), key=lambda m: m.date)
+                  if start <= m.date.year <= end]
+    key_rows = math.ceil(len(milestones) / 2)
+    key_in = 0.17 * key_rows + 0.3 if milestones else 0.0
+    fig = plt.figure(figsize=(10, 4.6 + 0.7 + key_in), dpi=110)
+    grid = fig.add_gridspec(3, 1, height_ratios=[4.6, 0.7, max(key_in, 0.01)], hspace=0.12)
+    ax = fig.add_subplot(grid[0])
     for type_id, counts in sorted(series.items()):
         section = scenario.catalog.kind_of(type_id) or ""
         name = getattr(scenario.catalog, section)[type_id].name if section else type_id
         ax.step(years, counts, where="post", label=name, linewidth=2)
-    ax.set_xlabel("year (state on 31 December)")
     ax.set_ylabel("launchers in service" if roles == ("sam_systems",) else "items in service")
-    ax.set_title("Surface-to-air missile launchers in service, by system")
+    ax.set_title("Surface-to-air missile launchers in service, by system (state on 31 December)")
     ax.grid(alpha=0.3)
+    ax.set_xlim(start - 0.5, end + 0.5)
+    ax.tick_params(labelbottom=False)
     if series:
-        ax.legend(fontsize=8, loc="upper left")
-    for milestone in sorted(scenario.timeline.values(), key=lambda m: m.date):
-        when = milestone.date.year + (milestone.date.timetuple().tm_yday - 1) / 365.25
-        if start_year <= when <= end + 1:
-            ax.axvline(when, color="#888888", linestyle=":", linewidth=1)
-            ax.text(when + 0.1, ax.get_ylim()[1] * 0.97, milestone.label, rotation=90, va="top",
-                    fontsize=7, color="#555555")
-    fig.tight_layout()
+        ax.legend(fontsize=8, loc="upper left", frameon=True)
+    strip = fig.add_subplot(grid[1], sharex=ax)
+    strip.set_yticks([])
+    strip.set_ylim(0, 1)
+    for side in ("left", "right", "top"):
+        strip.spines[side].set_visible(False)
+    strip.set_ylabel("milestones", rotation=0, ha="right", va="center", fontsize=8)
+    for i, m in enumerate(milestones, 1):
+        when = m.date.year + (m.date.timetuple().tm_yday - 1) / 365.25
+        ax.axvline(when, color="#bbbbbb", linestyle=":", linewidth=0.8, zorder=0)
+        level = 0.3 if i % 2 else 0.72  # alternate rows so that neighbouring numbers do not touch
+        strip.plot([when], [level], marker="o", markersize=11, color="#555555", zorder=2)
+        strip.text(when, level, str(i), color="white", fontsize=6.5, ha="center", va="center",
+                   zorder=3, fontweight="bold")
+    if milestones:
+        key = fig.add_subplot(grid[2])
+        key.axis("off")
+        for i, m in enumerate(milestones):
+            col, row = divmod(i, key_rows)
+            label = m.label if len(m.label) <= 62 else m.label[:60] + "…"
+            key.text(0.5 * col, 1 - (row + 0.5) / key_rows, f"{i + 1:>2}  {m.date.isoformat()[:7]}  {label}",
+                     fontsize=6.8, va="center", ha="left", transform=key.transAxes, family="sans-serif")
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.02)
     return fig
 
 

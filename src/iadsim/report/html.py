@@ -13,7 +13,7 @@ from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
 
-__all__ = ["ReportSection", "render_report"]
+__all__ = ["ReportSection", "render_report", "warnings_box"]
 
 _CSS = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 2em auto;
@@ -21,17 +21,27 @@ body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; ma
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.8em 0; max-width: 100%; }
 th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; vertical-align: top; }
-/* wide tables (17 outcome columns, source URLs) wrap inside the page, on screen and on paper */
-td { overflow-wrap: anywhere; } th { overflow-wrap: break-word; }
+/* cells wrap between words only (break-word leaves a column at least its longest word wide: no
+   "sam briga de"); URLs and ids may break anywhere so that wide tables still fit the page */
+td, th { overflow-wrap: break-word; word-break: normal; hyphens: manual; }
+td.url, td.id { overflow-wrap: anywhere; }
 th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums;
                                      overflow-wrap: normal; }
 tr.depth0 td { font-weight: 600; background: #fafafa; }
 .meta td:first-child { font-weight: 600; } .muted { color: #666; font-size: 0.85em; }
 img { max-width: 100%; height: auto; border: 1px solid #ddd; }
-nav a { margin-right: 1em; } code { background: #f4f4f4; padding: 0 3px; }
+.warning { border: 2px solid #b35c00; background: #fff4e5; padding: 0.4em 0.9em; margin: 0.8em 0; }
+.warning li { margin: 0.2em 0; }
+nav a { margin-right: 1em; }
+section.findings { border: 2px solid #2c6fbb; background: #f3f8fd; padding: 0.2em 1em 0.6em;
+                   margin: 1em 0; }
+section.findings h2 { margin-top: 0.4em; border: none; } section.findings li { margin: 0.25em 0; }
+details.long > summary { cursor: pointer; color: #2c6fbb; margin: 0.4em 0; }
+code { background: #f4f4f4; padding: 0 3px; }
 @media print { body { margin: 0; max-width: none; font-size: 10pt; } nav { display: none; }
   h2 { page-break-before: auto; } img { max-width: 95%; page-break-inside: avoid; }
-  table { font-size: 7.5pt; } th, td { padding: 1px 3px; } tr { page-break-inside: avoid; } }
+  table { font-size: 7.5pt; } th, td { padding: 1px 3px; } tr { page-break-inside: avoid; }
+  section.findings { page-break-inside: avoid; } }
 """
 
 
@@ -49,18 +59,32 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+COLLAPSE_ROWS = 25
+"""A table of more rows is folded (``<details>``) so that the report reads from its findings down."""
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[object]],
-          numeric: Sequence[int] = (), row_classes: Sequence[str] | None = None) -> str:
-    """An HTML table; cells are escaped; columns in ``numeric`` are right-aligned."""
+          numeric: Sequence[int] = (), row_classes: Sequence[str] | None = None,
+          breakable: Sequence[int] = (), data: str | None = None,
+          collapse_after: int | None = COLLAPSE_ROWS) -> str:
+    """An HTML table; cells are escaped; columns in ``numeric`` are right-aligned, those in
+    ``breakable`` (URLs, ids) may break anywhere. A table of more than ``collapse_after`` rows is
+    folded behind a summary line; ``data`` (a file beside the report) is linked as the complete data."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{row_classes[i]}"' if row_classes else ""
         cells = "".join(
-            f'<td class="num">{esc(c)}</td>' if j in numeric else f"<td>{esc(c)}</td>"
+            f'<td class="num">{esc(c)}</td>' if j in numeric
+            else f'<td class="url">{esc(c)}</td>' if j in breakable else f"<td>{esc(c)}</td>"
             for j, c in enumerate(row))
         body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    html_table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    link = (f' Complete data: <a href="{esc(data)}"><code>{esc(data)}</code></a>.' if data else "")
+    if collapse_after is not None and len(body) > collapse_after:
+        return (f'<details class="long"><summary>Show the table ({len(body):,} rows)</summary>'
+                f"{html_table}</details>" + (f"<p class='muted'>{link.strip()}</p>" if link else ""))
+    return html_table + (f"<p class='muted'>{link.strip()}</p>" if link else "")
 
 
 def embedded_png(path: Path, alt: str) -> str:
@@ -73,7 +97,7 @@ def _fmt_equipment(oob: OrderOfBattle, counts: dict[str, int]) -> str:
     return ", ".join(f"{n} × {oob.type_name(t)}" for t, n in counts.items())
 
 
-def oob_section(oob: OrderOfBattle) -> ReportSection:
+def oob_section(oob: OrderOfBattle, data: str | None = None) -> ReportSection:
     """The order of battle: one row per unit, indented by hierarchy, with rolled-up equipment."""
     rows, classes = [], []
     for e in oob:
@@ -95,23 +119,23 @@ def oob_section(oob: OrderOfBattle) -> ReportSection:
         "parent include its subordinate units; for surface-to-air missile systems the count is "
         "launchers.</p>"
         + table(["unit", "nation", "kind", "location", "equipment (incl. subunits)",
-                 "in service", "alert duty", "sources"], rows, row_classes=classes)
+                 "in service", "alert duty", "sources"], rows, row_classes=classes, data=data)
         + "<h3>Totals by nation and type</h3>"
         + table(["nation", "type", "in service"], totals_rows, numeric=[2])
     )
     return ReportSection("oob", "Order of battle", body)
 
 
-def assumptions_section(scenario: Scenario) -> ReportSection:
+def assumptions_section(scenario: Scenario, data: str | None = None) -> ReportSection:
     """Every value no source gives, with the reason it was assumed."""
     items = collect_assumptions(scenario)
     rows = [[a.record, a.field, a.reason] for a in items]
     body = (f"<p>{len(items)} assumptions. Everything else cites a source below.</p>"
-            + table(["record", "field", "why it is assumed"], rows))
+            + table(["record", "field", "why it is assumed"], rows, breakable=[0], data=data))
     return ReportSection("assumptions", "Assumptions", body)
 
 
-def sources_section(scenario: Scenario) -> ReportSection:
+def sources_section(scenario: Scenario, data: str | None = None) -> ReportSection:
     """The public sources cited by the scenario's facts."""
     cited = cited_source_ids(scenario)
     rows = []
@@ -123,11 +147,12 @@ def sources_section(scenario: Scenario) -> ReportSection:
                      src.confidence or "", src.url or ""])
     body = ("<p>Confidence codes: C consistent across two or more sources; S single source; "
             "M manufacturer or official claim; U unconfirmed; X sources conflict.</p>"
-            + table(["id", "title", "publisher", "date", "confidence", "url"], rows))
+            + table(["id", "title", "publisher", "date", "confidence", "url"], rows, breakable=[5],
+                    data=data))
     return ReportSection("sources", "Sources", body)
 
 
-def timeline_section(scenario: Scenario) -> ReportSection:
+def timeline_section(scenario: Scenario, data: str | None = None) -> ReportSection:
     """The dated milestones of the system and the units' and deliveries' start dates."""
     rows: list[list[object]] = [
         [m.date.isoformat(), m.label, m.arrangement or "", ", ".join(m.source)]
@@ -145,15 +170,25 @@ def timeline_section(scenario: Scenario) -> ReportSection:
             rows.append([unit.in_service.end.isoformat(), f"out of service: {unit.name} ({uid})",
                          "", ", ".join(unit.source)])
     rows.sort(key=lambda r: str(r[0]))
-    body = table(["date", "event", "arrangement from then", "sources"], rows)
+    body = table(["date", "event", "arrangement from then", "sources"], rows, data=data)
     return ReportSection("timeline", "Timeline", body)
 
 
+def warnings_box(warnings: Sequence[str]) -> str:
+    """The run's warnings (a date outside the data, places outside the borders) as one box; empty
+    without warnings."""
+    if not warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in warnings)
+    return f'<div class="warning" role="alert"><strong>Warning</strong><ul>{items}</ul></div>'
+
+
 def render_report(scenario: Scenario, as_of: dt.date, sections: Sequence[ReportSection],
-                  meta: dict[str, str], path: Path) -> Path:
-    """Write the report HTML to ``path`` from its sections and a metadata table."""
+                  meta: dict[str, str], path: Path, warnings: Sequence[str] = (), lead: str = "") -> Path:
+    """Write the report HTML to ``path`` from its sections and a metadata table; ``warnings`` open
+    the report in a box, ``lead`` (the key findings) follows them."""
     nav = " ".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections)
-    meta_rows = table(["", ""], list(meta.items()))
+    meta_rows = table(["", ""], list(meta.items()), collapse_after=None)
     blocks = "".join(f'<h2 id="{esc(s.anchor)}">{esc(s.title)}</h2>\n{s.body}\n' for s in sections)
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -163,6 +198,8 @@ def render_report(scenario: Scenario, as_of: dt.date, sections: Sequence[ReportS
 <body>
 <h1>{esc(scenario.name)}</h1>
 <p>{esc(scenario.description)}</p>
+{warnings_box(warnings)}
+{lead}
 <div class="meta">{meta_rows}</div>
 <nav>{nav}</nav>
 {blocks}

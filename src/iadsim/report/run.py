@@ -21,8 +21,11 @@ from iadsim.io.run_folder import (
     ENGAGEMENTS,
     EW_EFFECTS,
     FIRST_DETECTIONS,
+    OOB_CSV,
+    OUTCOMES,
     REPORT,
     SATURATION,
+    SCENARIO,
     RunFolder,
     read_run_folder,
 )
@@ -35,6 +38,7 @@ from iadsim.report.figures import (
     saturation_figure,
     save_figure,
 )
+from iadsim.report.findings import findings_box, run_findings
 from iadsim.report.html import (
     ReportSection,
     assumptions_section,
@@ -78,7 +82,7 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
     scenario = rf.scenario()
     summary = rf.summary
     day = dt.date.fromisoformat(summary["as_of"])
-    oob = order_of_battle(scenario, day)
+    oob = order_of_battle(scenario, day, allow_outside_data=True)
     unplaced = summary["units_without_public_location"]
 
     map_png = save_figure(oob_map_figure(oob), folder / "map.png")
@@ -92,17 +96,17 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
                       + "<p class='muted'>Units at their towns (town-level public locations); "
                       "subordinate units are drawn at their parent. Not shown: units no public "
                       f"source locates ({len(unplaced)}).</p>"),
-        oob_section(oob),
+        oob_section(oob, data=OOB_CSV),
         *([coverage_section] if coverage_section is not None else []),
         *([sim_section] if sim_section is not None else []),
         ReportSection("years", "Launchers over the years",
                       embedded_png(years_png, "launchers in service by year")
                       + "<p class='muted'>State on 31 December of each year, from the in-service "
-                      "dates of units and deliveries. Dotted lines: milestones of the joint "
-                      "system.</p>"),
-        timeline_section(scenario),
-        assumptions_section(scenario),
-        sources_section(scenario),
+                      "dates of units and deliveries. Numbered markers on the strip below the plot: "
+                      "the milestones of the timeline, keyed under it.</p>"),
+        timeline_section(scenario, data=SCENARIO),
+        assumptions_section(scenario, data=SCENARIO),
+        sources_section(scenario, data=SCENARIO),
     ]
     cov = summary.get("coverage_study")
     meta = {
@@ -115,7 +119,9 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
         "units in service": f"{summary['units_in_service']} ({summary['fire_units']} fire units, "
                             f"{summary['ground_radars']} ground radars)",
     }
-    report = render_report(scenario, day, sections, meta, folder / REPORT)
+    warnings = summary.get("warnings", [])
+    report = render_report(scenario, day, sections, meta, folder / REPORT, warnings=warnings,
+                           lead=findings_box(run_findings(rf), warnings))
     return RunReport(folder, report, (report, map_png, years_png, *sim_files))
 
 
@@ -169,10 +175,10 @@ def _simulation_section(scenario: Scenario, rf: RunFolder, summary: dict[str, An
         parts.append("<h3>First detection of each air object</h3>")
         shown = rows[:200]
         parts.append(table(["object", "type", "nation", "appears (s)", "first detected (s)",
-                            "delay (s)", "by radar", "range (km)"], shown, numeric=[3, 4, 5, 7]))
+                            "delay (s)", "by radar", "range (km)"], shown, numeric=[3, 4, 5, 7],
+                           breakable=[0], data=FIRST_DETECTIONS))
         if len(rows) > len(shown):
-            parts.append(f"<p class='muted'>First 200 of {len(rows)} objects; all are in "
-                         "<code>first_detections.parquet</code>.</p>")
+            parts.append(f"<p class='muted'>First 200 of {len(rows)} objects.</p>")
     else:
         parts.append("<p>The scenario has no air traffic.</p>")
     return ReportSection("simulation", "Simulation: detections", "".join(parts)), files
@@ -253,7 +259,7 @@ def _command_and_control(scenario: Scenario, rf: RunFolder, summary: dict[str, A
             [[o["object_id"], o["type"], o["airspace"], o["deciding_node"], fmt(o["entry_s"]),
               fmt(o["first_detection_s"]), fmt(o["first_track_s"]), fmt(o["identified_s"]),
               fmt(o["hostile_s"])] for o in shown],
-            numeric=list(range(4, 9))))
+            numeric=list(range(4, 9)), breakable=[0], data=OUTCOMES))
         parts.append("<h4>Outcome per violating object: response</h4>"
                      f"<p>Seconds from the start of the run.{cut}</p>")
         parts.append(table(
@@ -262,7 +268,7 @@ def _command_and_control(scenario: Scenario, rf: RunFolder, summary: dict[str, A
             [[o["object_id"], fmt(o["scramble_s"]), fmt(o["airborne_s"]), fmt(o["intercept_s"]),
               fmt(o["engaged_s"]), fmt(o["killed_s"]), o["missiles"], o["track_breaks"],
               "yes" if o["leaker"] else "no"] for o in shown],
-            numeric=list(range(1, 8))))
+            numeric=list(range(1, 8)), breakable=[0], data=OUTCOMES))
     parts.append(_engagement_html(rf, c2, outcomes))
     if rf.has(SATURATION):
         sat_files, sat_html = _saturation(scenario, rf)
@@ -277,7 +283,8 @@ def _command_and_control(scenario: Scenario, rf: RunFolder, summary: dict[str, A
         parts.append(table(["time (s)", "event", "node", "subject", "track", "object", "detail"],
                            [[f"{e['time_s']:,.0f}", e["kind"], e["node"], e["subject"],
                              "" if e["track_id"] < 0 else e["track_id"], e["object_id"], e["detail"]]
-                            for e in timeline[:_TIMELINE_ROWS]], numeric=[0]))
+                            for e in timeline[:_TIMELINE_ROWS]], numeric=[0], breakable=[5],
+                           data=C2_EVENTS))
     return files, "".join(parts)
 
 

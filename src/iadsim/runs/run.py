@@ -19,9 +19,10 @@ from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.io import run_folder as rf
 from iadsim.io.coverage import write_coverage_study
-from iadsim.oob import order_of_battle
+from iadsim.oob import order_of_battle, outside_borders_warning
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
+from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.version import __version__
@@ -49,10 +50,11 @@ def _finite_or_none(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = None,
+def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = None,
                  arrangement: Arrangement | str | None = None,
                  coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
-                 force: bool = False, progress: Progress | None = None) -> Path:
+                 force: bool = False, progress: Progress | None = None,
+                 allow_outside_data: bool = False) -> Path:
     """Run the scenario (replication 0) and write its run folder under ``out_dir``.
 
     Runs the replication, the saturation curve when the scenario asks for one, the run's coverage,
@@ -69,15 +71,19 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = N
         simulate: run the replication (else the folder holds the order of battle and coverage).
         force: replace an existing run folder of the same name (else a fresh name is taken).
         progress: called with (phase, done, total).
+        allow_outside_data: run at a date outside the scenario's ``data_period``; the report then
+            carries the warning.
 
     Returns:
         The run folder.
 
     Raises:
+        OutsideDataPeriod: the date is outside the data's period and not allowed.
         TrafficError: the scenario's traffic cannot be flown.
         C2Error: the arrangement cannot be built at the date.
     """
-    day = as_of or scenario.as_of
+    day = as_date(as_of) if as_of is not None else scenario.as_of
+    date_warning = check_data_period(scenario, day, allow_outside_data=allow_outside_data)
     changes: dict[str, Any] = {}
     if day != scenario.as_of:
         changes["as_of"] = day
@@ -93,18 +99,22 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: dt.date | None = N
                   and rules.wartime_rules and sc.engagement is not None else None)
     try:
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
-        return _write(sc, day, run, saturation, out_dir, coverage, force, progress)
+        return _write(sc, day, run, saturation, out_dir, coverage, force, progress,
+                      [date_warning] if date_warning else [])
     finally:
         if saturation is not None:
             saturation.close()
 
 
 def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: SaturationRuns | None,
-           out_dir: Path, coverage: CoverageRequest | None, force: bool, progress: Progress | None) -> Path:
+           out_dir: Path, coverage: CoverageRequest | None, force: bool, progress: Progress | None,
+           warnings: list[str]) -> Path:
     """Write the run folder: the replication, its coverage (while the saturation workers run on)
-    and the saturation curve."""
+    and the saturation curve; ``warnings`` go into the summary with those of the order of battle."""
     world = run.world if run is not None and run.world is not None else compile_world(sc, day)
-    oob = order_of_battle(sc, day)
+    oob = order_of_battle(sc, day, allow_outside_data=True)
+    borders = outside_borders_warning(oob)
+    warnings = [*warnings, *([borders] if borders else [])]
     summary: dict[str, Any] = {
         "scenario": sc.name,
         "as_of": day.isoformat(),
@@ -120,6 +130,7 @@ def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: Satura
                               if sc.catalog.kind_of(t) == "sam_systems"},
         "assumptions": len(collect_assumptions(sc)),
         "terrain": "none (smooth earth)",
+        "warnings": warnings,
     }
     identity = {"scenario_hash": summary["scenario_hash"], "seed": sc.seed, "replication": 0,
                 "arrangement": str(sc.arrangement)}

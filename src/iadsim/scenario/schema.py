@@ -46,6 +46,7 @@ __all__ = [
     "CommandNode",
     "CommandNodeKind",
     "CommandSystemType",
+    "DataPeriod",
     "DateRange",
     "Emitter",
     "EngagementSettings",
@@ -760,6 +761,28 @@ class Milestone(_Frozen):
     note: str | None = None
 
 
+class DataPeriod(_Frozen):
+    """The dates a data set describes, both inclusive: before ``from`` and after ``to`` its order
+    of battle is not known to be right (units formed, moved or retired that it does not hold)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, str_strip_whitespace=True)
+
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+    note: NonEmptyText = Field(description="why the data end there, for the user who asks for another date")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DataPeriod:
+        if self.start > self.end:
+            raise ValueError(f"dates out of order: from {self.start.isoformat()} is after "
+                             f"to {self.end.isoformat()}")
+        return self
+
+    def contains(self, day: dt.date) -> bool:
+        """Whether ``day`` falls in the period (both ends inclusive)."""
+        return self.start <= day <= self.end
+
+
 # ---------------------------------------------------------------------------------------------
 # Air traffic, EW and events
 # ---------------------------------------------------------------------------------------------
@@ -1004,6 +1027,8 @@ class Scenario(_Frozen):
     emitters: dict[Identifier, Emitter] = Field(default_factory=dict)
     events: dict[Identifier, Event] = Field(default_factory=dict)
     timeline: dict[Identifier, Milestone] = Field(default_factory=dict)
+    data_period: DataPeriod | None = Field(
+        None, description="the dates the scenario's data describe; other dates are refused unless allowed")
     readiness_states: dict[Identifier, ReadinessState] = Field(default_factory=dict)
     variants: dict[Identifier, Variant] = Field(
         default_factory=dict, description="named choices between published alternatives")

@@ -26,12 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from iadsim.data import borders_path
+from iadsim.data import TOWN_ATTRIBUTION, borders_geojson, load_towns
 from iadsim.io import run_folder as rf
 from iadsim.io.run_folder import is_run_folder
 from iadsim.pipeline.checks import check_scenario
@@ -296,9 +297,15 @@ class _FrameCache:
                     positions[str(feature["properties"]["unit_id"])] = (float(lat), float(lon))
                 except (KeyError, TypeError, ValueError, IndexError):
                     continue  # a unit without a public location has no point
+        civil: frozenset[str] = frozenset()
+        objects = table(rf.OBJECTS)
+        if objects is not None and {"object_id", "flight_plan", "iff"} <= set(objects.column_names):
+            rows = objects.select(["object_id", "flight_plan", "iff"]).to_pylist()
+            civil = frozenset(str(r["object_id"]) for r in rows if r["flight_plan"] and not r["iff"])
         try:
             truth, picture, interceptors, engagements, events = (table(name) for name in _FRAME_TABLES)
-            return RunFrames(truth, picture, interceptors, engagements, events, positions, problems)
+            return RunFrames(truth, picture, interceptors, engagements, events, positions, problems,
+                             civil_objects=civil)
         except (pa.ArrowException, ValueError, TypeError, KeyError) as exc:
             raise HTTPException(422, f"run {run!r}: its tables cannot be played back "
                                      f"({type(exc).__name__}: {str(exc)[:200]})") from None
@@ -571,6 +578,48 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
             out.append(entry)
         return out
 
+    worlds: OrderedDict[Path, tuple[float, Any, Any]] = OrderedDict()
+
+    @app.get("/api/runs/{run}/units/{unit_id}/rings", responses=_RUN_ERRORS)
+    def unit_rings_at(run: str,
+                      unit_id: Annotated[str, FastApiPath(max_length=128, pattern=r"^[A-Za-z0-9_.-]+$")],
+                      alt_m: Annotated[float, Query(ge=0, le=40_000, allow_inf_nan=False,
+                                                    description="target height above ground (m)")] = 1000.0,
+                      ) -> dict[str, Any]:
+        """A unit's detection and engagement rings (and its subunits') for a target at ``alt_m``
+        of the run's coverage RCS (else the catalog's ``fighter``), smooth earth, k = 4/3."""
+        from iadsim.coverage.rings import unit_rings
+        from iadsim.scenario.schema import Scenario as _Scenario
+        from iadsim.world import compile_world
+
+        folder = runs.folder(run)
+        stamp = (folder / rf.SCENARIO).stat().st_mtime if (folder / rf.SCENARIO).is_file() else 0.0
+        cached = worlds.get(folder)
+        if cached is None or cached[0] != stamp:
+            try:
+                scenario = _Scenario.model_validate_json(runs.file(run, rf.SCENARIO).read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise HTTPException(422, f"run {run!r}: scenario.json is unreadable "
+                                         f"({type(exc).__name__})") from None
+            world = compile_world(scenario, scenario.as_of)
+            worlds[folder] = cached = (stamp, scenario, world)
+            while len(worlds) > 4:
+                worlds.popitem(last=False)
+        _, scenario, world = cached
+        if unit_id not in scenario.units:
+            raise HTTPException(404, f"run {run!r} has no unit {unit_id!r}")
+        cov = runs.summary(run).get("coverage_study") or {}
+        rcs_name = cov.get("rcs_name") or "fighter"
+        rcs_class = scenario.catalog.rcs_classes.get(rcs_name)
+        rcs_m2 = float(cov.get("rcs_m2") or (rcs_class.rcs_m2 if rcs_class else 1.0))
+        pd = float(cov.get("pd_threshold") or 0.5)
+        parents = {uid: u.parent for uid, u in scenario.units.items()}
+        rings = unit_rings(world, unit_id, alt_m, rcs_m2, parents=parents, pd=pd)
+        return {"unit_id": unit_id, "alt_m": alt_m, "rcs_class": rcs_name, "rcs_m2": rcs_m2, "pd": pd,
+                "rings": [{"quantity": r.quantity, "label": r.label, "lat_deg": r.lat_deg,
+                           "lon_deg": r.lon_deg, "radius_m": round(r.radius_m, 1), "count": r.count}
+                          for r in rings]}
+
     @app.get("/api/runs/{run}/summary", responses=_RUN_ERRORS)
     def run_summary(run: str) -> dict[str, Any]:
         """The run's summary.json."""
@@ -639,7 +688,8 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
                   "coverage": (folder / "coverage" / "coverage.json").is_file(),
                   "units": (folder / "oob.geojson").is_file()}
         timeline = {"run": run, "start_s": start, "end_s": end, "step_s": step, "nodes": sorted(f.pictures),
-                    "layers": layers, "events": events, "events_truncated": cut, "problems": f.problems}
+                    "node_names": _node_names(folder), "layers": layers, "events": events,
+                    "events_truncated": cut, "problems": f.problems}
         return _jsonable(timeline)  # type: ignore[no-any-return]
 
     @app.get("/api/runs/{run}/frame", responses=_RUN_ERRORS)
@@ -675,11 +725,26 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         """Coverage contours (detected and engageable, per altitude) of the run at one date."""
         return _coverage(runs, run, as_of)
 
+    @app.get("/api/terrain")
+    def terrain() -> dict[str, Any]:
+        """Terrain shading of the bundled DEM for the map: a PNG data URL in Web Mercator and its
+        corners (lon_min, lon_max, lat_min, lat_max), rendered here, offline (web/relief.py)."""
+        from iadsim.web.relief import relief_image
+
+        return relief_image()
+
+    @app.get("/api/towns")
+    def towns() -> dict[str, Any]:
+        """The bundled GeoNames towns (population 15,000 or more), largest first, for the map's labels."""
+        return {"attribution": TOWN_ATTRIBUTION,
+                "towns": [{"name": t.name, "country": t.country_code, "lat_deg": t.lat_deg,
+                           "lon_deg": t.lon_deg, "population": t.population} for t in load_towns()]}
+
     @app.get("/api/basemap", response_class=Response, responses={200: {
         "description": "GeoJSON FeatureCollection", "content": {"application/geo+json": {}}}})
     def basemap() -> Response:
-        """The bundled borders GeoJSON (Natural Earth, lon/lat WGS84)."""
-        return Response(borders_path().read_bytes(), media_type="application/geo+json")
+        """The borders GeoJSON in use (Natural Earth and those of ``IADSIM_BORDERS``, lon/lat WGS84)."""
+        return Response(borders_geojson().encode("utf-8"), media_type="application/geo+json")
 
     @app.get("/api/scenarios")
     def scenarios() -> list[dict[str, str]]:
@@ -766,3 +831,13 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return await run_in_threadpool(validate_upload, text)
 
     return app
+
+
+def _node_names(folder: Path) -> dict[str, str]:
+    """The command nodes' names by id, from the run's resolved scenario (empty if it has none)."""
+    path = folder / rf.SCENARIO
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8")).get("command_nodes") or {}
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v.get("name") or k) for k, v in nodes.items() if isinstance(v, dict)}

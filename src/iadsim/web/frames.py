@@ -173,12 +173,16 @@ class RunFrames:
         truth, picture, interceptors, engagements, events: the run's tables (None where absent).
         unit_positions: fire unit / unit id → (lat, lon) in degrees, from the order of battle.
         problems: what could not be read before (files left out), listed first in ``problems``.
+        civil_objects: ids of civil traffic on a flight plan (no IFF): a node declares their tracks
+            friend; they are shown neutral (civil).
     """
 
     def __init__(self, truth: pa.Table | None, picture: pa.Table | None, interceptors: pa.Table | None,
                  engagements: pa.Table | None, events: pa.Table | None,
-                 unit_positions: dict[str, tuple[float, float]], problems: list[str] | None = None) -> None:
+                 unit_positions: dict[str, tuple[float, float]], problems: list[str] | None = None,
+                 civil_objects: frozenset[str] = frozenset()) -> None:
         self.problems: list[str] = list(problems or [])
+        self.civil_objects = civil_objects
         self.truth, self.object_ids = self._guarded(rf.TRUTH, self._truth, truth)
         self.object_code = {oid: i for i, oid in enumerate(self.object_ids)}
         self.pictures = self._guarded(rf.PICTURE, self._pictures, picture)
@@ -236,6 +240,9 @@ class RunFrames:
         cols["object_id"] = (_strings(table.column("object_id")) if "object_id" in table.column_names
                              else np.full(table.num_rows, None, dtype=object))
         cols["sources"] = _counts(table, "sources")
+        for name in ("error_major_m", "error_minor_m", "error_bearing_deg"):  # absent in older runs
+            cols[name] = (_floats(table, name) if name in table.column_names
+                          else np.full(table.num_rows, np.nan))
         out: dict[str, tuple[Samples, np.ndarray]] = {}
         for node in np.unique(nodes):
             mask = nodes == node
@@ -346,8 +353,13 @@ class RunFrames:
         speed, heading = _speed_heading(c["vel_east_mps"][rows], c["vel_north_mps"][rows])
         return [{"track_id": int(track_ids[s.entity[r]]), "lat_deg": _num(c["lat_deg"][r], 5),
                  "lon_deg": _num(c["lon_deg"][r], 5), "alt_m": _num(c["alt_m"][r], 0),
-                 "speed_mps": _num(v, 1), "heading_deg": _num(h, 1), "identity": c["identity"][r],
+                 "speed_mps": _num(v, 1), "heading_deg": _num(h, 1),
+                 "identity": ("neutral" if c["identity"][r] == "friend"
+                              and c["object_id"][r] in self.civil_objects else c["identity"][r]),
                  "object_id": c["object_id"][r], "age_s": _num(t_s - s.time_s[r], 1),
+                 "error_major_m": _num(c["error_major_m"][r], 0),
+                 "error_minor_m": _num(c["error_minor_m"][r], 0),
+                 "error_bearing_deg": _num(c["error_bearing_deg"][r], 1),
                  "sources": None if not math.isfinite(c["sources"][r]) else int(c["sources"][r])}
                 for r, v, h in zip(rows, speed, heading, strict=True)]
 

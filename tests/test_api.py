@@ -1,0 +1,110 @@
+"""The notebook API: dates in any form, DataFrames, short reprs, run/coverage/compare at the top."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pytest
+
+import iadsim
+from iadsim import dataframes
+
+from .conftest import MINIMAL
+
+gpd = pytest.importorskip("geopandas", reason="the analysis extra is not installed (pip install 'iadsim[analysis]')")
+
+
+def test_order_of_battle_takes_dates_iso_strings_and_years(reference):
+    by_date = iadsim.order_of_battle(reference, dt.date(2010, 1, 1))
+    by_text = iadsim.order_of_battle(reference, "2010-01-01")
+    assert [e.unit_id for e in by_date] == [e.unit_id for e in by_text]
+    assert iadsim.order_of_battle(reference, 2016).as_of == dt.date(2016, 12, 31)
+    with pytest.raises(ValueError, match="not a date"):
+        iadsim.order_of_battle(reference, "2010-1-1x")
+
+
+def test_order_of_battle_is_short_to_print_and_converts(reference):
+    oob = iadsim.order_of_battle(reference)
+    text = repr(oob)
+    assert len(text) < 400 and text.startswith("<OrderOfBattle") and f"{len(oob)} units" in text
+    assert "<table>" in oob._repr_html_()
+    frame = oob.to_pandas()
+    assert len(frame) == len(oob) and list(frame.unit_id) == [e.unit_id for e in oob]
+    assert frame.launchers.iloc[0] == sum(n for t, n in oob.entries[0].totals.items()
+                                          if reference.catalog.kind_of(t) == "sam_systems")
+    geo = oob.to_geopandas()
+    assert geo.crs.to_epsg() == 4326
+    placed = [e for e in oob if e.lat_deg is not None]
+    row = geo[geo.unit_id == placed[0].unit_id].iloc[0]
+    assert (row.geometry.x, row.geometry.y) == pytest.approx((placed[0].lon_deg, placed[0].lat_deg))
+
+
+def test_run_coverage_compare_are_at_the_top_level():
+    assert callable(iadsim.run) and callable(iadsim.compare) and callable(iadsim.open_run)
+    assert callable(iadsim.coverage)
+    assert iadsim.coverage.CoverageGrid is not None  # still the coverage package
+    for name in ("run", "compare", "coverage", "open_run"):
+        assert name in iadsim.__all__
+
+
+def test_import_iadsim_does_not_load_the_notebook_api():
+    code = "import sys, iadsim; print('iadsim.api' in sys.modules, 'iadsim.report.run' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.fixture(scope="module")
+def minimal_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("api")
+    path = folder / "minimal.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    return iadsim.run(path, folder / "out", coverage=False)
+
+
+def test_run_returns_a_run_with_tables_as_dataframes(minimal_run):
+    assert minimal_run.report is not None and minimal_run.report.is_file()
+    text = repr(minimal_run)
+    assert text.startswith("<Run 'minimal test scenario' on 2020-12-31") and len(text) < 400
+    assert "Key findings" in minimal_run._repr_html_()
+    truth = minimal_run.table("truth")
+    geo = minimal_run.to_geopandas("truth")
+    assert len(geo) == truth.num_rows and geo.crs.to_epsg() == 4326
+    assert geo.geometry.x.tolist() == pytest.approx(truth.column("lon_deg").to_pylist())
+    assert len(minimal_run.to_pandas("units")) == len(minimal_run.order_of_battle())
+    with pytest.raises(KeyError, match="has no table 'nope'"):
+        minimal_run.table("nope")
+    with pytest.raises(ValueError, match="no lat_deg/lon_deg"):
+        minimal_run.to_geopandas("objects")
+    again = iadsim.open_run(minimal_run.folder)
+    assert again.summary == minimal_run.summary
+
+
+def test_run_refuses_a_date_outside_the_data(tmp_path):
+    with pytest.raises(iadsim.scenario.OutsideDataPeriod, match="1996-01-01 to 2021-12-31"):
+        iadsim.run("reference-2020", tmp_path, as_of=1990, simulate=False)
+    assert not any(tmp_path.iterdir())
+
+
+def test_coverage_result_converts_and_shows(reference):
+    result = iadsim.coverage(reference, as_of=[2012, "2020-12-31"], altitudes_m=[10000], resolution_km=40)
+    assert "2012-12-31, 2020-12-31" in repr(result)
+    rows = result.to_pandas()
+    assert set(rows.as_of) == {"2012-12-31", "2020-12-31"} and (rows.altitude_m == 10000).all()
+    areas = result.to_geopandas()
+    assert set(areas.quantity) <= {"detected", "engageable"} and areas.crs.to_epsg() == 4326
+    assert "<table>" in result._repr_html_()
+
+
+def test_a_missing_extra_says_how_to_install_it(monkeypatch):
+    real = dataframes.importlib.import_module
+
+    def fake(name, *args, **kwargs):
+        if name.split(".")[0] in ("pandas", "geopandas"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(dataframes.importlib, "import_module", fake)
+    with pytest.raises(ImportError, match=r"pip install 'iadsim\[analysis\]'"):
+        iadsim.order_of_battle(iadsim.load_scenario("reference-2020")).to_pandas()
