@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from iadsim.oob import OrderOfBattle
-from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
+from iadsim.scenario.provenance import cited_source_ids, collect_assumptions, collect_overrides
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
 
@@ -103,11 +103,32 @@ def oob_section(oob: OrderOfBattle) -> ReportSection:
 
 
 def assumptions_section(scenario: Scenario) -> ReportSection:
-    """Every value no source gives, with the reason it was assumed."""
+    """Every value no source gives, with the reason it was assumed and its plausible range; the
+    values the scenario's own files (or chosen variants) set over the reference data, with the
+    file and line; the variants and the option chosen."""
     items = collect_assumptions(scenario)
-    rows = [[a.record, a.field, a.reason] for a in items]
-    body = (f"<p>{len(items)} assumptions. Everything else cites a source below.</p>"
-            + table(["record", "field", "why it is assumed"], rows))
+    ranged = sum(1 for a in items if a.range)
+    rows = [[a.record, a.field, a.reason, a.range] for a in items]
+    body = (f"<p>{len(items)} assumptions, {ranged} with a plausible range (what "
+            "<code>iadsim sensitivity</code> samples). Everything else cites a source below.</p>"
+            + table(["record", "field", "why it is assumed", "plausible range: why"], rows))
+    overrides = collect_overrides(scenario)
+    if overrides:
+        body += ("<h3>Values this scenario sets</h3><p>Each replaces an included value; its source "
+                 "is the file and line (or the variant) that set it, and the included value's "
+                 "source, assumption and range no longer apply.</p>"
+                 + table(["record", "field", "set by"],
+                         [[o.record, o.field, o.where] for o in overrides]))
+    if scenario.variants:
+        vrows = []
+        for vid, variant in scenario.variants.items():
+            for oid, option in variant.options.items():
+                why = ", ".join(option.sources) if option.sources else f"assumed: {option.assumed}"
+                vrows.append([vid if oid == next(iter(variant.options)) else "", oid,
+                              "chosen" if oid == variant.chosen else "", option.description, why])
+        body += ("<h3>Variants</h3><p>Choices between published alternatives; the run uses the "
+                 "chosen option, a sensitivity study tries each.</p>"
+                 + table(["variant", "option", "", "what", "sources"], vrows))
     return ReportSection("assumptions", "Assumptions", body)
 
 

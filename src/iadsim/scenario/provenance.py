@@ -9,16 +9,38 @@ from pydantic import BaseModel
 
 from iadsim.scenario.schema import Scenario, default_sensing_settings, default_tracking_settings
 
-__all__ = ["Assumption", "cited_source_ids", "collect_assumptions"]
+__all__ = ["Assumption", "Override", "cited_source_ids", "collect_assumptions", "collect_overrides"]
 
 
 @dataclass(frozen=True)
 class Assumption:
-    """A value no source gives: where it is (``units.blr_1_aamr``), which field, and why."""
+    """A value no source gives: where it is (``units.blr_1_aamr``), which field, and why; with its
+    plausible range where the data give one (``range``: '150 – 250 (uniform): why')."""
 
     record: str
     field: str
     reason: str
+    range: str = ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value a scenario file (or a chosen variant) set over an included one, and where."""
+
+    record: str
+    field: str
+    where: str
+
+
+def _range_text(record: BaseModel, field: str) -> str:
+    ranges = getattr(record, "ranges", None)
+    if not isinstance(ranges, dict) or field not in ranges:
+        return ""
+    value = getattr(record, field, None)
+    if not isinstance(value, int | float):
+        return ""
+    rng = ranges[field]
+    return f"{rng.describe(float(value))}: {rng.reason}"
 
 
 def _walk(obj: object, path: str) -> Iterator[tuple[str, BaseModel]]:
@@ -45,13 +67,25 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
     for path, record in _walk(scenario, ""):
         assumed = getattr(record, "assumed", None)
         if isinstance(assumed, dict):
-            out += [Assumption(path, field, reason) for field, reason in assumed.items()]
-    if scenario.sensing is None:
-        out += [Assumption("sensing (default)", field, reason)
-                for field, reason in default_sensing_settings().assumed.items()]
-    if scenario.tracking is None:
-        out += [Assumption("tracking (default)", field, reason)
-                for field, reason in default_tracking_settings().assumed.items()]
+            out += [Assumption(path, field, reason, _range_text(record, field))
+                    for field, reason in assumed.items()]
+    defaults = [("sensing (default)", default_sensing_settings(), scenario.sensing),
+                ("tracking (default)", default_tracking_settings(), scenario.tracking)]
+    for name, settings, own in defaults:
+        if own is None:
+            out += [Assumption(name, field, reason, _range_text(settings, field))
+                    for field, reason in settings.assumed.items()]
+    return out
+
+
+def collect_overrides(scenario: Scenario) -> list[Override]:
+    """Every value the scenario's own files (or its chosen variants) set over an included value,
+    with the file and line (``overridden`` entries), in order."""
+    out = []
+    for path, record in _walk(scenario, ""):
+        overridden = getattr(record, "overridden", None)
+        if isinstance(overridden, dict):
+            out += [Override(path, field, where) for field, where in overridden.items()]
     return out
 
 
@@ -67,4 +101,7 @@ def cited_source_ids(scenario: Scenario) -> set[str]:
             for ids in sources.values():
                 if isinstance(ids, list):
                     cited.update(ids)
+    for variant in scenario.variants.values():
+        for option in variant.options.values():
+            cited.update(option.sources)
     return cited

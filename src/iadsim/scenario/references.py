@@ -106,6 +106,7 @@ class _Checker:
                     self.sources_of((*base, "equipment", i, "source"), item.get("source"))
         self.cycles("units", "parent", "unit hierarchy")
         self.readiness()
+        self.variants()
         for nid, node in _items(d.get("command_nodes")):
             base = ("command_nodes", nid)
             self.ref((*base, "nation"), node.get("nation"), self.nations, "nation", optional=False)
@@ -175,6 +176,12 @@ class _Checker:
                 pool, what = pools[target_kind]
                 self.ref(("events", eid, "target"), ev.get("target"), pool, what, optional=False)
         return self.findings
+
+    def variants(self) -> None:
+        """Each variant option's sources exist."""
+        for vid, variant in _items(self.data.get("variants")):
+            for oid, option in _items(variant.get("options")):
+                self.sources_of(("variants", vid, "options", oid, "sources"), option.get("sources"))
 
     def readiness(self) -> None:
         """Each unit's readiness state exists and fits its kind; one default per kind and duty."""
