@@ -103,7 +103,8 @@ def sobol_indices(y: NDArray[np.float64], k: int, seed: int) -> SobolIndices:
     if float(np.var(y)) == 0.0:  # a metric no factor moves: every index is 0, not 0/0
         zero = np.zeros(k)
         return SobolIndices(zero, zero, zero.copy(), zero.copy())
-    res = sobol.analyze(_problem(k), y, calc_second_order=False, seed=seed, print_to_console=False)
+    # SALib's sobol.analyze tests `if seed:`, so seed 0 would leave its bootstrap unseeded
+    res = sobol.analyze(_problem(k), y, calc_second_order=False, seed=seed + 1, print_to_console=False)
     keys = ("S1", "S1_conf", "ST", "ST_conf")
     return SobolIndices(*(np.asarray(res[key], dtype=np.float64) for key in keys))
 

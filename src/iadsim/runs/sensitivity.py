@@ -115,14 +115,15 @@ def _coverage_metric(text: str, scenario: Scenario) -> CoverageMetric | None:
     if match is None:
         return None
     altitude = float(match.group(1).replace(",", "")) * (1000.0 if match.group(2).lower() == "km" else 1.0)
-    rest = (text[:match.start()] + "," + text[match.end():]).lower()
+    rest = text[:match.start()] + "," + text[match.end():]
     for phrase, word in _KIND_WORDS.items():
-        rest = re.sub(rf"\b{phrase}\b", f",{word},", rest)
+        rest = re.sub(rf"\b{phrase}\b", f",{word},", rest, flags=re.I)
     tokens = [t.strip() for t in re.split(r"[,;]", rest) if t.strip()]
     regions = {_norm(r.name): r.name for r in default_regions()} | \
               {_norm(r.id): r.name for r in default_regions()}
     rcs = {_norm(k): k for k in scenario.catalog.rcs_classes} | \
           {_norm(v.name): k for k, v in scenario.catalog.rcs_classes.items()}
+    shown = {**{k: v for k, v in regions.items()}, **{k: v for k, v in rcs.items()}}
     region: str | None = None
     kind: str | None = None
     as_of: dt.date | None = None
@@ -141,12 +142,12 @@ def _coverage_metric(text: str, scenario: Scenario) -> CoverageMetric | None:
             as_of = (dt.date(year, int(d.group(2)), int(d.group(3))) if d.group(2)
                      else dt.date(year, 12, 31))
         else:
-            hint = difflib.get_close_matches(t, [*regions, *rcs], n=1)
+            hint = difflib.get_close_matches(t, list(shown), n=1)
             problems.append(f"'{token}' is not a region, RCS class, date or detected/engageable"
-                            + (f"; did you mean '{hint[0]}'?" if hint else ""))
-    if region is None:
+                            + (f"; did you mean '{shown[hint[0]]}'?" if hint else ""))
+    if region is None and not problems:
         problems.append("name a region (" + ", ".join(r.name for r in default_regions()) + ")")
-    if kind is None:
+    if kind is None and not problems:
         problems.append("say detected or engageable")
     if problems:
         raise SensitivityError([f"metric '{text}': {p}" for p in problems])
