@@ -43,6 +43,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_assignment.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_pipeline.py
 
 clean:

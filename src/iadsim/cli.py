@@ -340,6 +340,10 @@ def run(
     force: Annotated[bool, typer.Option(
         "--force", help="Replace an existing run folder of the same name (atomically) instead of "
         "writing a fresh one (NAME-2, NAME-3, ...).")] = False,
+    sensitivity: Annotated[bool, typer.Option(
+        "--sensitivity", help="Also measure how sure the run's key figures are: each range and "
+        "variant one at a time and 16 draws of all together (the report's 'How sure is this "
+        "figure?'; the study in RUN/sensitivity/). Needs the sensitivity extra.")] = False,
 ) -> None:
     """The main job: validate, compile, simulate, write a new run folder and its report; prints the
     report's path (in the folder it chose)."""
@@ -366,7 +370,46 @@ def run(
                                   force=force, progress=progress)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
+        if sensitivity:
+            run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
+            _run_sensitivity(run_sc, folder, coverage=not no_coverage, simulate=not no_sim,
+                             progress=progress)
     typer.echo(str(_render(folder)))
+
+
+RUN_KEY_COVERAGE = ("Lithuania, engageable, 10,000 m", "Latvia, engageable, 10,000 m",
+                    "Lithuania, detected, 1,000 m")
+"""The coverage figures of ``iadsim run --sensitivity`` (the README's headline)."""
+RUN_KEY_OUTCOMES = ("leakers", "missiles", "time to first track")
+"""The outcome figures of ``iadsim run --sensitivity`` when the run simulates hostile traffic."""
+
+
+def _run_sensitivity(sc: Scenario, folder: Path, *, coverage: bool, simulate: bool,
+                     progress: Callable[[str, int, int], None]) -> None:
+    """The study of ``iadsim run --sensitivity`` into RUN/sensitivity/: the run's key figures, every
+    range and variant one at a time and 16 draws of all together."""
+    from iadsim.analysis.sensitivity import SALibMissing
+    from iadsim.report.run import SENSITIVITY
+    from iadsim.runs.sensitivity import ScenarioEvaluator, SensitivityError, StudySettings, parse_metric
+    from iadsim.runs.sensitivity import run_study as run_sensitivity_study
+    from iadsim.runs.sweep import open_backend
+    from iadsim.scenario.factors import collect_factors
+
+    names = list(RUN_KEY_COVERAGE if coverage else ())
+    traffic = sc.traffic
+    if simulate and (traffic.flights or traffic.raids):
+        names += RUN_KEY_OUTCOMES
+    if not names:
+        raise UserError("--sensitivity needs coverage or a simulation with air traffic to measure")
+    factors = collect_factors(sc)
+    try:
+        metrics = tuple(parse_metric(n, sc) for n in names)
+        settings = StudySettings(oat=True, trajectories=0, sobol_samples=0, interval_samples=16)
+        with open_backend(None) as backend:
+            run_sensitivity_study(factors, ScenarioEvaluator(sc, metrics), folder / SENSITIVITY, backend,
+                                  settings, progress)
+    except (SensitivityError, SALibMissing) as exc:
+        raise UserError(str(exc)) from None
 
 
 def _render(folder: Path) -> Path:
