@@ -257,3 +257,16 @@ def test_sensitivity_result_values_are_finite_numbers(tmp_path, reference):
     assert all(np.isfinite(r["mu_star"]) and r["mu_star"] == 0 for r in result.morris)
     assert result.sobol == []  # nothing matters, so no factor is chosen for Sobol indices
     assert result.intervals[ev.metric_names[0]].low == result.intervals[ev.metric_names[0]].high == 0
+
+
+@pytest.mark.slow
+def test_cli_run_with_sensitivity_adds_how_sure_section(tmp_path):
+    r = _run(["run", "reference-2020", "--no-sim", "--sensitivity", "--out", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    report = Path(r.stdout.strip().splitlines()[-1])
+    html = report.read_text(encoding="utf-8")
+    assert "How sure is this figure?" in html and "Lithuania, engageable, 10,000 m" in html
+    assert "s400_missile" in html  # the assumption that moves Lithuania's engageable share most
+    assert (report.parent / "sensitivity" / "interval.parquet").exists()
+    again = _run(["report", str(report.parent)])
+    assert again.returncode == 0 and "How sure is this figure?" in report.read_text(encoding="utf-8")

@@ -651,24 +651,16 @@ def sweep(
 ) -> None:
     """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
     folder."""
-    from iadsim.runs.sweep import SweepError, load_spec, open_backend, plan_sweep, run_sweep
+    from iadsim.runs.sweep import SweepError, load_spec, plan_sweep, run_sweep
     from iadsim.sim.traffic import TrafficError
 
-    if scheduler is not None and local_cluster is not None:
-        raise UserError("--scheduler and --local-cluster exclude each other")
-    if jobs is not None and (scheduler is not None or local_cluster is not None):
-        raise UserError("--jobs sets local worker processes; it does not go with --scheduler or "
-                        "--local-cluster")
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs must be at least 1, got {jobs}")
-    if local_cluster is not None and local_cluster < 1:
-        raise UserError(f"--local-cluster must be at least 1, got {local_cluster}")
+    backend_cm = _open_backend_checked(jobs, scheduler, local_cluster)
     path = _sweep_spec_path(spec)
     folder = output or Path("out") / f"sweep-{path.stem}"
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
         _check_sweep(plan)
-        with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
+        with backend_cm as backend, _replication_bar("tasks") as progress:
             result = run_sweep(plan, folder, backend, progress)
     except SweepError as exc:
         raise UserError("\n".join(exc.problems)) from None
