@@ -124,7 +124,9 @@ class Factor:
         if self.kind == "variant":
             return self.option(u)
         first = self.members[0]
-        return f"{first.at(u):.4g}" + (" …" if len(self.members) > 1 else "")
+        if len(self.members) > 1:  # a group: its members' values differ, its quantile does not
+            return {0.0: "low end", 1.0: "high end"}.get(float(u), f"quantile {u:.2f}")
+        return f"{first.at(u):.4g}"
 
 
 def _walk(obj: object, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], BaseModel]]:
