@@ -82,7 +82,7 @@ def _interval_text(row: dict[str, Any]) -> str:
             f"±{_fmt(row['high_error'], 2)}; {row['level']:.0%} of {row['samples']} draws)")
 
 
-def how_sure_section(folder: Path, anchor: str = "how-sure") -> ReportSection:
+def how_sure_section(folder: Path, anchor: str = "how-sure", link_study: bool = True) -> ReportSection:
     """'How sure is this figure?': each metric's value, its interval under all ranges together and
     the two assumptions that move it most one at a time, from a study folder."""
     manifest = read_manifest(folder)
@@ -101,8 +101,9 @@ def how_sure_section(folder: Path, anchor: str = "how-sure") -> ReportSection:
     body = (f"<p>Each figure under the {n_factors} stated ranges and variants of its assumptions "
             "(docs/sensitivity.md): the interval holds the central share of draws of all ranges "
             "together, with the sampling error of its ends; the two assumptions that move it most one "
-            "at a time, with the change at each end. The full study is in "
-            f"<code>{esc(folder.name)}/report.html</code>.</p>"
+            "at a time, with the change at each end."
+            + (f" The full study is in <code>{esc(folder.name)}/report.html</code>." if link_study else "")
+            + "</p>"
             + table(["figure", "value", "interval under all ranges", "moved most by"], rows, numeric=[1]))
     return ReportSection(anchor, "How sure is this figure?", body)
 
@@ -119,7 +120,7 @@ def write_sensitivity_report(folder: Path) -> Path:
     oat, morris, sobol = _rows(folder, "one_at_a_time"), _rows(folder, "morris"), _rows(folder, "sobol")
     cases = _rows(folder, "cases")
     base = next((c for c in cases if c["stage"] == "base"), {})
-    sections = [how_sure_section(folder, "summary").body]
+    sections = [how_sure_section(folder, "summary", link_study=False).body]
     for i, metric in enumerate(metrics):
         png = save_figure(tornado_figure(metric, float(base.get(metric, math.nan)), oat),
                           folder / f"tornado-{i + 1}.png")
