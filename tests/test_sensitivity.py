@@ -270,3 +270,20 @@ def test_cli_run_with_sensitivity_adds_how_sure_section(tmp_path):
     assert (report.parent / "sensitivity" / "interval.parquet").exists()
     again = _run(["report", str(report.parent)])
     assert again.returncode == 0 and "How sure is this figure?" in report.read_text(encoding="utf-8")
+
+
+def test_a_point_the_model_refuses_has_no_value_and_a_note(reference, tmp_path):
+    """A factor whose high end breaks the schema (a minimum range above the maximum): that point has
+    no value, the study says why, and the rest of the study stands."""
+    bad = Factor("min_range", "range", "test", (RangeMember("catalog.missiles.s300ps_5v55r.min_range_km",
+                                                            5.0, 1.0, 200.0, RangeDistribution.uniform),))
+    good = select_factors(collect_factors(reference), ["detection_range_convention"])
+    ev = ScenarioEvaluator(reference, (parse_metric("Latvia, detected, 10,000 m", reference),),
+                           resolution_km=25.0)
+    result = run_study([bad, *good], ev, tmp_path / "p", InlineBackend(),
+                       StudySettings(trajectories=0, sobol_samples=0, interval_samples=0))
+    oat = {(r["factor"], r["end"]): r["effect"] for r in result.oat}
+    assert math.isnan(oat[("min_range", "high")]) and oat[("min_range", "low")] == 0
+    assert oat[("detection_range_convention", "low")] < 0
+    assert any("min_range_km" in why and "max_range_km" in why for why in result.problems)
+    assert any("could not be made" in n for n in result.notes)

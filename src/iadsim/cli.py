@@ -780,6 +780,8 @@ def sensitivity(
             result = run_study(chosen, evaluator, folder, backend, settings, progress)
     except (SensitivityError, SALibMissing) as exc:
         raise UserError(str(exc)) from None
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     typer.echo(f"{result.evaluations - result.ran} evaluations were already done, {result.ran} ran",
                err=True)
     typer.echo(str(write_sensitivity_report(folder)))

@@ -147,6 +147,9 @@ def write_sensitivity_report(folder: Path) -> Path:
                              [[r["factor"], _fmt(r["s1"]), _fmt(r["s1_ci"], 2), _fmt(r["st"]),
                                _fmt(r["st_ci"], 2)] for r in s_rows], numeric=[1, 2, 3, 4]))
         sections.append(part)
+    notes = [r["note"] for r in _rows(folder, "notes")]
+    if notes:
+        sections.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
     sections.append("<h2>Factors</h2><p>Each range or variant of the scenario that the study varied, "
                     "what it spans and why. A factor marked inert cannot move the metrics (it changes "
                     "no input of the coverage study); its points were evaluated once.</p>"

@@ -50,6 +50,9 @@ FORMAT = "iadsim-sensitivity/1"
 MANIFEST = "manifest.json"
 EVALUATIONS = "evaluations"
 
+PROBLEM = "problem"
+"""The key of an evaluation's values that says why a point could not be evaluated."""
+
 Point = dict[str, float | None]
 """A factor name → its quantile in [0, 1] (None: the scenario's own value or chosen option)."""
 
@@ -284,11 +287,21 @@ class _ScenarioTask:
 
 def _evaluate_scenario_task(task: _ScenarioTask) -> list[dict[str, float]]:
     """Apply each point's factors to the scenario and evaluate the metrics (run by workers)."""
-    out = []
+    from iadsim.scenario.errors import ScenarioErrors
+    from iadsim.scenario.overrides import OverrideError
+
+    out: list[dict[str, Any]] = []
     for point in task.points:
-        scenario = apply_factors(task.scenario, task.factors, point)
-        out.append(evaluate_metrics(scenario, task.metrics, replication=task.replication,
-                                    resolution_km=task.resolution_km, dem=task.dem))
+        try:
+            scenario = apply_factors(task.scenario, task.factors, point)
+            out.append(evaluate_metrics(scenario, task.metrics, replication=task.replication,
+                                        resolution_km=task.resolution_km, dem=task.dem))
+        except (ScenarioErrors, OverrideError) as exc:
+            # a combination of values the model refuses (e.g. a node cycle that makes relayed
+            # tracks stale): no value at this point, and the reason, reported with the study
+            reason = "; ".join(e.message for e in exc.errors) if isinstance(exc, ScenarioErrors) \
+                else "; ".join(exc.problems)
+            out.append({**{m.name: math.nan for m in task.metrics}, PROBLEM: reason})
     return out
 
 
@@ -437,6 +450,8 @@ class SensitivityResult:
     evaluations: int = 0
     ran: int = 0
     settings: StudySettings = field(default_factory=StudySettings)
+    problems: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def top_factors(self, metric: str, n: int = 2) -> list[tuple[str, float]]:
         """The ``n`` factors that move ``metric`` most one at a time: (name, largest |effect|)."""
@@ -479,18 +494,19 @@ class _Store:
 
     def __init__(self, out: Path) -> None:
         self.dir = out / EVALUATIONS
-        self.values: dict[tuple[str, int], dict[str, float]] = {}
+        self.values: dict[tuple[str, int], dict[str, Any]] = {}
         self.dir.mkdir(parents=True, exist_ok=True)
         for tmp in self.dir.glob(".*.tmp-*"):
             tmp.unlink()  # left by a killed run; never read
         for path in sorted(self.dir.glob("*.json")):
             for rec in json.loads(path.read_text(encoding="utf-8")):
                 self.values[(rec["key"], int(rec["replication"]))] = {
-                    k: (math.nan if v is None else float(v)) for k, v in rec["values"].items()}
+                    k: (v if k == PROBLEM else math.nan if v is None else float(v))
+                    for k, v in rec["values"].items()}
 
-    def add(self, records: list[tuple[str, int, dict[str, float]]]) -> None:
+    def add(self, records: list[tuple[str, int, dict[str, Any]]]) -> None:
         data = [{"key": k, "replication": r,
-                 "values": {m: (v if math.isfinite(v) else None) for m, v in vals.items()}}
+                 "values": {m: (v if m == PROBLEM or math.isfinite(v) else None) for m, v in vals.items()}}
                 for k, r, vals in records]
         text = json.dumps(data, separators=(",", ":"))
         name = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20] + ".json"
@@ -549,6 +565,8 @@ class _Runner:
         self.factors, self.relevant, self.evaluator = list(factors), list(relevant), evaluator
         self.store, self.backend, self.progress = store, backend, progress
         self.ran = 0
+        self.problems: dict[str, int] = {}  # why points could not be evaluated → how many
+        self.counted: set[str] = set()
 
     def evaluate(self, phase: str, points: Sequence[Point]) -> list[dict[str, list[float]]]:
         """Every point's metrics per replication ({metric: [value per replication]}), evaluating
@@ -579,6 +597,12 @@ class _Runner:
             done += len(batch_keys)
             if self.progress:
                 self.progress(phase, done, total)
+        for k in sorted(set(keys) - self.counted):
+            self.counted.add(k)
+            for r in reps:
+                problem = self.store.values[(k, r)].get(PROBLEM)
+                if problem:
+                    self.problems[problem] = self.problems.get(problem, 0) + 1
         return [{m: [self.store.values[(k, r)].get(m, math.nan) for r in reps]
                  for m in self.evaluator.metric_names} for k in keys]
 
@@ -680,7 +704,11 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
         record("morris", points, values)
         for m in metrics:
             y = np.array([_mean(v[m]) for v in values])
-            idx = morris_indices(x, np.nan_to_num(y), settings.levels, settings.seed)
+            if not np.all(np.isfinite(y)):
+                result.notes.append(f"Morris indices of '{m}' not computed: {int((~np.isfinite(y)).sum())} "
+                                    "of its points have no value (see the problems)")
+                continue
+            idx = morris_indices(x, y, settings.levels, settings.seed)
             for i, f in enumerate(factors):
                 result.morris.append({"metric": m, "factor": f.name, "mu_star": float(idx.mu_star[i]),
                                       "mu_star_ci": float(idx.mu_star_conf[i]), "mu": float(idx.mu[i]),
@@ -706,13 +734,18 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
             values = runner.evaluate("Sobol indices", points)
             record("sobol", points, values)
             for m in metrics:
-                y = np.nan_to_num(np.array([_mean(v[m]) for v in values]))
+                y = np.array([_mean(v[m]) for v in values])
+                if not np.all(np.isfinite(y)):
+                    result.notes.append(f"Sobol indices of '{m}' not computed: some points have no value")
+                    continue
                 si = sobol_indices(y, len(chosen), settings.seed)
                 for i, f in enumerate(chosen):
                     result.sobol.append({"metric": m, "factor": f.name, "s1": float(si.s1[i]),
                                          "s1_ci": float(si.s1_conf[i]), "st": float(si.st[i]),
                                          "st_ci": float(si.st_conf[i])})
     result.cases = cases
+    result.problems = dict(runner.problems)
+    result.notes += [f"{n} evaluations could not be made: {why}" for why, n in runner.problems.items()]
     result.evaluations = len(runner.store.values)
     result.ran = runner.ran
     write_tables(result, out)
@@ -728,6 +761,7 @@ def write_tables(result: SensitivityResult, out: Path) -> list[Path]:
         "interval": [{"metric": m, "base": result.base[m], "low": i.low, "high": i.high,
                       "low_error": i.low_error, "high_error": i.high_error, "median": i.median,
                       "samples": i.samples, "level": i.level} for m, i in result.intervals.items()],
+        "notes": [{"note": n} for n in result.notes],
         "factors": [{"factor": f.name, "kind": f.kind, "spans": f.describe(), "reason": f.reason,
                      "relevant": rel} for f, rel in zip(result.factors, result.relevant, strict=True)],
     }
