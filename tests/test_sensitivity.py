@@ -287,3 +287,14 @@ def test_a_point_the_model_refuses_has_no_value_and_a_note(reference, tmp_path):
     assert oat[("detection_range_convention", "low")] < 0
     assert any("min_range_km" in why and "max_range_km" in why for why in result.problems)
     assert any("could not be made" in n for n in result.notes)
+
+
+def test_scenario_errors_cross_process_boundaries():
+    """A C2 or traffic error raised in a worker reaches the parent as itself (it broke the pool)."""
+    import pickle
+
+    from iadsim.c2.network import C2Error
+    from iadsim.scenario.errors import ScenarioError
+
+    err = pickle.loads(pickle.dumps(C2Error([ScenarioError("no node", ("c2",))])))
+    assert isinstance(err, C2Error) and err.errors[0].message == "no node"
