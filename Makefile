@@ -49,6 +49,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_wta.py
 	$(BIN)/python bench/bench_real_trajectories.py
 	$(BIN)/python bench/bench_sweep.py
+	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_pipeline.py
 
 clean:

@@ -496,6 +496,10 @@ def run(
         "--force", help="Replace an existing run folder of the same name (atomically) instead of "
         "writing a fresh one (NAME-2, NAME-3, ...).")] = False,
     allow_outside_data: AllowOutsideOpt = False,
+    sensitivity: Annotated[bool, typer.Option(
+        "--sensitivity", help="Also measure how sure the run's key figures are: each range and "
+        "variant one at a time and 16 draws of all together (the report's 'How sure is this "
+        "figure?'; the study in RUN/sensitivity/). Needs the sensitivity extra.")] = False,
 ) -> None:
     """The main job: validate, compile, simulate, write a new run folder and its report; prints the
     report's path (in the folder it chose)."""
@@ -524,6 +528,10 @@ def run(
                                   force=force, progress=progress, allow_outside_data=allow_outside_data)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
+        if sensitivity:
+            run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
+            _run_sensitivity(run_sc, folder, coverage=not no_coverage, simulate=not no_sim,
+                             progress=progress)
     typer.echo(str(_render(folder)))
     if progress_format is ProgressFormat.bar:
         _print_run_summary(folder)
@@ -574,6 +582,41 @@ def _print_run_summary(folder: Path) -> None:
         err.print(table)
     if not findings.classes and not findings.regions:
         err.print(findings.sentences[0], markup=False)
+
+
+RUN_KEY_COVERAGE = ("Lithuania, engageable, 10,000 m", "Latvia, engageable, 10,000 m",
+                    "Lithuania, detected, 1,000 m")
+"""The coverage figures of ``iadsim run --sensitivity`` (the README's headline)."""
+RUN_KEY_OUTCOMES = ("leakers", "missiles", "time to first track")
+"""The outcome figures of ``iadsim run --sensitivity`` when the run simulates hostile traffic."""
+
+
+def _run_sensitivity(sc: Scenario, folder: Path, *, coverage: bool, simulate: bool,
+                     progress: Callable[[str, int, int], None]) -> None:
+    """The study of ``iadsim run --sensitivity`` into RUN/sensitivity/: the run's key figures, every
+    range and variant one at a time and 16 draws of all together."""
+    from iadsim.analysis.sensitivity import SALibMissing
+    from iadsim.report.run import SENSITIVITY
+    from iadsim.runs.sensitivity import ScenarioEvaluator, SensitivityError, StudySettings, parse_metric
+    from iadsim.runs.sensitivity import run_study as run_sensitivity_study
+    from iadsim.runs.sweep import open_backend
+    from iadsim.scenario.factors import collect_factors
+
+    names = list(RUN_KEY_COVERAGE if coverage else ())
+    traffic = sc.traffic
+    if simulate and (traffic.flights or traffic.raids):
+        names += RUN_KEY_OUTCOMES
+    if not names:
+        raise UserError("--sensitivity needs coverage or a simulation with air traffic to measure")
+    factors = collect_factors(sc)
+    try:
+        metrics = tuple(parse_metric(n, sc) for n in names)
+        settings = StudySettings(oat=True, trajectories=0, sobol_samples=0, interval_samples=16)
+        with open_backend(None) as backend:
+            run_sensitivity_study(factors, ScenarioEvaluator(sc, metrics), folder / SENSITIVITY, backend,
+                                  settings, progress)
+    except (SensitivityError, SALibMissing) as exc:
+        raise UserError(str(exc)) from None
 
 
 def _render(folder: Path) -> Path:
@@ -1101,24 +1144,16 @@ def sweep(
 ) -> None:
     """Run a parameter sweep (cases × replications) into a partitioned Parquet dataset; prints the
     folder."""
-    from iadsim.runs.sweep import SweepError, load_spec, open_backend, plan_sweep, run_sweep
+    from iadsim.runs.sweep import SweepError, load_spec, plan_sweep, run_sweep
     from iadsim.sim.traffic import TrafficError
 
-    if scheduler is not None and local_cluster is not None:
-        raise UserError("--scheduler and --local-cluster exclude each other")
-    if jobs is not None and (scheduler is not None or local_cluster is not None):
-        raise UserError("--jobs sets local worker processes; it does not go with --scheduler or "
-                        "--local-cluster")
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs must be at least 1, got {jobs}")
-    if local_cluster is not None and local_cluster < 1:
-        raise UserError(f"--local-cluster must be at least 1, got {local_cluster}")
+    backend_cm = _open_backend_checked(jobs, scheduler, local_cluster)
     path = _sweep_spec_path(spec)
     folder = output or Path("out") / f"sweep-{path.stem}"
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
         _check_sweep(plan, allow_outside_data)
-        with open_backend(jobs, scheduler, local_cluster) as backend, _replication_bar("tasks") as progress:
+        with backend_cm as backend, _replication_bar("tasks") as progress:
             result = run_sweep(plan, folder, backend, progress)
     except SweepError as exc:
         raise UserError("\n".join(exc.problems)) from None
@@ -1131,6 +1166,119 @@ def sweep(
                    err=True)
     typer.echo(f"{result.tasks - result.ran} tasks were already done, {result.ran} ran", err=True)
     typer.echo(str(folder))
+
+
+def _open_backend_checked(jobs: int | None, scheduler: str | None, local_cluster: int | None) -> Any:
+    """``open_backend`` after checking the options go together (one message each)."""
+    from iadsim.runs.sweep import open_backend
+
+    if scheduler is not None and local_cluster is not None:
+        raise UserError("--scheduler and --local-cluster exclude each other")
+    if jobs is not None and (scheduler is not None or local_cluster is not None):
+        raise UserError("--jobs sets local worker processes; it does not go with --scheduler or "
+                        "--local-cluster")
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    if local_cluster is not None and local_cluster < 1:
+        raise UserError(f"--local-cluster must be at least 1, got {local_cluster}")
+    return open_backend(jobs, scheduler, local_cluster)
+
+
+@app.command(epilog=_example('iadsim sensitivity reference-2020 --metric "Lithuania, engageable, 10,000 m"',
+                             "iadsim sensitivity mixed-raid --metric leakers --factors 's400_*,link_*'"))
+@_user_errors
+def sensitivity(
+    scenario: ScenarioArg = None,
+    metric: Annotated[list[str] | None, typer.Option(
+        "--metric", help="A metric of a coverage study ('Lithuania, engageable, 10,000 m[, 2012][, RCS "
+        "class]') or of a run ('leakers', 'time to first track[, aircraft type]'); repeat for more. "
+        "Sobol factors are chosen by the first.", show_default=False)] = None,
+    factors: Annotated[str | None, typer.Option(
+        "--factors", help="Factors to vary, comma-separated names or patterns (link_*, c2.*); "
+        "default: every range and variant of the scenario (see --list).", show_default=False)] = None,
+    list_factors: Annotated[bool, typer.Option("--list", help="List the scenario's factors and exit.")]
+    = False,
+    output: Annotated[Path | None, typer.Option("--out", help="Study folder (default: "
+                                                "out/sensitivity-<scenario>); rerun with the same "
+                                                "folder to resume.", show_default=False)] = None,
+    trajectories: Annotated[int, typer.Option("--trajectories", help="Morris trajectories "
+                                              "(0: no screening).")] = 10,
+    levels: Annotated[int, typer.Option("--levels", help="Morris grid levels (even).")] = 4,
+    sobol_samples: Annotated[int, typer.Option("--sobol-samples", help="Saltelli base samples N, a "
+                                               "power of two (0: no Sobol indices).")] = 32,
+    sobol_factors: Annotated[int, typer.Option("--sobol-factors", help="Sobol indices for at most this "
+                                               "many factors, those Morris ranks highest.")] = 3,
+    interval_samples: Annotated[int, typer.Option("--interval-samples", help="Draws of all ranges "
+                                                  "together for each metric's interval (0: none).")] = 64,
+    no_oat: Annotated[bool, typer.Option("--no-oat", help="Skip the one-at-a-time design.")] = False,
+    replications: Annotated[int, typer.Option("--replications", help="Replications of each point (run "
+                                              "metrics; common random numbers).")] = 1,
+    resolution_km: Annotated[float, typer.Option("--resolution-km", help="Coverage grid cell size.")]
+    = 10.0,
+    dem: Annotated[str, typer.Option("--dem", help="Terrain: default (bundled ETOPO5), none, or a "
+                                     "GeoTIFF path.")] = "default",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the designs and bootstraps.")] = 0,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Local worker processes (default: the CPU "
+                                             "count; 1: no workers).", show_default=False)] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on this Dask distributed "
+                                                  "scheduler (e.g. tcp://host:8786).",
+                                                  show_default=False)] = None,
+    local_cluster: Annotated[int | None, typer.Option("--local-cluster", help="Run on a Dask LocalCluster "
+                                                      "of N single-threaded workers.",
+                                                      show_default=False)] = None,
+) -> None:
+    """How much a metric hangs on the scenario's stated ranges and variants: one at a time (tornado),
+    Morris screening, Sobol indices, the interval under all ranges; prints the report's path."""
+    from iadsim.analysis.sensitivity import SALibMissing
+    from iadsim.report.sensitivity import write_sensitivity_report
+    from iadsim.runs.sensitivity import (
+        ScenarioEvaluator,
+        SensitivityError,
+        StudySettings,
+        parse_metric,
+        run_study,
+    )
+    from iadsim.scenario import resolve_scenario_path
+    from iadsim.scenario.factors import FactorError, collect_factors, select_factors
+
+    sc = _load(scenario)
+    every = collect_factors(sc)
+    if list_factors:
+        for f in every:
+            out.print(f"{f.name} ({f.kind}): {f.describe()}", markup=False)
+        return
+    if not metric:
+        raise UserError("give at least one --metric (e.g. --metric 'Lithuania, engageable, 10,000 m' "
+                        "or --metric leakers)")
+    if replications < 1:
+        raise UserError(f"--replications must be at least 1, got {replications}")
+    if resolution_km <= 0:
+        raise UserError(f"--resolution-km must be positive, got {resolution_km}")
+    try:
+        metrics = tuple(parse_metric(m, sc) for m in metric)
+        chosen = select_factors(every, [p.strip() for p in factors.split(",") if p.strip()]
+                                if factors else None)
+    except (SensitivityError, FactorError) as exc:
+        raise UserError(str(exc)) from None
+    names = [m.name for m in metrics]
+    if len(set(names)) != len(names):
+        raise UserError(f"--metric repeats a metric: {', '.join(names)}")
+    folder = output or Path("out") / f"sensitivity-{resolve_scenario_path(scenario).stem}"
+    settings = StudySettings(oat=not no_oat, trajectories=trajectories, levels=levels,
+                             sobol_samples=sobol_samples, sobol_factors=sobol_factors,
+                             interval_samples=interval_samples, seed=seed)
+    evaluator = ScenarioEvaluator(sc, metrics, replications, resolution_km,
+                                  None if dem == "none" else dem)
+    try:
+        with _open_backend_checked(jobs, scheduler, local_cluster) as backend, _progress_bars() as progress:
+            result = run_study(chosen, evaluator, folder, backend, settings, progress)
+    except (SensitivityError, SALibMissing) as exc:
+        raise UserError(str(exc)) from None
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"{result.evaluations - result.ran} evaluations were already done, {result.ran} ran",
+               err=True)
+    typer.echo(str(write_sensitivity_report(folder)))
 
 
 @app.command("sweep-report", epilog=_example("iadsim sweep-report out/sweep-sweep-violation"))

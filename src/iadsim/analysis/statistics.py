@@ -16,7 +16,7 @@ import pyarrow as pa
 from iadsim.scenario.schema import Arrangement
 
 __all__ = ["ARRANGEMENT_NAMES", "CONFIDENCE", "METRICS", "Metric", "MetricSummary", "mean_ci",
-           "parse_arrangements", "summarise"]
+           "metric_value", "parse_arrangements", "summarise"]
 
 CONFIDENCE = 0.95
 """The confidence level of every interval (two-sided, Student t)."""
@@ -192,6 +192,11 @@ def _run_value(metric: Metric, rows: _Rows) -> tuple[float, int]:
         n = sum(int(r["missiles"]) for r in objs)
         return float(n), n
     raise KeyError(metric.name)
+
+
+def metric_value(name: str, outcomes: pa.Table) -> float:
+    """The value of metric ``name`` (``METRICS``) in one replication's outcomes table."""
+    return _run_value(_METRIC[name], _rows(outcomes))[0]
 
 
 def _run_difference(metric: Metric, rows: _Rows, base: _Rows) -> tuple[float, int]:

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from iadsim.coverage.grid import CoverageGrid
-from iadsim.coverage.viewsheds import SiteViewsheds
+from iadsim.coverage.viewsheds import SiteViewsheds, shared_viewsheds
 from iadsim.engagement.lar import Aspect, LaunchRegion, launch_region
 from iadsim.geo.radar_geometry import (
     EARTH_RADIUS_M,
@@ -283,7 +283,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     raise CoverageError(
                         f"the layer at {layer:g} m above sea level lies below ground everywhere "
                         "in the area; use higher altitudes or --alt-ref agl")
-    terrain_los = SiteViewsheds(ground, grid, k) if ground is not None else None
+    terrain_los = shared_viewsheds(ground, grid, k) if ground is not None else None
 
     groups = (*tuple(sorted(set(world.unit_nation.tolist()))), JOINT)
     log_miss = {g: np.zeros(shape, dtype=np.float32) for g in groups}

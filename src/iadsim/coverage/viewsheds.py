@@ -13,7 +13,10 @@ from iadsim.coverage.grid import CoverageGrid
 from iadsim.geo.radar_geometry import curvature_coefficient
 from iadsim.geo.viewshed import min_visible_height
 
-__all__ = ["SiteViewsheds"]
+__all__ = ["SiteViewsheds", "shared_viewsheds"]
+
+MAX_CACHED_BYTES = 256 * 2**20
+"""A SiteViewsheds drops its oldest viewsheds beyond this many bytes (fine grids over long studies)."""
 
 
 class SiteViewsheds:
@@ -25,6 +28,7 @@ class SiteViewsheds:
         self.cc = curvature_coefficient(k)
         self.cache: dict[tuple[int, int, float, float],
                          tuple[tuple[slice, slice], NDArray[np.float32]]] = {}
+        self.cached_bytes = 0
 
     def min_visible(self, row: int, col: int, height_m: float, radius_m: float,
                     ) -> tuple[tuple[slice, slice], NDArray[np.float32]]:
@@ -42,5 +46,25 @@ class SiteViewsheds:
             minvis = min_visible_height(box, self.grid.resolution_m, row - window[0].start,
                                         col - window[1].start, height_m, radius_m * 1.1,
                                         curvature_coeff=self.cc)
-            self.cache[key] = (window, np.asarray(minvis, dtype=np.float32))
+            shed = np.asarray(minvis, dtype=np.float32)
+            while self.cache and self.cached_bytes + shed.nbytes > MAX_CACHED_BYTES:
+                oldest = next(iter(self.cache))
+                self.cached_bytes -= self.cache.pop(oldest)[1].nbytes
+            self.cache[key] = (window, shed)
+            self.cached_bytes += shed.nbytes
         return self.cache[key]
+
+
+_SHARED: dict[tuple[object, ...], SiteViewsheds] = {}
+
+
+def shared_viewsheds(ground: NDArray[np.float32], grid: CoverageGrid, k: float) -> SiteViewsheds:
+    """The SiteViewsheds of this ground, grid and k, kept for the process's next call: a sensitivity
+    study or a coverage study over several dates computes each site's viewshed once (a site's
+    viewshed depends on its cell, antenna height and reach only). Keeps the last one."""
+    key = (grid.crs, tuple(grid.transform), grid.shape, float(k), ground.shape,
+           hash(np.ascontiguousarray(ground).tobytes()))
+    if key not in _SHARED:
+        _SHARED.clear()
+        _SHARED[key] = SiteViewsheds(ground, grid, k)
+    return _SHARED[key]

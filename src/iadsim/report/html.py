@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from iadsim.oob import OrderOfBattle
-from iadsim.scenario.provenance import cited_source_ids, collect_assumptions
+from iadsim.scenario.provenance import cited_source_ids, collect_assumptions, collect_overrides
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
 
@@ -127,11 +127,35 @@ def oob_section(oob: OrderOfBattle, data: str | None = None) -> ReportSection:
 
 
 def assumptions_section(scenario: Scenario, data: str | None = None) -> ReportSection:
-    """Every value no source gives, with the reason it was assumed."""
+    """Every value no source gives, with the reason it was assumed and its plausible range; the
+    values the scenario's own files set over the reference data, with the file and line; the
+    variants and the option in effect."""
     items = collect_assumptions(scenario)
-    rows = [[a.record, a.field, a.reason] for a in items]
-    body = (f"<p>{len(items)} assumptions. Everything else cites a source below.</p>"
-            + table(["record", "field", "why it is assumed"], rows, breakable=[0], data=data))
+    ranged = sum(1 for a in items if a.range)
+    rows = [[a.record, a.field, a.reason, a.range] for a in items]
+    body = (f"<p>{len(items)} assumptions, {ranged} with a plausible range (what "
+            "<code>iadsim sensitivity</code> samples). Everything else cites a source below.</p>"
+            + table(["record", "field", "why it is assumed", "plausible range: why"], rows,
+                    breakable=[0], data=data))
+    overrides = collect_overrides(scenario)
+    if overrides:
+        body += ("<h3>Values this scenario sets</h3><p>Each replaces an included value; its source "
+                 "is the file and line that set it, and the included value's source, assumption and "
+                 "range no longer apply.</p>"
+                 + table(["record", "field", "set by"], [[o.record, o.field, o.where] for o in overrides]))
+    if scenario.variants:
+        vrows = []
+        for vid, variant in scenario.variants.items():
+            for oid, option in variant.options.items():
+                why = ", ".join(option.source)
+                if option.assumed:
+                    why += "; assumed: " + "; ".join(option.assumed.values())
+                vrows.append([vid if oid == next(iter(variant.options)) else "", oid,
+                              "in effect" if oid == scenario.chosen(vid) else "", option.name, why])
+        body += ("<h3>Variants</h3><p>Choices between published alternatives; the run uses the "
+                 "option in effect (<code>choose:</code> in a scenario selects another), a "
+                 "sensitivity study tries each.</p>"
+                 + table(["variant", "option", "", "what", "sources"], vrows))
     return ReportSection("assumptions", "Assumptions", body)
 
 

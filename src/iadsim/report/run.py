@@ -99,6 +99,7 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
         oob_section(oob, data=OOB_CSV),
         *([coverage_section] if coverage_section is not None else []),
         *([sim_section] if sim_section is not None else []),
+        *_how_sure(folder),
         ReportSection("years", "Launchers over the years",
                       embedded_png(years_png, "launchers in service by year")
                       + "<p class='muted'>State on 31 December of each year, from the in-service "
@@ -123,6 +124,21 @@ def render_run_report(run: Path | RunFolder) -> RunReport:
     report = render_report(scenario, day, sections, meta, folder / REPORT, warnings=warnings,
                            lead=findings_box(run_findings(rf), warnings))
     return RunReport(folder, report, (report, map_png, years_png, *sim_files))
+
+
+SENSITIVITY = "sensitivity"
+"""The study folder of ``iadsim run --sensitivity`` inside a run folder."""
+
+
+def _how_sure(folder: Path) -> list[ReportSection]:
+    """'How sure is this figure?' when the run has a finished sensitivity study (``--sensitivity``)."""
+    from iadsim.report.sensitivity import how_sure_section, write_sensitivity_report
+
+    study = folder / SENSITIVITY
+    if not (study / "interval.parquet").exists():
+        return []
+    write_sensitivity_report(study)
+    return [how_sure_section(study)]
 
 
 def _simulation_section(scenario: Scenario, rf: RunFolder, summary: dict[str, Any],

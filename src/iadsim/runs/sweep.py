@@ -29,13 +29,13 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from pydantic import ValidationError
 
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.scenario import load_scenario, resolve_scenario_path
-from iadsim.scenario.errors import format_path
+from iadsim.scenario.overrides import OverrideError, split_path
+from iadsim.scenario.overrides import apply_overrides as _apply_overrides
 from iadsim.scenario.schema import Scenario
 from iadsim.scenario.yamlio import read_yaml_file
 
@@ -247,97 +247,25 @@ def load_spec(path: Path) -> Spec:
 # -- overrides ---------------------------------------------------------------------------------------
 
 
-def _split(path: str) -> list[str | int]:
-    return [int(p) if p.isdigit() else p for p in path.split(".")]
-
-
-def _model_fields(parts: Sequence[str | int]) -> list[str]:
-    """The field names (aliases) of the schema model at ``parts``; empty if it is not a model."""
-    from iadsim.scenario.loader import _model_at
-
-    model = _model_at(list(parts))
-    if model is None:
-        return []
-    return [info.alias or name for name, info in model.model_fields.items()]
-
-
-def _set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``value`` at the dotted ``path`` of the dumped scenario.
-
-    The dump holds only the fields the scenario sets (so the schema sees the same fields as set as
-    in the YAML); a field of a schema model that is not set yet (its default) may be set too. A key of
-    a mapping (a unit id, a raid name) or a list index must exist.
-    """
-    parts = _split(path)
-    node: Any = data
-    for i, part in enumerate(parts):
-        here = format_path(parts[:i]) if i else "the scenario"
-        last = i == len(parts) - 1
-        if isinstance(node, dict):
-            if part not in node:
-                fields = _model_fields(parts[:i])
-                if str(part) in fields:
-                    if last:
-                        node[part] = value
-                        return
-                    node[part] = {}
-                    node = node[part]
-                    continue
-                keys = sorted({*(str(k) for k in node), *fields})
-                near = difflib.get_close_matches(str(part), keys, n=3, cutoff=0.5)
-                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
-                shown = ", ".join(keys[:20]) + (", …" if len(keys) > 20 else "")
-                raise SweepError(f"parameter '{path}': '{part}' is not a key of {here}{hint} "
-                                 f"(valid keys: {shown or 'none'})")
-        elif isinstance(node, list):
-            if not isinstance(part, int) or part >= len(node):
-                raise SweepError(f"parameter '{path}': {here} is a list of {len(node)}; "
-                                 f"'{part}' is not an index of it (0 … {len(node) - 1})")
-        else:
-            what = "not set (null)" if node is None else f"a value ({node!r}), not a mapping"
-            raise SweepError(f"parameter '{path}': {here} is {what}, so it has no '{part}'")
-        if last:
-            node[part] = value
-        else:
-            node = node[part]
-
-
 def _get_path(data: Any, path: str) -> Any:
     node = data
-    for part in _split(path):
+    for part in split_path(path):
         node = node[part]
     return node
 
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
-    """The scenario with every dotted path set, re-validated by the schema.
-
-    Args:
-        scenario: the base scenario.
-        overrides: dotted path → value (e.g. ``{"c2.identification_time_s": 30}``).
+    """The scenario with every dotted path set, re-validated by the schema
+    (``iadsim.scenario.overrides.apply_overrides``, its problems as a SweepError).
 
     Raises:
         SweepError: a path that does not exist (naming the nearest valid keys), or a value the schema
             rejects (path, value and reason).
     """
-    if not overrides:
-        return scenario
-    data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
-    for path, value in overrides.items():
-        _set_path(data, path, value)
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors(include_url=False):
-            loc = format_path(tuple(err["loc"]))
-            changed = next((p for p in overrides if loc == p or loc.startswith(p + ".")
-                            or loc.startswith(p + "[")), None)
-            given = overrides[changed] if changed else err.get("input")
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"parameter '{changed or loc}' = {given!r}: rejected by the scenario schema at "
-                            f"'{loc}': {msg}")
-        raise SweepError(problems) from None
+        return _apply_overrides(scenario, overrides)
+    except OverrideError as exc:
+        raise SweepError(exc.problems) from None
 
 
 # -- the plan ----------------------------------------------------------------------------------------

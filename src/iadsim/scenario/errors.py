@@ -75,6 +75,10 @@ class ScenarioErrors(Exception):
         self.errors: list[ScenarioError] = sorted(errors, key=ScenarioError.sort_key)
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[ScenarioErrors], tuple[list[ScenarioError]]]:
+        # rebuilt from its errors, so that it crosses from a worker process to the parent
+        return type(self), (self.errors,)
+
     def render(self) -> str:
         n = len(self.errors)
         head = f"{n} error{'s' if n != 1 else ''} in the scenario:"

@@ -15,8 +15,7 @@ chain.
 from __future__ import annotations
 
 import difflib
-import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path as FsPath
@@ -26,8 +25,14 @@ from pydantic import BaseModel, ValidationError
 
 from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
 from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
+from iadsim.scenario.overrides import (
+    PROVENANCE_KEYS,
+    get_path,
+    mark_overridden,
+)
+from iadsim.scenario.overrides import model_at as _model_at
 from iadsim.scenario.references import check_references
-from iadsim.scenario.schema import Scenario
+from iadsim.scenario.schema import RANGES_PREFIX, Scenario
 from iadsim.scenario.yamlio import Document, read_yaml_file
 
 __all__ = [
@@ -184,7 +189,11 @@ class _Merger:
         self._apply_variants(merged, own, doc, included)
         own_locations = {p: loc for p, loc in doc.locations.items()
                          if not p or p[0] not in (_INCLUDE, _REMOVE)}
+        changed = [p for p in _overridden_leaves(own, merged.data) if not _own_provenance(own, p)]
         _merge_into(merged, own, own_locations)
+        for p in changed:
+            loc = own_locations.get(p)
+            mark_overridden(merged.data, p, f"{loc.file}:{loc.line}" if loc else shown)
         self._apply_variants(merged, own, doc,
                              {v: o for v, o in selection.items() if v in own_variants},
                              before=_mapping_or_empty(included))
@@ -260,6 +269,32 @@ def _mapping_or_empty(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _overridden_leaves(own: Mapping[str, Any], included: Mapping[str, Any],
+                       path: Path = ()) -> list[Path]:
+    """Paths of the values in a file's own content that replace a different included value (the
+    file overrides them); provenance mappings and variants are not values of the model."""
+    out: list[Path] = []
+    for key, value in own.items():
+        sub = (*path, key)
+        if key in PROVENANCE_KEYS or key == "overridden" or sub == ("variants",):
+            continue
+        before = included.get(key) if isinstance(included, dict) else None
+        if before is None:
+            continue
+        if isinstance(value, dict) and isinstance(before, dict):
+            out += _overridden_leaves(value, before, sub)
+        elif value != before:
+            out.append(sub)
+    return out
+
+
+def _own_provenance(own: Mapping[str, Any], path: Path) -> bool:
+    """Whether the file itself states the provenance of the field at ``path``."""
+    record = get_path(own, list(path[:-1]))
+    return isinstance(record, dict) and any(
+        isinstance(record.get(k), dict) and path[-1] in record[k] for k in (*PROVENANCE_KEYS, "overridden"))
+
+
 def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
     children: dict[str, list[str]] = {}
     for uid, unit in units.items():
@@ -289,9 +324,13 @@ def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Pa
         node = node[part]
     for key, value in data.items():
         sub = (*path, key)
-        if isinstance(value, dict) and isinstance(node.get(key), dict):
+        # a field's range is one statement: a file that gives one replaces the included one whole
+        whole = bool(path) and path[-1] == "ranges"
+        if isinstance(value, dict) and isinstance(node.get(key), dict) and not whole:
             if sub in locations:
-                target.locations[sub] = locations[sub]
+                # a record merged into keeps the place it is defined (a range or an override file
+                # adds to it; its fields point at where they are written)
+                target.locations.setdefault(sub, locations[sub])
             _merge_into(target, value, locations, sub)
         else:
             _drop_locations(target.locations, sub)
@@ -331,40 +370,6 @@ def _unit_hint(field: str) -> str:
     return f" in {word} (the unit is in the field name; write a plain number)" if word else ""
 
 
-def _unwrap(annotation: Any) -> tuple[Any, bool]:
-    """(inner type, is_container) for Optional[X], dict[K, X] and list[X] annotations."""
-    while True:
-        origin = typing.get_origin(annotation)
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if origin in (dict, list):
-            return args[-1], True
-        if origin is not None and len(args) == 1:
-            annotation = args[0]
-            continue
-        return annotation, False
-
-
-def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
-    """The pydantic model that the object at ``path`` must satisfy, walking the schema."""
-    model: Any = Scenario
-    skip_key = False
-    for part in path:
-        if skip_key:  # a mapping key or list index inside a container field
-            skip_key = False
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        fields = model.model_fields
-        info = fields.get(str(part)) or next(
-            (f for f in fields.values() if f.alias == part), None)
-        if info is None:
-            return None
-        model, skip_key = _unwrap(info.annotation)
-    if skip_key:
-        return None
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
 def _allowed_fields(model: type[BaseModel]) -> list[str]:
     return sorted((info.alias or name) for name, info in model.model_fields.items())
 
@@ -394,6 +399,11 @@ def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
                              allowed=str(expected).replace("'", ""))
     if kind == "value_error":
         msg = str(err["msg"]).removeprefix("Value error, ")
+        if msg.startswith(RANGES_PREFIX) and ":" in msg:
+            # a record's check of one field's range: point at that range
+            field_path, msg = msg.split(":", 1)
+            loc = (*loc, *field_path.split("."))
+            return ScenarioError(msg.strip(), loc, doc.location_of(loc))
         return ScenarioError(msg, loc, location)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return ScenarioError("expected a mapping of fields (key: value lines)", loc, location,

@@ -22,10 +22,12 @@ from iadsim.scenario.schema import (
 
 __all__ = [
     "Assumption",
+    "Override",
     "ProvenanceCount",
     "ProvenanceEntry",
     "cited_source_ids",
     "collect_assumptions",
+    "collect_overrides",
     "provenance_audit",
     "provenance_entries",
 ]
@@ -33,11 +35,33 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Assumption:
-    """A value no source gives: where it is (``units.blr_1_aamr``), which field, and why."""
+    """A value no source gives: where it is (``units.blr_1_aamr``), which field, and why; with its
+    plausible range where the data give one (``range``: '150 – 250 (uniform): why')."""
 
     record: str
     field: str
     reason: str
+    range: str = ""
+
+
+@dataclass(frozen=True)
+class Override:
+    """A value a scenario file (or a chosen variant) set over an included one, and where."""
+
+    record: str
+    field: str
+    where: str
+
+
+def _range_text(record: BaseModel, field: str) -> str:
+    ranges = getattr(record, "ranges", None)
+    if not isinstance(ranges, dict) or field not in ranges:
+        return ""
+    value = getattr(record, field, None)
+    if not isinstance(value, int | float):
+        return ""
+    rng = ranges[field]
+    return f"{rng.describe(float(value))}: {rng.reason}"
 
 
 def _walk(obj: object, path: Path = ()) -> Iterator[tuple[Path, BaseModel]]:
@@ -70,7 +94,8 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
             continue  # only the option in effect counts (below)
         assumed = getattr(record, "assumed", None)
         if isinstance(assumed, dict):
-            out += [Assumption(format_path(path), field, reason) for field, reason in assumed.items()]
+            out += [Assumption(format_path(path), field, reason, _range_text(record, field))
+                    for field, reason in assumed.items()]
     for vid, variant in scenario.variants.items():
         option = scenario.chosen(vid)
         others = ", ".join(f"'{o}' ({v.name})" for o, v in variant.options.items() if o != option)
@@ -80,12 +105,23 @@ def collect_assumptions(scenario: Scenario) -> list[Assumption]:
                               f"alternative{'s' if len(variant.options) > 2 else ''}: {others}"))
         out += [Assumption(f"variants.{vid}.options.{option}", field, reason)
                 for field, reason in variant.options[option].assumed.items()]
-    if scenario.sensing is None:
-        out += [Assumption("sensing (default)", field, reason)
-                for field, reason in default_sensing_settings().assumed.items()]
-    if scenario.tracking is None:
-        out += [Assumption("tracking (default)", field, reason)
-                for field, reason in default_tracking_settings().assumed.items()]
+    defaults = [("sensing (default)", default_sensing_settings(), scenario.sensing),
+                ("tracking (default)", default_tracking_settings(), scenario.tracking)]
+    for name, settings, own in defaults:
+        if own is None:
+            out += [Assumption(name, field, reason, _range_text(settings, field))
+                    for field, reason in settings.assumed.items()]
+    return out
+
+
+def collect_overrides(scenario: Scenario) -> list[Override]:
+    """Every value the scenario's own files set over an included value, with the file and line
+    (``overridden`` entries), in order."""
+    out = []
+    for path, record in _walk(scenario):
+        overridden = getattr(record, "overridden", None)
+        if isinstance(overridden, dict):
+            out += [Override(format_path(path), field, where) for field, where in overridden.items()]
     return out
 
 

@@ -8,6 +8,12 @@ Provenance rule: every numeric parameter that is set carries either a source
 (``sources: {field: [source ids]}``) or an assumption with its reason
 (``assumed: {field: "why"}``). Units and places carry a ``source`` list that covers the
 whole record, with ``assumed`` for the parts no source gives.
+
+A number may also carry its plausible range (``ranges: {field: {low, high, reason}}``), which
+sensitivity studies sample; a choice between published alternatives is a named variant
+(``variants:``). A value that a scenario file overrides is provenance of its own: the loader
+records the file and line in ``overridden: {field: "file:line"}`` and drops the inherited
+source, assumption and range of that field (docs/scenario-language.md).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ __all__ = [
     "AltitudeReference",
     "Arrangement",
     "ArrangementRules",
+    "AssumedRange",
     "C2Settings",
     "Catalog",
     "CivilTraffic",
@@ -66,6 +73,7 @@ __all__ = [
     "RadarRole",
     "RadarType",
     "Raid",
+    "RangeDistribution",
     "RcsClass",
     "ReadinessDefault",
     "ReadinessState",
@@ -101,31 +109,105 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class RangeDistribution(enum.StrEnum):
+    """How a sensitivity study samples a range: uniform, triangular with its mode at the value, or
+    uniform in the logarithm (for quantities known to within a factor)."""
+
+    uniform = "uniform"
+    triangular = "triangular"
+    loguniform = "loguniform"
+
+
+class AssumedRange(_Frozen):
+    """The plausible range of a number and why: absolute bounds (``low``, ``high``, in the field's
+    unit) or bounds relative to the value (``low_factor``, ``high_factor``), so that one range can be
+    shared by many records with a YAML anchor. Fields with the same ``group`` rest on one assumption
+    (e.g. the catalog's detection-range convention) and move together in a sensitivity study."""
+
+    low: float | None = None
+    high: float | None = None
+    low_factor: float | None = Field(None, gt=0)
+    high_factor: float | None = Field(None, gt=0)
+    distribution: RangeDistribution = RangeDistribution.uniform
+    group: Identifier | None = Field(
+        None, description="fields of one group are one assumption: sampled together, by quantile")
+    reason: NonEmptyText
+
+    @model_validator(mode="after")
+    def _bounds_given_and_ordered(self) -> AssumedRange:
+        absolute = self.low is not None or self.high is not None
+        relative = self.low_factor is not None or self.high_factor is not None
+        if absolute == relative:
+            raise ValueError("a range gives either low and high, or low_factor and high_factor")
+        lo, hi = ((self.low, self.high) if absolute else (self.low_factor, self.high_factor))
+        names = ("low", "high") if absolute else ("low_factor", "high_factor")
+        if lo is None or hi is None:
+            raise ValueError(f"a range needs both {names[0]} and {names[1]}")
+        if lo >= hi:
+            raise ValueError(f"{names[0]} ({lo:g}) must be below {names[1]} ({hi:g})")
+        if self.distribution is RangeDistribution.loguniform and lo <= 0:
+            raise ValueError(f"a loguniform range needs {names[0]} > 0 (given {lo:g})")
+        return self
+
+    def bounds(self, value: float) -> tuple[float, float]:
+        """(low, high) in the field's unit, for the field's ``value``."""
+        if self.low is not None and self.high is not None:
+            return self.low, self.high
+        assert self.low_factor is not None and self.high_factor is not None
+        return value * self.low_factor, value * self.high_factor
+
+    def describe(self, value: float) -> str:
+        """'150 – 250 (uniform)': the bounds for ``value`` and the distribution."""
+        lo, hi = self.bounds(value)
+        return f"{lo:.4g} – {hi:.4g} ({self.distribution.value})"
+
+
+RANGES_PREFIX = "ranges."
+"""Messages about one field's range start with ``ranges.FIELD:`` so the loader can point at it."""
+
+
 class Sourced(_Frozen):
     """A record whose numeric fields each carry a source or a stated assumption."""
 
     sources: dict[str, list[SourceId]] = Field(default_factory=dict)
     assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    ranges: dict[str, AssumedRange] = Field(
+        default_factory=dict, description="field -> its plausible range (sensitivity studies)")
+    overridden: dict[str, NonEmptyText] = Field(
+        default_factory=dict, description="field -> the scenario file and line that set it "
+        "(filled by the loader when a file overrides an included value)")
 
     #: Fields that are facts about a real system and therefore need provenance.
     _numeric_fields: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _every_number_has_provenance(self) -> Sourced:
+        known = set(self._numeric_fields)
+        for key, rng in self.ranges.items():
+            value = getattr(self, key, None) if key in known else None
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "(none)"
+                raise ValueError(f"{RANGES_PREFIX}{key}: a range for '{key}', which is not a numeric "
+                                 f"field of this record (allowed: {allowed})")
+            if value is None:
+                raise ValueError(f"{RANGES_PREFIX}{key}: a range for '{key}', which is not set")
+            lo, hi = rng.bounds(float(value))
+            if not lo <= float(value) <= hi:
+                raise ValueError(f"{RANGES_PREFIX}{key}: {key} = {value:g} lies outside its own "
+                                 f"range {lo:g} – {hi:g}")
         problems: list[str] = []
         for name in self._numeric_fields:
             value = getattr(self, name)
             if value is None:
                 continue
-            if name not in self.sources and name not in self.assumed:
+            if name not in self.sources and name not in self.assumed and name not in self.overridden:
                 problems.append(
                     f"{name} = {value} has no provenance: add `sources: {{{name}: [ID]}}` "
                     f"or `assumed: {{{name}: \"reason\"}}`"
                 )
             if name in self.sources and not self.sources[name]:
                 problems.append(f"sources.{name} is an empty list: name at least one source")
-        known = set(self._numeric_fields)
-        for key in list(self.sources) + list(self.assumed):
+        for key in list(self.sources) + list(self.assumed) + list(self.overridden):
             if key not in known:
                 allowed = ", ".join(sorted(known)) or "(none)"
                 problems.append(
@@ -137,7 +219,9 @@ class Sourced(_Frozen):
         return self
 
     def provenance(self, name: str) -> str:
-        """How field ``name`` is known: 'source: S07, S09' or 'assumed: reason'."""
+        """How field ``name`` is known: 'source: S07, S09', 'assumed: reason' or 'set in FILE:LINE'."""
+        if name in self.overridden:
+            return "set in " + self.overridden[name]
         if name in self.sources:
             return "source: " + ", ".join(self.sources[name])
         if name in self.assumed:
@@ -426,6 +510,8 @@ class Place(_Frozen):
     country: str | None = None
     source: list[SourceId] = Field(min_length=1)
     assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    overridden: dict[str, NonEmptyText] = Field(
+        default_factory=dict, description="field -> the scenario file and line that set it")
     note: str | None = None
 
 
@@ -495,6 +581,8 @@ class Unit(_Frozen):
     equipment: list[EquipmentItem] = Field(default_factory=list)
     source: list[SourceId] = Field(min_length=1)
     assumed: dict[str, NonEmptyText] = Field(default_factory=dict)
+    overridden: dict[str, NonEmptyText] = Field(
+        default_factory=dict, description="field -> the scenario file and line that set it")
     note: str | None = None
 
 

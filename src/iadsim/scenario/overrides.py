@@ -1,0 +1,271 @@
+"""Setting fields of a scenario by dotted path, choosing variants, and the provenance of both.
+
+One home for what sweeps, variants and sensitivity studies do to a scenario: set ``units.x.place``
+or ``catalog.radars.r.detection_range_km`` on the scenario's mapping and validate it again. A value
+that replaces another carries its own provenance: ``mark_overridden`` drops the inherited source,
+assumption and range of that field and records where the new value comes from in the record's
+``overridden`` mapping (shown by reports as the value's source).
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from iadsim.scenario.errors import format_path
+from iadsim.scenario.schema import Scenario, Sourced
+
+__all__ = ["PROVENANCE_KEYS", "OverrideError", "apply_overrides", "apply_variant", "choose_variants",
+           "get_path", "mark_overridden", "model_at", "set_path", "split_path", "variant_changes"]
+
+PROVENANCE_KEYS = ("sources", "assumed", "ranges")
+"""The per-field provenance mappings that an override of the field makes stale."""
+
+
+class OverrideError(Exception):
+    """A dotted path that does not exist, or a value the schema rejects: one message per problem."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def _unwrap(annotation: Any) -> tuple[Any, bool]:
+    """(inner type, is_container) for Optional[X], dict[K, X] and list[X] annotations."""
+    while True:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin in (dict, list):
+            return args[-1], True
+        if origin is not None and len(args) == 1:
+            annotation = args[0]
+            continue
+        return annotation, False
+
+
+def model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model that the object at ``path`` of a scenario must satisfy, walking the schema
+    (None for a container, a plain value or a path the schema does not have)."""
+    model: Any = Scenario
+    skip_key = False
+    for part in path:
+        if skip_key:  # a mapping key or list index inside a container field
+            skip_key = False
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        fields = model.model_fields
+        info = fields.get(str(part)) or next(
+            (f for f in fields.values() if f.alias == part), None)
+        if info is None:
+            return None
+        model, skip_key = _unwrap(info.annotation)
+    if skip_key:
+        return None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def split_path(path: str) -> list[str | int]:
+    """``units.x.equipment.0.count`` → ['units', 'x', 'equipment', 0, 'count']."""
+    return [int(p) if p.isdigit() else p for p in path.split(".")]
+
+
+def _model_fields(parts: Sequence[str | int]) -> list[str]:
+    model = model_at(list(parts))
+    if model is None:
+        return []
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> bool:
+    """Set ``value`` at the dotted ``path`` of a scenario mapping (a dump or a merged document).
+
+    A field of a schema model that is not set yet may be set; a key of a mapping (a unit id, a raid
+    name) or a list index must exist. Returns whether the path held a value before.
+
+    Raises:
+        OverrideError: the path does not exist (naming the nearest valid keys).
+    """
+    parts = split_path(path)
+    node: Any = data
+    for i, part in enumerate(parts):
+        here = format_path(parts[:i]) if i else "the scenario"
+        last = i == len(parts) - 1
+        if isinstance(node, dict):
+            if part not in node:
+                fields = _model_fields(parts[:i])
+                if str(part) in fields:
+                    if last:
+                        node[part] = value
+                        return False
+                    node[part] = {}
+                    node = node[part]
+                    continue
+                keys = sorted({*(str(k) for k in node), *fields})
+                near = difflib.get_close_matches(str(part), keys, n=3, cutoff=0.5)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                shown = ", ".join(keys[:20]) + (", …" if len(keys) > 20 else "")
+                raise OverrideError(f"parameter '{path}': '{part}' is not a key of {here}{hint} "
+                                    f"(valid keys: {shown or 'none'})")
+        elif isinstance(node, list):
+            if not isinstance(part, int) or part >= len(node):
+                raise OverrideError(f"parameter '{path}': {here} is a list of {len(node)}; "
+                                    f"'{part}' is not an index of it (0 … {len(node) - 1})")
+        else:
+            what = "not set (null)" if node is None else f"a value ({node!r}), not a mapping"
+            raise OverrideError(f"parameter '{path}': {here} is {what}, so it has no '{part}'")
+        if last:
+            node[part] = value
+            return True
+        node = node[part]
+    return True
+
+
+def get_path(data: Any, parts: Sequence[str | int]) -> Any:
+    """The value at ``parts`` of a mapping, or None where the path does not exist."""
+    node = data
+    for part in parts:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def mark_overridden(data: dict[str, Any], path: Sequence[str | int], note: str) -> bool:
+    """Record that the field at ``path`` of a scenario mapping was set by ``note`` (``file:line``, or
+    a variant): its inherited source, assumption and range are dropped and ``overridden[field]`` says
+    where the value comes from. Only records that keep per-field provenance are marked (catalog
+    types, settings, command nodes, links, units, places); returns whether this one was.
+    """
+    if len(path) < 2 or not isinstance(path[-1], str):
+        return False
+    record_path, field = list(path[:-1]), path[-1]
+    model = model_at(record_path)
+    record = get_path(data, record_path)
+    if model is None or not isinstance(record, dict) or "overridden" not in model.model_fields:
+        return False
+    if issubclass(model, Sourced) and field not in model._numeric_fields:
+        return False  # a Sourced record keeps provenance for its numbers only
+    for key in PROVENANCE_KEYS:
+        mapping = record.get(key)
+        if isinstance(mapping, dict):
+            mapping.pop(field, None)
+    overridden = record.get("overridden")
+    if not isinstance(overridden, dict):
+        overridden = record["overridden"] = {}
+    overridden[field] = note
+    return True
+
+
+def variant_changes(data: Mapping[str, Any], name: str, option: str) -> dict[str, Any]:
+    """The scenario fragment that option ``option`` of variant ``name`` merges over the data (from a
+    scenario mapping; empty for the default option), or raises OverrideError naming the variants or
+    options there are."""
+    variants = data.get("variants")
+    variants = variants if isinstance(variants, dict) else {}
+    variant = variants.get(name)
+    if not isinstance(variant, dict) or not isinstance(variant.get("options"), dict):
+        known = [k for k, v in variants.items() if isinstance(v, dict) and "options" in v]
+        hint = difflib.get_close_matches(name, known, n=1)
+        raise OverrideError(f"no record defines a variant '{name}'"
+                            + (f"; did you mean '{hint[0]}'?" if hint else "")
+                            + f" (variants: {', '.join(known) or 'none'})")
+    options = variant["options"]
+    if option not in options or not isinstance(options[option], dict):
+        hint = difflib.get_close_matches(option, list(options), n=1)
+        raise OverrideError(f"variant '{name}' has no option '{option}'"
+                            + (f"; did you mean '{hint[0]}'?" if hint else "")
+                            + f" (options: {', '.join(options)})")
+    changes = options[option].get("changes")
+    return dict(changes) if isinstance(changes, dict) else {}
+
+
+def _merge_fragment(data: dict[str, Any], fragment: Mapping[str, Any]) -> None:
+    """Merge a scenario fragment over ``data`` as the loader merges a variant's changes: mappings
+    merge key by key, anything else (a list, a number) replaces what is there."""
+    for key, value in fragment.items():
+        if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+            _merge_fragment(data[key], value)
+        else:
+            data[key] = value
+
+
+def apply_variant(data: dict[str, Any], name: str, option: str) -> None:
+    """Choose ``option`` of variant ``name`` on a scenario mapping whose variants are at their
+    defaults: merge the option's changes and record the choice (``choose``), as the loader does.
+
+    Raises:
+        OverrideError: an unknown variant or option, or a variant the scenario already set to
+            another option than its default (the data as written are gone; choose in the file).
+    """
+    changes = variant_changes(data, name, option)
+    current = (data.get("choose") or {}).get(name)
+    default = data["variants"][name].get("default")
+    if current not in (None, default, option):
+        raise OverrideError(f"variant '{name}': the scenario chose '{current}', so the data of its "
+                            f"default are not at hand to switch to '{option}'; choose it in the "
+                            "scenario file (choose:) instead")
+    _merge_fragment(data, changes)
+    data.setdefault("choose", {})[name] = option
+
+
+def _validate(data: dict[str, Any], overrides: Mapping[str, Any]) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            loc = format_path(tuple(err["loc"]))
+            changed = next((p for p in overrides if loc == p or loc.startswith(p + ".")
+                            or loc.startswith(p + "[")), None)
+            given = overrides[changed] if changed else err.get("input")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"parameter '{changed or loc}' = {given!r}: rejected by the scenario "
+                            f"schema at '{loc}': {msg}")
+        raise OverrideError(problems) from None
+
+
+def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:
+    """The scenario with every dotted path set, re-validated by the schema.
+
+    Args:
+        scenario: the base scenario.
+        overrides: dotted path → value (e.g. ``{"c2.identification_time_s": 30}``).
+
+    Raises:
+        OverrideError: a path that does not exist (naming the nearest valid keys), or a value the
+            schema rejects (path, value and reason).
+    """
+    if not overrides:
+        return scenario
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    for path, value in overrides.items():
+        set_path(data, path, value)
+    return _validate(data, overrides)
+
+
+def choose_variants(scenario: Scenario, choices: Mapping[str, str]) -> Scenario:
+    """The scenario with each named variant set to the given option (and its provenance).
+
+    Raises:
+        OverrideError: an unknown variant or option, or a value the schema rejects.
+    """
+    if not choices:
+        return scenario
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    problems = []
+    for name, option in choices.items():
+        try:
+            apply_variant(data, name, option)
+        except OverrideError as exc:
+            problems += exc.problems
+    if problems:
+        raise OverrideError(problems)
+    return _validate(data, {f"choose.{n}": o for n, o in choices.items()})

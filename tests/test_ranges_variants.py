@@ -1,0 +1,159 @@
+"""Assumptions with ranges, variants between published alternatives, overrides as provenance."""
+
+from __future__ import annotations
+
+import pytest
+
+from iadsim.report.html import assumptions_section
+from iadsim.scenario import load_scenario, validate_file
+from iadsim.scenario.overrides import OverrideError, choose_variants
+from iadsim.scenario.provenance import collect_assumptions, collect_overrides
+
+from .conftest import MINIMAL
+
+RANGED = MINIMAL.replace(
+    "      assumed: {min_range_km: test value}",
+    "      assumed: {min_range_km: test value}\n"
+    "      ranges:\n"
+    "        min_range_km: {low: 3, high: 8, reason: test range}\n"
+    "        max_range_km: {low_factor: 0.8, high_factor: 1.2, distribution: triangular, reason: r}",
+)
+
+
+def _errors(write, text: str) -> list[str]:
+    return [e.render() for e in validate_file(write(text))]
+
+
+def test_ranges_load_and_show_in_assumptions(write):
+    sc = load_scenario(write(RANGED))
+    m1 = sc.catalog.missiles["m1"]
+    assert m1.ranges["min_range_km"].bounds(m1.min_range_km or 0) == (3, 8)
+    assert m1.ranges["max_range_km"].bounds(m1.max_range_km) == pytest.approx((60, 90))
+    [item] = [a for a in collect_assumptions(sc) if a.field == "min_range_km"]
+    assert item.range == "3 – 8 (uniform): test range"
+    assert "3 – 8 (uniform): test range" in assumptions_section(sc).body
+
+
+@pytest.mark.parametrize(("old", "new", "message", "line_snippet"), [
+    ("{low: 3, high: 8,", "{low: 8, high: 3,", "low (8) must be below high (3)", "low: 8"),
+    ("{low: 3, high: 8,", "{low: 6, high: 8,", "min_range_km = 5 lies outside its own range 6 – 8",
+     "low: 6"),
+    ("distribution: triangular", "distribution: gaussian", "not one of the allowed values",
+     "gaussian"),
+    ("{low: 3, high: 8,", "{low: 3,", "a range needs both low and high", "low: 3,"),
+])
+def test_bad_range_is_one_message_at_its_line(write, old, new, message, line_snippet):
+    text = RANGED.replace(old, new)
+    errors = validate_file(write(text))
+    assert len(errors) == 1, [e.render() for e in errors]
+    [err] = errors
+    assert message in err.render()
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if line_snippet in t)
+    assert err.location is not None and err.location.line == line
+
+
+def test_range_of_a_field_that_is_not_numeric(write):
+    text = RANGED.replace("        min_range_km: {low: 3", "        name: {low: 3")
+    [err] = validate_file(write(text))
+    assert "not a numeric field" in err.message and "ranges.name" in err.render()
+
+
+VARIANT = MINIMAL + """\
+variants:
+  radar_range:
+    name: which published figure of the radar's range
+    default: short
+    options:
+      short: {name: 120 km, source: [SRC1]}
+      long:
+        name: 180 km
+        source: [SRC1]
+        assumed: {figure: test}
+        changes: {catalog: {radars: {r1: {detection_range_km: 180}}}}
+"""
+
+
+def test_variant_choice_applies_and_is_listed_as_an_assumption(write):
+    sc = load_scenario(write(VARIANT + "choose: {radar_range: long}\n"))
+    assert sc.catalog.radars["r1"].detection_range_km == 180
+    assert sc.chosen("radar_range") == "long"
+    listed = [a for a in collect_assumptions(sc) if a.record.startswith("variants.radar_range")]
+    assert any("'long' (180 km), chosen by the scenario" in a.reason for a in listed)
+
+
+def test_choose_variants_switches_a_loaded_scenario(write):
+    sc = load_scenario(write(VARIANT))
+    assert sc.catalog.radars["r1"].detection_range_km == 120
+    other = choose_variants(sc, {"radar_range": "long"})
+    assert other.catalog.radars["r1"].detection_range_km == 180
+    assert other.chosen("radar_range") == "long"
+    assert choose_variants(sc, {"radar_range": "short"}).catalog.radars["r1"].detection_range_km == 120
+    with pytest.raises(OverrideError, match="no record defines a variant 'radar_rang'; did you mean"):
+        choose_variants(sc, {"radar_rang": "long"})
+    with pytest.raises(OverrideError, match="has no option 'longer'"):
+        choose_variants(sc, {"radar_range": "longer"})
+
+
+def test_choose_variants_refuses_to_leave_an_option_the_file_chose(write):
+    sc = load_scenario(write(VARIANT + "choose: {radar_range: long}\n"))
+    with pytest.raises(OverrideError, match="the scenario chose 'long'"):
+        choose_variants(sc, {"radar_range": "short"})
+
+
+def test_reference_s400_missile_variant(write):
+    ref = load_scenario("reference-2020")
+    assert ref.catalog.sam_systems["s400"].missile == "s400_48n6dm"
+    sc = load_scenario(write("include: [reference]\nname: t\nas_of: 2020-12-31\n"
+                             "choose: {s400_missile: s400_40n6_cued}\n"))
+    assert sc.catalog.sam_systems["s400"].missile == "s400_40n6"
+    assert sc.catalog.sam_systems["s400"].fire_control_radar == "s400_91n6"
+
+
+def test_reference_ranges_cover_the_assumptions_that_matter(reference):
+    """Detection-range factors, antenna heights, Pk, reaction and reload times, link delays."""
+    groups = {rng.group for rec in (*reference.catalog.radars.values(), *reference.catalog.missiles.values(),
+                                    *reference.catalog.sam_systems.values(), *reference.links.values(),
+                                    *reference.command_nodes.values())
+              for rng in rec.ranges.values()}
+    assert {"detection_range_convention", "surveillance_antenna_height", "vehicle_antenna_height",
+            "sam_single_shot_pk", "sam_reaction_time", "link_latency",
+            "command_post_processing_delay"} <= groups
+    assert reference.engagement is not None and "reload_time_s" in reference.engagement.ranges
+    assert reference.c2 is not None and "node_cycle_s" in reference.c2.ranges
+    assert "s400_missile" in reference.variants
+
+
+# -- overrides are provenance ----------------------------------------------------------------------
+
+
+def test_user_override_replaces_inherited_assumption_with_file_and_line(write):
+    path = write("include: [reference]\nname: t\nas_of: 2020-12-31\n"
+                 "units:\n  blr_120_aamb_bty1: {alert_duty: false}\n"
+                 "catalog:\n  radars:\n    p18:\n      detection_range_km: 151\n", "mine.yaml")
+    sc = load_scenario(path)
+    unit = sc.units["blr_120_aamb_bty1"]
+    assert "alert_duty" not in unit.assumed
+    assert unit.overridden["alert_duty"] == f"{path}:5"
+    p18 = sc.catalog.radars["p18"]
+    assert p18.provenance("detection_range_km") == f"set in {path}:9"
+    assert "detection_range_km" not in p18.ranges and "detection_range_km" not in p18.assumed
+    overrides = {(o.record, o.field): o.where for o in collect_overrides(sc)}
+    assert overrides[("units.blr_120_aamb_bty1", "alert_duty")] == f"{path}:5"
+    reasons = [a for a in collect_assumptions(sc)
+               if a.record in ("units.blr_120_aamb_bty1", "catalog.radars.p18")
+               and a.field in ("alert_duty", "detection_range_km")]
+    assert reasons == []
+    body = assumptions_section(sc).body
+    assert "Values this scenario sets" in body and f"{path}:9" in body
+
+
+def test_override_with_own_provenance_or_same_value_keeps_it(write):
+    ref = load_scenario("reference-2020")
+    same = ref.catalog.radars["p18"].detection_range_km
+    sc = load_scenario(write("include: [reference]\nname: t\nas_of: 2020-12-31\ncatalog:\n  radars:\n"
+                             f"    p18: {{detection_range_km: {same}}}\n"
+                             "    sopka_2m: {detection_range_km: 200, assumed: {detection_range_km: mine}}\n"))
+    assert sc.catalog.radars["p18"].provenance("detection_range_km") == \
+        ref.catalog.radars["p18"].provenance("detection_range_km")
+    sopka = sc.catalog.radars["sopka_2m"]
+    assert sopka.provenance("detection_range_km") == "assumed: mine" and not sopka.overridden

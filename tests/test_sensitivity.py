@@ -1,0 +1,300 @@
+"""Sensitivity studies: the designs and indices through iadsim's own path (checked against the
+Ishigami function's known Sobol indices), zero and monotone effects on a coverage metric, resume
+after SIGKILL, and the command's messages."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+
+from iadsim.runs.sensitivity import (
+    ScenarioEvaluator,
+    SensitivityError,
+    StudySettings,
+    parse_metric,
+    run_study,
+)
+from iadsim.runs.sweep import InlineBackend
+from iadsim.scenario.factors import (
+    Factor,
+    FactorError,
+    RangeMember,
+    collect_factors,
+    quantile_value,
+    select_factors,
+)
+from iadsim.scenario.schema import RangeDistribution
+
+ROOT = Path(__file__).resolve().parents[1]
+IADSIM = [sys.executable, "-m", "iadsim"]
+
+
+# -- the Ishigami function through iadsim's study path ---------------------------------------------
+
+
+def _ishigami_task(points: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+    """Ishigami–Homma, A = 7, B = 0.1, each x in [−π, π] from its quantile (run by the backend)."""
+    out = []
+    for p in points:
+        x1, x2, x3 = (-math.pi + 2 * math.pi * p[f"x{i}"] for i in (1, 2, 3))
+        out.append({"ishigami": math.sin(x1) + 7 * math.sin(x2) ** 2 + 0.1 * x3 ** 4 * math.sin(x1)})
+    return out
+
+
+@dataclass(frozen=True)
+class IshigamiEvaluator:
+    metric_names: tuple[str, ...] = ("ishigami",)
+    replications: int = 1
+    batch: int = 4096
+
+    @property
+    def function(self) -> Callable[[Any], list[dict[str, float]]]:
+        return _ishigami_task
+
+    def identity(self) -> dict[str, Any]:
+        return {"function": "ishigami", "metrics": list(self.metric_names)}
+
+    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+        return [True] * len(factors)
+
+    def task(self, factors: Sequence[Factor], points: Sequence[dict[str, float | None]], replication: int
+             ) -> list[dict[str, float]]:
+        return [{f.name: float(p[f.name] if p.get(f.name) is not None else 0.5) for f in factors}
+                for p in points]
+
+
+def _ishigami_factors() -> list[Factor]:
+    return [Factor(f"x{i}", "range", "Ishigami input",
+                   (RangeMember(f"x{i}", 0.0, -math.pi, math.pi, RangeDistribution.uniform),))
+            for i in (1, 2, 3)]
+
+
+def test_ishigami_sobol_indices_within_salib_tolerance(tmp_path):
+    """SALib's own regression test: S1 = (0.31, 0.44, 0.00), ST = (0.55, 0.44, 0.24) with atol 0.05,
+    rtol 0.1 (SALib tests/test_regression.py); here through run_study, its store and the backend."""
+    settings = StudySettings(oat=True, trajectories=10, sobol_samples=8192, sobol_factors=3,
+                             sobol_threshold=0.0, interval_samples=256, seed=1)
+    result = run_study(_ishigami_factors(), IshigamiEvaluator(), tmp_path / "ishigami", InlineBackend(),
+                       settings)
+    by = {r["factor"]: r for r in result.sobol}
+    assert_allclose([by[f"x{i}"]["s1"] for i in (1, 2, 3)], [0.31, 0.44, 0.00], atol=5e-2, rtol=1e-1)
+    assert_allclose([by[f"x{i}"]["st"] for i in (1, 2, 3)], [0.55, 0.44, 0.24], atol=5e-2, rtol=1e-1)
+    # the interval under all ranges: the function spans about −10.7 … 17.9; 90 % lies well inside
+    interval = result.intervals["ishigami"]
+    assert -10.8 < interval.low < interval.high < 18.0 and interval.samples == 256
+    assert pq.read_table(tmp_path / "ishigami" / "sobol.parquet").num_rows == 3
+
+
+# -- quantiles --------------------------------------------------------------------------------------
+
+
+@given(st.floats(0.1, 100), st.floats(0.01, 10), st.floats(0, 1), st.floats(0, 1),
+       st.sampled_from(list(RangeDistribution)))
+def test_quantile_is_monotone_and_inside_the_range(low, width, m, u, dist):
+    high = low + width
+    mode = low + m * width
+    a = quantile_value(dist, low, high, mode, u)
+    b = quantile_value(dist, low, high, mode, min(1.0, u + 0.1))
+    assert low - 1e-9 <= a <= b + 1e-9 <= high + 2e-9
+    assert quantile_value(dist, low, high, mode, 0.0) == pytest.approx(low)
+    assert quantile_value(dist, low, high, mode, 1.0) == pytest.approx(high)
+
+
+def test_triangular_median_and_variant_options():
+    # the median of a triangular distribution on [0, 2] with its mode at 1 is 1
+    assert quantile_value(RangeDistribution.triangular, 0, 2, 1, 0.5) == pytest.approx(1.0)
+    f = Factor("v", "variant", "why", (), ("a", "b", "c"), "b")
+    assert [f.option(u) for u in (0.0, 0.33, 0.34, 0.99, 1.0)] == ["a", "a", "b", "c", "c"]
+    assert all(f.option(f.quantile_of_option(o)) == o for o in f.options)
+
+
+def test_select_factors_by_pattern_and_unknown_name(reference):
+    every = collect_factors(reference)
+    assert [f.name for f in select_factors(every, ["c2.node_*"])] == ["c2.node_cycle_s"]
+    with pytest.raises(FactorError, match="no range or variant of the scenario is named 'link_latncy'; "
+                                          "did you mean 'link_latency'"):
+        select_factors(every, ["link_latncy"])
+
+
+# -- a coverage metric: zero and monotone effects ------------------------------------------------------
+
+
+def test_coverage_metric_independent_factor_zero_and_monotone_factor_right_way(reference, tmp_path):
+    every = collect_factors(reference)
+    factors = select_factors(every, ["detection_range_convention", "link_latency", "s400_missile"])
+    metrics = (parse_metric("Latvia, detected, 10,000 m", reference),
+               parse_metric("Lithuania, engageable, 10,000 m", reference))
+    evaluator = ScenarioEvaluator(reference, metrics, resolution_km=25.0)
+    settings = StudySettings(trajectories=4, sobol_samples=0, interval_samples=8)
+    result = run_study(factors, evaluator, tmp_path / "s", InlineBackend(), settings)
+    assert result.relevant == [True, False, True]
+    oat = {(r["metric"], r["factor"], r["end"]): r["effect"] for r in result.oat}
+    detected = metrics[0].name
+    # detection ranges: shorter ranges see less of Latvia, longer more
+    assert oat[(detected, "detection_range_convention", "low")] < 0
+    assert oat[(detected, "detection_range_convention", "high")] > 0
+    # a link's delay cannot change what the radars cover: exactly zero, in every design
+    for metric in (m.name for m in metrics):
+        assert oat[(metric, "link_latency", "low")] == 0 and oat[(metric, "link_latency", "high")] == 0
+        [morris] = [r for r in result.morris if r["metric"] == metric and r["factor"] == "link_latency"]
+        assert morris["mu_star"] == 0 and morris["sigma"] == 0
+    # the 40N6 on the 91N6's track reaches further: Lithuania engageable grows
+    assert oat[(metrics[1].name, "s400_missile", "s400_40n6_cued")] > 0
+    top = result.top_factors(metrics[1].name)
+    assert top[0][0] == "s400_missile"
+    lo, hi = result.oat_range(detected)
+    assert lo < result.base[detected] < hi
+
+
+def test_metric_names_parse_and_bad_ones_are_one_message(reference):
+    m = parse_metric("Lithuania, engageable, 10,000 m", reference)
+    assert (m.region, m.kind, m.altitude_m) == ("Lithuania", "engageable", 10000.0)
+    m2 = parse_metric("LVA detected 3 km 2012", reference)
+    assert (m2.region, m2.kind, m2.altitude_m, m2.as_of.year) == ("Latvia", "detected", 3000.0, 2012)
+    assert parse_metric("leakers", reference).metric == "leakers"
+    assert parse_metric("time to first track, generic_cruise_missile", reference).object_type == \
+        "generic_cruise_missile"
+    with pytest.raises(SensitivityError, match="is not one a run or a coverage study produces"):
+        parse_metric("mean leak probability", reference)
+    with pytest.raises(SensitivityError, match=r"'Lithuana' is not a region.*did you mean 'Lithuania'\?$"):
+        parse_metric("Lithuana, engageable, 10,000 m", reference)
+    with pytest.raises(SensitivityError, match="say detected or engageable"):
+        parse_metric("Lithuania, 10,000 m", reference)
+
+
+def test_bad_settings_and_foreign_folder(reference, tmp_path):
+    factors = select_factors(collect_factors(reference), ["link_latency"])
+    ev = ScenarioEvaluator(reference, (parse_metric("Latvia, detected, 10,000 m", reference),),
+                           resolution_km=25.0)
+    with pytest.raises(SensitivityError, match="power of two"):
+        run_study(factors, ev, tmp_path / "a", InlineBackend(), StudySettings(sobol_samples=10))
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "mine.txt").write_text("x")
+    with pytest.raises(SensitivityError, match="not a sensitivity study"):
+        run_study(factors, ev, tmp_path / "b", InlineBackend(), StudySettings(sobol_samples=0))
+    assert (tmp_path / "b" / "mine.txt").read_text() == "x"
+
+
+# -- the command: end to end, resume after SIGKILL -----------------------------------------------------
+
+STUDY = ["sensitivity", "reference-2020", "--metric", "Latvia, detected, 10,000 m",
+         "--factors", "detection_range_convention,vehicle_antenna_height,s400_missile",
+         "--trajectories", "6", "--sobol-samples", "8", "--interval-samples", "16",
+         "--resolution-km", "25", "--jobs", "1"]
+
+
+def _run(args: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*IADSIM, *args], capture_output=True, text=True, cwd=ROOT, check=False, **kw)
+
+
+def test_cli_unknown_metric_and_factor_are_exit_2(tmp_path):
+    r = _run(["sensitivity", "reference-2020", "--metric", "leak rate", "--out", str(tmp_path / "x")])
+    assert r.returncode == 2 and "is not one a run or a coverage study produces" in r.stderr
+    assert "Traceback" not in r.stderr
+    r = _run(["sensitivity", "reference-2020", "--metric", "leakers", "--factors", "nope",
+              "--out", str(tmp_path / "x")])
+    assert r.returncode == 2 and "no range or variant of the scenario is named 'nope'" in r.stderr
+    r = _run(["sensitivity", "reference-2020", "--list"])
+    assert r.returncode == 0 and "s400_missile (variant)" in r.stdout
+
+
+@pytest.mark.slow
+def test_cli_study_resumes_after_sigkill_with_the_same_indices(tmp_path):
+    whole = _run([*STUDY, "--out", str(tmp_path / "whole")])
+    assert whole.returncode == 0, whole.stderr
+    report = Path(whole.stdout.strip().splitlines()[-1])
+    assert report.name == "report.html" and "How sure is this figure?" in report.read_text()
+    for name in ("cases", "one_at_a_time", "morris", "sobol", "interval"):
+        assert (report.parent / f"{name}.csv").exists() and (report.parent / f"{name}.parquet").exists()
+
+    folder = tmp_path / "killed"
+    proc = subprocess.Popen([*IADSIM, *STUDY, "--out", str(folder)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((folder / "evaluations").glob("*.json"))) >= 8:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the study finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (folder / "morris.csv").exists()
+    resumed = _run([*STUDY, "--out", str(folder)])
+    assert resumed.returncode == 0, resumed.stderr
+    [(done, ran)] = re.findall(r"(\d+) evaluations were already done, (\d+) ran", resumed.stderr)
+    done, ran = int(done), int(ran)
+    assert done >= 8 and ran > 0
+    for name in ("one_at_a_time", "morris", "sobol", "interval"):
+        a = pq.read_table(tmp_path / "whole" / f"{name}.parquet").to_pylist()
+        b = pq.read_table(folder / f"{name}.parquet").to_pylist()
+        assert repr(a) == repr(b), name  # repr: NaN (no spread from one replication) equals NaN
+
+
+def test_sensitivity_result_values_are_finite_numbers(tmp_path, reference):
+    """A study of a metric that is a constant (Estonia engageable at 30 m: 0 %) gives zeros, not NaN."""
+    factors = select_factors(collect_factors(reference), ["vehicle_antenna_height", "s400_missile"])
+    ev = ScenarioEvaluator(reference, (parse_metric("Estonia, engageable, 30 m", reference),),
+                           resolution_km=25.0)
+    result = run_study(factors, ev, tmp_path / "c", InlineBackend(),
+                       StudySettings(trajectories=4, sobol_samples=8, sobol_threshold=0.0,
+                                     interval_samples=8))
+    assert all(np.isfinite(r["mu_star"]) and r["mu_star"] == 0 for r in result.morris)
+    assert result.sobol == []  # nothing matters, so no factor is chosen for Sobol indices
+    assert result.intervals[ev.metric_names[0]].low == result.intervals[ev.metric_names[0]].high == 0
+
+
+@pytest.mark.slow
+def test_cli_run_with_sensitivity_adds_how_sure_section(tmp_path):
+    r = _run(["run", "reference-2020", "--no-sim", "--sensitivity", "--out", str(tmp_path)])
+    assert r.returncode == 0, r.stderr
+    report = Path(r.stdout.strip().splitlines()[-1])
+    html = report.read_text(encoding="utf-8")
+    assert "How sure is this figure?" in html and "Lithuania, engageable, 10,000 m" in html
+    assert "s400_missile" in html  # the assumption that moves Lithuania's engageable share most
+    assert (report.parent / "sensitivity" / "interval.parquet").exists()
+    again = _run(["report", str(report.parent)])
+    assert again.returncode == 0 and "How sure is this figure?" in report.read_text(encoding="utf-8")
+
+
+def test_a_point_the_model_refuses_has_no_value_and_a_note(reference, tmp_path):
+    """A factor whose high end breaks the schema (a minimum range above the maximum): that point has
+    no value, the study says why, and the rest of the study stands."""
+    bad = Factor("min_range", "range", "test", (RangeMember("catalog.missiles.s300ps_5v55r.min_range_km",
+                                                            5.0, 1.0, 200.0, RangeDistribution.uniform),))
+    good = select_factors(collect_factors(reference), ["detection_range_convention"])
+    ev = ScenarioEvaluator(reference, (parse_metric("Latvia, detected, 10,000 m", reference),),
+                           resolution_km=25.0)
+    result = run_study([bad, *good], ev, tmp_path / "p", InlineBackend(),
+                       StudySettings(trajectories=0, sobol_samples=0, interval_samples=0))
+    oat = {(r["factor"], r["end"]): r["effect"] for r in result.oat}
+    assert math.isnan(oat[("min_range", "high")]) and oat[("min_range", "low")] == 0
+    assert oat[("detection_range_convention", "low")] < 0
+    assert any("min_range_km" in why and "max_range_km" in why for why in result.problems)
+    assert any("could not be made" in n for n in result.notes)
+
+
+def test_scenario_errors_cross_process_boundaries():
+    """A C2 or traffic error raised in a worker reaches the parent as itself (it broke the pool)."""
+    import pickle
+
+    from iadsim.c2.network import C2Error
+    from iadsim.scenario.errors import ScenarioError
+
+    err = pickle.loads(pickle.dumps(C2Error([ScenarioError("no node", ("c2",))])))
+    assert isinstance(err, C2Error) and err.errors[0].message == "no node"
