@@ -25,7 +25,6 @@ from iadsim.scenario import (
     ScenarioErrors,
     bundled_scenarios,
     load_scenario,
-    validate_file,
 )
 from iadsim.version import __version__
 
@@ -157,9 +156,10 @@ def validate(
 
     failed = 0
     for path in files:
-        errors = validate_file(path)
-        if not errors:  # then what a run would refuse before simulating, located the same way
+        try:  # read once: the schema and references, then what a run refuses before simulating
             errors = check_scenario(load_scenario(path))
+        except ScenarioErrors as exc:
+            errors = exc.errors
         if errors:
             failed += 1
             n = len(errors)

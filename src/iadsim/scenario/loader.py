@@ -23,7 +23,7 @@ from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
 from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.references import check_references
 from iadsim.scenario.schema import Scenario
-from iadsim.scenario.yamlio import Document, read_yaml_file
+from iadsim.scenario.yamlio import Document, paths_under, read_yaml_file
 
 __all__ = [
     "BundledScenario",
@@ -196,8 +196,7 @@ class _Merger:
         if len(parts) == 2 and parts[0] == "units":
             doomed += [("units", u) for u in _descendants(parent, parts[1])]
         for path in doomed:
-            parent.pop(path[-1], None)
-            _drop_locations(merged.locations, path)
+            _drop_locations(merged.locations, path, parent.pop(path[-1], None))
 
 
 def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
@@ -215,10 +214,11 @@ def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
     return out
 
 
-def _drop_locations(locations: dict[Path, Location], prefix: Path) -> None:
-    n = len(prefix)
-    for p in [p for p in locations if p[:n] == prefix]:
-        del locations[p]
+def _drop_locations(locations: dict[Path, Location], prefix: Path, value: Any) -> None:
+    """Forgets the locations of ``value`` (at ``prefix``) and everything in it: linear in its size,
+    not in the size of the whole document."""
+    for p in paths_under(prefix, value):
+        locations.pop(p, None)
 
 
 def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Path, Location],
@@ -234,10 +234,13 @@ def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Pa
                 target.locations[sub] = locations[sub]
             _merge_into(target, value, locations, sub)
         else:
-            _drop_locations(target.locations, sub)
+            if key in node:
+                _drop_locations(target.locations, sub, node[key])
             node[key] = _deep_copy(value)
-            n = len(sub)
-            target.locations.update({p: loc for p, loc in locations.items() if p[:n] == sub})
+            for p in paths_under(sub, value):
+                loc = locations.get(p)
+                if loc is not None:
+                    target.locations[p] = loc
 
 
 def _deep_copy(value: Any) -> Any:
