@@ -19,6 +19,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from iadsim.io.paths import (
+    OutputPathError,
+    check_output_file,
+    check_output_folder,
+    replace_atomically,
+    temp_path,
+)
+from iadsim.options import OptionError, parse_altitudes, parse_area, parse_number
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -57,7 +65,7 @@ def _user_errors(func: F) -> F:
         except ScenarioErrors as exc:
             typer.echo(exc.render(), err=True)
             raise typer.Exit(USER_ERROR) from None
-        except UserError as exc:
+        except (UserError, OptionError, OutputPathError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
 
@@ -250,6 +258,8 @@ def oob(
     from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
     from iadsim.oob import order_of_battle
 
+    if output is not None:
+        check_output_file(output)
     sc = _load(scenario)
     day = _parse_date(as_of)
     if nation is not None and nation not in sc.nations:
@@ -266,8 +276,9 @@ def oob(
         sys.stdout.write(text)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        typer.echo(str(output))
+        tmp = temp_path(output)
+        tmp.write_text(text, encoding="utf-8")
+        typer.echo(str(replace_atomically(tmp, output)))
 
 
 def _print_oob_table(result: Any) -> None:
@@ -318,6 +329,7 @@ def map_(
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
+    check_output_file(path)
     save_figure(oob_map_figure(order_of_battle(sc, day)), path)
     typer.echo(str(path))
 
@@ -347,6 +359,7 @@ def run(
     from iadsim.scenario.schema import Arrangement
     from iadsim.sim.traffic import TrafficError
 
+    check_output_folder(output)
     sc = _load(scenario)
     chosen = None
     if arrangement is not None:
@@ -423,27 +436,27 @@ def coverage(
     from iadsim.coverage.study import (
         CoverageRequest,
         dates_from,
-        parse_layers,
         pivot,
         run_coverage_study,
     )
     from iadsim.geo.terrain import TerrainError
     from iadsim.io.coverage import write_coverage_study
 
+    # every option is checked before the scenario is read or anything computed
+    layers = parse_altitudes(alt)
+    bounds = parse_area(area)
+    parse_number("--resolution-km", resolution_km, 0, 1000, low_open=True, unit="km")
+    parse_number("--k", k, 0.1, 100, unit="(effective earth radius factor)")
+    parse_number("--pd", pd_threshold, 0, 1, low_open=True)
+    if alt_ref not in ("agl", "msl"):
+        raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
+    check_output_folder(output)
     sc = _load(scenario)
     try:
         dates = dates_from(as_of, sc.as_of)
-        layers = parse_layers(alt)
-        bounds = tuple(float(v) for v in area.split(","))
-        if len(bounds) != 4:
-            raise ValueError("--area needs four numbers: lon_min,lon_max,lat_min,lat_max")
         extra = tuple(r for path in (region or []) for r in load_region_file(path))
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
-    if alt_ref not in ("agl", "msl"):
-        raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
-    if not resolution_km > 0:
-        raise UserError(f"--resolution-km must be positive, got {resolution_km}")
     request = CoverageRequest(
         dates=dates, layers_m=layers, altitude_reference=alt_ref,
         rcs_classes=tuple(x.strip() for x in rcs.split(",") if x.strip()),
@@ -490,11 +503,14 @@ def track(
         raise UserError(f"--motion-model must be cv or imm, got '{motion_model}'")
     frame = None
     if origin is not None:
-        try:
-            lat, lon = (float(v) for v in origin.split(","))
-        except ValueError:
-            raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'") from None
-        frame = (lat, lon)
+        parts = origin.split(",")
+        if len(parts) != 2:
+            raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'")
+        frame = (parse_number("--origin latitude", parts[0], -90, 90, unit="degrees"),
+                 parse_number("--origin longitude", parts[1], -180, 180, unit="degrees"))
+    if detections.is_dir():
+        raise UserError(f"{detections} is a folder; give a DETECTIONS file (Parquet or CSV)")
+    check_output_file(output, inputs=[detections])
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv")
         tracks = track_detections(read_detections(detections), config, origin=frame)
@@ -560,7 +576,7 @@ def compare(
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     day = _parse_date(as_of)
-    folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
+    folder = check_output_folder(output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}")
     sc = _load(scenario)
     _check(sc, names, day)
     with _replication_bar("replications") as progress:
@@ -621,7 +637,7 @@ def sweep(
     if local_cluster is not None and local_cluster < 1:
         raise UserError(f"--local-cluster must be at least 1, got {local_cluster}")
     path = _sweep_spec_path(spec)
-    folder = output or Path("out") / f"sweep-{path.stem}"
+    folder = check_output_folder(output or Path("out") / f"sweep-{path.stem}")
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
         _check_sweep(plan)

@@ -109,9 +109,15 @@ def remove_stale_partials(parent: Path) -> list[Path]:
     removed: list[Path] = []
     if not parent.is_dir():
         return removed
-    for child in parent.iterdir():
+    for child in sorted(parent.iterdir()):
         m = _TEMP.match(child.name)
         if m and child.is_dir() and not _pid_alive(int(m["pid"])):
+            home = parent / m["name"]
+            if ".old-" in child.name and not os.path.lexists(home):
+                # killed between setting the old run aside and renaming the new one into place
+                # (--force): the old run is put back, not lost
+                os.rename(child, home)
+                continue
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child)
     return removed

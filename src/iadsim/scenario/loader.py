@@ -329,6 +329,9 @@ def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         what = "a whole number" if kind.startswith("int") else "a number"
         return ScenarioError(f"expected {what}{_unit_hint(field)}", loc, location, given, True)
+    if kind == "finite_number":
+        return ScenarioError(f"expected a finite number{_unit_hint(field)}; .inf and .nan are "
+                             "not allowed", loc, location, given, True)
     if kind.startswith("date") or kind.startswith("datetime"):
         return ScenarioError("expected a date written YYYY-MM-DD", loc, location, given, True)
     if kind == "enum":
