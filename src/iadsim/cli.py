@@ -720,12 +720,21 @@ def serve(
         url += "#token=<your token>"
     hosts = [*LOOPBACK_HOSTS, shown_host.lower()] if loopback else None
     typer.echo(f"serving {folder.resolve()}; open {url}")
+    # stop within seconds on Ctrl-C or SIGTERM: requests still open after 3 s are dropped (uploads
+    # are validated in worker processes, killed at shutdown; a job's child is terminated)
     uvicorn.run(create_app(folder, token, jobs=not no_jobs, allowed_hosts=hosts), host=host, port=port,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=3)
 
 
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
+    import os
+
+    parent = os.environ.get("IADSIM_PARENT_PID", "")
+    if parent.isdigit():  # started by the viewer's job manager: stop if the server dies
+        from iadsim.runs.workers import watch_parent
+
+        watch_parent(int(parent))
     app()
 
 

@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -34,6 +33,7 @@ from pydantic import ValidationError
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
+from iadsim.runs.workers import process_pool
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import format_path
 from iadsim.scenario.schema import Scenario
@@ -656,8 +656,7 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
     if workers <= 1:
         yield InlineBackend()
         return
-    # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = process_pool(workers)
     try:
         yield ProcessBackend(pool, workers)
     except BaseException:

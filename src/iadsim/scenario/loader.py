@@ -9,6 +9,7 @@ unit removes its subordinate units too.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,6 +43,13 @@ __all__ = [
 _INCLUDE = "include"
 _REMOVE = "remove"
 _MAX_INCLUDE_DEPTH = 32
+
+MAX_INCLUDED_FILES = 256
+"""Most files one scenario may read, each counted every time it is included (the reference data
+set is 12 files): ``include: [reference]`` fifty times is refused, not merged for minutes."""
+
+MAX_INCLUDED_BYTES = 32 * 1024 * 1024
+"""Most bytes one scenario may read, its own file and every include, each counted every time."""
 
 
 @dataclass(frozen=True)
@@ -115,12 +123,25 @@ class _Merger:
     def __init__(self) -> None:
         self.errors: list[ScenarioError] = []
         self.incomplete = False  # some file could not be read at all
+        self.files = 0
+        self.bytes = 0
 
     def load(self, path: FsPath, stack: tuple[FsPath, ...] = (),
              include_loc: Location | None = None) -> Document | None:
         shown = str(path)
         if len(stack) > _MAX_INCLUDE_DEPTH:
             self.errors.append(ScenarioError("includes nest too deeply", (_INCLUDE,), include_loc))
+            return None
+        self.files += 1
+        with contextlib.suppress(OSError):
+            self.bytes += path.stat().st_size if path.is_file() else 0
+        if self.files > MAX_INCLUDED_FILES or self.bytes > MAX_INCLUDED_BYTES:
+            if not self.incomplete:
+                self.errors.append(ScenarioError(
+                    f"the includes read more than {MAX_INCLUDED_FILES} files or "
+                    f"{MAX_INCLUDED_BYTES // 2**20} MiB (each counted every time it is included); "
+                    "include each data set once", (_INCLUDE,), include_loc))
+            self.incomplete = True
             return None
         doc, errs = read_yaml_file(path, shown)
         self.errors.extend(errs)
