@@ -75,7 +75,7 @@ def request(port: int, method: str, path: str, body: bytes | None = None,
     return status, time.perf_counter() - start
 
 
-def serve_under_uploads(iadsim: Path, folder: Path, uploads: int = 45, probes: int = 100) -> dict[str, Any]:
+def serve_under_uploads(iadsim: Path, folder: Path, uploads: int = 45, probes: int = 30) -> dict[str, Any]:
     """Start ``iadsim serve``, send ``uploads`` slow uploads at once, time ``/api/info`` meanwhile,
     then stop the server with SIGTERM and time its exit."""
     port = free_port()

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -154,3 +155,15 @@ def test_the_documented_merge_example_validates(write):
     units = "\n".join(line[2:] for line in block.splitlines()[1:])
     text = MINIMAL.replace("units:\n", "units:\n" + units + "\n", 1)
     assert validate_file(write(text)) == []
+
+
+@pytest.mark.parametrize("text", [
+    "x:\n  <<: &p {a: [1, 2], b: {c: 3}}\n  d: 4\ny:\n  <<: *p\n",   # anchored inside a merge
+    "x: &p {a: [1, 2], b: {c: 3}}\ny: {<<: *p}\nz: {<<: *p}\n",     # merged twice
+    "x: &p [[1], {c: [2]}]\ny: *p\nz: [*p, *p]\n",                   # aliases nested in aliases
+])
+def test_an_anchor_s_subtree_survives_being_converted(text):
+    """The converter drops nodes once converted, except those an alias may still reach."""
+    data, errors, _ = _read(text)
+    expected = yaml.safe_load(text)
+    assert errors == [] and data == expected

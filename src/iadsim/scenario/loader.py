@@ -180,9 +180,8 @@ class _Merger:
                 _merge_into(merged, sub.data, sub.locations)
         for i, dotted in enumerate(self._as_list(removals, (_REMOVE,), doc)):
             self._remove(merged, dotted, doc.location_of((_REMOVE, i)))
-        own_locations = {p: loc for p, loc in doc.locations.items()
-                         if not p or p[0] not in (_INCLUDE, _REMOVE)}
-        _merge_into(merged, own, own_locations)
+        # `include` and `remove` are out of `own`, so their locations are never looked up
+        _merge_into(merged, own, doc.locations)
         return merged
 
     def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
@@ -257,19 +256,13 @@ def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Pa
         else:
             if key in node:
                 _drop_locations(target.locations, sub, node[key])
-            node[key] = _deep_copy(value)
+            # not copied: every document is read afresh (an alias is expanded into its own
+            # objects), so nothing else refers to ``value``
+            node[key] = value
             for p in paths_under(sub, value):
                 loc = locations.get(p)
                 if loc is not None:
                     target.locations[p] = loc
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------------------------------------

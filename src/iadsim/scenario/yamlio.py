@@ -108,6 +108,19 @@ class _TooDeep(Exception):
         self.location = location
 
 
+class _Mark:
+    """Where a node starts: all the converter needs of PyYAML's ``Mark`` (which also keeps the
+    file name, offset and buffer in an instance dict, several times the size, twice per node)."""
+
+    __slots__ = ("column", "line")
+
+    def __init__(self, line: int, column: int) -> None:
+        self.line, self.column = line, column
+
+    def __str__(self) -> str:
+        return f"line {self.line + 1}, column {self.column + 1}"
+
+
 class _CountingComposer(Composer):
     """PyYAML's composer counting, as it builds, the nodes the tree will expand to: an alias
     counts as the whole subtree of its anchor. It stops at :data:`MAX_NODES` and at
@@ -132,6 +145,9 @@ class _CountingComposer(Composer):
             raise _TooDeep(Location("", event.start_mark.line + 1, event.start_mark.column + 1))
         before = self.expanded
         node = super().compose_node(parent, index)
+        assert node is not None
+        mark = node.start_mark
+        node.start_mark, node.end_mark = _Mark(mark.line, mark.column), None
         self.depth -= 1
         self._spend(1)
         if getattr(event, "anchor", None) is not None:
@@ -153,11 +169,12 @@ class _Loader(_CountingComposer, _EventParser, Resolver):  # type: ignore[misc]
         Resolver.__init__(self)
 
 
-def _compose(text: str) -> Node | None:
+def _compose(text: str) -> tuple[Node | None, set[int]]:
+    """The node tree and the ids of its anchored nodes."""
     loader = _Loader(text)
     try:
         node: Node | None = loader.get_single_node()
-        return node
+        return node, set(loader.sizes)
     finally:
         loader.dispose()
 
@@ -170,8 +187,12 @@ class _Budget:
 class _NodeConverter:
     """Turns a composed YAML node tree into Python objects, recording locations."""
 
-    def __init__(self, file: str, errors: list[ScenarioError]) -> None:
+    def __init__(self, file: str, errors: list[ScenarioError], anchored: set[int] | None = None) -> None:
         self.file = file
+        # nodes an alias may still refer to; every other node is dropped once converted, so that
+        # the node tree and the objects built from it are not both in memory at their full size
+        self.anchored = anchored or set()
+        self.inside_anchor = 0  # converting an anchored node's subtree: keep all of it
         self.errors = errors
         self.constructor = yaml.SafeLoader("")  # only its scalar constructors are used
         self.locations: dict[Path, Location] = {}
@@ -182,6 +203,19 @@ class _NodeConverter:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def convert(self, node: Node, path: Path) -> Any:
+        if id(node) in self.anchored:
+            self.inside_anchor += 1
+            try:
+                return self._convert(node, path)
+            finally:
+                self.inside_anchor -= 1
+        return self._convert(node, path)
+
+    def _done_with(self, node: Node) -> bool:
+        """Whether ``node``'s children may be dropped once converted (no alias can reach them)."""
+        return not self.inside_anchor and id(node) not in self.anchored
+
+    def _convert(self, node: Node, path: Path) -> Any:
         self.budget.left -= 1
         if self.budget.left < 0:
             raise _TooLarge
@@ -211,7 +245,10 @@ class _NodeConverter:
             return None
         if isinstance(node, SequenceNode):
             out_list = []
-            for i, item in enumerate(node.value):
+            items = node.value
+            if self._done_with(node):
+                node.value = []
+            for i, item in enumerate(items):
                 self.locations.setdefault((*path, i), self.mark(item))
                 out_list.append(self.convert(item, (*path, i)))
             return out_list
@@ -222,9 +259,12 @@ class _NodeConverter:
     def _mapping(self, node: MappingNode, path: Path) -> dict[str, Any]:
         """A mapping with its merge keys resolved as YAML 1.1 says: merged mappings first (of
         several, the first listed wins), then the mapping's own keys, which override them."""
-        own: list[tuple[Node, Node]] = []
+        own: list[tuple[Node, Node] | None] = []
         merged: list[MappingNode] = []  # in precedence order, highest first
-        for key_node, value_node in node.value:
+        pairs = node.value
+        if self._done_with(node):
+            node.value = []
+        for key_node, value_node in pairs:
             if key_node.tag != _MERGE_TAG:
                 own.append((key_node, value_node))
                 continue
@@ -255,13 +295,22 @@ class _NodeConverter:
                     "files use plain YAML only", path, self.mark(source)))
                 self.merge_depth -= 1
                 continue
-            resolved = self._mapping(source, path)
+            keep = id(source) in self.anchored
+            self.inside_anchor += keep
+            try:
+                resolved = self._mapping(source, path)
+            finally:
+                self.inside_anchor -= keep
             self.merge_depth -= 1
             for key, value in resolved.items():
                 self._forget(path, key, out)
                 out[key] = value
+        del pairs
         seen: dict[str, Location] = {}
-        for key_node, value_node in own:
+        for index, pair in enumerate(own):
+            assert pair is not None
+            own[index] = None  # converted: its nodes may go
+            key_node, value_node = pair
             if not isinstance(key_node, ScalarNode):
                 self.errors.append(
                     ScenarioError("a mapping key must be a plain name, not a list or mapping",
@@ -306,7 +355,7 @@ def read_yaml_text(text: str, file: str = "<string>") -> tuple[Document | None, 
     if not text.strip():
         return None, [empty]
     try:
-        node = _compose(text)
+        node, anchored = _compose(text)
     except _TooLarge:
         return None, [_too_large(file)]
     except _TooDeep as exc:
@@ -329,7 +378,7 @@ def read_yaml_text(text: str, file: str = "<string>") -> tuple[Document | None, 
     if node is None or (isinstance(node, ScalarNode) and node.tag.endswith(":null")
                         and node.value in ("", "~", "null")):
         return None, [empty]
-    converter = _NodeConverter(file, errors)
+    converter = _NodeConverter(file, errors, anchored)
     converter.locations[()] = Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
     try:
         data = converter.convert(node, ())
