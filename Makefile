@@ -50,6 +50,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_assignment.py
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_hostile.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

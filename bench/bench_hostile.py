@@ -1,6 +1,7 @@
 """Hostile inputs, measured (issue 20): ``iadsim validate`` of large scenarios, and the viewer's
 ``/api/info`` latency while 45 slow uploads are in flight, this version against the previous one
-(``--previous``: another installation's ``iadsim``, default /work/main/.venv/bin/iadsim) side by
+(``--previous``: another installation's ``iadsim``, default /work/main/.venv/bin/iadsim, the
+main branch's checkout on the development machine; left out where it does not exist) side by
 side in the same run. Writes out/bench/hostile.json and prints the table of docs/benchmarks.md.
 
     .venv/bin/python bench/bench_hostile.py [--previous PATH] [--records 100000]
@@ -122,7 +123,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=8_000, help="records of the side-by-side case")
     args = parser.parse_args()
-    versions = {"this": NEW, "previous": args.previous}
+    versions = {"this": NEW}
+    if args.previous.is_file():
+        versions["previous"] = args.previous
+    else:
+        print(f"note: no previous version at {args.previous}; this version alone", file=sys.stderr)
     results: dict[str, Any] = {"machine": machine_info(load_avg=os.getloadavg()), "cases": {}}
     with tempfile.TemporaryDirectory(prefix="iadsim-bench-hostile-") as tmp:
         small = places_scenario(Path(tmp) / "small.yaml", args.small)
