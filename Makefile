@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench system-deps viewer clean
+.PHONY: run test bench fuzz system-deps viewer clean
 
 # opendis (the DIS export) declares numpy<2, which would make pip downgrade numpy and break pyarrow;
 # it runs on numpy 2, so it is installed without its dependencies (docs/dis.md)
@@ -23,6 +23,12 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+
+# the fuzz tests with the long profile: 12,500 cases for each of the 8 fuzz tests (100,000 in all;
+# `make test` runs 200 each); a crash found goes into tests/fuzz_corpus/ (tests/fuzzing.py)
+fuzz: $(STAMP)
+	IADSIM_FUZZ_EXAMPLES=12500 $(BIN)/pytest -q tests/test_fuzz.py tests/test_yaml_reader.py -k fuzz
+	$(BIN)/pytest -q tests/test_fuzz_corpus.py
 
 # Debian's chromium (the browser tests drive it) and gdal-bin (the viewshed benchmark's peer)
 system-deps:
@@ -51,6 +57,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python bench/bench_hostile.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -165,7 +165,7 @@ def test_huge_file_refused_before_reading(write):
     with path.open("wb") as fh:
         fh.truncate(MAX_FILE_BYTES + 1)
     [error] = validate_file(path)
-    assert "at most 8 MiB" in error.message
+    assert "at most 16 MiB" in error.message
 
 
 def test_alias_bomb_refused(write):

@@ -296,7 +296,7 @@ def test_cli_bad_spec_structure_and_options(tmp_path):
     result = invoke("sweep", str(spec))
     assert result.exit_code == 2
     assert "unknown key 'replication'; did you mean 'replications'?" in result.stderr
-    assert "replications: expected a whole number ≥ 1, got None" in result.stderr
+    assert "replications: expected a whole number from 1 to 1,000,000, got None" in result.stderr
     result = invoke("sweep", str(spec), "--jobs", "2", "--local-cluster", "2")
     assert result.exit_code == 2 and "--jobs" in result.stderr
 

@@ -24,13 +24,20 @@ from rich.table import Table
 from rich.text import Text
 
 from iadsim.data import BordersError
+from iadsim.io.paths import (
+    OutputPathError,
+    check_output_file,
+    check_output_folder,
+    replace_atomically,
+    temp_path,
+)
+from iadsim.options import OptionError, parse_altitudes, parse_area, parse_number
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
     ScenarioErrors,
     bundled_scenarios,
     load_scenario,
-    validate_file,
 )
 from iadsim.version import __version__
 
@@ -82,7 +89,7 @@ def _user_errors(func: F) -> F:
         except ScenarioErrors as exc:
             typer.echo(exc.render(), err=True)
             raise typer.Exit(USER_ERROR) from None
-        except (UserError, BordersError) as exc:
+        except (UserError, BordersError, OptionError, OutputPathError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
 
@@ -266,9 +273,10 @@ def validate(
 
     failed = 0
     for path in files:
-        errors = validate_file(path)
-        if not errors:  # then what a run would refuse before simulating, located the same way
+        try:  # read once: the schema and references, then what a run refuses before simulating
             errors = check_scenario(load_scenario(path))
+        except ScenarioErrors as exc:
+            errors = exc.errors
         if errors:
             failed += 1
             n = len(errors)
@@ -363,6 +371,8 @@ def oob(
     from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
     from iadsim.oob import order_of_battle
 
+    if output is not None:
+        check_output_file(output)
     sc = _load(scenario)
     day = _parse_date(as_of)
     if nation is not None and nation not in sc.nations:
@@ -386,8 +396,9 @@ def _emit(text: str, output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        typer.echo(str(output))
+        tmp = temp_path(output)
+        tmp.write_text(text, encoding="utf-8")
+        typer.echo(str(replace_atomically(tmp, output)))
 
 
 def _print_oob_table(result: Any) -> None:
@@ -469,6 +480,7 @@ def map_(
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
+    check_output_file(path)
     _guard_date(sc, day, allow_outside_data)
     oob = order_of_battle(sc, day, allow_outside_data=True)
     _warn_borders(oob)
@@ -507,6 +519,7 @@ def run(
     from iadsim.scenario.schema import Arrangement
     from iadsim.sim.traffic import TrafficError
 
+    check_output_folder(output)
     sc = _load(scenario)
     chosen = None
     if arrangement is not None:
@@ -772,32 +785,32 @@ def coverage(
     from iadsim.coverage.study import (
         CoverageRequest,
         dates_from,
-        parse_layers,
         pivot,
         run_coverage_study,
     )
     from iadsim.geo.terrain import TerrainError
     from iadsim.io.coverage import write_coverage_shift, write_coverage_study
 
+    # every option is checked before the scenario is read or anything computed
+    layers = parse_altitudes(alt)
+    bounds = parse_area(area)
+    parse_number("--resolution-km", resolution_km, 0, 1000, low_open=True, unit="km")
+    parse_number("--k", k, 0.1, 100, unit="(effective earth radius factor)")
+    parse_number("--pd", pd_threshold, 0, 1, low_open=True)
+    if alt_ref not in ("agl", "msl"):
+        raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
+    check_output_folder(output)
     sc = _load(scenario)
     try:
         dates = dates_from(as_of, sc.as_of)
-        layers = parse_layers(alt)
-        bounds = tuple(float(v) for v in area.split(","))
-        if len(bounds) != 4:
-            raise ValueError("--area needs four numbers: lon_min,lon_max,lat_min,lat_max")
         extra = tuple(r for path in (region or []) for r in load_region_file(path))
         lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
     for day in dates:
         _guard_date(sc, day, allow_outside_data)
-    if alt_ref not in ("agl", "msl"):
-        raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
-    if not resolution_km > 0:
-        raise UserError(f"--resolution-km must be positive, got {resolution_km}")
-    if target_speed is not None and not target_speed >= 0:
-        raise UserError(f"--target-speed must be a speed in m/s (≥ 0), got {target_speed}")
+    if target_speed is not None:
+        parse_number("--target-speed", target_speed, 0, 2000, unit="m/s")
     aspects = tuple(a.strip().lower() for a in aspect.split(",") if a.strip())
     if not aspects:
         raise UserError("--aspect needs at least one of approaching, crossing, receding or degrees")
@@ -979,11 +992,11 @@ def track(
         raise UserError(f"--motion-model must be cv or imm, got '{motion_model}'")
     frame = None
     if origin is not None:
-        try:
-            lat, lon = (float(v) for v in origin.split(","))
-        except ValueError:
-            raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'") from None
-        frame = (lat, lon)
+        parts = origin.split(",")
+        if len(parts) != 2:
+            raise UserError(f"--origin needs lat,lon in degrees, got '{origin}'")
+        frame = (parse_number("--origin latitude", parts[0], -90, 90, unit="degrees"),
+                 parse_number("--origin longitude", parts[1], -180, 180, unit="degrees"))
     defaults = TrackerConfig()
     if prior_altitude_m is None:
         prior_altitude_m = defaults.prior_altitude_m
@@ -999,6 +1012,9 @@ def track(
     if asterix_input and sources is None:
         raise UserError(f"{detections}: ASTERIX input needs --sources (the SAC/SIC table, "
                         "asterix-sources.csv)")
+    if detections.is_dir():
+        raise UserError(f"{detections} is a folder; give a DETECTIONS file (Parquet, CSV or ASTERIX)")
+    check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])])
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
                                prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)
@@ -1061,7 +1077,7 @@ def compare(
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     day = _parse_date(as_of)
-    folder = output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}"
+    folder = check_output_folder(output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}")
     sc = _load(scenario)
     _guard_date(sc, day, allow_outside_data)
     _check(sc, names, day, allow_outside_data=True)
@@ -1149,7 +1165,7 @@ def sweep(
 
     backend_cm = _open_backend_checked(jobs, scheduler, local_cluster)
     path = _sweep_spec_path(spec)
-    folder = output or Path("out") / f"sweep-{path.stem}"
+    folder = check_output_folder(output or Path("out") / f"sweep-{path.stem}")
     try:
         plan = plan_sweep(load_spec(path), confirm=yes)
         _check_sweep(plan, allow_outside_data)
@@ -1345,8 +1361,10 @@ def serve(
         url += "#token=<your token>"
     hosts = [*LOOPBACK_HOSTS, shown_host.lower()] if loopback else None
     typer.echo(f"serving {folder.resolve()}; open {url}")
+    # stop within seconds on Ctrl-C or SIGTERM: requests still open after 3 s are dropped (uploads
+    # are validated in worker processes, killed at shutdown; a job's child is terminated)
     uvicorn.run(create_app(folder, token, jobs=not no_jobs, allowed_hosts=hosts), host=host, port=port,
-                log_level="info")
+                log_level="info", timeout_graceful_shutdown=3)
 
 
 class SourcesFormat(enum.StrEnum):
@@ -1447,6 +1465,13 @@ def _print_entries_table(name: str, entries: Sequence[Any]) -> None:
 
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
+    import os
+
+    parent = os.environ.get("IADSIM_PARENT_PID", "")
+    if parent.isdigit():  # started by the viewer's job manager: stop if the server dies
+        from iadsim.runs.workers import watch_parent
+
+        watch_parent(int(parent))
     app()
 
 

@@ -155,22 +155,6 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
     return study
 
 
-def parse_layers(text: str) -> tuple[float, ...]:
-    """Altitudes from '30,100,1000' (metres); raises ValueError with a clear message."""
-    values = []
-    for part in text.split(","):
-        part = part.strip().lower().removesuffix("m").strip()
-        if not part:
-            continue
-        try:
-            values.append(float(part.replace("_", "")))
-        except ValueError:
-            raise ValueError(f"'{part}' is not an altitude in metres (e.g. --alt 100,1000)") from None
-    if not values:
-        raise ValueError("give at least one altitude (e.g. --alt 100,1000)")
-    return tuple(values)
-
-
 def dates_from(text: str | None, default: dt.date) -> tuple[dt.date, ...]:
     """Dates from '2009,2012,2016-05-01' (a bare year is 31 December); the default if None."""
     if text is None:

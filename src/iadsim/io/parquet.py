@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from iadsim.io.paths import replace_atomically, temp_path
 
 __all__ = ["read_table", "write_table"]
 
@@ -24,10 +25,13 @@ def write_table(table: pa.Table, path: Path, metadata: Mapping[str, str] | None 
         merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
         table = table.replace_schema_metadata(merged)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd", write_statistics=True)
-    os.replace(tmp, path)
-    return path
+    tmp = temp_path(path)
+    try:
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return replace_atomically(tmp, path)
 
 
 def read_table(path: Path) -> pa.Table:

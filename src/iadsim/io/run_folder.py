@@ -31,7 +31,7 @@ from iadsim.version import __version__
 __all__ = ["BEARINGS", "C2_EVENTS", "COVERAGE_DIR", "DETECTIONS", "ENGAGEMENTS", "EVENTS", "EW_EFFECTS",
            "FIRST_DETECTIONS", "FORMAT", "INTERCEPTORS", "MANIFEST", "OBJECTS", "OOB_CSV", "OOB_GEOJSON",
            "OUTCOMES", "PICTURE", "REPORT", "RUN_SCHEMA_VERSION", "SATURATION", "SCENARIO", "SUMMARY",
-           "TABLES", "TRUTH", "RunFolder", "RunFolderError", "RunFolderWriter", "is_run_folder",
+           "TABLES", "TRUTH", "RunFolder", "RunFolderError", "RunFolderWriter", "is_run_folder", "pid_alive",
            "read_run_folder", "remove_stale_partials", "tracks_file", "write_manifest"]
 
 FORMAT = "iadsim-run"
@@ -91,7 +91,8 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id is running (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -109,9 +110,15 @@ def remove_stale_partials(parent: Path) -> list[Path]:
     removed: list[Path] = []
     if not parent.is_dir():
         return removed
-    for child in parent.iterdir():
+    for child in sorted(parent.iterdir()):
         m = _TEMP.match(child.name)
-        if m and child.is_dir() and not _pid_alive(int(m["pid"])):
+        if m and child.is_dir() and not pid_alive(int(m["pid"])):
+            home = parent / m["name"]
+            if ".old-" in child.name and not os.path.lexists(home):
+                # killed between setting the old run aside and renaming the new one into place
+                # (--force): the old run is put back, not lost
+                os.rename(child, home)
+                continue
             shutil.rmtree(child, ignore_errors=True)
             removed.append(child)
     return removed

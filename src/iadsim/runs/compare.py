@@ -13,7 +13,6 @@ from __future__ import annotations
 import concurrent.futures as cf
 import datetime as dt
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import METRICS, MetricSummary, parse_arrangements, summarise
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
+from iadsim.runs.workers import process_pool
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Scenario
 from iadsim.world import scenario_hash
@@ -146,8 +146,7 @@ def _run_all(tasks: list[_Task], workers: int,
             if progress is not None:
                 progress(len(done), total)
     else:
-        # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = process_pool(workers)
         try:
             futures = [pool.submit(_replicate, task) for task in tasks]
             for future in cf.as_completed(futures):

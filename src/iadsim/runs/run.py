@@ -42,7 +42,10 @@ Progress = Callable[[str, int, int], None]
 
 def run_folder_name(scenario: Scenario, as_of: dt.date) -> str:
     """A filesystem-safe folder name from the scenario name and date."""
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", scenario.name).strip("-").lower() or "scenario"
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", scenario.name).lower()
+    # at most 80 characters: a name may be 2,000, a folder name (with its hidden partial
+    # prefix and suffix) at most 255 bytes, and the viewer's run names at most 128
+    slug = slug.strip("-")[:80].strip("-") or "scenario"
     return f"{slug}-{as_of.isoformat()}"
 
 

@@ -8,7 +8,6 @@ docs/models/engagement.md.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
+from iadsim.runs.workers import process_pool
 from iadsim.scenario.schema import Scenario
 from iadsim.world import scenario_hash
 
@@ -93,9 +93,7 @@ class SaturationRuns:
         self._futures: dict[cf.Future[dict[str, Any]], int] = {}
         workers = min(jobs, len(todo))
         if workers > 1:
-            # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
-            self._pool = cf.ProcessPoolExecutor(max_workers=workers,
-                                                mp_context=multiprocessing.get_context("spawn"))
+            self._pool = process_pool(workers)
             self._futures = {self._pool.submit(_scaled_row, self._tasks[i]): i for i in todo}
 
     def finish(self, main: RunResult | None = None,

@@ -19,7 +19,6 @@ import hashlib
 import itertools
 import json
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,19 +32,24 @@ import pyarrow.parquet as pq
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
+from iadsim.runs.workers import process_pool
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.overrides import OverrideError, split_path
 from iadsim.scenario.overrides import apply_overrides as _apply_overrides
 from iadsim.scenario.schema import Scenario
 from iadsim.scenario.yamlio import read_yaml_file
 
-__all__ = ["MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
+__all__ = ["MAX_TASKS", "MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
            "ProcessBackend", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask", "TaskResult",
            "apply_overrides", "case_id", "execute", "load_spec", "open_backend", "parse_spec", "plan_sweep",
            "read_manifest", "read_results", "result_path", "run_sweep", "run_task", "task_status"]
 
 MAX_TASKS_WITHOUT_CONFIRMATION = 10_000
 """More tasks than this need ``confirm=True`` (``--yes``)."""
+
+MAX_TASKS = 1_000_000
+"""No sweep has more tasks, even confirmed: at a second or more per replication that is weeks
+of work, and the plan (a list of every task) must fit in memory."""
 
 MANIFEST = "manifest.json"
 RESULTS = "results"
@@ -169,8 +173,9 @@ def parse_spec(data: Any, source: Path | None = None) -> Spec:
     if not isinstance(scenario, str) or not scenario.strip():
         problems.append(f"{name}: scenario: expected a bundled scenario id or a path, got {scenario!r}")
     reps = data.get("replications")
-    if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
-        problems.append(f"{name}: replications: expected a whole number ≥ 1, got {reps!r}")
+    if not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= MAX_TASKS:
+        problems.append(f"{name}: replications: expected a whole number from 1 to {MAX_TASKS:,}, "
+                        f"got {reps!r}")
     params = data.get("parameters") or {}
     grid: dict[str, list[Any]] = {}
     cases: list[dict[str, Any]] = []
@@ -374,6 +379,9 @@ def plan_sweep(spec: Spec, *, confirm: bool = False,
         ScenarioErrors: the scenario itself does not load.
     """
     n = spec.n_cases() * spec.replications
+    if n > MAX_TASKS:
+        raise SweepError(f"the sweep has {n:,} tasks ({spec.n_cases():,} cases × {spec.replications} "
+                         f"replications), more than the {MAX_TASKS:,} any sweep may have; split it")
     if n > max_tasks and not confirm:
         raise SweepError(f"the sweep has {n:,} tasks ({spec.n_cases():,} cases × {spec.replications} "
                          f"replications), more than {max_tasks:,}; pass --yes to run it anyway")
@@ -576,8 +584,7 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
     if workers <= 1:
         yield InlineBackend()
         return
-    # spawn: a clean interpreter per worker, whatever threads the parent runs (pyarrow, numba)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = process_pool(workers)
     try:
         yield ProcessBackend(pool, workers)
     except BaseException:

@@ -11,9 +11,10 @@ PathPart = str | int
 Path = tuple[PathPart, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Location:
-    """A place in a YAML file; line and column count from 1."""
+    """A place in a YAML file; line and column count from 1. Treat as immutable (not frozen only
+    because a frozen dataclass is five times slower to make, and the reader makes one per field)."""
 
     file: str
     line: int

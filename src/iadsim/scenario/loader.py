@@ -14,6 +14,8 @@ chain.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from iadsim.scenario.overrides import (
 from iadsim.scenario.overrides import model_at as _model_at
 from iadsim.scenario.references import check_references
 from iadsim.scenario.schema import RANGES_PREFIX, Scenario
-from iadsim.scenario.yamlio import Document, read_yaml_file
+from iadsim.scenario.yamlio import Document, paths_under, read_yaml_file
 
 __all__ = [
     "BundledScenario",
@@ -54,6 +56,13 @@ _REMOVE = "remove"
 _CHOOSE = "choose"
 _VARIANTS = "variants"
 _MAX_INCLUDE_DEPTH = 32
+
+MAX_INCLUDED_FILES = 256
+"""Most files one scenario may read, each counted every time it is included (the reference data
+set is 12 files): ``include: [reference]`` fifty times is refused, not merged for minutes."""
+
+MAX_INCLUDED_BYTES = 32 * 1024 * 1024
+"""Most bytes one scenario may read, its own file and every include, each counted every time."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,8 @@ class _Merger:
     def __init__(self) -> None:
         self.errors: list[ScenarioError] = []
         self.incomplete = False  # some file could not be read at all
+        self.files = 0
+        self.bytes = 0
 
     def load(self, path: FsPath, stack: tuple[FsPath, ...] = (),
              include_loc: Location | None = None,
@@ -134,6 +145,17 @@ class _Merger:
         shown = str(path)
         if len(stack) > _MAX_INCLUDE_DEPTH:
             self.errors.append(ScenarioError("includes nest too deeply", (_INCLUDE,), include_loc))
+            return None
+        self.files += 1
+        with contextlib.suppress(OSError):
+            self.bytes += path.stat().st_size if path.is_file() else 0
+        if self.files > MAX_INCLUDED_FILES or self.bytes > MAX_INCLUDED_BYTES:
+            if not self.incomplete:
+                self.errors.append(ScenarioError(
+                    f"the includes read more than {MAX_INCLUDED_FILES} files or "
+                    f"{MAX_INCLUDED_BYTES // 2**20} MiB (each counted every time it is included); "
+                    "include each data set once", (_INCLUDE,), include_loc))
+            self.incomplete = True
             return None
         doc, errs = read_yaml_file(path, shown)
         self.errors.extend(errs)
@@ -187,8 +209,8 @@ class _Merger:
         own_variants = _mapping_or_empty(own.get(_VARIANTS))
         included = {v: o for v, o in selection.items() if v not in own_variants}
         self._apply_variants(merged, own, doc, included)
-        own_locations = {p: loc for p, loc in doc.locations.items()
-                         if not p or p[0] not in (_INCLUDE, _REMOVE)}
+        # `include` and `remove` are out of `own`, so their locations are never looked up
+        own_locations = doc.locations
         changed = [p for p in _overridden_leaves(own, merged.data) if not _own_provenance(own, p)]
         _merge_into(merged, own, own_locations)
         for p in changed:
@@ -227,7 +249,8 @@ class _Merger:
             source = doc if vid in _mapping_or_empty(own.get(_VARIANTS)) else merged
             n = len(prefix)
             locations = {p[n:]: at for p, at in source.locations.items() if p[:n] == prefix}
-            _merge_into(merged, changes, locations)
+            # copied: the merge keeps values by reference, and the variant keeps its own changes
+            _merge_into(merged, copy.deepcopy(changes), locations)
 
     def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
         if value is None:
@@ -261,8 +284,7 @@ class _Merger:
         if len(parts) == 2 and parts[0] == "units":
             doomed += [("units", u) for u in _descendants(parent, parts[1])]
         for path in doomed:
-            parent.pop(path[-1], None)
-            _drop_locations(merged.locations, path)
+            _drop_locations(merged.locations, path, parent.pop(path[-1], None))
 
 
 def _mapping_or_empty(value: Any) -> Mapping[str, Any]:
@@ -310,10 +332,11 @@ def _descendants(units: Mapping[str, Any], root: str) -> list[str]:
     return out
 
 
-def _drop_locations(locations: dict[Path, Location], prefix: Path) -> None:
-    n = len(prefix)
-    for p in [p for p in locations if p[:n] == prefix]:
-        del locations[p]
+def _drop_locations(locations: dict[Path, Location], prefix: Path, value: Any) -> None:
+    """Forgets the locations of ``value`` (at ``prefix``) and everything in it: linear in its size,
+    not in the size of the whole document."""
+    for p in paths_under(prefix, value):
+        locations.pop(p, None)
 
 
 def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Path, Location],
@@ -333,18 +356,15 @@ def _merge_into(target: Document, data: Mapping[str, Any], locations: Mapping[Pa
                 target.locations.setdefault(sub, locations[sub])
             _merge_into(target, value, locations, sub)
         else:
-            _drop_locations(target.locations, sub)
-            node[key] = _deep_copy(value)
-            n = len(sub)
-            target.locations.update({p: loc for p, loc in locations.items() if p[:n] == sub})
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
+            if key in node:
+                _drop_locations(target.locations, sub, node[key])
+            # not copied: every document is read afresh (an alias is expanded into its own
+            # objects), so nothing else refers to ``value``
+            node[key] = value
+            for p in paths_under(sub, value):
+                loc = locations.get(p)
+                if loc is not None:
+                    target.locations[p] = loc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,6 +411,9 @@ def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         what = "a whole number" if kind.startswith("int") else "a number"
         return ScenarioError(f"expected {what}{_unit_hint(field)}", loc, location, given, True)
+    if kind == "finite_number":
+        return ScenarioError(f"expected a finite number{_unit_hint(field)}; .inf and .nan are "
+                             "not allowed", loc, location, given, True)
     if kind.startswith("date") or kind.startswith("datetime"):
         return ScenarioError("expected a date written YYYY-MM-DD", loc, location, given, True)
     if kind == "enum":

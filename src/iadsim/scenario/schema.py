@@ -41,6 +41,9 @@ from pydantic_core import to_jsonable_python
 from iadsim.scenario.locations import attach_locations, scenario_locations
 
 __all__ = [
+    "COUNT_LIMIT",
+    "MAX_CLOCK_STEPS",
+    "UNIT_LIMITS",
     "AircraftRole",
     "AircraftType",
     "AltitudeReference",
@@ -105,8 +108,91 @@ Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 
 
+UNIT_LIMITS: dict[str, tuple[float, str]] = {
+    "_km": (20_000.0, "half the Earth's circumference"),
+    "_m": (20_000_000.0, "half the Earth's circumference"),
+    "_m2": (1_000_000.0, "a radar cross-section larger than any ship's"),
+    "_kmh": (36_000.0, "10 km/s, faster than any air-breathing or ballistic target"),
+    "_mps": (10_000.0, "faster than any air-breathing or ballistic target"),
+    "_s": (30 * 86_400.0, "the longest scenario, 30 days"),
+    "_min": (30 * 1_440.0, "the longest scenario, 30 days"),
+    "_deg": (360.0, "a full turn"),
+    "_db": (300.0, "beyond any radar's dynamic range"),
+    "_dbi": (300.0, "beyond any radar's dynamic range"),
+    "_w": (1e9, "a gigawatt"),
+    "_mhz": (1e6, "1 THz, beyond radar bands"),
+    "_kg": (100_000.0, "heavier than any missile warhead"),
+    "_m2ps3": (1e6, "a manoeuvre far beyond any aircraft's"),
+}
+"""The largest magnitude a field with a unit in its name may have (the unit's suffix): a limit of
+what is physical, not of what is plausible, so that no value reaches a model as an overflow.
+Fields with a tighter range say it in their own ``Field``. Numbers without a unit (counts,
+factors) are at most :data:`COUNT_LIMIT`. Every number is finite (no ``.inf``/``.nan``)."""
+
+MAX_CLOCK_STEPS = 3_000_000
+"""Most clock steps of a run (``duration_s / tick_s``): 30 days at 1 s is 2.6 million."""
+
+COUNT_LIMIT = 10_000_000
+"""The largest count or factor without a unit (a raid's ``count`` is also bounded by memory)."""
+
+
+_SUFFIXES = sorted(UNIT_LIMITS, key=len, reverse=True)
+
+
+@functools.cache
+def _unit_limit(model: type[BaseModel], field: str) -> tuple[float, str] | None:
+    """The limit of ``model.field`` by its unit, or None where its own Field sets an upper bound."""
+    info = model.model_fields.get(field)
+    if info is None or any(hasattr(m, "le") or hasattr(m, "lt") for m in info.metadata):
+        return None
+    for suffix in _SUFFIXES:
+        if field.endswith(suffix):
+            return UNIT_LIMITS[suffix]
+    return float(COUNT_LIMIT), "no count or factor without a unit is larger"
+
+
+@functools.cache
+def _numeric_kind(annotation: Any) -> str | None:
+    """'int' or 'float' for a (possibly optional) number annotation, else None."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) is not None else (annotation,)
+    kinds = {a for a in args if a is not type(None)}
+    if kinds and kinds <= {int, float}:
+        return "float" if float in kinds else "int"
+    return None
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan: `.inf` and `.nan` are refused in every float field (they would reach a model
+    # as a ZeroDivision, an Overflow or a NaN in an output)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True,
+                              allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``count: true`` is not a count: YAML booleans are refused where a number is expected."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            annotation: Any = field.annotation if field is not None else None
+            kind = _numeric_kind(annotation)
+            if kind is not None:
+                what = "a whole number" if kind == "int" else "a number"
+                raise ValueError(f"expected {what}, not the boolean {str(value).lower()}")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _physical(cls, value: Any, info: ValidationInfo) -> Any:
+        """Every number within the physical limit of its unit (:data:`UNIT_LIMITS`)."""
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and info.field_name:
+            bound = _unit_limit(cls, info.field_name)
+            if bound is None:
+                return value
+            limit, why = bound
+            if abs(value) > limit:
+                raise ValueError(f"{value:g} is beyond the physical limit of ±{limit:g} for "
+                                 f"this field ({why})")
+        return value
 
 
 class RangeDistribution(enum.StrEnum):
@@ -298,7 +384,7 @@ class RadarType(Sourced):
     min_elevation_deg: float | None = Field(None, ge=-10, le=90)
     max_elevation_deg: float | None = Field(None, ge=-10, le=90)
     antenna_height_m: float | None = Field(None, ge=0, le=1000)
-    scan_period_s: float | None = Field(None, gt=0)
+    scan_period_s: float | None = Field(None, ge=0.05, le=3600)
     sigma_range_m: float | None = Field(None, gt=0)
     sigma_azimuth_deg: float | None = Field(None, gt=0)
     sigma_elevation_deg: float | None = Field(None, gt=0)
@@ -442,7 +528,7 @@ class PassiveSensorType(Sourced):
     bands: list[str] = Field(default_factory=list)
     max_range_km: float | None = Field(None, gt=0)
     bearing_sigma_deg: float | None = Field(None, gt=0)
-    scan_period_s: float | None = Field(None, gt=0)
+    scan_period_s: float | None = Field(None, ge=0.05, le=3600)
     antenna_height_m: float | None = Field(None, ge=0, le=1000)
     note: str | None = None
 
@@ -518,7 +604,8 @@ class Place(_Frozen):
 class DateRange(_Frozen):
     """An in-service period; ``from`` inclusive, ``to`` exclusive; open ends are None."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              allow_inf_nan=False)
 
     start: dt.date | None = Field(None, alias="from")
     end: dt.date | None = Field(None, alias="to")
@@ -605,7 +692,8 @@ class CommandNode(Sourced):
     superior: Identifier | None = None
     in_service: DateRange = Field(default_factory=DateRange)
     processing_delay_s: float | None = Field(None, ge=0)
-    cycle_s: float | None = Field(None, gt=0, description="update cycle of its automated command system")
+    cycle_s: float | None = Field(None, ge=0.05, le=3600,
+                                  description="update cycle of its automated command system")
     capacity_tracks: int | None = Field(None, gt=0)
     source: list[SourceId] = Field(min_length=1)
     note: str | None = None
@@ -614,7 +702,8 @@ class CommandNode(Sourced):
 class Link(Sourced):
     """A data link between two command nodes or units."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True,
+                              allow_inf_nan=False)
 
     a: Identifier = Field(alias="from")
     b: Identifier = Field(alias="to")
@@ -653,7 +742,7 @@ class C2Settings(Sourced):
     or assumed in the data."""
 
     sensor_report_latency_s: float = Field(ge=0, description="radar to its command node")
-    node_cycle_s: float = Field(gt=0, description="cycle of a node that gives none")
+    node_cycle_s: float = Field(ge=0.05, le=3600, description="cycle of a node that gives none")
     identification_time_s: float = Field(
         ge=0, description="after confirmation, until an uncorrelated track is declared unknown")
     flight_plan_gate_m: float = Field(gt=0, description="track to flight-plan position")
@@ -674,7 +763,7 @@ class C2Settings(Sourced):
     max_coast_s: float = Field(
         gt=0, description="a node's tracker deletes a track no detection has updated for this long")
     clock_step_s: float = Field(
-        gt=0, le=60, description="the longest step of the C2 pass's clock (interceptor kinematics, "
+        ge=0.05, le=60, description="the longest step of the C2 pass's clock (interceptor kinematics, "
         "event times); the step is the shorter of this and the shortest node cycle")
     track_object_distance_m: float = Field(
         gt=0, description="a picture track holds the truth object nearest to it horizontally within "
@@ -728,7 +817,7 @@ class SensingSettings(Sourced):
     default_false_alarm_probability: float = Field(
         gt=0, lt=0.1, description="Pfa per resolution cell of a radar type that gives none")
     default_scan_period_s: float = Field(
-        gt=0, description="scan period of a radar or passive sensor type that gives none")
+        ge=0.05, le=3600, description="scan period of a radar or passive sensor type that gives none")
     default_dimensions: int = Field(ge=2, le=3, description="of a radar type that gives none")
     default_sigma_range_m: float = Field(ge=0, description="range noise of a radar type that gives none")
     default_sigma_azimuth_deg: float = Field(
@@ -764,7 +853,8 @@ class SensingSettings(Sourced):
     fighter_radar_sector_half_width_deg: float = Field(
         gt=0, le=180, description="an airborne radar's search sector around the aircraft's heading")
     ew_effect_period_s: float = Field(
-        gt=0, description="how often the defender's jamming of hostile aircraft radars is evaluated")
+        ge=0.05, le=3600,
+        description="how often the defender's jamming of hostile aircraft radars is evaluated")
     terrain_grid_km: float = Field(
         gt=0, le=50, description="cell size of the ground radars' terrain viewsheds in the engine")
     note: str | None = None
@@ -889,7 +979,7 @@ class Waypoint(_Frozen):
     lon_deg: Longitude | None = None
     alt_m: float | None = Field(None, ge=-500, le=100_000)
     alt_ref: AltitudeReference = AltitudeReference.msl
-    speed_kmh: float | None = Field(None, gt=0, le=30_000)
+    speed_kmh: float | None = Field(None, ge=1, le=30_000)
 
     @model_validator(mode="after")
     def _one_location(self) -> Waypoint:
@@ -907,7 +997,7 @@ class Flight(_Frozen):
     type: Identifier
     nation: Identifier
     start_s: float = Field(0.0, ge=0)
-    speed_kmh: float = Field(gt=0, le=30_000)
+    speed_kmh: float = Field(ge=1, le=30_000)
     alt_m: float = Field(ge=-500, le=100_000)
     alt_ref: AltitudeReference = AltitudeReference.msl
     route: list[Waypoint] = Field(min_length=2)
@@ -927,9 +1017,9 @@ class Raid(_Frozen):
     start_s: float = Field(0.0, ge=0)
     spread_s: float = Field(0.0, ge=0)
     origin: Waypoint
-    origin_radius_km: float = Field(0.0, ge=0)
+    origin_radius_km: float = Field(0.0, ge=0, le=2000)
     destinations: list[Waypoint] = Field(min_length=1)
-    speed_kmh: float = Field(gt=0, le=30_000)
+    speed_kmh: float = Field(ge=1, le=30_000)
     alt_m: float = Field(ge=-500, le=100_000)
     alt_ref: AltitudeReference = AltitudeReference.msl
     spread_deg: float = Field(0.0, ge=0, le=180)
@@ -946,7 +1036,7 @@ class Orbit(_Frozen):
     length_km: float = Field(gt=0, le=2000, description="length of the straight legs")
     width_km: float = Field(gt=0, le=500, description="turn diameter")
     heading_deg: float = Field(0.0, ge=0, lt=360, description="direction of the first straight leg")
-    speed_kmh: float = Field(gt=0, le=30_000)
+    speed_kmh: float = Field(ge=1, le=30_000)
     alt_m: float = Field(ge=-500, le=100_000)
     alt_ref: AltitudeReference = AltitudeReference.msl
     start_s: float = Field(0.0, ge=0)
@@ -972,7 +1062,7 @@ class CivilTraffic(_Frozen):
     route: list[Waypoint] = Field(min_length=2)
     flights_per_hour: float = Field(gt=0, le=1000)
     both_directions: bool = True
-    speed_kmh: float = Field(gt=0, le=3000)
+    speed_kmh: float = Field(ge=1, le=3000)
     alt_min_m: float = Field(ge=0, le=20_000)
     alt_max_m: float = Field(ge=0, le=20_000)
     flight_plan: bool = True
@@ -1102,7 +1192,7 @@ class Scenario(_Frozen):
     as_of: dt.date
     arrangement: Arrangement = Arrangement.joint
     duration_s: float = Field(3600.0, gt=0, le=30 * 86400)
-    tick_s: float = Field(1.0, gt=0, le=3600)
+    tick_s: float = Field(1.0, ge=0.01, le=3600)
     seed: int = Field(0, ge=0, lt=2**63)
     sources: dict[SourceId, Source] = Field(default_factory=dict)
     catalog: Catalog = Field(default_factory=Catalog)
@@ -1161,6 +1251,10 @@ class Scenario(_Frozen):
         duration_s = info.data.get("duration_s")
         if duration_s is not None and tick_s > duration_s:
             raise ValueError(f"tick_s ({tick_s}) is longer than duration_s ({duration_s})")
+        if duration_s is not None and duration_s / tick_s > MAX_CLOCK_STEPS:
+            raise ValueError(
+                f"duration_s / tick_s is {duration_s / tick_s:,.0f} clock steps, more than "
+                f"{MAX_CLOCK_STEPS:,}; make tick_s longer or duration_s shorter")
         return tick_s
 
     def with_changes(self, **changes: Any) -> Scenario:

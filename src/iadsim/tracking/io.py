@@ -19,9 +19,11 @@ from numpy.typing import NDArray
 
 from iadsim.geo.geodesy import geodetic_to_ecef
 from iadsim.io.parquet import write_table
+from iadsim.io.paths import replace_atomically, temp_path
 
 __all__ = [
     "DETECTION_COLUMNS",
+    "DETECTION_LIMITS",
     "FIXED_SENSOR_TOLERANCE_M",
     "TRACK_SCHEMA",
     "Detections",
@@ -109,11 +111,14 @@ def read_detections(path: str | Path) -> pa.Table:
     """Read a DETECTIONS table from Parquet, or CSV when the name ends in ``.csv`` (or ``.csv.gz``).
 
     The table is returned as read; ``track_detections`` checks it (``validate_detections``).
-    Raises ``TrackingInputError`` when the file is missing or unreadable.
+    Raises ``TrackingInputError`` when the file is missing or unreadable (the message does not
+    repeat the file name: the caller names it once).
     """
     path = Path(path)
+    if path.is_dir():
+        raise TrackingInputError("a folder, not a DETECTIONS file (Parquet or CSV)")
     if not path.is_file():
-        raise TrackingInputError(f"{path}: no such file")
+        raise TrackingInputError("no such file")
     try:
         if _is_csv(path):
             options = pacsv.ConvertOptions(column_types={"sensor_id": pa.string()},
@@ -121,7 +126,7 @@ def read_detections(path: str | Path) -> pa.Table:
             return pacsv.read_csv(path, convert_options=options)
         return pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise TrackingInputError(f"{path}: cannot read as {'CSV' if _is_csv(path) else 'Parquet'}: "
+        raise TrackingInputError(f"cannot read as {'CSV' if _is_csv(path) else 'Parquet'}: "
                                  f"{exc}") from exc
 
 
@@ -182,6 +187,11 @@ def validate_detections(table: pa.Table) -> Detections:
     for name in ("range_m", "sigma_range_m", "sigma_azimuth_deg"):
         v = values[name]
         _first_bad(name, ~(np.isfinite(v) & (v > 0.0)), v, "must be a finite number > 0")
+    # physical limits, so that no value reaches the filter as an overflow (time_s of -1e308)
+    for name, limit, why in DETECTION_LIMITS:
+        v = values[name]
+        _first_bad(name, np.abs(np.nan_to_num(v)) > limit, v, f"must be within ±{limit:g} ({why})")
+    _check_no_duplicate_rows(values, code)
     el, sel = values["elevation_deg"], values["sigma_elevation_deg"]
     three = np.isfinite(el)
     _first_bad("elevation_deg", ~three & ~np.isnan(el), el, "must be finite, or empty for a 2D radar")
@@ -200,6 +210,37 @@ def validate_detections(table: pa.Table) -> Detections:
         elevation_rad=np.radians(el), sigma_range_m=values["sigma_range_m"],
         sigma_azimuth_rad=np.radians(values["sigma_azimuth_deg"]),
         sigma_elevation_rad=np.radians(np.where(three, sel, np.nan)))
+
+
+DETECTION_LIMITS: tuple[tuple[str, float, str], ...] = (
+    ("time_s", 1e10, "about 300 years of seconds"),
+    ("sensor_lon_deg", 360.0, "degrees"),
+    ("sensor_alt_m", 1e6, "metres, far above any airborne sensor"),
+    ("range_m", 1e8, "metres, beyond any radar's reach"),
+    ("azimuth_deg", 1e6, "degrees"),
+    ("sigma_range_m", 1e7, "metres"),
+    ("sigma_azimuth_deg", 360.0, "degrees"),
+    ("sigma_elevation_deg", 180.0, "degrees"),
+)
+"""The largest magnitude of each numeric DETECTIONS column (docs/tracking-io.md)."""
+
+
+def _check_no_duplicate_rows(values: dict[str, Array], code: NDArray[np.intp]) -> None:
+    """No detection twice: rows equal in every column are one report sent twice, which would
+    start two tracks on one target."""
+    if len(code) < 2:
+        return
+    names = [n for n in DETECTION_COLUMNS if n != "sensor_id"]
+    keys = [np.nan_to_num(values[n], nan=np.inf) for n in reversed(names)]
+    order = np.lexsort((*keys, code))
+    same = code[order][1:] == code[order][:-1]
+    for key in keys:
+        same &= key[order][1:] == key[order][:-1]
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        first, second = sorted((int(order[i]), int(order[i + 1])))
+        raise TrackingInputError(f"rows {first} and {second} are the same detection (every column "
+                                 f"equal); {int(same.sum())} duplicate row(s) in all: remove them")
 
 
 def _check_sensor_fixed_in_scan(values: dict[str, Array], code: NDArray[np.intp]) -> None:
@@ -270,8 +311,13 @@ def write_tracks(table: pa.Table, path: str | Path) -> Path:
     path = Path(path)
     if _is_csv(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        pacsv.write_csv(table, path)
-        return path
+        tmp = temp_path(path)
+        try:
+            pacsv.write_csv(table, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return replace_atomically(tmp, path)
     return write_table(table, path)
 
 

@@ -8,6 +8,7 @@ the served folder, in a child process. See docs/security.md and docs/viewer.md.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import math
@@ -19,7 +20,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
@@ -30,19 +32,23 @@ from fastapi import Path as FastApiPath
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from iadsim.data import TOWN_ATTRIBUTION, borders_geojson, load_towns
 from iadsim.io import run_folder as rf
 from iadsim.io.run_folder import is_run_folder
 from iadsim.pipeline.checks import check_scenario
-from iadsim.scenario import Location, ScenarioError, bundled_scenarios, load_scenario, validate_file
+from iadsim.scenario import Location, ScenarioError, ScenarioErrors, bundled_scenarios, load_scenario
 from iadsim.scenario.loader import bundled_data_sets
 from iadsim.scenario.schema import Arrangement
 from iadsim.scenario.yamlio import read_yaml_file, read_yaml_text
 from iadsim.version import __version__
 from iadsim.web.frames import EVENT_WINDOW_S, RunFrames
 from iadsim.web.jobs import JobConflict, JobManager
+from iadsim.web.validation import (
+    PoolBusy,
+    UploadTimeout,
+    ValidationPool,
+)
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -434,11 +440,11 @@ def _error_json(err: ScenarioError, temp_name: str) -> dict[str, Any]:
 
 def scenario_problems(path: Path) -> list[ScenarioError]:
     """Every problem ``iadsim validate`` finds in a scenario file: the schema and references, then
-    what a run would refuse before simulating (``check_scenario``)."""
-    errors = validate_file(path)
-    if not errors:
-        errors = check_scenario(load_scenario(path))
-    return errors
+    what a run would refuse before simulating (``check_scenario``); the file is read once."""
+    try:
+        return check_scenario(load_scenario(path))
+    except ScenarioErrors as exc:
+        return exc.errors
 
 
 def validate_upload(text: str) -> dict[str, Any]:
@@ -491,6 +497,57 @@ def _limited(table: pa.Table, limit: int) -> dict[str, Any]:
             "columns": table.column_names, "rows": _rows(shown)}
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+HEAVY_AT_ONCE = 4
+"""Layer, frame, track, object and timeline responses built at once; more wait their turn, so that
+memory stays bounded however many are asked for together (200 concurrent
+``layers/picture?limit=200000`` took the server to 3.8 GB when each was built at once)."""
+
+HEAVY_WAIT_S = 30.0
+"""Longest wait for a turn before the request is answered 503 (try again)."""
+
+_heavy_slots = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _heavy(func: F) -> F:
+    """Build the response only when one of ``HEAVY_AT_ONCE`` slots is free."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not _heavy_slots.acquire(timeout=HEAVY_WAIT_S):
+            raise HTTPException(503, "the server is busy building other responses; try again",
+                                headers={"Retry-After": "5"})
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _heavy_slots.release()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a writing request (POST, DELETE, ...) comes from another site, or None.
+
+    A browser names the requesting page's site in ``Sec-Fetch-Site`` and its origin in ``Origin``:
+    a page elsewhere (or on another port) must not start runs or upload scenarios through the
+    user's browser, even to a loopback server with no token. Clients that send neither (curl,
+    scripts) are not browsers acting for a foreign page, and are let through.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.lower() not in ("same-origin", "none"):
+        return f"cross-site request refused (Sec-Fetch-Site: {site[:40]}): use the viewer page itself"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        host = request.headers.get("host", "")
+        if origin.lower() == "null" or urlsplit(origin).netloc.lower() != host.lower():
+            return (f"cross-site request refused (Origin {origin[:80]} is not this server, "
+                    f"{host[:80]}): use the viewer page itself")
+    return None
+
+
 def create_app(root: Path, token: str | None = None, jobs: bool = True,
                allowed_hosts: list[str] | None = None) -> FastAPI:
     """The viewer and its API over the run folders in ``root``.
@@ -508,10 +565,13 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
     folder_checks = _FolderChecks(runs.root)
     frames = _FrameCache(runs)
     manager = JobManager(runs.root)
+    uploads = ValidationPool()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        uploads.start()
         yield
+        uploads.close()
         manager.shutdown()
 
     # no /docs or /redoc: they load their scripts from a CDN, which is neither offline nor allowed
@@ -553,6 +613,10 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
                                                "<token>' (printed when the server started)"},
                                     status_code=401,
                                     headers={"WWW-Authenticate": "Bearer", **SECURITY_HEADERS})
+        if request.method not in _SAFE_METHODS:
+            refusal = _cross_site(request)
+            if refusal is not None:
+                return JSONResponse({"detail": refusal}, status_code=403, headers=SECURITY_HEADERS)
         response = await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         return response
@@ -626,6 +690,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return runs.summary(run)
 
     @app.get("/api/runs/{run}/layers/{layer}", responses=_errors(400, 404, 422))
+    @_heavy
     def run_layer(run: str, layer: str,
                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
                   node: Annotated[str | None, Query(max_length=128)] = None) -> dict[str, Any]:
@@ -651,6 +716,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return {"layer": layer, **_limited(table, limit)}
 
     @app.get("/api/runs/{run}/tracks/{node}/{track_id}", responses=_RUN_ERRORS)
+    @_heavy
     def track(run: str, node: str, track_id: str) -> dict[str, Any]:
         """One track's history at one node, in time order, from the run's picture."""
         if not NODE_NAME.fullmatch(node) or not NODE_NAME.fullmatch(track_id):
@@ -677,6 +743,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return {"node": node, "track_id": track_id, "points": rows.num_rows, "rows": _rows(rows)}
 
     @app.get("/api/runs/{run}/timeline", responses=_RUN_ERRORS)
+    @_heavy
     def run_timeline(run: str) -> dict[str, Any]:
         """Playback span, step, command nodes with a picture, layers present and the C2 events."""
         folder = runs.folder(run)
@@ -693,6 +760,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return _jsonable(timeline)  # type: ignore[no-any-return]
 
     @app.get("/api/runs/{run}/frame", responses=_RUN_ERRORS)
+    @_heavy
     def run_frame(run: str, t: Annotated[float, Query(ge=-1e9, le=1e9, allow_inf_nan=False,
                                                       description="time from the scenario start (s)")],
                   node: Annotated[list[str] | None, Query(max_length=64, description="command nodes "
@@ -711,6 +779,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         return _jsonable(frame)  # type: ignore[no-any-return]
 
     @app.get("/api/runs/{run}/objects/{object_id}", responses=_RUN_ERRORS)
+    @_heavy
     def object_history(run: str, object_id: str) -> dict[str, Any]:
         """One object's ground-truth path in time order."""
         if not NODE_NAME.fullmatch(object_id):
@@ -828,7 +897,17 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
             text = bytes(body).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise HTTPException(400, f"the upload is not UTF-8 text (byte {exc.start})") from None
-        return await run_in_threadpool(validate_upload, text)
+        try:
+            return await uploads.validate(text, request.is_disconnected)
+        except PoolBusy:
+            raise HTTPException(503, f"{uploads.size} uploads are being validated; try again in a "
+                                "few seconds", headers={"Retry-After": "2"}) from None
+        except UploadTimeout:
+            raise HTTPException(422, f"validating the upload took more than "
+                                f"{uploads.time_limit_s:g} s; the scenario is too large to check "
+                                "here: run `iadsim validate` on it") from None
+        except ConnectionError:
+            raise HTTPException(499, "the client went away") from None
 
     return app
 

@@ -15,6 +15,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_JOBS_KEPT", "Job", "JobConflict", "JobManager"]
+from iadsim.io.run_folder import pid_alive
+from iadsim.runs.workers import PARENT_ENV
+
+__all__ = ["MAX_JOBS_KEPT", "Job", "JobConflict", "JobManager", "remove_stale_job_folders"]
 
 _log = logging.getLogger("iadsim.web.jobs")
 
@@ -79,6 +83,23 @@ class Job:
                 "run": self.run, "message": self.message, "elapsed_s": round(end - self.started, 1)}
 
 
+_JOB_DIR = re.compile(r"^\.job-(?:(?P<pid>\d+)-)?\d+$")
+
+
+def remove_stale_job_folders(out_dir: Path) -> list[Path]:
+    """Remove the work folders (``.job-<pid>-<id>``) of servers no longer running, and those of
+    iadsim 0.1 (``.job-<id>``): what a server killed during a job left. Returns them."""
+    removed: list[Path] = []
+    if not out_dir.is_dir():
+        return removed
+    for child in out_dir.iterdir():
+        m = _JOB_DIR.match(child.name)
+        if m and child.is_dir() and not (m["pid"] and pid_alive(int(m["pid"]))):
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child)
+    return removed
+
+
 class JobManager:
     """Starts, watches and cancels ``iadsim run`` child processes writing into one folder.
 
@@ -93,6 +114,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.removed = remove_stale_job_folders(out_dir)
 
     def start(self, scenario: str, arrangement: str | None, coverage: bool) -> Job:
         """Start a run of ``scenario`` (a bundled id or a file path); JobConflict if one is running."""
@@ -112,9 +134,11 @@ class JobManager:
                 cmd.append("--no-coverage")
             if arrangement is not None:
                 cmd += ["--arrangement", arrangement]
+            # the child watches this server and stops if it dies (kill -9 of the server)
+            env = {**os.environ, PARENT_ENV: str(os.getpid())}
             job.process = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                            stdin=subprocess.DEVNULL, text=True, encoding="utf-8",
-                                           errors="replace", bufsize=1)
+                                           errors="replace", bufsize=1, env=env)
             job.state = "running"
             self._jobs[job.id] = job
             self._forget_old()
@@ -161,7 +185,7 @@ class JobManager:
                 proc.wait()
 
     def _work_dir(self, job: Job) -> Path:
-        return self.out_dir / f".job-{job.id}"
+        return self.out_dir / f".job-{os.getpid()}-{job.id}"
 
     def _publish(self, job: Job, report: Path) -> str:
         """Move the finished run folder into the served folder under a new name; returns the name."""

@@ -1,0 +1,126 @@
+"""Output paths that never destroy what they should not: checked before any work, written to a
+temporary file in the target folder and renamed only onto a regular file or a new name.
+
+An output must not be an input (``iadsim track x.parquet --out x.parquet`` would destroy its
+input), a device (``/dev/null``, ``/dev/full``: renaming onto one would replace the device node
+when run as root), a folder, or anything under ``/proc``, ``/sys`` or ``/dev``; its folder must
+be writable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = ["OutputPathError", "check_output_file", "check_output_folder", "replace_atomically",
+           "temp_path"]
+
+_SPECIAL_ROOTS = ("/proc", "/sys", "/dev")
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot be written without destroying something; one clear message."""
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISREG(mode):
+        return "a file"
+    return "not a regular file"
+
+
+def _special(path: Path) -> bool:
+    text = str(path)
+    return any(text == root or text.startswith(root + "/") for root in _SPECIAL_ROOTS)
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path("/")
+
+
+def _check_folder_writable(folder: Path, shown: str, what: str) -> None:
+    existing = _existing_ancestor(folder)
+    if not existing.is_dir():
+        raise OutputPathError(f"{what} {shown}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputPathError(f"{what} {shown}: the folder {existing} is not writable")
+
+
+def check_output_file(path: str | Path, *, inputs: Iterable[str | Path] = (),
+                      what: str = "--out") -> Path:
+    """``path`` if a file may be written there, else OutputPathError.
+
+    Args:
+        path: the output file.
+        inputs: the command's input files, none of which it may be.
+        what: how the output is named in the message (the option).
+    """
+    path = Path(path)
+    shown = str(path)
+    resolved = path.resolve()
+    if _special(resolved):
+        raise OutputPathError(f"{what} {shown}: outputs are not written under /proc, /sys or /dev")
+    for source in inputs:
+        source = Path(source)
+        same = source.resolve() == resolved
+        if not same and source.exists() and path.exists():
+            try:
+                same = os.path.samefile(source, path)
+            except OSError:
+                same = False
+        if same:
+            raise OutputPathError(f"{what} {shown} is the input {source}; writing it would "
+                                  "destroy the input: give another file name")
+    if os.path.lexists(path):
+        mode = os.stat(path).st_mode if path.exists() else os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise OutputPathError(f"{what} {shown} is {_kind(mode)}; give a file name")
+    _check_folder_writable(resolved.parent, shown, what)
+    return path
+
+
+def check_output_folder(path: str | Path, *, what: str = "--out") -> Path:
+    """``path`` if outputs may be written into it as a folder (it exists as one or can be made),
+    else OutputPathError."""
+    path = Path(path)
+    shown = str(path)
+    resolved = path.resolve()
+    if _special(resolved):
+        raise OutputPathError(f"{what} {shown}: outputs are not written under /proc, /sys or /dev")
+    if path.exists() and not path.is_dir():
+        raise OutputPathError(f"{what} {shown} is {_kind(os.stat(path).st_mode)}, not a folder; "
+                              "give a folder name")
+    _check_folder_writable(resolved, shown, what)
+    return path
+
+
+def temp_path(path: Path) -> Path:
+    """A fresh hidden name beside ``path`` to write to before :func:`replace_atomically`."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def replace_atomically(tmp: Path, path: Path) -> Path:
+    """Rename ``tmp`` onto ``path`` if ``path`` is absent or a regular file (checked again now,
+    not only when the command started); else remove ``tmp`` and raise OutputPathError."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or (stat.S_ISLNK(mode) and path.is_file())):
+        tmp.unlink(missing_ok=True)
+        raise OutputPathError(f"{path} is {_kind(mode)}; it is not replaced by an output")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,20 @@
+"""Shared settings of the fuzz tests: a fast profile in ``make test``, a long one in ``make fuzz``.
+
+``IADSIM_FUZZ_EXAMPLES`` sets the number of cases of each fuzz test (default 200; ``make fuzz``
+gives 25,000 to each of its tests, over 100,000 in all). A crash found is shrunk by hypothesis;
+keep it as a file in ``tests/fuzz_corpus/`` (``*.yaml`` for scenario text), which
+``tests/test_fuzz_corpus.py`` runs on every ``make test``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+FUZZ_EXAMPLES = int(os.environ.get("IADSIM_FUZZ_EXAMPLES", "200"))
+
+FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=FUZZ_EXAMPLES <= 200,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow, HealthCheck.filter_too_much])
+"""The fast profile is derandomized so that ``make test`` is repeatable; the long one explores."""
