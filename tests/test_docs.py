@@ -80,15 +80,18 @@ def test_readme_wmd_table_matches_a_fresh_computation():
     got = {}
     for name, scenario in (("", "reference-2020"), (" with WMD", "reference-2020-wmd")):
         study = run_coverage_study(load_scenario(scenario), request, None)
-        got.update({(r["region"], f"{r['altitude_m']:,.0f} m{name}"): r for r in study.comparison})
+        got.update({(r["region"], f"{r['altitude_m']:,.0f} m{name}", r["aspect"]): r
+                    for r in study.comparison})
     columns = [c.strip() for c in lines[start].strip("|").split("|")][1:]
     for line in lines[start + 2:start + 5]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         for column, cell in zip(columns, cells[1:], strict=True):
-            detected, engageable = (float(v) for v in cell.removesuffix(" %").split(" / "))
-            r = got[(cells[0], column)]
-            assert abs(r["detected_pct"] - detected) <= 0.51, (cells[0], column)
-            assert abs(r["engageable_pct"] - engageable) <= 0.51, (cells[0], column)
+            detected, engageable = cell.removesuffix(" %").split(" / ")
+            for aspect, value in zip(("approaching", "crossing", "receding"),
+                                     engageable.split(" · "), strict=True):
+                r = got[(cells[0], column, aspect)]
+                assert abs(r["detected_pct"] - float(detected)) <= 0.51, (cells[0], column)
+                assert abs(r["engageable_pct"] - float(value)) <= 0.51, (cells[0], column, aspect)
 
 
 def test_readme_counts_of_assumptions_and_sources():

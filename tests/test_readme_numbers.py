@@ -84,7 +84,10 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
     match = re.search(r"(\d+) times a\nunit's fire-control radar held a target", README)
     assert match is not None
     assert int(match.group(1)) == len(refused) == run.stats["c2"]["engagements_refused"]
-    assert "(all S-400 battalions)" in README and {e["system"] for e in refused} == {"s400"}
+    by_system = {"S-300PS": "s300ps", "S-300PMU-1": "s300pmu1", "S-400": "s400", "Tor-M2": "tor_m2"}
+    stated = {by_system[name]: int(n) for n, name in
+              re.findall(r"(\d+) times an?\s+(S-300PS|S-300PMU-1|S-400|Tor-M2) battalion", README)}
+    assert stated == {s: sum(e["system"] == s for e in refused) for s in {e["system"] for e in refused}}
 
 
 def test_readme_saturation_curve_matches_a_fresh_run(raid):

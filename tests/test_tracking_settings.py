@@ -22,7 +22,7 @@ def test_the_tracker_and_fusion_defaults_are_the_reference_settings():
     assert (fusion.process_noise_horizontal, fusion.process_noise_vertical, fusion.gate_probability) == (
         settings.process_noise_horizontal_m2ps3, settings.process_noise_vertical_m2ps3,
         settings.fusion_gate_probability)
-    assert set(settings.assumed) == set(TrackingSettings.model_fields) - {"sources", "assumed", "note"}
+    assert set(settings.assumed) == set(TrackingSettings.model_fields) - {"sources", "assumed", "ranges", "overridden", "note"}
 
 
 def test_every_tracking_setting_is_listed_among_the_assumptions():

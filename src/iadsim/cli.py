@@ -1373,7 +1373,8 @@ class SourcesFormat(enum.StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(epilog=_example("iadsim sources --audit",
+                             "iadsim sources mixed-raid --audit --detail --format csv --out provenance.csv"))
 @_user_errors
 def sources(
     scenario: ScenarioArg = None,

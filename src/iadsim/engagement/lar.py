@@ -21,6 +21,7 @@ engine's fire orders use the same tables. Model, conventions and checks: docs/mo
 
 from __future__ import annotations
 
+import collections
 import enum
 import functools
 from dataclasses import dataclass
@@ -264,9 +265,10 @@ def _compute(missile: MissileType, ratio: float) -> LaunchRegion:
                         min_altitude_m=lo, max_altitude_m=hi, max_target_speed_mps=top)
 
 
-@functools.lru_cache(maxsize=64)
-def _cached(key: str, ratio: float) -> LaunchRegion:
-    return _compute(MissileType.model_validate_json(key), ratio)
+_REGIONS: collections.OrderedDict[tuple[str, float], LaunchRegion] = collections.OrderedDict()
+"""Regions computed in this process, by the missile's kinematic fields and the ratio (the last 64)."""
+
+_NOT_KINEMATIC = {"sources", "assumed", "ranges", "overridden", "note", "zone_of_destruction"}
 
 
 def launch_region(missile: MissileType, *, terminal_speed_ratio: float = TERMINAL_SPEED_RATIO,
@@ -283,4 +285,12 @@ def launch_region(missile: MissileType, *, terminal_speed_ratio: float = TERMINA
     if not terminal_speed_ratio >= 1.0:
         raise ValueError(f"terminal_speed_ratio must be at least 1, got {terminal_speed_ratio}")
     missile_profile(missile)  # the same checks and message as the flyout model
-    return _cached(missile.model_dump_json(), float(terminal_speed_ratio))
+    # keyed by the numbers the flyout uses, not the provenance: a study that sets a value outside
+    # its stated range (or a test) gets the same region as any entry with those numbers
+    key = (missile.model_dump_json(exclude=_NOT_KINEMATIC), float(terminal_speed_ratio))
+    region = _REGIONS.get(key)
+    if region is None:
+        region = _REGIONS[key] = _compute(missile, float(terminal_speed_ratio))
+        if len(_REGIONS) > 64:
+            _REGIONS.popitem(last=False)
+    return region

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import threading
 from functools import cache
 from typing import Any
 
@@ -30,14 +31,25 @@ VERTICAL_EXAGGERATION = 30.0
 """The region is lowland (Belarus: 80–345 m) on a 9 km grid: slopes show only exaggerated."""
 
 
-@cache
+_RENDERING = threading.Lock()
+"""One rendering at a time: the server answers in threads, and matplotlib is not thread-safe (two
+first requests at once gave a 500)."""
+
+
 def relief_image() -> dict[str, Any]:
-    """The shaded relief of the bundled DEM: a PNG data URL and its corners in degrees.
+    """The shaded relief of the bundled DEM: a PNG data URL and its corners in degrees (rendered
+    once per process).
 
     Returns:
         ``{"image": "data:image/png;base64,…", "bounds": [lon_min, lon_max, lat_min, lat_max],
         "attribution": …}``.
     """
+    with _RENDERING:
+        return _relief_image()
+
+
+@cache
+def _relief_image() -> dict[str, Any]:
     from matplotlib.colors import LightSource
     from matplotlib.image import imsave
 
