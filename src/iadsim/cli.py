@@ -1139,6 +1139,15 @@ def _sweep_spec_path(spec: str) -> Path:
     raise UserError(f"'{spec}' is neither a file nor a bundled sweep spec (bundled: {', '.join(names)})")
 
 
+JobsOpt = Annotated[int | None, typer.Option("--jobs", help="Local worker processes (default: the CPU "
+                                             "count; 1: no workers).", show_default=False)]
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Run on this Dask distributed "
+                                                  "scheduler (e.g. tcp://host:8786).", show_default=False)]
+LocalClusterOpt = Annotated[int | None, typer.Option("--local-cluster", help="Run on a Dask LocalCluster "
+                                                     "of N single-threaded workers.", show_default=False)]
+"""The backend options of ``sweep`` and ``sensitivity`` (``runs.sweep.open_backend``)."""
+
+
 @app.command(epilog=_example("iadsim sweep sweep-violation --jobs 2"))
 @_user_errors
 def sweep(
@@ -1147,14 +1156,9 @@ def sweep(
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
                                                 "out/sweep-<spec>); rerun with the same folder to "
                                                 "resume.", show_default=False)] = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", help="Local worker processes (default: the CPU "
-                                             "count; 1: no workers).", show_default=False)] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on this Dask distributed "
-                                                  "scheduler (e.g. tcp://host:8786).",
-                                                  show_default=False)] = None,
-    local_cluster: Annotated[int | None, typer.Option("--local-cluster", help="Run on a Dask LocalCluster "
-                                                      "of N single-threaded workers.",
-                                                      show_default=False)] = None,
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+    local_cluster: LocalClusterOpt = None,
     yes: Annotated[bool, typer.Option("--yes", help="Run a sweep of more than 10 000 tasks.")] = False,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
@@ -1234,14 +1238,9 @@ def sensitivity(
     dem: Annotated[str, typer.Option("--dem", help="Terrain: default (bundled ETOPO5), none, or a "
                                      "GeoTIFF path.")] = "default",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the designs and bootstraps.")] = 0,
-    jobs: Annotated[int | None, typer.Option("--jobs", help="Local worker processes (default: the CPU "
-                                             "count; 1: no workers).", show_default=False)] = None,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Run on this Dask distributed "
-                                                  "scheduler (e.g. tcp://host:8786).",
-                                                  show_default=False)] = None,
-    local_cluster: Annotated[int | None, typer.Option("--local-cluster", help="Run on a Dask LocalCluster "
-                                                      "of N single-threaded workers.",
-                                                      show_default=False)] = None,
+    jobs: JobsOpt = None,
+    scheduler: SchedulerOpt = None,
+    local_cluster: LocalClusterOpt = None,
 ) -> None:
     """How much a metric hangs on the scenario's stated ranges and variants: one at a time (tornado),
     Morris screening, Sobol indices, the interval under all ranges; prints the report's path."""
