@@ -6,16 +6,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["decoded", "detections_per_minute", "first_detections"]
+from iadsim.io.parquet import decoded
+
+__all__ = ["detections_per_minute", "first_detections"]
 
 _KM = 1000.0
-
-
-def decoded(table: pa.Table) -> pa.Table:
-    """The table with dictionary-encoded columns turned into plain ones (for sorting, joins)."""
-    schema = pa.schema([pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
-                        for f in table.schema])
-    return table.cast(schema)
 
 
 def first_detections(detections: pa.Table, objects: pa.Table, start_s: float = 0.0) -> pa.Table:

@@ -30,7 +30,7 @@ def score_picture(tracks: Any, truth: Any, detections: Any, duration_s: float
 
     Args:
         tracks: the node's TRACKS table (with ``confirmed``).
-        truth: the run's truth, decoded (``analysis.detections.decoded``).
+        truth: the run's truth, decoded (``iadsim.io.parquet.decoded``).
         detections: the run's detections.
         duration_s: the run's duration, s.
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from iadsim.analysis.detections import decoded
+from iadsim.io.parquet import decoded
 from iadsim.io.run_folder import RunFolder, read_run_folder
 from iadsim.oob import order_of_battle
 from iadsim.scenario.schema import Scenario

@@ -1,4 +1,5 @@
-"""Parquet output, written atomically (temporary file, then rename) and byte-reproducibly."""
+"""Parquet output, written atomically (temporary file, then rename) and byte-reproducibly; tables
+read back, with dictionary columns decoded on request."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ import pyarrow.parquet as pq
 
 from iadsim.io.paths import replace_atomically, temp_path
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["decoded", "read_table", "write_table"]
+
+
+def decoded(table: pa.Table) -> pa.Table:
+    """The table with dictionary-encoded columns turned into plain ones (for sorting, joins): the
+    run folder's tables store repeated strings as dictionaries."""
+    schema = pa.schema([pa.field(f.name, f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                        for f in table.schema])
+    return table.cast(schema)
 
 
 def write_table(table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None) -> Path:

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from iadsim.analysis.detections import decoded
 from iadsim.analysis.pictures import score_picture
 from iadsim.coverage.study import CoverageRequest, run_coverage_study
 from iadsim.io import oob_to_csv, oob_to_geojson
 from iadsim.io import run_folder as rf
 from iadsim.io.coverage import write_coverage_study
+from iadsim.io.parquet import decoded
 from iadsim.oob import order_of_battle, outside_borders_warning
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
