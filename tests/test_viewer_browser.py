@@ -375,9 +375,10 @@ def test_a_units_popup_draws_its_rings_at_a_chosen_altitude(page, served):
     # the radar horizon: a low target is seen and engaged closer than a high one
     assert max(r["radius_m"] for r in low) < max(r["radius_m"] for r in high)
     page.select_option(".leaflet-popup .iad-ring-alt", "10000")
-    page.wait_for_function("() => document.querySelector('.leaflet-popup .iad-rings').textContent.includes('km')",
-                           timeout=15_000)
-    assert page.locator(".iad-ring-engagement").count() >= 1 and page.locator(".iad-ring-detection").count() >= 1
+    # the rings are fetched for the new altitude: wait for them, not for the text of the old ones
+    page.wait_for_function("() => document.querySelector('.leaflet-popup .iad-rings').textContent.includes('km')"
+                           " && document.querySelectorAll('.iad-ring-engagement').length >= 1"
+                           " && document.querySelectorAll('.iad-ring-detection').length >= 1", timeout=15_000)
     assert "null" not in page.inner_text(".leaflet-popup .iad-rings")
     _shot(page, "12-rings")
     page.keyboard.press("Escape")
