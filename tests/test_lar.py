@@ -17,7 +17,7 @@ from iadsim.engagement.lar import (
     aspect_deg,
     launch_region,
 )
-from iadsim.engagement.missile import missile_profile, time_of_flight_s
+from iadsim.engagement.missile import missile_profile, predicted_intercept, time_of_flight_s
 from iadsim.scenario import load_scenario
 from iadsim.scenario.schema import MissileType
 
@@ -73,6 +73,43 @@ def test_tables_agree_with_the_direct_flyout(regions, mid):
     near_i, far_i = lar.edges_m(h, v, a)
     assert np.max(np.abs(far_i - far)) <= 400.0
     assert np.max(np.abs(near_i - near)) <= 1000.0
+
+
+def _direct_acceptable(mid, rho_m, h, v, a_deg):
+    """Brute force: each launch distance's earliest intercept by the engine's flyout search
+    (``predicted_intercept`` with 2,048 time samples), then the kill zone and the speed margin."""
+    p = missile_profile(CATALOG.missiles[mid])
+    n = len(rho_m)
+    a = np.radians(a_deg)
+    target = np.column_stack([rho_m, np.zeros(n), np.full(n, h)])
+    vel = np.tile([-v * np.cos(a), v * np.sin(a), 0.0], (n, 1))
+    hit = predicted_intercept(np.zeros((n, 3)), target, vel, p, earth_radius_m=None, samples=2048)
+    tof = np.where(np.isfinite(hit.time_of_flight_s), hit.time_of_flight_s, 0.0)
+    return hit.feasible & (p.speed_mps(tof) >= TERMINAL_SPEED_RATIO * v)
+
+
+@pytest.mark.parametrize("mid", SAMS)
+def test_edges_agree_with_a_brute_force_flyout_search(mid):
+    """The edges found from the reach intervals (``_edges``) against the hull of the launch
+    distances that a brute-force search over a 100 m grid of distances accepts: within 150 m, at
+    random states up to the table's top speed (including the narrow regions near it)."""
+    p = missile_profile(CATALOG.missiles[mid])
+    lar = launch_region(CATALOG.missiles[mid])
+    rng = np.random.default_rng(11)
+    step = 100.0
+    for _ in range(12):
+        h = rng.uniform(lar.min_altitude_m, lar.max_altitude_m)
+        v = rng.uniform(0.0, lar.speed_mps[-1])
+        a = rng.uniform(0.0, 180.0)
+        near, far = (float(x[0]) for x in _edges(p, np.array([h]), np.array([v]), np.array([a]),
+                                                  TERMINAL_SPEED_RATIO))
+        rho = np.arange(0.0, float(p.max_range_m) + v * float(p.max_flight_time_s) + step, step)
+        ok = _direct_acceptable(mid, rho, h, v, a)
+        if not ok.any():
+            assert far - near <= step, (h, v, a, near, far)
+            continue
+        assert near == pytest.approx(rho[ok][0], abs=1.5 * step), (h, v, a)
+        assert far == pytest.approx(rho[ok][-1], abs=1.5 * step), (h, v, a)
 
 
 _states = st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.floats(0.0, 1.0),

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.interpolate import RegularGridInterpolator
 
-from iadsim.engagement.missile import MissileProfile, missile_profile, predicted_intercept
+from iadsim.engagement.missile import MissileProfile, missile_profile, time_of_flight_s
 from iadsim.scenario.schema import MissileType
 
 __all__ = [
@@ -60,12 +60,10 @@ line of sight, so headings of 180°–360° use the mirror aspect."""
 _ALTITUDES_M = (10.0, 30.0, 100.0, 300.0, 1000.0, 2000.0, 3000.0, 5000.0, 7000.0, 10000.0,
                 13000.0, 16000.0, 20000.0, 25000.0, 30000.0)
 _SPEED_STEPS = 25  # 0 … top speed
-_COARSE = 32  # launch distances sampled to bracket the edges before bisection
-# times of flight sampled per intercept (the engine's 256 find early windows shorter than any
-# that bounds a region edge; 64 bracket every edge of the catalog's missiles, and the tables'
-# agreement with the engine's flyout is tested)
-_INTERCEPT_SAMPLES = 64
-_EDGE_STEPS = 21  # bisection halvings of the bracket: below 10 m for a 470 km bracket of 32 samples
+# times of flight sampled over the intercept window and over the times before it; the unions'
+# extremes lie at the window's ends (sampled exactly) or at smooth interior extremes, where the
+# sampling error is second order (the tables' agreement with the engine's flyout is tested)
+_WINDOW_SAMPLES = 129
 
 
 class Aspect(enum.StrEnum):
@@ -198,54 +196,81 @@ def _obj(value: Refusal) -> NDArray[np.object_]:
     return out
 
 
-def _acceptable(p: MissileProfile, ground: Array, h: Array, v: Array, a_deg: Array,
-                ratio: float) -> BoolArray:
-    """Whether launches at N target states lead to an intercept inside the kill zone (flat earth)."""
-    n = len(ground)
-    a = np.radians(a_deg)
-    target = np.column_stack([ground, np.zeros(n), h])
-    vel = np.column_stack([-v * np.cos(a), v * np.sin(a), np.zeros(n)])
-    hit = predicted_intercept(np.zeros((n, 3)), target, vel, p, earth_radius_m=None,
-                              samples=_INTERCEPT_SAMPLES, bisection_steps=30)
-    with np.errstate(invalid="ignore"):
-        fast = p.speed_mps(np.where(np.isfinite(hit.time_of_flight_s), hit.time_of_flight_s, 0.0))
-        ok = hit.feasible & (fast >= ratio * v)
-    out: BoolArray = np.asarray(ok)
-    return out
+def _window_s(p: MissileProfile, v: Array, ratio: float) -> tuple[Array, Array]:
+    """The times of flight [T_a, T_b] at which an intercept of a target at speed v meets the kill
+    zone's range limits and the terminal-speed margin, seconds, ``(M,)`` each (T_a > T_b: none).
+
+    s(T) is increasing, so min_range ≤ s(T) ≤ max_range is T(min_range) ≤ T ≤ t_max; the speed
+    a·T of the boost rises and the coast's V_b / (1 + k V_b τ) falls, so V(T) ≥ ratio·v is
+    ratio·v / a ≤ T ≤ t_b + (V_b / (ratio·v) − 1) / (k V_b).
+    """
+    t_max = float(p.max_flight_time_s)
+    t_boost = float(p.boost_time_s)
+    v_burnout = float(p.burnout_speed_mps)
+    k = float(p.drag_per_m)
+    need = ratio * v
+    t_min_range = float(time_of_flight_s(p, float(p.min_range_m)))
+    t_a = np.maximum(t_min_range, need / float(p.boost_acceleration_mps2))
+    with np.errstate(divide="ignore"):
+        slack = v_burnout / need - 1.0  # inf for a hovering target
+    # a boost-only flight (k = 0) ends at burnout: its speed only rises
+    t_v = t_boost + slack / (k * v_burnout) if k > 0.0 else np.full_like(need, np.inf)
+    t_b = np.where(need > v_burnout, -np.inf, np.minimum(t_max, t_v))
+    return np.asarray(t_a, float), np.asarray(t_b, float)
+
+
+def _reach_m(p: MissileProfile, t: Array, h: Array, v: Array, a_rad: Array,
+             ) -> tuple[Array, Array, BoolArray]:
+    """The launch ground distances ρ ≥ 0 whose target the missile has reached by time of flight t:
+    s(t) ≥ |target(t)| ⟺ (ρ − v cos α t)² ≤ s(t)² − (v sin α t)² − h², an interval [lo, hi].
+
+    Args:
+        t: ``(M, K)`` times of flight, s. h, v, a_rad: ``(M, 1)`` height (m), speed (m/s),
+            aspect (rad).
+    Returns: lo, hi ``(M, K)`` metres and whether the interval is non-empty.
+    """
+    s = p.flown_distance_m(t)
+    disc = s * s - (v * np.sin(a_rad) * t) ** 2 - h * h
+    root = np.sqrt(np.maximum(disc, 0.0))
+    centre = v * np.cos(a_rad) * t
+    hi = centre + root
+    lo = np.maximum(centre - root, 0.0)
+    ok: BoolArray = np.asarray((disc >= 0.0) & (hi >= 0.0))
+    return lo, hi, ok
 
 
 def _edges(p: MissileProfile, h: Array, v: Array, a: Array, ratio: float) -> tuple[Array, Array]:
-    """Near and far launch edges of M (h, v, a) states: coarse samples, then bisection."""
-    m = len(h)
-    top = float(p.max_range_m) + v * float(p.max_flight_time_s)  # no launch beyond: (M,)
-    frac = np.linspace(0.0, 1.0, _COARSE + 1)
-    samples = top[:, None] * frac[None, :]
-    ok = np.zeros(samples.shape, dtype=bool)
-    for start in range(0, m, 256):
-        rows = slice(start, min(m, start + 256))
-        k = samples[rows].shape
-        ok[rows] = _acceptable(p, samples[rows].ravel(), np.repeat(h[rows], k[1]),
-                               np.repeat(v[rows], k[1]), np.repeat(a[rows], k[1]), ratio).reshape(k)
-    any_ok = ok.any(axis=1)
-    idx = np.arange(m)
-    first = np.argmax(ok, axis=1)
-    last = _COARSE - np.argmax(ok[:, ::-1], axis=1)
+    """Near and far launch edges of M (h, v, a) states, metres (both 0 where none is acceptable).
 
-    def bisect(inside: Array, outside: Array) -> Array:
-        for _ in range(_EDGE_STEPS):
-            mid = 0.5 * (inside + outside)
-            good = _acceptable(p, mid, h, v, a, ratio)
-            inside = np.where(good, mid, inside)
-            outside = np.where(good, outside, mid)
-        return inside
-
-    far_in = samples[idx, last]
-    far_out = samples[idx, np.minimum(last + 1, _COARSE)]
-    far = np.where(last < _COARSE, bisect(far_in, far_out), far_in)
-    near_in = samples[idx, first]
-    near_out = samples[idx, np.maximum(first - 1, 0)]
-    near = np.where(first > 0, bisect(near_in, near_out), near_in)
-    return np.where(any_ok, near, 0.0), np.where(any_ok, far, 0.0)
+    A launch at ρ is acceptable when its earliest intercept falls in the window [T_a, T_b]
+    (``_window_s``): ρ lies in the union W of the reach intervals over the window and not in the
+    union E over the earlier times (an intercept there would come first). Both unions are taken
+    over ``_WINDOW_SAMPLES`` times that include the window's ends, where the far edge usually lies
+    (see docs/models/launch-regions.md); the region is the hull of W \\ E.
+    """
+    h, v, a = (np.asarray(x, float) for x in (h, v, a))
+    inside = ((h >= float(p.min_altitude_m)) & (h <= float(p.max_altitude_m))
+              & (v <= float(p.max_target_speed_mps)))
+    t_a, t_b = _window_s(p, v, ratio)
+    open_ = inside & (t_b >= t_a)
+    t_b = np.where(open_, t_b, t_a)
+    u = np.linspace(0.0, 1.0, _WINDOW_SAMPLES)[None, :]
+    col = (h[:, None], v[:, None], np.radians(a)[:, None])
+    lo, hi, ok = _reach_m(p, t_a[:, None] + (t_b - t_a)[:, None] * u, *col)
+    w_ok = ok.any(axis=1) & open_
+    w_lo = np.where(ok, lo, np.inf).min(axis=1)
+    w_hi = np.where(ok, hi, -np.inf).max(axis=1)
+    # the earlier times end at T_a itself: the reach there closes the union (continuity)
+    lo, hi, ok = _reach_m(p, t_a[:, None] * u, *col)
+    e_ok = ok.any(axis=1)
+    e_lo = np.where(ok, lo, np.inf).min(axis=1)
+    e_hi = np.where(ok, hi, -np.inf).max(axis=1)
+    below = w_ok & (~e_ok | (w_lo < e_lo))  # a piece of W below E (or W whole)
+    above = w_ok & (~e_ok | (w_hi > e_hi))  # a piece of W beyond E
+    near = np.where(below, w_lo, np.where(above, np.maximum(w_lo, e_hi), 0.0))
+    far = np.where(above, w_hi, np.where(below, np.minimum(w_hi, e_lo), 0.0))
+    keep = below | above
+    return np.where(keep, near, 0.0), np.where(keep, far, 0.0)
 
 
 def _compute(missile: MissileType, ratio: float) -> LaunchRegion:
