@@ -326,7 +326,7 @@ _FAST = ("name: too fast\ninclude: [reference]\nas_of: 2020-12-31\narrangement: 
 _ORPHAN = ("name: orphan radar brigade\ninclude: [reference]\nas_of: 2020-12-31\narrangement: national\n"
            "duration_s: 60\nunits:\n  blr_8_rtb:\n    parent: null\n")
 _LOCATED = {"fast": ":11:7: traffic.flights.violator.speed_kmh: 2,000 km/h is faster than the "
-                    "generic_light_aircraft type's max_speed_kmh (300 km/h)",
+                    "generic_light_aircraft type's max_speed_kmh (302 km/h)",
             "orphan": ":8:5: units.blr_8_rtb.parent: unit 'blr_8_rtb' has no commander in the 'national' "
                       "arrangement on 2020-12-31"}
 
@@ -361,7 +361,7 @@ def test_a_sweep_value_a_run_would_refuse_points_at_the_spec(write, tmp_path):
     assert result.exit_code == 2, result.output
     lines = [line for line in result.stderr.splitlines() if "is faster than" in line]
     assert lines == [f"{spec}:5:5: traffic.flights.violator.speed_kmh: 2,000 km/h is faster than the "
-                     "generic_light_aircraft type's max_speed_kmh (300 km/h) (the sweep sets "
+                     "generic_light_aircraft type's max_speed_kmh (302 km/h) (the sweep sets "
                      "traffic.flights.violator.speed_kmh = 2000)"]
     assert not (tmp_path / "out").exists()
 
