@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # the fuzz tests with the long profile: 12,500 cases for each of the 8 fuzz tests (100,000 in all;
 # `make test` runs 200 each); a crash found goes into tests/fuzz_corpus/ (tests/fuzzing.py)
