@@ -740,6 +740,27 @@ def test_a_radar_that_never_sees_the_target_does_not_wear_its_track_down():
     assert held["time_s"].to_numpy().max() >= 280.0
 
 
+def test_radars_that_never_see_the_target_do_not_drop_its_first_detection():
+    # two radars scan between the seeing radar's scans (each reports clutter across its coverage)
+    # but never detect the target, as radars whose horizon hides a cruise missile that a third
+    # radar sees: the first detection waits for its own radar's next scan, so the target is
+    # tracked from its second scan (before, the blind scans dropped every first detection)
+    det, _ = synthetic([[20e3, 30e3, 50.0]], [[220.0, 0.0, 0.0]], scans=30,
+                       false_alarms_per_scan=3.0, fa_max_range_m=150e3, seed=4)
+    blind = pc.and_(pc.equal(det["sensor_id"], "radar_2d"), pc.is_valid(det["object_id"]))
+    det = det.filter(pc.invert(blind))
+    other = det.filter(pc.equal(det["sensor_id"], "radar_2d"))
+    other = other.set_column(other.schema.get_field_index("sensor_id"), "sensor_id",
+                             pa.array(["radar_2d_b"] * other.num_rows))
+    other = other.set_column(other.schema.get_field_index("time_s"), "time_s",
+                             pc.add(other["time_s"], 2.5))
+    tracks = track_detections(pa.concat_tables([det, other]))
+    held = _confirmed(tracks)
+    assert len(_track_ids(held)) >= 1
+    assert held["time_s"].to_numpy().min() <= 40.0  # confirmed by the 3D radar's fifth scan
+    assert held["time_s"].to_numpy().max() >= 280.0
+
+
 def test_a_misspelt_column_is_named_in_the_message():
     det, _ = synthetic([[20e3, 30e3, 3000.0]], [[150.0, 0.0, 0.0]], scans=3)
     det = det.rename_columns(["range" if c == "range_m" else c for c in det.column_names])

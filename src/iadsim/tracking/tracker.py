@@ -248,7 +248,11 @@ class Candidates:
         position: ``(C, 3)`` local-frame metres (a 2D detection at the prior altitude).
         covariance: ``(C, 3, 3)`` m². time_s: ``(C,)`` the detection time, seconds.
         three_d: ``(C,)`` True for a 3D report (its altitude is measured, not the prior).
-        misses: ``(C,)`` opportunities the candidate has had without a second detection.
+        misses: ``(C,)`` opportunities the candidate has had without a second detection; only
+            scans of the sensor that made the detection count (as for a track's ``last_sensor``),
+            so another radar that cannot see a low flier does not drop it before its own radar
+            looks again.
+        sensor: ``(C,)`` the code of the sensor that made the detection.
     """
 
     position: Array = field(default_factory=lambda: np.zeros((0, 3)))
@@ -256,6 +260,7 @@ class Candidates:
     time_s: Array = field(default_factory=lambda: np.zeros(0))
     three_d: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     misses: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    sensor: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -263,7 +268,7 @@ class Candidates:
     def select(self, keep: BoolArray | IntArray) -> Candidates:
         """The candidates at ``keep`` (a mask or indices)."""
         return Candidates(self.position[keep], self.covariance[keep], self.time_s[keep], self.three_d[keep],
-                          self.misses[keep])
+                          self.misses[keep], self.sensor[keep])
 
 
 @dataclass(frozen=True)
@@ -438,9 +443,10 @@ class Tracker:
     def _initiate(self, scan: Scan, free: IntArray) -> None:
         """Pair candidates with free detections by speed, start tracks, renew the candidates.
 
-        A candidate whose opportunity this scan is (later than its detection, within the sensor's
-        coverage) either becomes a tentative track with a detection through the speed gate or is
-        dropped; free detections no candidate took become candidates.
+        A candidate whose opportunity this scan is (a later scan of the sensor that made its
+        detection, within that sensor's coverage) either becomes a tentative track with a
+        detection through the speed gate or is dropped; free detections no candidate took become
+        candidates.
         """
         cfg, cand = self.config, self.candidates
         points, point_cov = self._to_cartesian(scan, free)
@@ -452,8 +458,9 @@ class Tracker:
         if len(c_idx):
             self.tracks = self.tracks.extend(self._two_point_tracks(scan, cand.select(c_idx),
                                                                     free[d_idx], points[d_idx]))
-        in_reach = (np.linalg.norm(cand.position - scan.position, axis=1)
-                    <= cfg.coverage_margin * scan.max_range_m)
+        in_reach = ((cand.sensor == scan.sensor)
+                    & (np.linalg.norm(cand.position - scan.position, axis=1)
+                       <= cfg.coverage_margin * scan.max_range_m))
         missed = cand.misses + ((elapsed > 0.0) & in_reach)
         spent = missed > cfg.candidate_misses
         spent[c_idx] = True
@@ -465,7 +472,8 @@ class Tracker:
             np.concatenate([cand.covariance[~spent], point_cov[fresh]]),
             np.concatenate([cand.time_s[~spent], np.full(n_fresh, scan.time_s)]),
             np.concatenate([cand.three_d[~spent], np.full(n_fresh, scan.measurements.shape[1] == 3)]),
-            np.concatenate([missed[~spent], np.zeros(n_fresh, dtype=np.int64)]))
+            np.concatenate([missed[~spent], np.zeros(n_fresh, dtype=np.int64)]),
+            np.concatenate([cand.sensor[~spent], np.full(n_fresh, scan.sensor, dtype=np.int64)]))
 
     def _two_point_tracks(self, scan: Scan, cand: Candidates, rows: IntArray,
                           points: Array) -> TrackArrays:
