@@ -363,3 +363,19 @@ def test_shift_needs_lines_and_matching_coverages(smooth):
         boundary_shift(smooth, smooth, ShiftLines(bearings=(90.0,)), [])
     with pytest.raises(CoverageError, match="outside the grid"):
         boundary_shift(smooth, smooth, ShiftLines(latitudes=(80.0,)), [])
+
+
+def test_region_masks_are_kept_per_grid_and_returned_fresh():
+    """A study evaluates many coverages on one grid: the masks are computed once per grid and
+    region, equal to a recomputation on an equal grid, and a caller's change does not leak."""
+    from iadsim.coverage.metrics import region_masks
+
+    regions = default_regions()
+    grid = CoverageGrid.over(14, 40, 45, 62, resolution_km=25.0)
+    first = region_masks(grid, regions)
+    first[regions[0].id][:] = True
+    again = region_masks(CoverageGrid.over(14, 40, 45, 62, resolution_km=25.0), regions)
+    assert not again[regions[0].id].all()
+    assert all(again[r.id].any() for r in regions)
+    finer = region_masks(CoverageGrid.over(14, 40, 45, 62, resolution_km=20.0), regions)
+    assert finer[regions[0].id].shape != again[regions[0].id].shape

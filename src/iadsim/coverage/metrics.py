@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import shapely
+from affine import Affine
 from numpy.typing import NDArray
 from rasterio.features import geometry_mask
 from shapely.geometry import shape
@@ -88,21 +90,38 @@ def load_region_file(path: str | Path) -> list[Region]:
 
 
 def region_masks(grid: CoverageGrid, regions: list[Region]) -> dict[str, NDArray[np.bool_]]:
-    """For each region, the grid cells whose centre lies inside it (and inside the grid's area)."""
-    tr = transformer("EPSG:4326", grid.crs)
-    out = {}
-    for region in regions:
-        projected = shapely.transform(
-            shapely.segmentize(region.geometry, 0.05),
-            lambda xy, tr=tr: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
-        inside = ~geometry_mask([projected], out_shape=grid.shape, transform=grid.transform)
-        out[region.id] = inside & grid.in_area
-    return out
+    """For each region, the grid cells whose centre lies inside it (and inside the grid's area).
+
+    Kept per process by the grid and the region's geometry (a study evaluates many coverages on one
+    grid); each call returns fresh arrays."""
+    key = (grid.crs, tuple(grid.transform), grid.shape)
+    return {region.id: _region_mask(key, shapely.to_wkb(region.geometry)) & grid.in_area
+            for region in regions}
+
+
+@functools.lru_cache(maxsize=256)
+def _region_mask(grid_key: tuple[Any, ...], region_wkb: bytes) -> NDArray[np.bool_]:
+    crs, transform, out_shape = grid_key
+    tr = transformer("EPSG:4326", crs)
+    projected = shapely.transform(
+        shapely.segmentize(shapely.from_wkb(region_wkb), 0.05),
+        lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+    inside: NDArray[np.bool_] = ~geometry_mask([projected], out_shape=out_shape,
+                                               transform=Affine(*transform[:6]))
+    inside.setflags(write=False)
+    return inside
 
 
 def _region_area_km2(geometry: BaseGeometry) -> float:
+    return _area_km2(shapely.to_wkb(geometry))
+
+
+@functools.lru_cache(maxsize=256)
+def _area_km2(wkb: bytes) -> float:
+    """The geodesic area of a lon/lat geometry (WKB), km² (kept per process: regions repeat)."""
     from pyproj import Geod
 
+    geometry = shapely.from_wkb(wkb)
     area, _ = Geod(ellps="WGS84").geometry_area_perimeter(shapely.segmentize(geometry, 0.01))
     return abs(area) / 1e6
 
