@@ -761,6 +761,22 @@ def test_radars_that_never_see_the_target_do_not_drop_its_first_detection():
     assert held["time_s"].to_numpy().max() >= 280.0
 
 
+def test_a_candidate_older_than_max_coast_starts_nothing():
+    # a single detection of a radar that then stops reporting waits for its own radar's scans only;
+    # max_coast_s bounds the wait, so 200 s later another radar's detection 40 km away (inside the
+    # speed gate: 200 m/s) does not pair with it into a track
+    first, _ = synthetic([[20e3, 30e3, 3000.0]], [[0.0, 0.0, 0.0]], scans=1, period_s=400.0,
+                         radars=("3d",))
+    later, _ = synthetic([[60e3, 30e3, 3000.0]], [[0.0, 0.0, 0.0]], scans=1, period_s=400.0,
+                         radars=("2d",))
+    det = pa.concat_tables([first, later])
+    assert sorted(set(det["time_s"].to_pylist())) == [0.0, 200.0]
+    unbounded = track_detections(det, TrackerConfig())
+    assert unbounded.num_rows == 1  # a tentative track: the pair passes the speed gate
+    bounded = track_detections(det, TrackerConfig(max_coast_s=90.0))
+    assert bounded.num_rows == 0
+
+
 def test_a_misspelt_column_is_named_in_the_message():
     det, _ = synthetic([[20e3, 30e3, 3000.0]], [[150.0, 0.0, 0.0]], scans=3)
     det = det.rename_columns(["range" if c == "range_m" else c for c in det.column_names])

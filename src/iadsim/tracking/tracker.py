@@ -100,9 +100,11 @@ class TrackerConfig:
         initial_turn_rate_std_radps: σ_ω, the standard deviation (mean 0) of the turn rate at the
             onset of a turn — a new track's CT mode, and a switch from CV to CT — rad/s.
         max_coast_s: a confirmed or tentative track no detection has updated for longer than this is
-            deleted, seconds (default: no limit; deletion by misses and vagueness only). Detections
-            tables list detections, not scans: a scan that saw nothing is no opportunity, so a
-            track of an object that vanished (destroyed, landed) may coast for minutes without it.
+            deleted, seconds (default: no limit; deletion by misses and vagueness only), and so is a
+            candidate older than this (only its own sensor's scans are its opportunities, and a
+            sensor that stopped reporting gives none). Detections tables list detections, not
+            scans: a scan that saw nothing is no opportunity, so a track of an object that vanished
+            (destroyed, landed) may coast for minutes without it.
     """
 
     process_noise_horizontal: float = _DEFAULT.process_noise_horizontal_m2ps3
@@ -351,10 +353,14 @@ class Tracker:
         self.time_s = time_s
 
     def expire(self, time_s: float) -> None:
-        """Delete the tracks no detection has updated for more than ``max_coast_s`` at ``time_s``
-        (seconds): for a tracker whose sensors stopped reporting, which ``process_scan`` never sees."""
-        if math.isfinite(self.config.max_coast_s) and len(self.tracks):
-            self.tracks = self.tracks.select(time_s - self.tracks.last_hit_s <= self.config.max_coast_s)
+        """Delete the tracks no detection has updated, and the candidates made, more than
+        ``max_coast_s`` before ``time_s`` (seconds): for a tracker whose sensors stopped reporting,
+        which ``process_scan`` never sees."""
+        limit = self.config.max_coast_s
+        if math.isfinite(limit) and len(self.tracks):
+            self.tracks = self.tracks.select(time_s - self.tracks.last_hit_s <= limit)
+        if math.isfinite(limit) and len(self.candidates):
+            self.candidates = self.candidates.select(time_s - self.candidates.time_s <= limit)
 
     # -- one scan ------------------------------------------------------------------------------------
     def process_scan(self, scan: Scan) -> None:
@@ -449,6 +455,8 @@ class Tracker:
         candidates.
         """
         cfg, cand = self.config, self.candidates
+        if math.isfinite(cfg.max_coast_s) and len(cand):  # too old to start anything
+            cand = cand.select(scan.time_s - cand.time_s <= cfg.max_coast_s)
         points, point_cov = self._to_cartesian(scan, free)
         elapsed = scan.time_s - cand.time_s
         pairs = speed_gate(cand.position, cand.covariance, elapsed, points, point_cov,
