@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from iadsim.c2 import C2Error, build_network
 from iadsim.geo.terrain import Terrain, default_terrain
+from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.dates import OutsideDataPeriod, check_data_period
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.locations import Locations, locate, scenario_locations
@@ -63,6 +64,14 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     Returns:
         The problems in file order, duplicates removed; empty if the run can start.
     """
+    with collector_paused():  # a large scenario would be rescanned again and again (collector.py)
+        return _check_scenario(scenario, arrangements=arrangements, as_of=as_of, terrain=terrain,
+                               unavailable_ok=unavailable_ok, allow_outside_data=allow_outside_data)
+
+
+def _check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None,
+                    as_of: dt.date | None, terrain: Terrain | bool, unavailable_ok: bool,
+                    allow_outside_data: bool) -> list[ScenarioError]:
     from_file = as_of is None
     if as_of is not None:
         scenario = scenario.with_changes(as_of=as_of)
