@@ -152,19 +152,24 @@ def heavy_run(root: Path, rows: int) -> str:
     return name
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (MB), from /proc; 0 once it is gone."""
-    total, todo = 0, [pid]
+def memory_mb(pid: int) -> tuple[float, float]:
+    """The resident memory of a process (MB) and the proportional memory (PSS: shared pages split
+    between their users) of it and all its descendants (the upload checker's worker processes),
+    from /proc; 0 once it is gone."""
+    own, total, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
         try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+            if p == pid:
+                status = Path(f"/proc/{p}/status").read_text()
+                own = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
             for task in Path(f"/proc/{p}/task").iterdir():
                 todo += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, StopIteration, ValueError):
             continue
-    return total / 1024
+    return own / 1024, total / 1024
 
 
 def fetch(port: int, path: str, timeout: float) -> tuple[int, int, float]:
@@ -190,19 +195,20 @@ def serve_under_heavy_requests(iadsim: Path, folder: Path, run: str, clients: in
     """Start ``iadsim serve``, ask for heavy responses ``clients`` at once (the picture and the
     truth as 200,000 rows, frames), sampling the server's resident memory (with its worker
     processes) every 0.1 s; then its memory 10 s after the last answer, against its level after
-    one request of each kind (idle, caches warm)."""
+    one request of each kind (idle, caches warm). Every request has a timeout, and the server is
+    killed at the end whatever happens."""
     port = free_port()
     paths = [f"/api/runs/{run}/layers/picture?limit=200000", f"/api/runs/{run}/layers/truth?limit=200000",
              f"/api/runs/{run}/frame?t=1000&node=cp1&node=cp2", f"/api/runs/{run}/timeline"]
     weights = [0.6, 0.2, 0.1, 0.1]
     server = subprocess.Popen([str(iadsim), "serve", str(folder), "--port", str(port), "--no-jobs"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    samples: list[float] = []
+    samples: list[tuple[float, float]] = []
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            samples.append(rss_mb(server.pid))
+            samples.append(memory_mb(server.pid))
             stop.wait(0.1)
 
     try:
@@ -214,7 +220,7 @@ def serve_under_heavy_requests(iadsim: Path, folder: Path, run: str, clients: in
         for path in paths:
             fetch(port, path, timeout_s)
         time.sleep(2)
-        idle = rss_mb(server.pid)
+        idle = memory_mb(server.pid)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         answers: list[tuple[int, int, float]] = []
@@ -229,15 +235,18 @@ def serve_under_heavy_requests(iadsim: Path, folder: Path, run: str, clients: in
             t.join(timeout=max(0.0, timeout_s + 30 - (time.perf_counter() - start)))
         all_answered_s = time.perf_counter() - start
         time.sleep(10)
-        after = rss_mb(server.pid)
+        after = memory_mb(server.pid)
         stop.set()
         sampler.join()
         codes: dict[str, int] = {}
         for status, _, _ in answers:
             codes[str(status)] = codes.get(str(status), 0) + 1
         return {"clients": clients, "answers": len(answers), "codes": codes,
-                "idle_rss_mb": round(idle), "peak_rss_mb": round(max(samples, default=0.0)),
-                "rss_10s_after_mb": round(after), "all_answered_s": round(all_answered_s, 1),
+                "server_rss_mb": {"idle": round(idle[0]), "peak": round(max(s[0] for s in samples)),
+                                  "10 s after": round(after[0])},
+                "with_workers_pss_mb": {"idle": round(idle[1]), "peak": round(max(s[1] for s in samples)),
+                                        "10 s after": round(after[1])},
+                "all_answered_s": round(all_answered_s, 1),
                 "slowest_s": round(max((d for _, _, d in answers), default=0.0), 1),
                 "mb_sent": round(sum(n for _, n, _ in answers) / 2**20)}
     finally:
