@@ -536,16 +536,19 @@ def run(
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
+            # the report is rendered before the folder is published: it appears with its report
             folder = run_scenario(sc, output, as_of=day, arrangement=chosen,
                                   coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
-                                  force=force, progress=progress, allow_outside_data=allow_outside_data)
+                                  force=force, progress=progress, allow_outside_data=allow_outside_data,
+                                  render=_render)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
         if sensitivity:
             run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
             _run_sensitivity(run_sc, folder, coverage=not no_coverage, simulate=not no_sim,
                              progress=progress)
-    typer.echo(str(_render(folder)))
+            _render(folder)  # again, with the study's "How sure is this figure?"
+    typer.echo(str(folder / "report.html"))
     if progress_format is ProgressFormat.bar:
         _print_run_summary(folder)
 
