@@ -58,6 +58,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_hostile.py
+	$(BIN)/python bench/bench_estimate.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
