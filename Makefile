@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n auto --dist loadfile
 
-# the fuzz tests with the long profile: 12,500 cases for each of the 8 fuzz tests (100,000 in all;
+# the fuzz tests with the long profile: 12,500 cases for each of the 10 fuzz tests (125,000 in all;
 # `make test` runs 200 each); a crash found goes into tests/fuzz_corpus/ (tests/fuzzing.py)
 fuzz: $(STAMP)
 	IADSIM_FUZZ_EXAMPLES=12500 $(BIN)/pytest -q tests/test_fuzz.py tests/test_yaml_reader.py -k fuzz
@@ -58,6 +58,7 @@ bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/bench_sensitivity.py
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_hostile.py
+	$(BIN)/python bench/bench_estimate.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -36,6 +36,20 @@ def test_validate_valid_file(write):
     assert f"{path}: valid" in result.stdout
 
 
+def test_validate_states_the_run_s_work_and_warns_of_a_long_run(write):
+    path = write(MINIMAL)
+    result = invoke("validate", str(path))
+    assert result.exit_code == 0
+    assert f"{path}: 600 clock steps × " in result.stderr and "estimated run time about" in result.stderr
+    assert "warning" not in result.stderr
+    # docs/scenario-language.md's example: the mixed raid for 4 hours at a hundredth of a second
+    long = write("include: [mixed-raid]\nduration_s: 14400\ntick_s: 0.01\n", "long.yaml")
+    result = invoke("validate", str(long))
+    assert result.exit_code == 0, result.output
+    assert "1,440,000 clock steps × 20 radars and 73 air objects" in result.stderr
+    assert "warning: this run is estimated to take about" in result.stderr and "tick_s" in result.stderr
+
+
 def test_validate_reports_three_errors_with_lines_and_exit_2(write):
     text = (MINIMAL.replace("seed: 7", "seed: seven")
             .replace("lat_deg: 53.9,", "lat_deg: 153.9,")
@@ -221,6 +235,10 @@ def test_run_simulates_and_writes_parquet(tmp_path):
     result = invoke("run", str(short), "--no-coverage", "--out", str(out))
     assert result.exit_code == 0, result.output
     folder = Path(result.stdout.strip()).parent
+    # the work was stated before the run: its clock steps and the objects and radars it then had
+    stats = json.loads((folder / "summary.json").read_text())["simulation"]
+    assert (f"1,800 clock steps × {stats['radars']} radars and {stats['objects']} air objects"
+            in result.stderr), result.stderr
     detections = pq.read_table(folder / "detections.parquet")
     for column in ("time_s", "sensor_id", "sensor_lat_deg", "sensor_lon_deg", "sensor_alt_m",
                    "range_m", "azimuth_deg", "elevation_deg", "sigma_range_m",

@@ -55,6 +55,8 @@ KILL_POINTS = {
     "half the simulation": lambda e: e["phase"] == "simulation" and e["done"] >= e["total"] // 2,
     "simulation done, files being written": lambda e: e["phase"] == "simulation"
     and e["done"] == e["total"],
+    # the report is rendered into the finished folder before it is published (issue 20)
+    "report being rendered": lambda e: e["phase"] == "report" and e["done"] == 0,
 }
 
 
@@ -76,6 +78,7 @@ def test_killed_runs_leave_nothing_taken_for_a_run(tmp_path, scenario):
     assert _run(scenario, out) == 0
     [run] = _visible_folders_are_whole_runs(out)
     assert [p.name for p in out.iterdir()] == [run.name]
+    assert (run / "report.html").stat().st_size > 0 and not list(run.glob(".*.tmp"))
     assert _runs_listed(out) == [run.name]
     # a --force rerun (another seed) killed half-way leaves that run whole and alone
     before = (run / "manifest.json").read_bytes()

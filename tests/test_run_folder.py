@@ -75,6 +75,42 @@ def test_an_exception_while_writing_leaves_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_renderings_are_added_to_the_finished_folder_before_it_is_published(tmp_path):
+    seen = []
+
+    def render(folder: Path) -> None:
+        # the folder is finished (a reader accepts it) but not yet under the run's name
+        seen.append((rf.read_run_folder(folder).manifest["seed"], (tmp_path / "run").exists()))
+        (folder / "report.html").write_text("<html></html>", encoding="utf-8")
+
+    with rf.RunFolderWriter(tmp_path, "run", IDENTITY) as w:
+        w.table("truth", pa.table({"x": [1]}))
+        folder = w.finish(render)
+    assert seen == [(7, False)] and (folder / "report.html").is_file()
+    assert "report.html" not in rf.read_run_folder(folder).manifest["files"]  # a rendering
+
+
+def test_a_rendering_that_fails_still_publishes_the_whole_run(tmp_path):
+    def render(folder: Path) -> None:
+        raise ValueError("a bug in the report")
+
+    with pytest.raises(ValueError, match="a bug"), rf.RunFolderWriter(tmp_path, "run", IDENTITY) as w:
+        w.table("truth", pa.table({"x": [1]}))
+        w.finish(render)
+    assert rf.read_run_folder(tmp_path / "run", verify=True).has("truth")
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_an_interrupted_rendering_publishes_nothing(tmp_path):
+    def render(folder: Path) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), rf.RunFolderWriter(tmp_path, "run", IDENTITY) as w:
+        w.table("truth", pa.table({"x": [1]}))
+        w.finish(render)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_second_run_of_one_name_gets_a_fresh_folder(tmp_path):
     first, second, third = _write(tmp_path, value=1), _write(tmp_path, value=2), _write(tmp_path, value=3)
     assert [first.name, second.name, third.name] == ["run", "run-2", "run-3"]

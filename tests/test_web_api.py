@@ -137,6 +137,43 @@ def test_limit_caps_rows_and_says_so(client):
     assert client.get(f"/api/runs/{RUN}/layers/picture", params={"limit": 10**9}).status_code == 422
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 5, 200_000])
+def test_a_layer_streamed_in_batches_is_the_same_json(client, monkeypatch, limit):
+    """Batches of 2 rows (the server's are 2,000): the rows, their order and the header as one."""
+    from iadsim.web import app as web_app
+
+    whole = client.get(f"/api/runs/{RUN}/layers/picture", params={"limit": limit})
+    monkeypatch.setattr(web_app, "STREAM_BATCH_ROWS", 2)
+    batched = client.get(f"/api/runs/{RUN}/layers/picture", params={"limit": limit})
+    assert batched.status_code == 200 and batched.headers["content-type"] == "application/json"
+    assert batched.json() == whole.json()
+    assert len(batched.json()["rows"]) == min(limit, 5)
+    assert list(batched.json()) == ["layer", "total", "returned", "limit", "truncated", "columns", "rows"]
+
+
+def test_a_layer_with_no_rows_is_an_empty_list(client, root):
+    pq.write_table(pa.table({"time_s": pa.array([], pa.float64())}), root / RUN / "engagements.parquet")
+    _seal(root / RUN)
+    body = client.get(f"/api/runs/{RUN}/layers/engagements").json()
+    assert body["rows"] == [] and body["total"] == 0 and body["truncated"] is False
+
+
+def test_a_table_is_read_once_for_many_requests_and_again_when_rewritten(client, root, monkeypatch):
+    from iadsim.web import app as web_app
+
+    reads = []
+    read_table = web_app.pq.read_table
+    monkeypatch.setattr(web_app.pq, "read_table", lambda path, **kw: reads.append(path) or read_table(path, **kw))
+    for _ in range(3):
+        assert client.get(f"/api/runs/{RUN}/layers/truth").status_code == 200
+    assert len(reads) == 1
+    pq.write_table(pa.table({"time_s": [0.0], "object_id": ["b1"], "lat_deg": [53.0], "lon_deg": [24.0],
+                             "alt_m": [10.0]}), root / RUN / "truth.parquet")
+    _seal(root / RUN)
+    body = client.get(f"/api/runs/{RUN}/layers/truth").json()
+    assert len(reads) == 2 and body["total"] == 1 and body["rows"][0]["object_id"] == "b1"
+
+
 def test_picture_filtered_by_node(client):
     body = client.get(f"/api/runs/{RUN}/layers/picture", params={"node": "cp2"}).json()
     assert body["total"] == 2 and {r["node"] for r in body["rows"]} == {"cp2"}
@@ -396,3 +433,18 @@ def test_the_folder_scenario_list_names_what_a_run_would_refuse(root, client):
                                     encoding="utf-8")
     listed = {s["id"]: s for s in client.get("/api/scenarios").json()}
     assert "error" not in listed["fast.yaml"]
+
+
+def test_rows_made_json_safe_by_column_are_those_made_safe_by_value():
+    """NaN and infinities null, latitude and longitude rounded, in Arrow; other types by value."""
+    import datetime as dt
+
+    from iadsim.web.app import _jsonable, _rows
+
+    table = pa.table({"lat_deg": [53.123456789, float("nan")], "x": [float("inf"), -1.5],
+                      "n": [1, None], "s": ["é", None], "l": [["a"], []], "ok": [True, False]})
+    assert _rows(table) == [{"lat_deg": 53.12346, "x": None, "n": 1, "s": "é", "l": ["a"], "ok": True},
+                            {"lat_deg": None, "x": -1.5, "n": None, "s": None, "l": [], "ok": False}]
+    dated = table.append_column("d", pa.array([dt.date(2020, 1, 2), None]))
+    assert _rows(dated)[0]["d"] == _jsonable(dt.date(2020, 1, 2)) == "2020-01-02"
+    assert _rows(dated)[0]["x"] is None and _rows(dated)[0]["lat_deg"] == 53.12346

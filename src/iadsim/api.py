@@ -181,11 +181,11 @@ def run(scenario: ScenarioLike = None, out_dir: Path | str = "out", *, as_of: Da
     if simulate:
         _refuse_problems(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day,
                          allow_outside_data=True)
+    # the report is rendered before the folder is published: it appears with its report or not at all
     folder = run_scenario(sc, Path(out_dir), as_of=day, arrangement=chosen,
                           coverage=RUN_COVERAGE if coverage else None, simulate=simulate, force=force,
-                          progress=progress, allow_outside_data=allow_outside_data)
-    if report:
-        render_run_report(folder)
+                          progress=progress, allow_outside_data=allow_outside_data,
+                          render=render_run_report if report else None)
     return Run(folder)
 
 

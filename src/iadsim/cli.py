@@ -269,14 +269,17 @@ def validate(
     """Check scenario files and report every error at once (file, line, field, given, allowed): the
     schema and references, then everything a run checks before it simulates (traffic, command and
     control of the scenario's arrangement, engagement settings)."""
-    from iadsim.pipeline.checks import check_scenario
+    from iadsim.pipeline.checks import check_and_estimate
 
     failed = 0
     for path in files:
+        estimate = None
         try:  # read once: the schema and references, then what a run refuses before simulating
-            errors = check_scenario(load_scenario(path))
+            errors, estimate = check_and_estimate(load_scenario(path))
         except ScenarioErrors as exc:
             errors = exc.errors
+        if estimate is not None:  # the work of a run, before anyone starts a long one
+            _say_estimate(estimate, str(path))
         if errors:
             failed += 1
             n = len(errors)
@@ -301,14 +304,26 @@ def _load(scenario: str | None) -> Scenario:
 
 
 def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
-           allow_outside_data: bool = False) -> None:
-    """Refuse a scenario that the run would refuse later: every problem at once, located."""
-    from iadsim.pipeline.checks import check_scenario
+           allow_outside_data: bool = False, estimate: bool = False) -> None:
+    """Refuse a scenario that the run would refuse later: every problem at once, located; with
+    ``estimate``, say the run's work and estimated time first (on stderr)."""
+    from iadsim.pipeline.checks import check_and_estimate
 
-    problems = check_scenario(scenario, arrangements=arrangements, as_of=as_of,
-                              allow_outside_data=allow_outside_data)
+    problems, work = check_and_estimate(scenario, arrangements=arrangements, as_of=as_of,
+                                        allow_outside_data=allow_outside_data)
     if problems:
         raise ScenarioErrors(problems)
+    if estimate and work is not None:
+        _say_estimate(work)
+
+
+def _say_estimate(estimate: Any, prefix: str | None = None) -> None:
+    """The run's work and estimated time (``iadsim.pipeline.estimate.RunEstimate``) on stderr,
+    and a warning for a long run."""
+    typer.echo((f"{prefix}: " if prefix else "") + estimate.describe(), err=True)
+    warning = estimate.warning()
+    if warning:
+        typer.echo(warning, err=True)
 
 
 def _check_sweep(plan: Any, allow_outside_data: bool = False) -> None:
@@ -532,20 +547,23 @@ def run(
     _guard_date(sc, day, allow_outside_data)
     if not no_sim:
         _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day,
-               allow_outside_data=True)
+               allow_outside_data=True, estimate=True)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
+            # the report is rendered before the folder is published: it appears with its report
             folder = run_scenario(sc, output, as_of=day, arrangement=chosen,
                                   coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
-                                  force=force, progress=progress, allow_outside_data=allow_outside_data)
+                                  force=force, progress=progress, allow_outside_data=allow_outside_data,
+                                  render=_render)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
         if sensitivity:
             run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
             _run_sensitivity(run_sc, folder, coverage=not no_coverage, simulate=not no_sim,
                              progress=progress)
-    typer.echo(str(_render(folder)))
+            _render(folder)  # again, with the study's "How sure is this figure?"
+    typer.echo(str(folder / "report.html"))
     if progress_format is ProgressFormat.bar:
         _print_run_summary(folder)
 

@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,9 +173,22 @@ class RunFolderWriter:
         """Write a JSON file (indented, UTF-8)."""
         return self.text(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
-    def finish(self) -> Path:
-        """Write the manifest (last) and rename the folder into place; returns the run folder."""
+    def finish(self, before_publish: Callable[[Path], object] | None = None) -> Path:
+        """Write the manifest (last) and rename the folder into place; returns the run folder.
+
+        ``before_publish`` is called with the finished but unpublished folder (its manifest
+        written) to add renderings that are not in the manifest, such as the report: a kill
+        (or Ctrl-C) while it works leaves no run, not a run without its report. If it fails with
+        an error, the run is published all the same (it is whole; ``iadsim report`` renders it
+        again) and the error passed on.
+        """
         write_manifest(self.path, self.identity)
+        if before_publish is not None:
+            try:
+                before_publish(self.path)
+            except Exception:
+                self.final = self._publish()
+                raise
         self.final = self._publish()
         return self.final
 

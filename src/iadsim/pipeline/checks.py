@@ -20,6 +20,8 @@ from numpy.typing import NDArray
 
 from iadsim.c2 import C2Error, build_network
 from iadsim.geo.terrain import Terrain, default_terrain
+from iadsim.pipeline.estimate import RunEstimate, estimate_run
+from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.dates import OutsideDataPeriod, check_data_period
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.locations import Locations, locate, scenario_locations
@@ -29,7 +31,7 @@ from iadsim.sim.random import Stage, stream
 from iadsim.sim.traffic import Trajectories, check_trajectories
 from iadsim.world import World, compile_world
 
-__all__ = ["check_scenario", "locate_problems"]
+__all__ = ["check_and_estimate", "check_scenario", "locate_problems"]
 
 
 def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None = None,
@@ -63,6 +65,25 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     Returns:
         The problems in file order, duplicates removed; empty if the run can start.
     """
+    return check_and_estimate(scenario, arrangements=arrangements, as_of=as_of, terrain=terrain,
+                              unavailable_ok=unavailable_ok, allow_outside_data=allow_outside_data)[0]
+
+
+def check_and_estimate(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None = None,
+                       as_of: dt.date | None = None, terrain: Terrain | bool = True,
+                       unavailable_ok: bool = False, allow_outside_data: bool = False,
+                       ) -> tuple[list[ScenarioError], RunEstimate | None]:
+    """``check_scenario``'s problems, and the run's work and estimated time from the traffic and
+    radars the check builds anyway (``iadsim.pipeline.estimate``; None if the traffic or the
+    date has problems)."""
+    with collector_paused():  # a large scenario would be rescanned again and again (collector.py)
+        return _check_scenario(scenario, arrangements=arrangements, as_of=as_of, terrain=terrain,
+                               unavailable_ok=unavailable_ok, allow_outside_data=allow_outside_data)
+
+
+def _check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | str] | None,
+                    as_of: dt.date | None, terrain: Terrain | bool, unavailable_ok: bool,
+                    allow_outside_data: bool) -> tuple[list[ScenarioError], RunEstimate | None]:
     from_file = as_of is None
     if as_of is not None:
         scenario = scenario.with_changes(as_of=as_of)
@@ -74,7 +95,7 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
                                 given=scenario.as_of.isoformat(), has_given=True,
                                 allowed=f"{scenario.data_period.start} to {scenario.data_period.end}"
                                 if scenario.data_period else None)
-        return locate_problems([problem], scenario_locations(scenario) if from_file else {})
+        return locate_problems([problem], scenario_locations(scenario) if from_file else {}), None
     dem = default_terrain() if terrain is True else (terrain or None)
     names = [Arrangement(a) for a in (arrangements or [scenario.arrangement])]
     if arrangements is None and (scenario.c2 is None or scenario.arrangement not in scenario.arrangements):
@@ -84,7 +105,10 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     trajectories, traffic = check_trajectories(scenario, stream(scenario.seed, 0, Stage.traffic), dem)
     problems += traffic
     world = compile_world(scenario, scenario.as_of)
-    problems += _c2_problems(scenario, world, trajectories, names, unavailable_ok)
+    sensors = _radars(scenario, world, trajectories)
+    estimate = None if trajectories is None else estimate_run(
+        scenario.duration_s, scenario.tick_s, len(sensors[0]), trajectories.start_s, trajectories.end_s)
+    problems += _c2_problems(scenario, world, trajectories, names, unavailable_ok, sensors)
     engages = scenario.engagement is not None and any(
         scenario.arrangements[a].wartime_rules for a in names if a in scenario.arrangements)
     if engages:
@@ -92,7 +116,7 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
     if engages and arrangements is None and scenario.saturation_scales:
         # run's report adds the saturation curve: the raids flown again at each size
         problems += _saturation_problems(scenario, dem, {p.path for p in traffic})
-    return locate_problems(problems, scenario_locations(scenario))
+    return locate_problems(problems, scenario_locations(scenario)), estimate
 
 
 def locate_problems(problems: Iterable[ScenarioError], locations: Locations) -> list[ScenarioError]:
@@ -148,8 +172,9 @@ def _is_unavailable(problem: ScenarioError) -> bool:
 
 
 def _c2_problems(scenario: Scenario, world: World, trajectories: Trajectories | None,
-                 names: Sequence[Arrangement], unavailable_ok: bool) -> list[ScenarioError]:
-    sensors = _radars(scenario, world, trajectories)
+                 names: Sequence[Arrangement], unavailable_ok: bool,
+                 sensors: tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.str_], NDArray[np.str_]],
+                 ) -> list[ScenarioError]:
     # an airborne radar's record: its object's source (``traffic.orbits.awacs``)
     record: dict[str, tuple[str | int, ...]] = {}
     if trajectories is not None:

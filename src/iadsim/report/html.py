@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -232,5 +233,8 @@ source or is listed under Assumptions.</p>
 </body></html>
 """
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(doc, encoding="utf-8")
+    # written beside and renamed: a report rendered again and killed half-way leaves the old one
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(doc, encoding="utf-8")
+    os.replace(tmp, path)
     return path

@@ -57,7 +57,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
                  arrangement: Arrangement | str | None = None,
                  coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
                  force: bool = False, progress: Progress | None = None,
-                 allow_outside_data: bool = False) -> Path:
+                 allow_outside_data: bool = False,
+                 render: Callable[[Path], object] | None = None) -> Path:
     """Run the scenario (replication 0) and write its run folder under ``out_dir``.
 
     Runs the replication, the saturation curve when the scenario asks for one, the run's coverage,
@@ -76,6 +77,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
         progress: called with (phase, done, total).
         allow_outside_data: run at a date outside the scenario's ``data_period``; the report then
             carries the warning.
+        render: renders the finished folder (the report, ``iadsim.report.render_run_report``,
+            a higher layer) before it is published, so that the folder appears with its report
+            or not at all (``RunFolderWriter.finish``); progress phase "report".
 
     Returns:
         The run folder.
@@ -103,7 +107,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     try:
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
         return _write(sc, day, run, saturation, out_dir, coverage, force, progress,
-                      [date_warning] if date_warning else [])
+                      [date_warning] if date_warning else [], render)
     finally:
         if saturation is not None:
             saturation.close()
@@ -111,7 +115,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
 
 def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: SaturationRuns | None,
            out_dir: Path, coverage: CoverageRequest | None, force: bool, progress: Progress | None,
-           warnings: list[str]) -> Path:
+           warnings: list[str], render: Callable[[Path], object] | None = None) -> Path:
     """Write the run folder: the replication, its coverage (while the saturation workers run on)
     and the saturation curve; ``warnings`` go into the summary with those of the order of battle."""
     world = run.world if run is not None and run.world is not None else compile_world(sc, day)
@@ -153,7 +157,17 @@ def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: Satura
             writer.table(rf.SATURATION, curve)
             summary["saturation"] = curve.to_pylist()
         writer.json(rf.SUMMARY, summary)
-        return writer.finish()
+
+        def report(folder: Path) -> None:
+            if render is None:
+                return
+            if progress is not None:
+                progress("report", 0, 1)
+            render(folder)
+            if progress is not None:
+                progress("report", 1, 1)
+
+        return writer.finish(report)
 
 
 def _write_run(writer: rf.RunFolderWriter, sc: Scenario, run: RunResult, summary: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
 from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.overrides import (
@@ -473,6 +474,12 @@ def validate_file(path: str | FsPath) -> list[ScenarioError]:
 
 def _load(path: FsPath, choose: Mapping[str, str] | None = None,
           ) -> tuple[Scenario | None, list[ScenarioError]]:
+    with collector_paused():  # plain data and models, without cycles: see collector.py
+        return _load_uncollected(path, choose)
+
+
+def _load_uncollected(path: FsPath, choose: Mapping[str, str] | None = None,
+                      ) -> tuple[Scenario | None, list[ScenarioError]]:
     merger = _Merger()
     doc = merger.load(path, choose=choose)
     if doc is None or merger.incomplete:

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
+import anyio
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi import Path as FastApiPath
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,6 +61,8 @@ __all__ = [
     "RUN_NAME",
     "SECURITY_HEADERS",
     "STATIC_DIR",
+    "STREAM_BATCH_ROWS",
+    "TABLE_CACHE_BYTES",
     "create_app",
     "is_loopback",
 ]
@@ -108,6 +111,8 @@ _FRAME_TABLES = (rf.TRUTH, rf.PICTURE, rf.INTERCEPTORS, rf.ENGAGEMENTS,
                  rf.C2_EVENTS)  # in the order RunFrames takes them
 _FRAME_FILES = (*_FRAME_TABLES, rf.OOB_GEOJSON)
 _FRAME_CACHE = 4
+TABLE_CACHE_BYTES = 512 * 2**20
+"""Arrow tables kept in memory between requests, at most (the picture of a long raid is ~50 MB)."""
 _ROUNDED = ("lat_deg", "lon_deg")
 _UPLOAD_NAME = "upload.yaml"
 
@@ -160,13 +165,30 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _plain(kind: pa.DataType) -> bool:
+    """Whether Arrow values of this type are JSON-safe as Python gives them (Arrow text is UTF-8)."""
+    return bool(pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_string(kind)
+                or pa.types.is_large_string(kind) or pa.types.is_null(kind))
+
+
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Table rows as JSON-safe dicts, latitude and longitude rounded to 5 decimals (about 1 m)."""
-    for name in _ROUNDED:
-        idx = table.schema.get_field_index(name)
-        if idx >= 0 and pa.types.is_floating(table.schema.field(idx).type):
-            table = table.set_column(idx, name, pc.round(table.column(idx), 5))
-    return [_jsonable(row) for row in table.to_pylist()]
+    """Table rows as JSON-safe dicts, latitude and longitude rounded to 5 decimals (about 1 m).
+
+    NaN and infinities are made null column by column in Arrow; the rows are then JSON-safe as
+    they come unless a column is of another type (dates, bytes, lists of numbers, ...), which
+    takes the value-by-value way (``_jsonable``): twice as fast for the usual layers."""
+    plain = True
+    for idx, column in enumerate(table.schema):
+        if pa.types.is_floating(column.type):
+            values = table.column(idx)
+            if column.name in _ROUNDED:
+                values = pc.round(values, 5)
+            values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, column.type))
+            table = table.set_column(idx, column.name, values)
+        elif not (_plain(column.type) or (pa.types.is_list(column.type) and _plain(column.type.value_type))):
+            plain = False
+    rows: list[dict[str, Any]] = table.to_pylist()
+    return rows if plain else [_jsonable(row) for row in rows]
 
 
 class _Runs:
@@ -174,6 +196,9 @@ class _Runs:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._tables: OrderedDict[Path, tuple[tuple[Any, ...], pa.Table]] = OrderedDict()
+        self._loading: dict[Path, threading.Lock] = {}
+        self._lock = threading.Lock()
 
     def folder(self, run: str) -> Path:
         """The folder of run ``run``; 404 if the name is not a run name or no such run exists."""
@@ -216,13 +241,32 @@ class _Runs:
         return _jsonable(data)  # type: ignore[no-any-return]
 
     def table(self, run: str, name: str) -> pa.Table:
-        """A Parquet file of a run; 422 if it is corrupt or half-written."""
+        """A Parquet file of a run; 422 if it is corrupt or half-written. The last tables read are
+        kept (``TABLE_CACHE_BYTES``) and shared: Arrow tables are immutable, so that concurrent
+        requests for one layer hold it once, not once each."""
         path = self.file(run, name)
-        try:
-            return pq.read_table(path)
-        except (OSError, pa.ArrowException, ValueError) as exc:
-            raise HTTPException(422, f"run {run!r}: {name} is corrupt or half-written "
-                                     f"({type(exc).__name__})") from None
+        stamp = _stamp(path)
+        with self._lock:
+            loading = self._loading.setdefault(path, threading.Lock())
+        with loading:  # concurrent first requests for one file wait for a single read
+            with self._lock:
+                hit = self._tables.get(path)
+                if hit is not None and hit[0] == stamp:
+                    self._tables.move_to_end(path)
+                    return hit[1]
+            try:
+                table = pq.read_table(path)
+            except (OSError, pa.ArrowException, ValueError) as exc:
+                raise HTTPException(422, f"run {run!r}: {name} is corrupt or half-written "
+                                         f"({type(exc).__name__})") from None
+            with self._lock:
+                self._tables.pop(path, None)
+                if table.nbytes <= TABLE_CACHE_BYTES:
+                    self._tables[path] = (stamp, table)
+                while sum(t.nbytes for _, t in self._tables.values()) > TABLE_CACHE_BYTES:
+                    self._tables.popitem(last=False)
+                self._loading.pop(path, None)
+            return table
 
     def geojson(self, run: str, name: str) -> dict[str, Any]:
         """A GeoJSON file of a run; 422 if it is not a readable GeoJSON object."""
@@ -374,7 +418,8 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     what = {400: "A malformed request", 401: "No token or a wrong one", 403: "Not allowed on this server",
             404: "No such run, file, layer, node, track, object, date, scenario or job",
             409: "A run is already in progress", 413: "The upload is too large",
-            422: "A file of the run is corrupt or half-written, or a parameter is invalid"}
+            422: "A file of the run is corrupt or half-written, or a parameter is invalid",
+            503: "The server is busy with other heavy responses; try again (Retry-After)"}
     out: dict[int | str, dict[str, Any]] = {}
     for code in codes:
         if code == 422:
@@ -489,12 +534,71 @@ class _FolderChecks:
         return ScenarioError(err.message, err.path, shown, err.given, err.has_given, err.allowed)
 
 
-def _limited(table: pa.Table, limit: int) -> dict[str, Any]:
-    """Rows of a table capped at ``limit``, saying how many there were and whether it was cut."""
+STREAM_BATCH_ROWS = 2_000
+"""Rows turned into JSON at a time when a layer is streamed: a batch is about 0.5 MB of text."""
+
+def _dumps(value: Any) -> bytes:
+    """JSON as FastAPI's JSONResponse writes it (compact, UTF-8, no NaN)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _batch_json(table: pa.Table, first: bool) -> bytes:
+    """A batch of rows as JSON list items (a comma before them unless ``first``)."""
+    text = _dumps(_rows(table))[1:-1]
+    return text if first or not text else b"," + text
+
+
+class _Lease:
+    """One of the ``HEAVY_AT_ONCE`` slots, held by a streamed response until it ends, or for
+    ``STREAM_LEASE_S`` at most: a client that stops reading holds no slot for longer (its stream
+    then holds one batch at most, the connection's buffer being full)."""
+
+    def __init__(self) -> None:
+        if not _heavy_slots.acquire(timeout=HEAVY_WAIT_S):
+            raise HTTPException(503, "the server is busy building other responses; try again",
+                                headers={"Retry-After": "5"})
+        self._lock = threading.Lock()
+        self._held = True
+        self._timer = threading.Timer(STREAM_LEASE_S, self.release)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def release(self) -> None:
+        """Give the slot back (once; later calls do nothing)."""
+        with self._lock:
+            if not self._held:
+                return
+            self._held = False
+        self._timer.cancel()
+        _heavy_slots.release()
+
+
+def _limited(head: dict[str, Any], table: pa.Table, limit: int, lease: _Lease) -> StreamingResponse:
+    """``head`` and the rows of a table capped at ``limit``, saying how many there were and whether
+    it was cut, as one JSON object streamed in batches of ``STREAM_BATCH_ROWS`` rows.
+
+    However large the response, the server holds one batch of it at a time (plus what the
+    connection buffers: the next batch is built when the client has read the last), and at most
+    ``HEAVY_AT_ONCE`` batches are built at once, in worker threads of their own, so that the
+    threads of other requests stay free. The table is shared, not copied (``_Runs.table``). The
+    stream gives ``lease`` back when it ends, however it ends.
+    """
     total = table.num_rows
     shown = table.slice(0, limit)
-    return {"total": total, "returned": shown.num_rows, "limit": limit, "truncated": total > limit,
-            "columns": table.column_names, "rows": _rows(shown)}
+    start = _dumps({**head, "total": total, "returned": shown.num_rows, "limit": limit,
+                    "truncated": total > limit, "columns": table.column_names})[:-1] + b',"rows":['
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield start
+            for offset in range(0, shown.num_rows, STREAM_BATCH_ROWS):
+                yield await anyio.to_thread.run_sync(_batch_json, shown.slice(offset, STREAM_BATCH_ROWS),
+                                                     offset == 0, limiter=_batches_at_once)
+            yield b"]}"
+        finally:  # also when the client goes away (the stream is cancelled)
+            lease.release()
+
+    return StreamingResponse(body(), media_type="application/json")
 
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -507,7 +611,11 @@ memory stays bounded however many are asked for together (200 concurrent
 HEAVY_WAIT_S = 30.0
 """Longest wait for a turn before the request is answered 503 (try again)."""
 
+STREAM_LEASE_S = 60.0
+"""Longest a streamed layer holds its turn (a client reading slowly keeps its stream, not its turn)."""
+
 _heavy_slots = threading.BoundedSemaphore(HEAVY_AT_ONCE)
+_batches_at_once = anyio.CapacityLimiter(HEAVY_AT_ONCE)  # (binds to the server's event loop on use)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -689,17 +797,29 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
         """The run's summary.json."""
         return runs.summary(run)
 
-    @app.get("/api/runs/{run}/layers/{layer}", responses=_errors(400, 404, 422))
-    @_heavy
+    @app.get("/api/runs/{run}/layers/{layer}", responses=_errors(400, 404, 422, 503))
     def run_layer(run: str, layer: str,
                   limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-                  node: Annotated[str | None, Query(max_length=128)] = None) -> dict[str, Any]:
-        """One layer of a run: the units as GeoJSON, or a Parquet table as capped JSON rows."""
+                  node: Annotated[str | None, Query(max_length=128)] = None) -> Response:
+        """One layer of a run: the units as GeoJSON, or a Parquet table as capped JSON rows
+        (streamed: ``{"layer", "total", "returned", "limit", "truncated", "columns", "rows"}``)."""
         if layer not in LAYERS:
             raise HTTPException(404, f"no layer {layer[:40]!r}; layers: {', '.join(LAYERS)}")
-        runs.folder(run)
-        if layer == "units":
-            return {"layer": layer, "geojson": runs.geojson(run, LAYERS[layer])}
+        lease = _Lease()  # a turn (503 if none comes within HEAVY_WAIT_S), until the stream ends
+        streamed = False
+        try:
+            runs.folder(run)
+            if layer == "units":
+                return JSONResponse({"layer": layer, "geojson": runs.geojson(run, LAYERS[layer])})
+            response = _limited({"layer": layer}, _layer_table(run, layer, node), limit, lease)
+            streamed = True
+            return response
+        finally:
+            if not streamed:
+                lease.release()
+
+    def _layer_table(run: str, layer: str, node: str | None) -> pa.Table:
+        """The rows of a Parquet layer (of one node's picture); 4xx if there are none to give."""
         table = runs.table(run, LAYERS[layer])
         if node is not None:
             if layer != "picture":
@@ -713,7 +833,7 @@ def create_app(root: Path, token: str | None = None, jobs: bool = True,
                 raise HTTPException(404, f"run {run!r} has no picture at node {node[:80]!r}; "
                                          f"nodes: {', '.join(known) or '(none)'}")
             table = kept
-        return {"layer": layer, **_limited(table, limit)}
+        return table
 
     @app.get("/api/runs/{run}/tracks/{node}/{track_id}", responses=_RUN_ERRORS)
     @_heavy
