@@ -24,11 +24,6 @@ Array = NDArray[np.float64]
 _FIGHTER_ROLES = (AircraftRole.fighter, AircraftRole.multirole)
 
 
-def _inside(state: C2State, airspace_id: str, enu: Array) -> NDArray[np.bool_]:
-    lat, lon, _ = to_geodetic(enu, state.origin)
-    return np.asarray(shapely.contains_xy(state.airspaces[airspace_id], lon, lat))
-
-
 def decide(state: C2State, node: NodeState, picture: TrackSet, identity: NDArray[np.int64], t: float,
            k: int, obj: NDArray[np.int64]) -> None:
     """One decision cycle of a deciding node over its picture (``identity`` is updated in place
@@ -48,12 +43,18 @@ def decide(state: C2State, node: NodeState, picture: TrackSet, identity: NDArray
         return
     idx = np.flatnonzero(threat)
     pos, vel = picture.state[idx, :3], picture.state[idx, 3:6]
-    inside_now = np.zeros(len(idx), dtype=bool)
-    coming = np.zeros(len(idx), dtype=bool)
-    for a in mine:
-        inside_now |= _inside(state, a, pos)
-        for frac in (0.5, 1.0):
-            coming |= _inside(state, a, pos + vel * s.scramble_lookahead_s * frac)
+    n = len(idx)
+    inside_now = np.zeros(n, dtype=bool)
+    coming = np.zeros(n, dtype=bool)
+    if mine:
+        # now, at half and at all of the look-ahead: one conversion to lon/lat for the three
+        ahead = np.concatenate([pos, pos + vel * (0.5 * s.scramble_lookahead_s),
+                                pos + vel * s.scramble_lookahead_s])
+        lat, lon, _ = to_geodetic(ahead, state.origin)
+        for a in mine:
+            inside = np.asarray(shapely.contains_xy(state.airspaces[a], lon, lat))
+            inside_now |= inside[:n]
+            coming |= inside[n:2 * n] | inside[2 * n:]
     tid = picture.track_id[idx]
     node.hold(tid)
     if net.rules.wartime_rules:

@@ -70,7 +70,7 @@ INTERCEPT_SAMPLES = 256
 """Model convention: times of flight sampled over [0, t_max] to bracket the earliest intercept
 before bisection; an intercept window shorter than t_max / 256 may be missed."""
 
-_BISECTION_STEPS = 60  # halves the bracket below 1e-15 of t_max: beyond float precision
+_BISECTION_STEPS = 52  # halves the bracket (t_max / samples) below float precision: more change nothing
 _RANGE_TOLERANCE = 1e-9  # relative: a point at max_range·(1 + 1e-9) is still at max range
 
 
@@ -340,8 +340,9 @@ def predicted_intercept(
         earth_radius_m: for the altitude check (``envelope``), metres, or None for a flat earth.
         samples: times of flight sampled to bracket the earliest intercept (convention,
             ``INTERCEPT_SAMPLES``; fewer are faster and may miss a short early window).
-        bisection_steps: halvings of the bracket (60: below float precision; 30 leave
-            t_max / 2³⁰, under a microsecond).
+        bisection_steps: halvings of the bracket (52: a bracket of t_max / 256 shrinks below the
+            float spacing of t_max, so more change nothing; 30 leave t_max / 2³⁰, under a
+            microsecond).
     """
     if samples < 2:
         raise ValueError(f"samples must be at least 2, got {samples}")

@@ -443,7 +443,9 @@ class FusedPicture:
                 data_time[a_idx] = np.maximum(data_time[a_idx], data_b[b_idx])
                 member[a_idx, s] = b_idx
                 previous[a_idx, s] = prev_s[b_idx]
-            new = np.flatnonzero(~np.isin(np.arange(len(track_set)), b_idx))
+            unpaired = np.ones(len(track_set), dtype=bool)
+            unpaired[b_idx] = False
+            new = np.flatnonzero(unpaired)
             new_member = np.full((len(new), n_src), -1, dtype=np.int64)
             new_member[:, s] = new
             new_previous = np.full((len(new), n_src), -1, dtype=np.int64)
