@@ -8,13 +8,15 @@ missile) and 9 that cannot (Pk, reaction times, link and processing delays, read
 reload): the study finds those inert from the coverage study's inputs and evaluates their points once,
 so the design's 191 points take fewer distinct evaluations; both counts are printed. Each backend runs
 the whole command's path (``run_study``) from an empty folder, worker start-up included, as a user
-would. Run: ``python bench/bench_sensitivity.py``; prints a markdown table and writes
-out/bench/sensitivity.json.
+would (cold), and again with warm caches: a second study in the same process, or on a Dask cluster
+already running (warm). Run: ``python bench/bench_sensitivity.py``; prints markdown tables and
+writes out/bench/sensitivity.json.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +26,7 @@ from typing import Any
 from _machine import machine_info  # bench/_machine.py: scripts run from bench/
 
 from iadsim.runs.sensitivity import ScenarioEvaluator, StudySettings, parse_metric, run_study
-from iadsim.runs.sweep import open_backend
+from iadsim.runs.sweep import dask_local_cluster, open_backend
 from iadsim.scenario import load_scenario
 from iadsim.scenario.factors import collect_factors, select_factors
 
@@ -58,21 +60,59 @@ def _study(label: str, settings: StudySettings = SETTINGS, **backend: Any) -> di
 
 
 def _table(title: str, runs: list[dict[str, Any]]) -> None:
-    serial = runs[0]["wall_s"]
+    """Each row's speed-up is against the 1-process row of the same start (cold or warm)."""
+    serial = {r["start"]: r["wall_s"] for r in runs if r["backend"] == "1 process"}
     print(f"\n{title}\n")
-    print("| backend | wall (s) | points | distinct evaluations | speed-up vs 1 process | ≤ 120 s |")
-    print("|---|---:|---:|---:|---:|---|")
+    print("| backend | start | wall (s) | points | distinct evaluations | speed-up vs 1 process | ≤ 120 s |")
+    print("|---|---|---:|---:|---:|---:|---|")
     for r in runs:
-        r["speedup"] = serial / r["wall_s"]
-        print(f"| {r['backend']} | {r['wall_s']:.1f} | {r['points']} | {r['evaluations']} | "
+        r["speedup"] = serial[r["start"]] / r["wall_s"]
+        print(f"| {r['backend']} | {r['start']} | {r['wall_s']:.1f} | {r['points']} | {r['evaluations']} | "
               f"{r['speedup']:.2f}× | {'yes' if r['wall_s'] <= 120 else 'no'} |")
 
 
+_ROWS = (("1 process", "cold", {"jobs": 1}), ("2 local processes", "cold", {"jobs": 2}),
+         ("Dask LocalCluster, 2 workers", "cold", {"local_cluster": 2}),
+         ("1 process", "warm", {"jobs": 1}), ("Dask cluster running, 2 workers", "warm", {"dask": 2}))
+"""Cold: each backend from nothing (worker start-up, imports, terrain and viewsheds included), as
+`iadsim sensitivity` run once. Warm: a second study in the same process, or on a Dask cluster that is
+already running and has run one (the way a Dask deployment is used: `--scheduler ADDRESS`)."""
+
+
+def _row(index: int, design: str) -> dict[str, Any]:
+    """One row, in this process (a fresh one: a LocalCluster leaves threads behind in the process
+    that ran it, which slowed the rows measured after it in the same process)."""
+    label, start, backend = _ROWS[index]
+    settings = FULL if design == "full" else SETTINGS
+    if "dask" in backend:
+        with dask_local_cluster(backend["dask"]) as cluster:
+            _study("warm-up", settings, scheduler=cluster.scheduler_address)
+            row = _study(label, settings, scheduler=cluster.scheduler_address)
+    else:
+        if start == "warm":
+            _study("warm-up", settings, **backend)
+        row = _study(label, settings, **backend)
+    row["start"] = start
+    return row
+
+
+def _rows(design: str) -> list[dict[str, Any]]:
+    """Every row of a design, each in a fresh process."""
+    out = []
+    for i in range(len(_ROWS)):
+        done = subprocess.run([sys.executable, __file__, "--row", str(i), design], check=True,
+                              capture_output=True, text=True)
+        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
+
+
 def main() -> None:
-    target = [_study("1 process", jobs=1), _study("2 local processes", jobs=2),
-              _study("Dask LocalCluster, 2 workers", local_cluster=2)]
+    if len(sys.argv) == 4 and sys.argv[1] == "--row":
+        print(json.dumps(_row(int(sys.argv[2]), sys.argv[3])))
+        return
+    target = _rows("oat+morris")
     _table(f"{METRIC}, 15 factors, one at a time + Morris 10 trajectories, 10 km grid", target)
-    full = [_study("1 process", FULL, jobs=1), _study("Dask LocalCluster, 2 workers", FULL, local_cluster=2)]
+    full = _rows("full")
     _table("the same with Sobol indices (N = 32, 3 factors) and 128 draws for the interval", full)
     print(f"\ninert factors found: {target[0]['inert_factors']}; moved most by: {target[0]['top']}")
     out = Path("out/bench")

@@ -16,10 +16,12 @@ import datetime as dt
 import difflib
 import enum
 import hashlib
+import importlib
 import itertools
 import json
 import math
 import os
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ import pyarrow.parquet as pq
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
-from iadsim.runs.workers import process_pool
+from iadsim.runs.workers import process_pool, share_cores
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.overrides import OverrideError, split_path
 from iadsim.scenario.overrides import apply_overrides as _apply_overrides
@@ -41,8 +43,9 @@ from iadsim.scenario.yamlio import read_yaml_file
 
 __all__ = ["MAX_TASKS", "MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
            "ProcessBackend", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask", "TaskResult",
-           "apply_overrides", "case_id", "execute", "load_spec", "open_backend", "parse_spec", "plan_sweep",
-           "read_manifest", "read_results", "result_path", "run_sweep", "run_task", "task_status"]
+           "apply_overrides", "case_id", "dask_local_cluster", "execute", "load_spec", "open_backend",
+           "parse_spec", "plan_sweep", "read_manifest", "read_results", "result_path", "run_sweep",
+           "run_task", "task_status"]
 
 MAX_TASKS_WITHOUT_CONFIRMATION = 10_000
 """More tasks than this need ``confirm=True`` (``--yes``)."""
@@ -534,11 +537,17 @@ class DaskBackend:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        threads = sum(int(w.get("nthreads", 1)) for w in client.scheduler_info()["workers"].values())
+        workers = client.scheduler_info()["workers"]
+        threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
         self.slots = 2 * max(1, threads)
+        # each task runs on its share of its host's cores for numba's parallel loops (share_cores)
+        self.threads_per_host: dict[str, int] = {}
+        for address, w in workers.items():
+            host = urllib.parse.urlparse(address).hostname or address
+            self.threads_per_host[host] = self.threads_per_host.get(host, 0) + int(w.get("nthreads", 1))
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
-        return self.client.submit(fn, arg, pure=False)
+        return self.client.submit(_on_shared_cores, fn, arg, self.threads_per_host, pure=False)
 
     def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]:
         done, rest = _distributed().wait(list(pending), return_when="FIRST_COMPLETED")
@@ -552,11 +561,35 @@ class DaskBackend:
             self.client.cancel(list(pending))
 
 
+def _on_shared_cores(fn: Callable[[Any], Any], arg: Any, threads_per_host: dict[str, int]) -> Any:
+    """``fn(arg)`` in a Dask worker's task thread, with ``share_cores`` among the worker threads on
+    its host first (numba's thread count is per thread, so it is set where the task runs)."""
+    address = str(_distributed().get_worker().address)
+    share_cores(threads_per_host.get(urllib.parse.urlparse(address).hostname or address, 1))
+    return fn(arg)
+
+
 def _distributed() -> Any:
     """The ``distributed`` module (Dask's scheduler), imported only when a Dask backend is asked for."""
-    import importlib
-
     return importlib.import_module("distributed")
+
+
+@contextmanager
+def dask_local_cluster(workers: int) -> Iterator[Any]:
+    """A Dask LocalCluster of ``workers`` single-threaded worker processes on this machine.
+
+    Its workers run without the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nannies set by default: it
+    turns off glibc's adaptive mmap threshold, so every large array was mapped and faulted in
+    afresh, and a sensitivity study's evaluations took 1.6× the CPU they take in a plain process
+    (docs/sensitivity.md says how to start a cluster of your own the same way).
+    """
+    distributed = _distributed()  # first: it adds its defaults to Dask's configuration
+    config = importlib.import_module("dask").config
+    environ = {k: v for k, v in config.get("distributed.nanny.pre-spawn-environ").items()
+               if k != "MALLOC_TRIM_THRESHOLD_"}
+    with config.set({"distributed.nanny.pre-spawn-environ": environ}), distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster
 
 
 @contextmanager
@@ -576,8 +609,7 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
                 yield DaskBackend(client)
             return
         assert local_cluster is not None
-        with dask.LocalCluster(n_workers=local_cluster, threads_per_worker=1, processes=True,
-                               dashboard_address=None) as cluster, dask.Client(cluster) as client:
+        with dask_local_cluster(local_cluster) as cluster, dask.Client(cluster) as client:
             yield DaskBackend(client)
         return
     workers = jobs or os.cpu_count() or 1

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 
-__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "process_pool", "watch_parent"]
+__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "process_pool", "share_cores", "watch_parent"]
 
 PARENT_ENV = "IADSIM_PARENT_PID"
 """Set by a parent (the viewer's job manager) to make an ``iadsim`` child exit when it dies."""
@@ -37,8 +37,32 @@ def watch_parent(parent: int) -> None:
                      daemon=True).start()
 
 
+def share_cores(processes: int) -> int:
+    """Give this process its share of the machine's cores for numba's parallel loops (the viewshed
+    sweeps its four quadrants in parallel): with W worker processes on C cores, C // W threads each
+    (at least one). Without it each of W workers starts C threads, and two workers on two cores ran
+    a sensitivity study slower than one process. Numba's setting holds for the calling thread (and
+    the threads it starts): call it where the work runs. Returns the thread count set.
+
+    Args:
+        processes: the worker processes sharing this machine (≥ 1).
+    """
+    import numba
+
+    most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]  # set at import
+    threads = max(1, min((os.cpu_count() or 1) // max(1, processes), most))
+    numba.set_num_threads(threads)
+    return threads
+
+
+def _start_worker(parent: int, processes: int) -> None:
+    watch_parent(parent)
+    share_cores(processes)
+
+
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes (a clean interpreter each, whatever threads the
-    parent runs: pyarrow, numba) that exit when this process dies."""
+    parent runs: pyarrow, numba) that exit when this process dies and share the cores
+    (``share_cores``)."""
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=watch_parent, initargs=(os.getpid(),))
+                                  initializer=_start_worker, initargs=(os.getpid(), workers))
