@@ -581,7 +581,7 @@ def dask_local_cluster(workers: int) -> Iterator[Any]:
     Its workers run without the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nannies set by default: it
     turns off glibc's adaptive mmap threshold, so every large array was mapped and faulted in
     afresh, and a sensitivity study's evaluations took 1.6× the CPU they take in a plain process
-    (docs/sensitivity.md says how to start a cluster of your own the same way).
+    (docs/sweeps.md says how to start a cluster of your own the same way).
     """
     distributed = _distributed()  # first: it adds its defaults to Dask's configuration
     config = importlib.import_module("dask").config
