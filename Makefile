@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q -n auto --dist loadfile
 
-# the fuzz tests with the long profile: 12,500 cases for each of the 10 fuzz tests (125,000 in all;
+# the fuzz tests with the long profile: 12,500 cases for each of the 9 fuzz tests (112,500 in all;
 # `make test` runs 200 each); a crash found goes into tests/fuzz_corpus/ (tests/fuzzing.py)
 fuzz: $(STAMP)
 	IADSIM_FUZZ_EXAMPLES=12500 $(BIN)/pytest -q tests/test_fuzz.py tests/test_yaml_reader.py -k fuzz

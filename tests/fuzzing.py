@@ -1,7 +1,7 @@
 """Shared settings of the fuzz tests: a fast profile in ``make test``, a long one in ``make fuzz``.
 
 ``IADSIM_FUZZ_EXAMPLES`` sets the number of cases of each fuzz test (default 200; ``make fuzz``
-gives 12,500 to each of its 10 tests, 125,000 in all). A crash found is shrunk by hypothesis;
+gives 12,500 to each of its 9 tests, 112,500 in all). A crash found is shrunk by hypothesis;
 keep it as a file in ``tests/fuzz_corpus/`` (``*.yaml`` for scenario text), which
 ``tests/test_fuzz_corpus.py`` runs on every ``make test``.
 """
