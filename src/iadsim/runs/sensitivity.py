@@ -638,6 +638,18 @@ def _design_points(factors: Sequence[Factor], x: np.ndarray, fixed: Point | None
     return [{**base, **{f.name: float(v) for f, v in zip(factors, row, strict=True)}} for row in x]
 
 
+def _complete(result: SensitivityResult, what: str, metric: str,
+              values: Sequence[dict[str, list[float]]]) -> np.ndarray | None:
+    """The metric's mean value at each design point, or None (and a note in the result) when some
+    points have no value, so that ``what`` cannot be computed."""
+    y = np.array([_mean(v[metric]) for v in values])
+    if np.all(np.isfinite(y)):
+        return y
+    result.notes.append(f"{what} of '{metric}' not computed: {int((~np.isfinite(y)).sum())} of its points "
+                        "have no value (see the problems)")
+    return None
+
+
 def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backend: Backend,
               settings: StudySettings | None = None, progress: Progress | None = None) -> SensitivityResult:
     """Run (or resume) a sensitivity study and write its tables to ``out``.
@@ -703,10 +715,8 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
         values = runner.evaluate("Morris screening", points)
         record("morris", points, values)
         for m in metrics:
-            y = np.array([_mean(v[m]) for v in values])
-            if not np.all(np.isfinite(y)):
-                result.notes.append(f"Morris indices of '{m}' not computed: {int((~np.isfinite(y)).sum())} "
-                                    "of its points have no value (see the problems)")
+            y = _complete(result, "Morris indices", m, values)
+            if y is None:
                 continue
             idx = morris_indices(x, y, settings.levels, settings.seed)
             for i, f in enumerate(factors):
@@ -734,9 +744,8 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
             values = runner.evaluate("Sobol indices", points)
             record("sobol", points, values)
             for m in metrics:
-                y = np.array([_mean(v[m]) for v in values])
-                if not np.all(np.isfinite(y)):
-                    result.notes.append(f"Sobol indices of '{m}' not computed: some points have no value")
+                y = _complete(result, "Sobol indices", m, values)
+                if y is None:
                     continue
                 si = sobol_indices(y, len(chosen), settings.seed)
                 for i, f in enumerate(chosen):
