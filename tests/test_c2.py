@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import itertools
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from iadsim.analysis.outcomes import outcome_table
-from iadsim.c2 import C2Error, build_network, run_c2
+from iadsim.c2 import C2Error, build_network, pictures, run_c2
 from iadsim.c2.policing import Interceptors, Phase, intercept_time_s, step_interceptors
 from iadsim.c2.readiness import readiness_state
 from iadsim.cli import app
@@ -129,6 +130,28 @@ def test_the_pass_is_deterministic(violation, arms):
     scenario, engine, result = violation
     a, b = arms["joint"], _c2(scenario, engine, result, "joint", replication=0)
     assert a.picture.equals(b.picture) and a.events.equals(b.events)
+
+
+def test_the_pass_pauses_the_cyclic_collector_and_resumes_it(violation, monkeypatch):
+    """The pass runs with the collector paused (it rescans the caller's heap otherwise) and leaves it
+    as it found it: on, after a pass and after a refused arrangement; off, when the caller paused it."""
+    scenario, engine, result = violation
+    seen = []
+    monkeypatch.setattr(pictures, "take_reports", lambda *a, _f=pictures.take_reports: (
+        seen.append(gc.isenabled()), _f(*a))[1])
+    assert gc.isenabled()
+    _c2(scenario, engine, result, "national")
+    assert seen and not any(seen) and gc.isenabled()
+    early = scenario.with_changes(as_of=dt.date(2005, 1, 1))
+    with pytest.raises(C2Error):
+        _c2(early, engine, result, "joint")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        _c2(scenario, engine, result, "national")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_the_friendly_airliner_is_never_scrambled_against(arms):

@@ -10,6 +10,7 @@ import pytest
 from iadsim.analysis.outcomes import outcome_table
 from iadsim.engagement.engage import (
     EngagementLog,
+    _intercepts,
     fire_unit_table,
     plan_engagements,
     resolve_engagements,
@@ -55,6 +56,32 @@ def _cycle(fu, log, settings, t, positions, velocities, alive, rng):
                                 state, idx.astype(np.int64), positions[idx], np.full(len(idx), 5.0),
                                 positions[idx, 2], np.ones(len(idx)), np.zeros((1, 3)), np.ones(1), settings)
     return launched, [kind for _, kind, _ in events], [when for when, _, _ in events]
+
+
+def test_intercepts_of_the_pairs_that_may_fire_are_those_of_all_pairs(reference):
+    """The planner predicts intercepts only for the pairs that may fire: each of their rows is what
+    a prediction of all pairs gives, to the bit, and the others have none."""
+    scenario = reference
+    rng = np.random.default_rng(3)
+    names = ["s300ps_5v55r", "s400_48n6dm", "tor_m2_9m338"]
+    profiles = [missile_profile(scenario.catalog.missiles[n]) for n in names]
+    n = 300
+    kind = rng.integers(0, len(names), n)
+    profile = profiles[0].take(np.zeros(n, dtype=np.int64))
+    for f in profile.__dataclass_fields__:
+        getattr(profile, f)[:] = np.asarray([getattr(profiles[k], f) for k in kind])
+    launcher = np.column_stack([rng.uniform(-5e4, 5e4, (n, 2)), rng.uniform(0.0, 300.0, n)])
+    target = launcher + np.column_stack([rng.uniform(-3e5, 3e5, (n, 2)), rng.uniform(50.0, 2e4, n)])
+    vel = np.column_stack([rng.uniform(-700.0, 700.0, (n, 2)), rng.uniform(-30.0, 30.0, n)])
+    rows = rng.random(n) < 0.4
+    some = _intercepts(launcher, target, vel, profile, rows)
+    every = predicted_intercept(launcher, target, vel, profile)
+    assert every.feasible[rows].any() and (~every.feasible[rows]).any()  # both kinds among the rows
+    for got, want in zip(some, every, strict=True):
+        assert np.array_equal(got[rows], want[rows], equal_nan=True)
+    assert np.all(np.isinf(some.time_of_flight_s[~rows])) and np.all(np.isnan(some.point_m[~rows]))
+    assert not some.feasible[~rows].any()
+    assert not _intercepts(launcher, target, vel, profile, np.zeros(n, dtype=bool)).feasible.any()
 
 
 def test_a_single_target_is_engaged_at_the_predicted_range(reference):

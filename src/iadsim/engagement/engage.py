@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from iadsim.engagement.assignment import assign_weapons
 from iadsim.engagement.lar import LaunchRegion, Refusal, aspect_deg, launch_region
 from iadsim.engagement.missile import (
+    Intercept,
     MissileProfile,
     kill_probability,
     missile_profile,
@@ -263,9 +264,18 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     ahead = state[j, :3] + state[j, 3:6] * (launch - t)[..., None]
     profile = fu.profile.take(w.ravel())
     vel = state[j, 3:6].reshape(-1, 3)
-    hit = predicted_intercept(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3), vel, profile)
     # a unit is ordered to fire only inside its missile's launch acceptability region
     inside, reason = launch_acceptable(fu, w.ravel(), ahead.reshape(-1, 3), vel)
+    held = np.zeros(w.shape, dtype=bool)
+    valid = target[threats] >= 0
+    if valid.any():
+        holds = fcr_holds(fu, target_true_m[threats[valid]], target_rcs_m2[threats[valid]],
+                          target_agl_m[threats[valid]])
+        held[:, valid] = holds[weapons]
+    # the intercept is predicted only for the pairs that may fire (held and inside the region): the
+    # others get no shot whatever it is, and each row's prediction is its own
+    hit = _intercepts(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3), vel, profile,
+                      held.ravel() & inside)
     rng_m = np.linalg.norm(hit.point_m - fu.position_m[w].reshape(-1, 3), axis=1)
     frac = np.where(hit.feasible, rng_m / profile.max_range_m, np.nan)
     jam = np.ones(len(track_id)) if jamming_factor is None else np.asarray(jamming_factor, float)
@@ -273,12 +283,6 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     # a salvo's missiles are independent shots at one target (docs/models/engagement.md)
     shots = fu.salvo[w].ravel()
     pk = 1.0 - (1.0 - single) ** shots
-    held = np.zeros(w.shape, dtype=bool)
-    valid = target[threats] >= 0
-    if valid.any():
-        holds = fcr_holds(fu, target_true_m[threats[valid]], target_rcs_m2[threats[valid]],
-                          target_agl_m[threats[valid]])
-        held[:, valid] = holds[weapons]
     _log_refusals(fu, log, node, t, w.ravel(), j.ravel(), track_id, target, ahead.reshape(-1, 3),
                   np.asarray(held.ravel() & ~inside, dtype=bool), reason)
     pk = np.where(held.ravel() & hit.feasible & inside, pk, 0.0).reshape(w.shape)
@@ -306,6 +310,24 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
         log.pending.append(len(log.engagements) - 1)
         launched.append(len(log.engagements) - 1)
     return launched
+
+
+def _intercepts(launcher_m: Array, target_m: Array, target_vel_mps: Array, profile: MissileProfile,
+                rows: BoolArray) -> Intercept:
+    """``predicted_intercept`` of the N pairs where ``rows`` is true; none (infinite time of flight,
+    NaN point, not feasible) elsewhere.
+
+    Args:
+        launcher_m, target_m, target_vel_mps: ``(N, 3)`` ENU metres and m/s. profile: ``(N,)``.
+        rows: ``(N,)`` the pairs to predict.
+    """
+    n = len(rows)
+    tof, point, feasible = np.full(n, np.inf), np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
+    at = np.flatnonzero(rows)
+    if len(at):
+        hit = predicted_intercept(launcher_m[at], target_m[at], target_vel_mps[at], profile.take(at))
+        tof[at], point[at], feasible[at] = hit
+    return Intercept(tof, point, feasible)
 
 
 def _log_refusals(fu: FireUnitTable, log: EngagementLog, node: str, t: float, unit: IntArray,

@@ -64,6 +64,7 @@ _SPEED_STEPS = 25  # 0 … top speed
 # extremes lie at the window's ends (sampled exactly) or at smooth interior extremes, where the
 # sampling error is second order (the tables' agreement with the engine's flyout is tested)
 _WINDOW_SAMPLES = 129
+_EDGE_CHUNK = 512  # states per chunk of the edge computation: (512, 129) float64 temporaries of 0.5 MB
 
 
 class Aspect(enum.StrEnum):
@@ -240,6 +241,18 @@ def _reach_m(p: MissileProfile, t: Array, h: Array, v: Array, a_rad: Array,
 
 
 def _edges(p: MissileProfile, h: Array, v: Array, a: Array, ratio: float) -> tuple[Array, Array]:
+    """Near and far launch edges of M (h, v, a) states, metres (see ``_edges_of``), taken in chunks
+    of ``_EDGE_CHUNK`` states: each state's edges are its own, and the chunk's (chunk, samples)
+    temporaries stay in the processor's cache instead of being paged in afresh."""
+    h, v, a = (np.asarray(x, float) for x in (h, v, a))
+    near, far = np.zeros(len(h)), np.zeros(len(h))
+    for start in range(0, len(h), _EDGE_CHUNK):
+        part = slice(start, start + _EDGE_CHUNK)
+        near[part], far[part] = _edges_of(p, h[part], v[part], a[part], ratio)
+    return near, far
+
+
+def _edges_of(p: MissileProfile, h: Array, v: Array, a: Array, ratio: float) -> tuple[Array, Array]:
     """Near and far launch edges of M (h, v, a) states, metres (both 0 where none is acceptable).
 
     A launch at ρ is acceptable when its earliest intercept falls in the window [T_a, T_b]

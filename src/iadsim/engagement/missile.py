@@ -370,12 +370,25 @@ def predicted_intercept(
     rows = np.arange(n)
     hi = grid[rows, first]
     lo = grid[rows, np.maximum(first - 1, 0)]
-    for _ in range(bisection_steps):
-        mid = 0.5 * (lo + hi)
-        with np.errstate(invalid="ignore"):
-            ok = gap(mid[:, None])[:, 0] >= 0.0
-        hi = np.where(ok, mid, hi)
-        lo = np.where(ok, lo, mid)
+    # the bisection evaluates ``gap`` on one time per row: the same operations in the same order on
+    # (N,) arrays, with the per-row constants taken out of the loop (this runs at every engagement
+    # decision of every fire unit)
+    boost_time, boost_distance = col.boost_time_s[:, 0], col.boost_distance_m[:, 0]
+    burnout, drag = col.burnout_speed_mps[:, 0], col.drag_per_m[:, 0]
+    dragged, drag_safe = drag > 0.0, np.where(drag > 0.0, drag, 1.0)
+    drag_burnout, half_acceleration = drag * burnout, 0.5 * col.boost_acceleration_mps2[:, 0]
+    d2_row, dv_row, v2_row = d2[:, 0], dv[:, 0], v2[:, 0]
+    with np.errstate(invalid="ignore"):
+        for _ in range(bisection_steps):
+            mid = 0.5 * (lo + hi)
+            t = np.maximum(mid, 0.0)
+            tau = np.maximum(t - boost_time, 0.0)
+            coast = boost_distance + np.where(dragged, np.log1p(drag_burnout * tau) / drag_safe,
+                                              burnout * tau)
+            flown = np.where(t <= boost_time, half_acceleration * t * t, coast)
+            ok = flown - np.sqrt(np.maximum(d2_row + 2.0 * t * dv_row + t * t * v2_row, 0.0)) >= 0.0
+            hi = np.where(ok, mid, hi)
+            lo = np.where(ok, lo, mid)
     tof = np.where(found, hi, np.inf)
     point = np.where(found[:, None], tgt + vel * np.where(found, hi, 0.0)[:, None], np.nan)
     env = envelope(p, lau, np.where(found[:, None], point, lau), vel, earth_radius_m=earth_radius_m)
