@@ -275,7 +275,7 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     # the intercept is predicted only for the pairs that may fire (held and inside the region): the
     # others get no shot whatever it is, and each row's prediction is its own
     hit = _intercepts(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3), vel, profile,
-                      held.ravel() & inside)
+                      np.asarray(held.ravel() & inside, dtype=bool))
     rng_m = np.linalg.norm(hit.point_m - fu.position_m[w].reshape(-1, 3), axis=1)
     frac = np.where(hit.feasible, rng_m / profile.max_range_m, np.nan)
     jam = np.ones(len(track_id)) if jamming_factor is None else np.asarray(jamming_factor, float)
