@@ -179,9 +179,8 @@ def fuse(state: C2State, node: NodeState, t: float) -> tuple[TrackSet, NDArray[n
         node.followed += 1
     else:
         node.tracker.expire(t)  # also when no scan came: its radars may all have stopped reporting
-        own = TrackSet.from_tracker(node.name, node.tracker)
-        if node.tracker.time_s is None:
-            own = TrackSet.empty(node.name)
+        own = (TrackSet.empty(node.name) if node.tracker.time_s is None
+               else TrackSet.from_tracker(node.name, node.tracker))
         if node.recording:
             record = node.record
             assert record is not None

@@ -101,8 +101,8 @@ class TrackSet:
     @classmethod
     def empty(cls, source: str) -> TrackSet:
         """A set with no tracks."""
-        return cls(source, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((0, 6)),
-                   np.zeros((0, 6, 6)), np.zeros(0, dtype=bool))
+        return cls.trusted(source, np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((0, 6)),
+                           np.zeros((0, 6, 6)), np.zeros(0, dtype=bool), np.zeros(0))
 
     @classmethod
     def from_tracker(cls, source: str, tracker: Tracker) -> TrackSet:
@@ -195,8 +195,8 @@ def covariance_intersection(mean_a: Array, cov_a: Array, mean_b: Array, cov_b: A
     if not n:
         return mean_a.copy(), np.asarray(cov_a, dtype=np.float64).copy(), np.zeros(0)
     cov_a, cov_b = np.asarray(cov_a, dtype=np.float64), np.asarray(cov_b, dtype=np.float64)
-    info_a = _symmetric(np.linalg.inv(cov_a).astype(np.float64))
-    info_b = _symmetric(np.linalg.inv(cov_b).astype(np.float64))
+    info_a = _symmetric(np.asarray(np.linalg.inv(cov_a), dtype=np.float64))  # no copy: float64 already
+    info_b = _symmetric(np.asarray(np.linalg.inv(cov_b), dtype=np.float64))
     if criterion == "determinant":
         # the slopes at the end points need no eigenvalues: Σ aᵢ = tr(B A⁻¹) − d at ω = 0 and
         # Σ aᵢ / λᵢ = d − tr(A B⁻¹) at ω = 1; most pairs end there (one input better in every
@@ -399,11 +399,14 @@ class FusedPicture:
         previous = np.zeros((0, n_src), dtype=np.int64)  # fused number at the last update, −1 none
         used_sets: list[TrackSet] = []
         for s, track_set in enumerate(sets):
-            if s and cfg.remote_confirmed_only:
+            # (a received picture holds confirmed tracks only: the selection is then the set itself)
+            if s and cfg.remote_confirmed_only and not track_set.confirmed.all():
                 track_set = track_set.select(track_set.confirmed)
             if s and math.isfinite(cfg.max_remote_data_age_s):
                 assert track_set.data_time_s is not None
-                track_set = track_set.select(time_s - track_set.data_time_s <= cfg.max_remote_data_age_s)
+                fresh = time_s - track_set.data_time_s <= cfg.max_remote_data_age_s
+                if not fresh.all():
+                    track_set = track_set.select(fresh)
             used_sets.append(track_set)
             if not len(track_set):
                 continue  # nothing to correlate or add (the source is still remembered, empty)
