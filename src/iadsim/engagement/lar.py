@@ -130,10 +130,12 @@ class LaunchRegion:
     max_target_speed_mps: float
 
     @functools.cached_property
-    def _interpolators(self) -> tuple[RegularGridInterpolator, RegularGridInterpolator]:
+    def _interpolator(self) -> RegularGridInterpolator:
+        """Near and far edges in one interpolator (values ``(..., 2)``): one search of the grid
+        cells for both, and the same numbers as one interpolator each."""
         axes = (self.altitude_m, self.speed_mps, self.aspect_deg)
-        return (RegularGridInterpolator(axes, self.near_m, bounds_error=False, fill_value=None),
-                RegularGridInterpolator(axes, self.far_m, bounds_error=False, fill_value=None))
+        return RegularGridInterpolator(axes, np.stack([self.near_m, self.far_m], axis=-1),
+                                       bounds_error=False, fill_value=None)
 
     def edges_m(self, altitude_m: ArrayLike, speed_mps: ArrayLike, aspect: ArrayLike,
                 ) -> tuple[Array, Array]:
@@ -150,9 +152,9 @@ class LaunchRegion:
         inside = self.limits_ok(h, v)
         points = np.stack([np.clip(h, self.altitude_m[0], self.altitude_m[-1]),
                            np.clip(v, 0.0, self.speed_mps[-1]), folded], axis=-1)
-        near_i, far_i = self._interpolators
-        near = np.where(inside, near_i(points).reshape(h.shape), 0.0)
-        far = np.where(inside, far_i(points).reshape(h.shape), 0.0)
+        edges = self._interpolator(points.reshape(-1, 3))
+        near = np.where(inside, edges[:, 0].reshape(h.shape), 0.0)
+        far = np.where(inside, edges[:, 1].reshape(h.shape), 0.0)
         return np.asarray(near, float), np.asarray(far, float)
 
     def limits_ok(self, altitude_m: ArrayLike, speed_mps: ArrayLike) -> BoolArray:
