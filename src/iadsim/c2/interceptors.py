@@ -53,8 +53,8 @@ def fly(state: C2State, k: int) -> None:
     if state.air is not None:
         air_to_air(state, k, t1, tgt1)
     flying = np.flatnonzero((ic.phase != Phase.ordered) & (ic.phase != Phase.done))
-    for j in flying.tolist():
-        state.interceptor_rows.append((t1, j, ic.position_m[j].copy(), int(ic.phase[j])))
+    if len(flying):
+        state.interceptor_rows.append((t1, flying, ic.position_m[flying], ic.phase[flying].astype(np.int64)))
 
 
 def air_to_air_missile(state: C2State, aircraft: str) -> tuple[str, MissileProfile, float] | None:

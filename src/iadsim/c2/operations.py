@@ -356,11 +356,12 @@ def _interceptor_table(state: C2State) -> pa.Table:
     rows = state.interceptor_rows
     if not rows:
         return INTERCEPTOR_SCHEMA.empty_table()
-    t = np.asarray([r[0] for r in rows])
-    j = np.asarray([r[1] for r in rows])
-    lat, lon, alt = to_geodetic(np.asarray([r[2] for r in rows]), state.origin)
+    t = np.concatenate([np.full(len(r[1]), r[0]) for r in rows])
+    j = np.concatenate([r[1] for r in rows]).tolist()
+    lat, lon, alt = to_geodetic(np.concatenate([r[2] for r in rows]), state.origin)
     ic = state.interceptors
-    phase = [Phase(r[3]).name for r in rows]
+    names = {int(p): Phase(int(p)).name for p in Phase}
+    phase = [names[p] for p in np.concatenate([r[3] for r in rows]).tolist()]
     return pa.table([t, [f"{ic.unit[i]}/{ic.aircraft[i]}/{i}" for i in j], [ic.unit[i] for i in j],
                      [ic.aircraft[i] for i in j], lat, lon, alt, phase], schema=INTERCEPTOR_SCHEMA)
 

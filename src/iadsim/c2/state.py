@@ -232,7 +232,8 @@ class C2State:
         air_to_air_missiles: aircraft type → its air-to-air missile (id, profile, Pk), or None,
             once looked up (``interceptors.air_to_air_missile``).
         events, stats, link_messages: the event log rows, counters, per-link sent/lost.
-        picture_rows, picture_nodes, interceptor_rows: what the result tables are built from.
+        picture_rows, picture_nodes, interceptor_rows: what the result tables are built from (an
+            interceptor row per clock step: the time, the flying pairs, their positions, phases).
     """
 
     scenario: Scenario
@@ -275,7 +276,8 @@ class C2State:
     message_seq: int = 0
     picture_rows: list[tuple[NDArray[Any], ...]] = field(default_factory=list)
     picture_nodes: list[str] = field(default_factory=list)
-    interceptor_rows: list[tuple[float, int, Array, int]] = field(default_factory=list)
+    interceptor_rows: list[tuple[float, NDArray[np.int64], Array, NDArray[np.int64]]] = field(
+        default_factory=list)
 
     def event(self, time_s: float, kind: str, node: str = "", subject: str = "", track: int = -1,
               obj: int = -1, detail: str = "") -> None:
