@@ -70,7 +70,7 @@ class IshigamiEvaluator:
     def identity(self) -> dict[str, Any]:
         return {"function": "ishigami", "metrics": list(self.metric_names)}
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: object = None) -> list[bool]:
         return [True] * len(factors)
 
     def shared(self, factors: Sequence[Factor]) -> None:

@@ -39,7 +39,7 @@ from iadsim.analysis.sensitivity import (
     sobol_indices,
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
-from iadsim.runs.sweep import Backend, execute
+from iadsim.runs.sweep import Backend, InlineBackend, execute
 from iadsim.scenario.factors import Factor, apply_factors
 from iadsim.scenario.schema import Scenario
 
@@ -271,7 +271,9 @@ class Evaluator(Protocol):
 
     def identity(self) -> dict[str, Any]: ...
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]: ...
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
+        """Whether each factor can move the metrics (work it needs may run on ``backend``)."""
+        ...
 
     def shared(self, factors: Sequence[Factor]) -> Any:
         """What every task of a study needs (the scenario, the factors): ``function``'s first argument."""
@@ -339,6 +341,21 @@ def _coverage_inputs_key(scenario: Scenario, days: Sequence[dt.date]) -> str:
     return digest.hexdigest()
 
 
+def _moves_coverage(study: _ScenarioStudy, task: tuple[str, tuple[dt.date, ...], tuple[int, ...]],
+                    ) -> list[tuple[int, bool]]:
+    """(index, whether it changes the coverage study's inputs) of each factor of the task: some end
+    of its range or option gives a key other than the base's (run by workers)."""
+    base, days, indices = task
+    out = []
+    for i in indices:
+        f = study.factors[i]
+        probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
+                  if f.kind == "variant" else [0.0, 1.0])
+        out.append((i, any(_coverage_inputs_key(apply_factors(study.scenario, study.factors, {f.name: u}),
+                                                days) != base for u in probes)))
+    return out
+
+
 @dataclass(frozen=True)
 class ScenarioEvaluator:
     """The metrics of a scenario's coverage study or runs (``evaluate_metrics``).
@@ -369,22 +386,23 @@ class ScenarioEvaluator:
         return {"scenario_hash": scenario_hash(self.scenario), "metrics": list(self.metric_names),
                 "replications": self.replications, "resolution_km": self.resolution_km, "dem": self.dem}
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
         """Which factors can move the metrics. With a run metric, all; with coverage metrics only,
         those that change the coverage study's inputs at any end of their range or any option (a
         factor that changes none, such as a link delay, cannot move coverage, and its points are
-        evaluated once)."""
+        evaluated once). The factors are probed on ``backend``'s workers (in this process without
+        one): it was the serial part of a study that most delayed its first evaluation."""
         if any(isinstance(m, RunMetric) for m in self.metrics):
             return [True] * len(factors)
-        days = sorted({m.as_of or self.scenario.as_of for m in self.metrics if isinstance(m, CoverageMetric)})
+        days = tuple(sorted({m.as_of or self.scenario.as_of for m in self.metrics
+                             if isinstance(m, CoverageMetric)}))
         base = _coverage_inputs_key(self.scenario, days)
-        out = []
-        for f in factors:
-            probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
-                      if f.kind == "variant" else [0.0, 1.0])
-            out.append(any(_coverage_inputs_key(apply_factors(self.scenario, factors, {f.name: u}), days)
-                           != base for u in probes))
-        return out
+        backend = backend or InlineBackend()
+        groups = max(1, min(len(factors), backend.slots))
+        tasks = [(base, days, tuple(range(len(factors)))[g::groups]) for g in range(groups)]
+        found = dict(pair for done in execute(backend, _moves_coverage, tasks, self.shared(factors))
+                     for pair in done)
+        return [found[i] for i in range(len(factors))]
 
     def shared(self, factors: Sequence[Factor]) -> _ScenarioStudy:
         return _ScenarioStudy(self.scenario, tuple(factors), self.metrics, self.resolution_km, self.dem)
@@ -715,7 +733,7 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     _prepare_folder(out, manifest)
     timings = {"set-up": time.perf_counter() - first}
     start = time.perf_counter()
-    relevant = evaluator.relevant(factors)
+    relevant = evaluator.relevant(factors, backend)
     timings["relevant factors"] = time.perf_counter() - start
     runner = _Runner(factors, relevant, evaluator, _Store(out), backend, progress)
     metrics = list(evaluator.metric_names)
