@@ -9,15 +9,24 @@ reload): the study finds those inert from the coverage study's inputs and evalua
 so the design's 191 points take fewer distinct evaluations; both counts are printed. Each backend runs
 the whole command's path (``run_study``) from an empty folder, worker start-up included, as a user
 would (cold), and again with warm caches: a second study in the same process, or on a Dask cluster
-already running (warm). Run: ``python bench/bench_sensitivity.py``; prints markdown tables and
-writes out/bench/sensitivity.json.
+already running (warm). Each row runs twice (``--repeats N``), interleaved, and the tables give the
+median, the range and where the time went (``SensitivityResult.timings``); ``--previous REV`` runs a
+previous version's rows (``git archive`` of REV) right after each of this version's. Run:
+``python bench/bench_sensitivity.py [--repeats N] [--previous main] [--designs oat+morris,full]``;
+prints markdown tables and writes out/bench/sensitivity.json.
 """
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
+import os
+import shutil
+import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -56,19 +65,46 @@ def _study(label: str, settings: StudySettings = SETTINGS, **backend: Any) -> di
     top = result.top_factors(METRIC, 2)
     return {"backend": label, "design": "full" if settings is FULL else "oat+morris", "wall_s": wall,
             "points": len(result.cases), "evaluations": result.ran,
-            "inert_factors": sum(not r for r in result.relevant), "top": top}
+            "inert_factors": sum(not r for r in result.relevant), "top": top,
+            "relevant_s": result.timings["relevant factors"], "evaluations_s": result.timings["evaluations"],
+            "client_s": sum(v for k, v in result.timings.items()
+                            if k not in ("relevant factors", "evaluations")),
+            "backend_s": wall - sum(result.timings.values())}
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
 
 
 def _table(title: str, runs: list[dict[str, Any]]) -> None:
-    """Each row's speed-up is against the 1-process row of the same start (cold or warm)."""
-    serial = {r["start"]: r["wall_s"] for r in runs if r["backend"] == "1 process"}
-    print(f"\n{title}\n")
-    print("| backend | start | wall (s) | points | distinct evaluations | speed-up vs 1 process | ≤ 120 s |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    """One row per version, backend and start: the median wall of its repeats and their range; the
+    speed-up is the median against the 1-process row of the same version and start (cold or warm),
+    and "vs previous" this version's median against the previous version's on the same backend and
+    start. The phases (medians; — for a version without ``timings``): probing which factors are
+    relevant, evaluating (the part the workers share), the rest of the study in the client, and
+    opening and closing the backend (workers' start-up)."""
+    rows: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in runs:
-        r["speedup"] = serial[r["start"]] / r["wall_s"]
-        print(f"| {r['backend']} | {r['start']} | {r['wall_s']:.1f} | {r['points']} | {r['evaluations']} | "
-              f"{r['speedup']:.2f}× | {'yes' if r['wall_s'] <= 120 else 'no'} |")
+        rows.setdefault((r["version"], r["backend"], r["start"]), []).append(r)
+    median = {key: statistics.median(x["wall_s"] for x in rs) for key, rs in rows.items()}
+    print(f"\n{title}\n")
+    print("| version | backend | start | wall (s), median | range (s) | relevant factors (s) | "
+          "evaluations (s) | rest of the study (s) | backend start/stop (s) | points | "
+          "distinct evaluations | speed-up vs 1 process | vs previous | ≤ 120 s |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for (version, backend, start), rs in rows.items():
+        walls = [x["wall_s"] for x in rs]
+        med: dict[str, float | None] = {
+            k: statistics.median(x[k] for x in rs) if all(x.get(k) is not None for x in rs) else None
+            for k in ("relevant_s", "evaluations_s", "client_s", "backend_s")}
+        wall = median[(version, backend, start)]
+        serial = median[(version, "1 process", start)]
+        previous = median.get(("previous", backend, start)) if version != "previous" else None
+        print(f"| {version} | {backend} | {start} | {wall:.1f} | {min(walls):.1f}–{max(walls):.1f} | "
+              f"{_fmt(med['relevant_s'])} | {_fmt(med['evaluations_s'])} | {_fmt(med['client_s'])} | "
+              f"{_fmt(med['backend_s'])} | {rs[0]['points']} | {rs[0]['evaluations']} | "
+              f"{serial / wall:.2f}× | {'' if previous is None else f'{previous / wall:.2f}×'} | "
+              f"{'yes' if wall <= 120 else 'no'} |")
 
 
 _ROWS = (("1 process", "cold", {"jobs": 1}), ("2 local processes", "cold", {"jobs": 2}),
@@ -96,13 +132,47 @@ def _row(index: int, design: str) -> dict[str, Any]:
     return row
 
 
-def _rows(design: str) -> list[dict[str, Any]]:
-    """Every row of a design, each in a fresh process."""
+def _previous_tree(rev: str) -> Path:
+    """``git archive`` of ``rev``'s src and bench in out/bench/sensitivity-previous (remade each run);
+    its rows run with this environment's interpreter and dependencies and PYTHONPATH on its src, so
+    the comparison is of iadsim's code. Its numba functions are compiled once before any row is
+    timed (a fresh tree has no numba cache)."""
+    tree = Path("out/bench/sensitivity-previous").resolve()
+    if tree.exists():
+        shutil.rmtree(tree)  # out/bench is the benchmarks' own output folder
+    tree.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", "--format=tar", rev, "src", "bench"], check=True,
+                             stdout=subprocess.PIPE).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree, filter="data")
+    _run_row(0, "oat+morris", tree)  # compiles and caches its numba functions
+    return tree
+
+
+def _run_row(index: int, design: str, tree: Path | None = None) -> dict[str, Any]:
+    """Row ``index`` in a fresh process: this tree's, or the bench script of ``tree`` on its src."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    script = __file__
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+        script = str(tree / "bench" / "bench_sensitivity.py")
+    done = subprocess.run([sys.executable, script, "--row", str(index), design], check=True,
+                          capture_output=True, text=True, env=env)
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    row["version"] = "this" if tree is None else "previous"
+    return row
+
+
+def _rows(design: str, repeats: int, previous: Path | None) -> list[dict[str, Any]]:
+    """Every row of a design ``repeats`` times, interleaved (row 1, 2, …, 5, then again; with a
+    previous version, its row right after this version's: a machine whose load changes slows both
+    alike), each in a fresh process."""
     out = []
-    for i in range(len(_ROWS)):
-        done = subprocess.run([sys.executable, __file__, "--row", str(i), design], check=True,
-                              capture_output=True, text=True)
-        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for _ in range(repeats):
+        for i in range(len(_ROWS)):
+            out.append(_run_row(i, design))
+            if previous is not None:
+                out.append(_run_row(i, design, previous))
     return out
 
 
@@ -110,15 +180,28 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--row":
         print(json.dumps(_row(int(sys.argv[2]), sys.argv[3])))
         return
-    target = _rows("oat+morris")
-    _table(f"{METRIC}, 15 factors, one at a time + Morris 10 trajectories, 10 km grid", target)
-    full = _rows("full")
-    _table("the same with Sobol indices (N = 32, 3 factors) and 128 draws for the interval", full)
-    print(f"\ninert factors found: {target[0]['inert_factors']}; moved most by: {target[0]['top']}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each row (interleaved)")
+    parser.add_argument("--previous", metavar="REV", help="also run a previous version's rows "
+                        "(a git revision, e.g. main), side by side")
+    parser.add_argument("--designs", default="oat+morris,full",
+                        help="oat+morris (the issue's study), full (with Sobol and the interval), or both")
+    args = parser.parse_args()
+    load_before = os.getloadavg()
+    previous = _previous_tree(args.previous) if args.previous else None
+    runs: list[dict[str, Any]] = []
+    titles = {"oat+morris": f"{METRIC}, 15 factors, one at a time + Morris 10 trajectories, 10 km grid",
+              "full": "the same with Sobol indices (N = 32, 3 factors) and 128 draws for the interval"}
+    for design in args.designs.split(","):
+        design_runs = _rows(design, args.repeats, previous)
+        _table(titles[design], design_runs)
+        runs += design_runs
+    print(f"\ninert factors found: {runs[0]['inert_factors']}; moved most by: {runs[0]['top']}")
+    print(f"load average (1, 5, 15 min) before: {load_before}, after: {os.getloadavg()}")
     out = Path("out/bench")
     out.mkdir(parents=True, exist_ok=True)
-    (out / "sensitivity.json").write_text(json.dumps({"machine": machine_info(), "runs": target + full},
-                                                     indent=1), encoding="utf-8")
+    (out / "sensitivity.json").write_text(json.dumps({"machine": machine_info(), "previous": args.previous,
+                                                      "runs": runs}, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

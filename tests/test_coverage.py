@@ -379,3 +379,38 @@ def test_region_masks_are_kept_per_grid_and_returned_fresh():
     assert all(again[r.id].any() for r in regions)
     finer = region_masks(CoverageGrid.over(14, 40, 45, 62, resolution_km=20.0), regions)
     assert finer[regions[0].id].shape != again[regions[0].id].shape
+
+
+def _write_flat_dem(path, height_m: float) -> None:
+    """A flat GeoTIFF (EPSG:4326) over lon 20–30 E, lat 50–58 N at ``height_m``."""
+    from affine import Affine
+
+    profile = {"driver": "GTiff", "width": 100, "height": 80, "count": 1, "dtype": "float32",
+               "crs": "EPSG:4326", "transform": Affine(0.1, 0.0, 20.0, 0.0, -0.1, 58.0)}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.full((1, 80, 100), height_m, np.float32))
+
+
+def test_kept_grid_and_terrain_are_read_only_and_a_rewritten_dem_is_read_again(tmp_path):
+    """A study keeps its grid's cell coordinates and the DEM resampled on it per process (a
+    sensitivity study computes a coverage on one grid for every point): what is kept cannot be
+    changed by a caller, and a DEM file written again is read again, not served from the cache."""
+    import os
+
+    from iadsim.coverage.study import CoverageRequest, _terrain_on_grid
+
+    grid = CoverageGrid.over(22.0, 26.0, 53.0, 56.0, 10.0)
+    assert CoverageGrid.over(22.0, 26.0, 53.0, 56.0, 10.0) is grid
+    for array in (*grid.lonlat_deg, grid.unit_vectors, grid.in_area):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+    dem = tmp_path / "flat.tif"
+    _write_flat_dem(dem, 120.0)
+    request = CoverageRequest(dates=(dt.date(2020, 1, 1),), area=(22.0, 26.0, 53.0, 56.0), dem=str(dem))
+    heights, _ = _terrain_on_grid(request, grid)
+    assert np.all(heights == 120.0) and not heights.flags.writeable
+    assert _terrain_on_grid(request, grid)[0] is heights
+    _write_flat_dem(dem, 240.0)
+    stat = dem.stat()
+    os.utime(dem, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # a later write, whatever the clock
+    assert np.all(_terrain_on_grid(request, grid)[0] == 240.0)

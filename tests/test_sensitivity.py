@@ -48,7 +48,7 @@ IADSIM = [sys.executable, "-m", "iadsim"]
 # -- the Ishigami function through iadsim's study path ---------------------------------------------
 
 
-def _ishigami_task(points: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+def _ishigami_task(shared: None, points: Sequence[dict[str, float]]) -> list[dict[str, float]]:
     """Ishigami–Homma, A = 7, B = 0.1, each x in [−π, π] from its quantile (run by the backend)."""
     out = []
     for p in points:
@@ -64,14 +64,17 @@ class IshigamiEvaluator:
     batch: int = 4096
 
     @property
-    def function(self) -> Callable[[Any], list[dict[str, float]]]:
+    def function(self) -> Callable[[Any, Any], list[dict[str, float]]]:
         return _ishigami_task
 
     def identity(self) -> dict[str, Any]:
         return {"function": "ishigami", "metrics": list(self.metric_names)}
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: object = None) -> list[bool]:
         return [True] * len(factors)
+
+    def shared(self, factors: Sequence[Factor]) -> None:
+        return None
 
     def task(self, factors: Sequence[Factor], points: Sequence[dict[str, float | None]], replication: int
              ) -> list[dict[str, float]]:

@@ -327,3 +327,36 @@ def test_workers_share_the_cores_and_keep_the_default_allocator(backend):
     with open_backend(**backend) as be:
         seen = set(execute(be, _worker_threads, range(4)))
     assert seen == {(max(1, (os.cpu_count() or 1) // 2), None)}
+
+
+class _Counted:
+    """A value that counts, per process, how often it was unpickled."""
+
+    loads = 0
+
+    def __init__(self, factor: float) -> None:
+        self.factor = factor
+
+    def __setstate__(self, state: dict[str, float]) -> None:
+        type(self).loads += 1
+        self.__dict__.update(state)
+
+
+def _scaled(shared: _Counted, x: int) -> tuple[float, int, int]:
+    """In a worker: the shared factor times x, the worker's process id and its unpickle count."""
+    return shared.factor * x, os.getpid(), _Counted.loads
+
+
+@pytest.mark.parametrize("backend", [{"jobs": 1}, {"jobs": 2}, {"local_cluster": 2}])
+def test_a_shared_value_reaches_every_task_and_each_worker_once(backend):
+    """``execute(…, shared=)`` gives every task the value and unpickles it once per worker, not once
+    per task (a sensitivity study sent its 0.3 MB scenario with each task)."""
+    from iadsim.runs.sweep import execute
+
+    with open_backend(**backend) as be:
+        got = list(execute(be, _scaled, range(12), shared=_Counted(2.5)))
+    assert sorted(v for v, _, _ in got) == [2.5 * x for x in range(12)]
+    loads: dict[int, int] = {}
+    for _, pid, n in got:
+        loads[pid] = max(loads.get(pid, 0), n)
+    assert all(n == (0 if pid == os.getpid() else 1) for pid, n in loads.items()), loads

@@ -8,9 +8,11 @@ projected plane, so projection distortion does not enter the radar model.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -51,6 +53,14 @@ class CoverageGrid:
             raise ValueError("the area must have lon_min < lon_max and lat_min < lat_max")
         if not resolution_km > 0:
             raise ValueError(f"resolution_km must be positive, got {resolution_km}")
+        if cls is CoverageGrid:
+            return _grid_over(float(lon_min), float(lon_max), float(lat_min), float(lat_max),
+                              float(resolution_km), crs)
+        return cls._build(lon_min, lon_max, lat_min, lat_max, resolution_km, crs)
+
+    @classmethod
+    def _build(cls, lon_min: float, lon_max: float, lat_min: float, lat_max: float,
+               resolution_km: float, crs: str) -> CoverageGrid:
         to_xy = transformer("EPSG:4326", crs)
         # densified outline: the box's edges are curves in the projection
         t = np.linspace(0.0, 1.0, 200)
@@ -104,20 +114,20 @@ class CoverageGrid:
         xx, yy = np.meshgrid(x, y)
         to_ll = transformer(self.crs, "EPSG:4326")
         lon, lat = to_ll.transform(xx, yy)
-        return np.asarray(lon), np.asarray(lat)
+        return _read_only(np.asarray(lon)), _read_only(np.asarray(lat))
 
     @cached_property
     def unit_vectors(self) -> NDArray[np.float64]:
         """Cell centres as unit vectors from the earth's centre (spherical), (rows, cols, 3)."""
         lon, lat = self.lonlat_deg
-        return _unit_vectors(lat, lon)
+        return _read_only(_unit_vectors(lat, lon))
 
     @cached_property
     def in_area(self) -> NDArray[np.bool_]:
         """Cells whose centre lies in the longitude/latitude box the grid was made for."""
         lon, lat = self.lonlat_deg
         lon0, lon1, lat0, lat1 = self.area_lonlat
-        return np.asarray((lon >= lon0) & (lon <= lon1) & (lat >= lat0) & (lat <= lat1))
+        return _read_only(np.asarray((lon >= lon0) & (lon <= lon1) & (lat >= lat0) & (lat <= lat1)))
 
     def index_of(self, lon_deg: float, lat_deg: float) -> tuple[int, int]:
         """(row, col) of the cell containing a point (may lie outside the grid)."""
@@ -132,6 +142,21 @@ class CoverageGrid:
         rows, cols = self.shape
         return (slice(max(row - n, 0), min(row + n + 1, rows)),
                 slice(max(col - n, 0), min(col + n + 1, cols)))
+
+
+@functools.lru_cache(maxsize=2)
+def _grid_over(lon_min: float, lon_max: float, lat_min: float, lat_max: float, resolution_km: float,
+               crs: str) -> CoverageGrid:
+    """``CoverageGrid.over``, kept per process with its cell coordinates, unit vectors and area mask
+    (read-only): a sensitivity study computes a coverage on one grid for every point, and
+    recomputing them (pyproj over every cell) was a sixth of each evaluation. Two grids at most:
+    at fine resolutions they take hundreds of MB."""
+    return CoverageGrid._build(lon_min, lon_max, lat_min, lat_max, resolution_km, crs)
+
+
+def _read_only(a: NDArray[Any]) -> NDArray[Any]:
+    a.setflags(write=False)
+    return a
 
 
 def _unit_vectors(lat_deg: NDArray[np.float64], lon_deg: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -9,6 +9,8 @@ class), GeoTIFF grids, GeoJSON and KML contours, CSV tables and the comparison a
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,17 +90,34 @@ Progress = Callable[[str, int, int], None]
 
 
 def _terrain_on_grid(request: CoverageRequest, grid: CoverageGrid) -> tuple[Any, str]:
-    from iadsim.geo.terrain import NO_TERRAIN_DESCRIPTION, default_terrain, load_dem
+    from iadsim.geo.terrain import NO_TERRAIN_DESCRIPTION
 
     if request.dem in (None, "none"):
         return None, NO_TERRAIN_DESCRIPTION
+    stamp: tuple[int, int] | None = None
+    if request.dem != "default":
+        try:
+            st = os.stat(request.dem)
+            stamp = (st.st_mtime_ns, st.st_size)  # a file rewritten since is read again
+        except OSError:
+            pass  # load_dem says what is wrong with it
+    return _terrain_resampled(request.dem, stamp, request.area, grid)
 
-    terrain = default_terrain() if request.dem == "default" else load_dem(request.dem)
-    lon0, lon1, lat0, lat1 = request.area
+
+@functools.lru_cache(maxsize=4)
+def _terrain_resampled(dem: str, stamp: tuple[int, int] | None, area: tuple[float, float, float, float],
+                       grid: CoverageGrid) -> tuple[Any, str]:
+    """The DEM's heights on the grid (read-only), kept per process: a sensitivity study computes a
+    coverage on one grid for every point, and resampling the DEM was a sixth of each evaluation."""
+    from iadsim.geo.terrain import default_terrain, load_dem
+
+    terrain = default_terrain() if dem == "default" else load_dem(dem)
+    lon0, lon1, lat0, lat1 = area
     terrain.check_covers(lon0, lat0, lon1, lat1)
     heights = terrain.resample(grid.crs, grid.transform, grid.shape)
     # cells of the grid's rectangle outside the analysis area may lie beyond the DEM: sea level
     heights = np.where(np.isfinite(heights), heights, 0.0).astype(np.float32)
+    heights.setflags(write=False)
     return heights, terrain.description
 
 

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ from iadsim.analysis.sensitivity import (
     sobol_indices,
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
-from iadsim.runs.sweep import Backend, execute
+from iadsim.runs.sweep import Backend, InlineBackend, execute
 from iadsim.scenario.factors import Factor, apply_factors
 from iadsim.scenario.schema import Scenario
 
@@ -249,8 +250,9 @@ def evaluate_metrics(scenario: Scenario, metrics: Sequence[SensMetric], *, repli
 class Evaluator(Protocol):
     """What a study evaluates at its points.
 
-    ``function`` is a module-level function (workers import it) that takes one task argument built by
-    ``task`` and returns one {metric: value} per point of the task, in order.
+    ``function`` is a module-level function (workers import it) that takes what every task needs
+    (``shared``: sent to each worker once, not with every task) and one task argument built by
+    ``task``, and returns one {metric: value} per point of the task, in order.
     """
 
     @property
@@ -265,27 +267,40 @@ class Evaluator(Protocol):
         ...
 
     @property
-    def function(self) -> Callable[[Any], list[dict[str, float]]]: ...
+    def function(self) -> Callable[[Any, Any], list[dict[str, float]]]: ...
 
     def identity(self) -> dict[str, Any]: ...
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]: ...
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
+        """Whether each factor can move the metrics (work it needs may run on ``backend``)."""
+        ...
+
+    def shared(self, factors: Sequence[Factor]) -> Any:
+        """What every task of a study needs (the scenario, the factors): ``function``'s first argument."""
+        ...
 
     def task(self, factors: Sequence[Factor], points: Sequence[Point], replication: int) -> Any: ...
 
 
 @dataclass(frozen=True)
-class _ScenarioTask:
+class _ScenarioStudy:
+    """What every evaluation of a study needs: sent to each worker once (a scenario pickles to about
+    0.3 MB; sent with each of a study's tasks, pickling it was a quarter of the client's work)."""
+
     scenario: Scenario
     factors: tuple[Factor, ...]
-    points: tuple[Point, ...]
     metrics: tuple[SensMetric, ...]
-    replication: int
     resolution_km: float
     dem: str | None
 
 
-def _evaluate_scenario_task(task: _ScenarioTask) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class _ScenarioTask:
+    points: tuple[Point, ...]
+    replication: int
+
+
+def _evaluate_scenario_task(study: _ScenarioStudy, task: _ScenarioTask) -> list[dict[str, float]]:
     """Apply each point's factors to the scenario and evaluate the metrics (run by workers)."""
     from iadsim.scenario.errors import ScenarioErrors
     from iadsim.scenario.overrides import OverrideError
@@ -293,15 +308,15 @@ def _evaluate_scenario_task(task: _ScenarioTask) -> list[dict[str, float]]:
     out: list[dict[str, Any]] = []
     for point in task.points:
         try:
-            scenario = apply_factors(task.scenario, task.factors, point)
-            out.append(evaluate_metrics(scenario, task.metrics, replication=task.replication,
-                                        resolution_km=task.resolution_km, dem=task.dem))
+            scenario = apply_factors(study.scenario, study.factors, point)
+            out.append(evaluate_metrics(scenario, study.metrics, replication=task.replication,
+                                        resolution_km=study.resolution_km, dem=study.dem))
         except (ScenarioErrors, OverrideError) as exc:
             # a combination of values the model refuses (e.g. a node cycle that makes relayed
             # tracks stale): no value at this point, and the reason, reported with the study
             reason = "; ".join(e.message for e in exc.errors) if isinstance(exc, ScenarioErrors) \
                 else "; ".join(exc.problems)
-            out.append({**{m.name: math.nan for m in task.metrics}, PROBLEM: reason})
+            out.append({**{m.name: math.nan for m in study.metrics}, PROBLEM: reason})
     return out
 
 
@@ -326,6 +341,21 @@ def _coverage_inputs_key(scenario: Scenario, days: Sequence[dt.date]) -> str:
     return digest.hexdigest()
 
 
+def _moves_coverage(study: _ScenarioStudy, task: tuple[str, tuple[dt.date, ...], tuple[int, ...]],
+                    ) -> list[tuple[int, bool]]:
+    """(index, whether it changes the coverage study's inputs) of each factor of the task: some end
+    of its range or option gives a key other than the base's (run by workers)."""
+    base, days, indices = task
+    out = []
+    for i in indices:
+        f = study.factors[i]
+        probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
+                  if f.kind == "variant" else [0.0, 1.0])
+        out.append((i, any(_coverage_inputs_key(apply_factors(study.scenario, study.factors, {f.name: u}),
+                                                days) != base for u in probes)))
+    return out
+
+
 @dataclass(frozen=True)
 class ScenarioEvaluator:
     """The metrics of a scenario's coverage study or runs (``evaluate_metrics``).
@@ -347,7 +377,7 @@ class ScenarioEvaluator:
         return tuple(m.name for m in self.metrics)
 
     @property
-    def function(self) -> Callable[[Any], list[dict[str, float]]]:
+    def function(self) -> Callable[[Any, Any], list[dict[str, float]]]:
         return _evaluate_scenario_task
 
     def identity(self) -> dict[str, Any]:
@@ -356,26 +386,29 @@ class ScenarioEvaluator:
         return {"scenario_hash": scenario_hash(self.scenario), "metrics": list(self.metric_names),
                 "replications": self.replications, "resolution_km": self.resolution_km, "dem": self.dem}
 
-    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
         """Which factors can move the metrics. With a run metric, all; with coverage metrics only,
         those that change the coverage study's inputs at any end of their range or any option (a
         factor that changes none, such as a link delay, cannot move coverage, and its points are
-        evaluated once)."""
+        evaluated once). The factors are probed on ``backend``'s workers (in this process without
+        one): it was the serial part of a study that most delayed its first evaluation."""
         if any(isinstance(m, RunMetric) for m in self.metrics):
             return [True] * len(factors)
-        days = sorted({m.as_of or self.scenario.as_of for m in self.metrics if isinstance(m, CoverageMetric)})
+        days = tuple(sorted({m.as_of or self.scenario.as_of for m in self.metrics
+                             if isinstance(m, CoverageMetric)}))
         base = _coverage_inputs_key(self.scenario, days)
-        out = []
-        for f in factors:
-            probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
-                      if f.kind == "variant" else [0.0, 1.0])
-            out.append(any(_coverage_inputs_key(apply_factors(self.scenario, factors, {f.name: u}), days)
-                           != base for u in probes))
-        return out
+        backend = backend or InlineBackend()
+        groups = max(1, min(len(factors), backend.slots))
+        tasks = [(base, days, tuple(range(len(factors)))[g::groups]) for g in range(groups)]
+        found = dict(pair for done in execute(backend, _moves_coverage, tasks, self.shared(factors))
+                     for pair in done)
+        return [found[i] for i in range(len(factors))]
+
+    def shared(self, factors: Sequence[Factor]) -> _ScenarioStudy:
+        return _ScenarioStudy(self.scenario, tuple(factors), self.metrics, self.resolution_km, self.dem)
 
     def task(self, factors: Sequence[Factor], points: Sequence[Point], replication: int) -> _ScenarioTask:
-        return _ScenarioTask(self.scenario, tuple(factors), tuple(points), self.metrics, replication,
-                             self.resolution_km, self.dem)
+        return _ScenarioTask(tuple(points), replication)
 
 
 # -- the study ----------------------------------------------------------------------------------------
@@ -436,6 +469,8 @@ class SensitivityResult:
         intervals: metric → its interval under all ranges together.
         cases: one row per point of every design: stage, factors' quantiles and labels, metric values.
         evaluations: distinct evaluations made (this run and before); ran: made by this run.
+        timings: wall seconds of the study's steps in this process — set-up, relevant factors,
+            evaluations (the part the workers share), designs and indices, tables — not written.
     """
 
     factors: list[Factor]
@@ -452,6 +487,7 @@ class SensitivityResult:
     settings: StudySettings = field(default_factory=StudySettings)
     problems: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
 
     def top_factors(self, metric: str, n: int = 2) -> list[tuple[str, float]]:
         """The ``n`` factors that move ``metric`` most one at a time: (name, largest |effect|)."""
@@ -565,12 +601,20 @@ class _Runner:
         self.factors, self.relevant, self.evaluator = list(factors), list(relevant), evaluator
         self.store, self.backend, self.progress = store, backend, progress
         self.ran = 0
+        self.seconds = 0.0  # wall time spent evaluating (the part workers share)
         self.problems: dict[str, int] = {}  # why points could not be evaluated → how many
         self.counted: set[str] = set()
 
     def evaluate(self, phase: str, points: Sequence[Point]) -> list[dict[str, list[float]]]:
         """Every point's metrics per replication ({metric: [value per replication]}), evaluating
         only the (point, replication) pairs the store does not hold."""
+        self.run(phase, points)
+        return self.values(points)
+
+    def run(self, phase: str, points: Sequence[Point]) -> None:
+        """Evaluate the (point, replication) pairs the store does not hold, all in one wave (the
+        workers are never idle waiting for a phase's last tasks while others are to come)."""
+        start = time.perf_counter()
         keys = [_unit_key(self.factors, self.relevant, p) for p in points]
         reps = range(self.evaluator.replications)
         todo: dict[tuple[str, int], Point] = {}
@@ -589,14 +633,23 @@ class _Runner:
                 chunk = items[i:i + max(1, self.evaluator.batch)]
                 batches.append(([k for k, _ in chunk], r,
                                 self.evaluator.task(self.factors, [p for _, p in chunk], r)))
-        tagged = [(i, b[2]) for i, b in enumerate(batches)]
-        for i, values in execute(self.backend, _tagged(self.evaluator.function), tagged):
-            batch_keys, r, _ = batches[i]
-            self.store.add([(k, r, v) for k, v in zip(batch_keys, values, strict=True)])
-            self.ran += len(batch_keys)
-            done += len(batch_keys)
-            if self.progress:
-                self.progress(phase, done, total)
+        if batches:
+            tagged = [(i, b[2]) for i, b in enumerate(batches)]
+            shared = self.evaluator.shared(self.factors)
+            for i, values in execute(self.backend, _tagged(self.evaluator.function), tagged, shared):
+                batch_keys, r, _ = batches[i]
+                self.store.add([(k, r, v) for k, v in zip(batch_keys, values, strict=True)])
+                self.ran += len(batch_keys)
+                done += len(batch_keys)
+                if self.progress:
+                    self.progress(phase, done, total)
+        self.seconds += time.perf_counter() - start
+
+    def values(self, points: Sequence[Point]) -> list[dict[str, list[float]]]:
+        """Every point's metrics per replication, from the store (``run`` first); counts the
+        problems of points not counted before."""
+        keys = [_unit_key(self.factors, self.relevant, p) for p in points]
+        reps = range(self.evaluator.replications)
         for k in sorted(set(keys) - self.counted):
             self.counted.add(k)
             for r in reps:
@@ -609,13 +662,13 @@ class _Runner:
 
 @dataclass(frozen=True)
 class _tagged:  # noqa: N801 - a picklable callable, named like the function it wraps
-    """Runs ``fn`` on the second item of (index, argument) and returns (index, result), so results
+    """Runs ``fn(shared, argument)`` on (index, argument) and returns (index, result), so results
     that arrive in any order find their batch."""
 
-    fn: Callable[[Any], Any]
+    fn: Callable[[Any, Any], Any]
 
-    def __call__(self, arg: tuple[int, Any]) -> tuple[int, Any]:
-        return arg[0], self.fn(arg[1])
+    def __call__(self, shared: Any, arg: tuple[int, Any]) -> tuple[int, Any]:
+        return arg[0], self.fn(shared, arg[1])
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -664,6 +717,7 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     Raises:
         SensitivityError: bad settings, no factors, or ``out`` holds something else.
     """
+    first = time.perf_counter()
     settings = settings or StudySettings()
     problems = settings.check()
     if not factors:
@@ -677,7 +731,10 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
                 "factors": [{"name": f.name, "kind": f.kind, "spans": f.describe()} for f in factors],
                 "settings": settings.__dict__}
     _prepare_folder(out, manifest)
-    relevant = evaluator.relevant(factors)
+    timings = {"set-up": time.perf_counter() - first}
+    start = time.perf_counter()
+    relevant = evaluator.relevant(factors, backend)
+    timings["relevant factors"] = time.perf_counter() - start
     runner = _Runner(factors, relevant, evaluator, _Store(out), backend, progress)
     metrics = list(evaluator.metric_names)
     k = len(factors)
@@ -692,12 +749,24 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
             row.update({m: _mean(v[m]) for m in metrics})
             cases.append(row)
 
-    # the scenario itself and one at a time
+    # the designs that need no results (the scenario itself, one at a time, Morris, the interval)
+    # go to the workers together; only Sobol's waits for Morris's ranking
     oat = _oat_points(factors) if settings.oat else []
-    points = [{}, *(p for _, _, p in oat)]
-    values = runner.evaluate("one at a time", points)
-    record("base", points[:1], values[:1])
-    record("one at a time", points[1:], values[1:])
+    oat_points: list[Point] = [{}, *(p for _, _, p in oat)]
+    morris_x = morris_design(k, settings.trajectories, settings.levels, settings.seed) \
+        if settings.trajectories else None
+    morris_points = _design_points(factors, morris_x) if morris_x is not None else []
+    interval_x = interval_design(k, settings.interval_samples, settings.seed) \
+        if settings.interval_samples else None
+    interval_points = _design_points(factors, interval_x) if interval_x is not None else []
+    phases = ["one at a time" if oat else "the scenario's own values",
+              *(["Morris screening"] if morris_points else []),
+              *(["all ranges together"] if interval_points else [])]
+    runner.run(", ".join(phases), [*oat_points, *morris_points, *interval_points])
+    # the scenario itself and one at a time
+    values = runner.values(oat_points)
+    record("base", oat_points[:1], values[:1])
+    record("one at a time", oat_points[1:], values[1:])
     base = {m: _mean(values[0][m]) for m in metrics}
     result = SensitivityResult(list(factors), list(relevant), metrics, base, settings=settings)
     for (f, end, _), v in zip(oat, values[1:], strict=True):
@@ -709,26 +778,22 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
                                "value": _mean(v[m]), "effect": effect, "effect_ci": half,
                                "relevant": relevant[factors.index(f)]})
     # Morris screening
-    if settings.trajectories:
-        x = morris_design(k, settings.trajectories, settings.levels, settings.seed)
-        points = _design_points(factors, x)
-        values = runner.evaluate("Morris screening", points)
-        record("morris", points, values)
+    if morris_x is not None:
+        values = runner.values(morris_points)
+        record("morris", morris_points, values)
         for m in metrics:
             y = _complete(result, "Morris indices", m, values)
             if y is None:
                 continue
-            idx = morris_indices(x, y, settings.levels, settings.seed)
+            idx = morris_indices(morris_x, y, settings.levels, settings.seed)
             for i, f in enumerate(factors):
                 result.morris.append({"metric": m, "factor": f.name, "mu_star": float(idx.mu_star[i]),
                                       "mu_star_ci": float(idx.mu_star_conf[i]), "mu": float(idx.mu[i]),
                                       "sigma": float(idx.sigma[i])})
     # the interval under all ranges together
-    if settings.interval_samples:
-        x = interval_design(k, settings.interval_samples, settings.seed)
-        points = _design_points(factors, x)
-        values = runner.evaluate("all ranges together", points)
-        record("interval", points, values)
+    if interval_x is not None:
+        values = runner.values(interval_points)
+        record("interval", interval_points, values)
         for m in metrics:
             result.intervals[m] = metric_interval([_mean(v[m]) for v in values], seed=settings.seed)
     # Sobol indices of the few that matter
@@ -757,7 +822,13 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     result.notes += [f"{n} evaluations could not be made: {why}" for why, n in runner.problems.items()]
     result.evaluations = len(runner.store.values)
     result.ran = runner.ran
+    timings["evaluations"] = runner.seconds
+    timings["designs and indices"] = (time.perf_counter() - start - timings["relevant factors"]
+                                      - runner.seconds)
+    start = time.perf_counter()
     write_tables(result, out)
+    timings["tables"] = time.perf_counter() - start
+    result.timings = timings
     return result
 
 

@@ -21,6 +21,7 @@ import itertools
 import json
 import math
 import os
+import pickle
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -478,6 +479,11 @@ class Backend(Protocol):
 
     slots: int
 
+    def share(self, value: Any) -> Any:
+        """A handle that stands for ``value`` in the tasks' arguments (``execute``'s ``shared``): the
+        value itself in this process; else it is sent to each worker once, not with every task."""
+        ...
+
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any: ...
 
     def wait_any(self, pending: set[Any]) -> tuple[set[Any], set[Any]]: ...
@@ -496,6 +502,9 @@ class InlineBackend:
     """Tasks run in this process, one at a time."""
 
     slots = 1
+
+    def share(self, value: Any) -> Any:
+        return value
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
         return _Done(fn(arg))
@@ -516,6 +525,10 @@ class ProcessBackend:
     def __init__(self, pool: cf.ProcessPoolExecutor, workers: int) -> None:
         self.pool = pool
         self.slots = 2 * workers
+
+    def share(self, value: Any) -> Any:
+        # pickled once here; each worker unpickles it once (_Pickled.value) and keeps it
+        return _Pickled(value)
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
         return self.pool.submit(fn, arg)
@@ -545,6 +558,12 @@ class DaskBackend:
         for address, w in workers.items():
             host = urllib.parse.urlparse(address).hostname or address
             self.threads_per_host[host] = self.threads_per_host.get(host, 0) + int(w.get("nthreads", 1))
+
+    def share(self, value: Any) -> Any:
+        # on every worker now (a worker that joins later fetches it from another); tasks that name the
+        # future in their argument get the value, deserialised once per worker
+        [future] = self.client.scatter([value], broadcast=True, hash=False)
+        return future
 
     def submit(self, fn: Callable[[Any], Any], arg: Any) -> Any:
         return self.client.submit(_on_shared_cores, fn, arg, self.threads_per_host, pure=False)
@@ -625,9 +644,55 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
     pool.shutdown()
 
 
-def execute(backend: Backend, fn: Callable[[Any], Any], args: Iterable[Any]) -> Iterator[Any]:
+class _Pickled:
+    """A value pickled once by the parent; a worker process unpickles it at its first task and keeps
+    it (by the pickle's hash) for the others, so tasks carry bytes, not the objects to pickle again."""
+
+    def __init__(self, value: Any) -> None:
+        self.payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.key = hashlib.sha256(self.payload).hexdigest()
+
+    @property
+    def value(self) -> Any:
+        if self.key not in _UNPICKLED:
+            _UNPICKLED.clear()  # one study's value at a time: a worker serves one parent
+            _UNPICKLED[self.key] = pickle.loads(self.payload)  # bytes our own parent pickled
+        return _UNPICKLED[self.key]
+
+
+_UNPICKLED: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class _WithShared:
+    """Runs ``fn(shared, arg)`` on a (handle, arg) pair: the handle is the value itself (in this
+    process and on Dask, which puts the value in place of its future) or a ``_Pickled``."""
+
+    fn: Callable[[Any, Any], Any]
+
+    def __call__(self, pair: tuple[Any, Any]) -> Any:
+        handle, arg = pair
+        return self.fn(handle.value if isinstance(handle, _Pickled) else handle, arg)
+
+
+_NOTHING: Any = object()
+
+
+def execute(backend: Backend, fn: Callable[..., Any], args: Iterable[Any], shared: Any = _NOTHING,
+            ) -> Iterator[Any]:
     """Run ``fn`` over ``args`` on the backend, at most ``backend.slots`` in flight; yield results as
-    they finish (any order)."""
+    they finish (any order).
+
+    Args:
+        backend: where the tasks run. fn: a module-level function (workers import it).
+        args: one per task.
+        shared: if given, what every task needs (a scenario, say): it is sent to each worker once
+            (``Backend.share``) and each task runs ``fn(shared, arg)``; without it, ``fn(arg)``.
+    """
+    if shared is not _NOTHING:
+        handle = backend.share(shared)
+        yield from execute(backend, _WithShared(fn), ((handle, a) for a in args))
+        return
     todo = iter(args)
     pending: set[Any] = set()
     try:
