@@ -185,14 +185,19 @@ def main() -> None:
     parser.add_argument("--previous", metavar="REV", help="also run a previous version's rows "
                         "(a git revision, e.g. main), side by side")
     parser.add_argument("--designs", default="oat+morris,full",
-                        help="oat+morris (the issue's study), full (with Sobol and the interval), or both")
+                        help="oat+morris (the issue's study), full (with Sobol and the interval), or both: "
+                        "oat+morris,full (the default)")
     args = parser.parse_args()
+    designs = args.designs.split(",")
+    unknown = sorted(set(designs) - {"oat+morris", "full"})
+    if unknown:
+        parser.error(f"--designs: unknown {', '.join(unknown)} (oat+morris, full, or oat+morris,full)")
     load_before = os.getloadavg()
     previous = _previous_tree(args.previous) if args.previous else None
     runs: list[dict[str, Any]] = []
     titles = {"oat+morris": f"{METRIC}, 15 factors, one at a time + Morris 10 trajectories, 10 km grid",
               "full": "the same with Sobol indices (N = 32, 3 factors) and 128 draws for the interval"}
-    for design in args.designs.split(","):
+    for design in designs:
         design_runs = _rows(design, args.repeats, previous)
         _table(titles[design], design_runs)
         runs += design_runs
