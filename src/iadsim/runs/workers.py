@@ -9,12 +9,13 @@ its parent and exits as soon as the parent is gone.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing
 import os
 import threading
 import time
 
-__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "process_pool", "share_cores", "watch_parent"]
+__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "hold_freed_memory", "process_pool", "share_cores", "watch_parent"]
 
 PARENT_ENV = "IADSIM_PARENT_PID"
 """Set by a parent (the viewer's job manager) to make an ``iadsim`` child exit when it dies."""
@@ -55,14 +56,41 @@ def share_cores(processes: int) -> int:
     return threads
 
 
+_M_TRIM_THRESHOLD = -1  # glibc's malloc.h
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_B = 32 * 2**20  # the largest glibc's own adaptive threshold reaches on 64-bit systems
+_TRIM_THRESHOLD_B = 64 * 2**20
+
+
+def hold_freed_memory() -> bool:
+    """Keep freed memory in this process for its next allocations instead of handing it back to the
+    system (glibc: blocks under 32 MiB come from the heap, and up to 64 MiB of free heap is kept).
+
+    A worker allocates and frees the same large temporaries at every evaluation (launch-region
+    tables, coverage grids). A worker process's allocator left its thresholds low and returned that
+    memory each time, so it was faulted in again page by page: 2 local processes running a
+    sensitivity study spent 16.7 s in the kernel on 11 million page faults, against 0.4 s in one
+    process (docs/benchmarks.md). Returns whether the settings took (False on a system without
+    glibc's ``mallopt``, where nothing changes).
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    mmap_ok = mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_B)
+    return bool(mmap_ok) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_B))
+
+
 def _start_worker(parent: int, processes: int) -> None:
     watch_parent(parent)
     share_cores(processes)
+    hold_freed_memory()
 
 
 def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     """A pool of ``workers`` spawned processes (a clean interpreter each, whatever threads the
-    parent runs: pyarrow, numba) that exit when this process dies and share the cores
-    (``share_cores``)."""
+    parent runs: pyarrow, numba) that exit when this process dies, share the cores
+    (``share_cores``) and keep the memory they free (``hold_freed_memory``)."""
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_start_worker, initargs=(os.getpid(), workers))
