@@ -157,7 +157,7 @@ def run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: p
     """
     # the pass allocates many short-lived containers per cycle and no lasting reference cycles;
     # the cyclic collector would rescan the caller's large heap (the sensing pass's tables) each
-    # time it runs: measured on the mixed raid, 0.3-0.4 s of a 3.4 s pass (docs/benchmarks.md)
+    # time it runs: measured on the mixed raid, 0.3-0.5 s of a 3.4 s pass (docs/benchmarks.md)
     with collector_paused():
         return _run_c2(scenario, detections, truth, objects, radars, arrangement, replication=replication,
                        terrain=terrain, tracker_config=tracker_config, world=world, progress=progress,

@@ -67,11 +67,11 @@ def hold_freed_memory() -> bool:
     system (glibc: blocks under 32 MiB come from the heap, and up to 64 MiB of free heap is kept).
 
     A worker allocates and frees the same large temporaries at every evaluation (launch-region
-    tables, coverage grids). A worker process's allocator left its thresholds low and returned that
-    memory each time, so it was faulted in again page by page: 2 local processes running a
+    tables, coverage grids). With glibc's adaptive defaults the worker processes handed that memory
+    back to the system and faulted it in again page by page: 2 local processes running a
     sensitivity study spent 16.7 s in the kernel on 11 million page faults, against 0.4 s in one
-    process (docs/benchmarks.md). Returns whether the settings took (False on a system without
-    glibc's ``mallopt``, where nothing changes).
+    process, and 0.9 s with these fixed thresholds (docs/benchmarks.md). Returns whether the
+    settings took (False on a system without glibc's ``mallopt``, where nothing changes).
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
