@@ -9,8 +9,10 @@ reload): the study finds those inert from the coverage study's inputs and evalua
 so the design's 191 points take fewer distinct evaluations; both counts are printed. Each backend runs
 the whole command's path (``run_study``) from an empty folder, worker start-up included, as a user
 would (cold), and again with warm caches: a second study in the same process, or on a Dask cluster
-already running (warm). Each row runs twice (``--repeats N``), interleaved, and the tables give the
-median, the range and where the time went (``SensitivityResult.timings``); ``--previous REV`` runs a
+already running (warm). A last row measures the machine's ceiling for this work: two warm
+1-process studies at the same moment in two independent processes. Each row runs twice
+(``--repeats N``), interleaved, and the tables give the median, the range, where the time went
+(``SensitivityResult.timings``) and the tasks the evaluations took; ``--previous REV`` runs a
 previous version's rows (``git archive`` of REV) right after each of this version's. Run:
 ``python bench/bench_sensitivity.py [--repeats N] [--previous main] [--designs oat+morris,full]``;
 prints markdown tables and writes out/bench/sensitivity.json.
@@ -45,6 +47,7 @@ FACTORS = ["detection_range_convention", "vehicle_antenna_height", "surveillance
            "readiness_states.qra_15min.time_to_act_s", "readiness_states.sam_duty.time_to_act_s",
            "c2.sensor_report_latency_s", "c2.node_cycle_s", "engagement.reload_time_s"]
 METRIC = "Lithuania, engageable, 10,000 m"
+CEILING = "ceiling: 2 studies at once, 1 process each"
 SETTINGS = StudySettings(oat=True, trajectories=10, levels=4, sobol_samples=0, interval_samples=0, seed=0)
 FULL = StudySettings(oat=True, trajectories=10, levels=4, sobol_samples=32, sobol_factors=3,
                      interval_samples=128, seed=0)
@@ -64,7 +67,7 @@ def _study(label: str, settings: StudySettings = SETTINGS, **backend: Any) -> di
         wall = time.perf_counter() - t0
     top = result.top_factors(METRIC, 2)
     return {"backend": label, "design": "full" if settings is FULL else "oat+morris", "wall_s": wall,
-            "points": len(result.cases), "evaluations": result.ran,
+            "points": len(result.cases), "evaluations": result.ran, "tasks": result.tasks,
             "inert_factors": sum(not r for r in result.relevant), "top": top,
             "relevant_s": result.timings["relevant factors"], "evaluations_s": result.timings["evaluations"],
             "client_s": sum(v for k, v in result.timings.items()
@@ -79,6 +82,7 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 def _table(title: str, runs: list[dict[str, Any]]) -> None:
     """One row per version, backend and start: the median wall of its repeats and their range; the
     speed-up is the median against the 1-process row of the same version and start (cold or warm),
+    times the studies the row ran (2 for the ceiling row: work done per unit of time),
     and "vs previous" this version's median against the previous version's on the same backend and
     start. The phases (medians; — for a version without ``timings``): probing which factors are
     relevant, evaluating (the part the workers share), the rest of the study in the client, and
@@ -90,8 +94,8 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
     print(f"\n{title}\n")
     print("| version | backend | start | wall (s), median | range (s) | relevant factors (s) | "
           "evaluations (s) | rest of the study (s) | backend start/stop (s) | points | "
-          "distinct evaluations | speed-up vs 1 process | vs previous | ≤ 120 s |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "distinct evaluations | tasks | speed-up vs 1 process | vs previous | ≤ 120 s |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for (version, backend, start), rs in rows.items():
         walls = [x["wall_s"] for x in rs]
         med: dict[str, float | None] = {
@@ -100,19 +104,50 @@ def _table(title: str, runs: list[dict[str, Any]]) -> None:
         wall = median[(version, backend, start)]
         serial = median[(version, "1 process", start)]
         previous = median.get(("previous", backend, start)) if version != "previous" else None
+        speedup = rs[0].get("studies", 1) * serial / wall
         print(f"| {version} | {backend} | {start} | {wall:.1f} | {min(walls):.1f}–{max(walls):.1f} | "
               f"{_fmt(med['relevant_s'])} | {_fmt(med['evaluations_s'])} | {_fmt(med['client_s'])} | "
               f"{_fmt(med['backend_s'])} | {rs[0]['points']} | {rs[0]['evaluations']} | "
-              f"{serial / wall:.2f}× | {'' if previous is None else f'{previous / wall:.2f}×'} | "
+              f"{rs[0].get('tasks', '—')} | "
+              f"{speedup:.2f}× | {'' if previous is None else f'{previous / wall:.2f}×'} | "
               f"{'yes' if wall <= 120 else 'no'} |")
 
 
 _ROWS = (("1 process", "cold", {"jobs": 1}), ("2 local processes", "cold", {"jobs": 2}),
          ("Dask LocalCluster, 2 workers", "cold", {"local_cluster": 2}),
-         ("1 process", "warm", {"jobs": 1}), ("Dask cluster running, 2 workers", "warm", {"dask": 2}))
+         ("1 process", "warm", {"jobs": 1}), ("Dask cluster running, 2 workers", "warm", {"dask": 2}),
+         (CEILING, "warm", {"jobs": 1}))
 """Cold: each backend from nothing (worker start-up, imports, terrain and viewsheds included), as
 `iadsim sensitivity` run once. Warm: a second study in the same process, or on a Dask cluster that is
-already running and has run one (the way a Dask deployment is used: `--scheduler ADDRESS`)."""
+already running and has run one (the way a Dask deployment is used: `--scheduler ADDRESS`). The last
+row is the machine's ceiling: two independent warm 1-process studies timed at once (see ``_pair``)."""
+
+
+def _pair_member(settings: StudySettings, barrier: Any, rows: Any) -> None:
+    """One of the ceiling row's two processes: a warm-up study, then the timed one, started with the
+    other process's at the barrier."""
+    _study("warm-up", settings, jobs=1)
+    barrier.wait()
+    rows.put(_study(CEILING, settings, jobs=1))
+
+
+def _pair(settings: StudySettings) -> dict[str, Any]:
+    """Two warm 1-process studies at the same moment, in two processes with nothing shared: twice
+    the work of the 1-process row with no scheduling, no transfer and no serial step. The slower
+    one's time against one study alone bounds what any 2-worker backend can reach on this machine
+    for this work (memory bandwidth, shared caches, the hypervisor's share of the 2 CPUs)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier, queue = ctx.Barrier(2), ctx.Queue()
+    members = [ctx.Process(target=_pair_member, args=(settings, barrier, queue)) for _ in range(2)]
+    for m in members:
+        m.start()
+    rows = [queue.get() for _ in members]  # before join: a child with queued data waits to exit
+    for m in members:
+        m.join()
+    walls = [r["wall_s"] for r in rows]
+    return {**rows[0], "wall_s": max(walls), "walls_s": walls, "studies": 2}
 
 
 def _row(index: int, design: str) -> dict[str, Any]:
@@ -120,7 +155,9 @@ def _row(index: int, design: str) -> dict[str, Any]:
     that ran it, which slowed the rows measured after it in the same process)."""
     label, start, backend = _ROWS[index]
     settings = FULL if design == "full" else SETTINGS
-    if "dask" in backend:
+    if label == CEILING:
+        row = _pair(settings)
+    elif "dask" in backend:
         with dask_local_cluster(backend["dask"]) as cluster:
             _study("warm-up", settings, scheduler=cluster.scheduler_address)
             row = _study(label, settings, scheduler=cluster.scheduler_address)
@@ -171,7 +208,7 @@ def _rows(design: str, repeats: int, previous: Path | None) -> list[dict[str, An
     for _ in range(repeats):
         for i in range(len(_ROWS)):
             out.append(_run_row(i, design))
-            if previous is not None:
+            if previous is not None and _ROWS[i][0] != CEILING:  # the machine's, not a version's
                 out.append(_run_row(i, design, previous))
     return out
 

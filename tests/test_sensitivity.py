@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +23,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
+from iadsim.runs import sensitivity
 from iadsim.runs.sensitivity import (
+    TASK_SECONDS,
     ScenarioEvaluator,
     SensitivityError,
     StudySettings,
     parse_metric,
     run_study,
+    task_size,
 )
 from iadsim.runs.sweep import InlineBackend
 from iadsim.scenario.factors import (
@@ -102,6 +105,49 @@ def test_ishigami_sobol_indices_within_salib_tolerance(tmp_path):
     interval = result.intervals["ishigami"]
     assert -10.8 < interval.low < interval.high < 18.0 and interval.samples == 256
     assert pq.read_table(tmp_path / "ishigami" / "sobol.parquet").num_rows == 3
+
+
+# -- tasks of several points -----------------------------------------------------------------------
+
+
+def test_task_size_by_the_workers_timings_capped_by_factoring():
+    assert task_size(71, 2, 1, None) == 1  # nothing timed yet: the evaluator's batch
+    assert task_size(71, 2, 1, 0.045) == 5  # a quarter of a second of 45 ms evaluations
+    assert task_size(71, 2, 1, 1e-6) == 18  # fast ones: at most ⌈71 / (2 × 2)⌉
+    assert task_size(3, 2, 1, 1e-6) == 1  # the last tasks shrink to one point
+    assert task_size(71, 2, 1, 2.0) == 1  # slow evaluations (a run metric) stay one per task
+    assert task_size(10, 2, 4096, 1e-6) == 4096  # never fewer than the evaluator's batch
+
+
+@given(st.integers(1, 5000), st.integers(1, 64), st.integers(1, 100),
+       st.one_of(st.none(), st.floats(0.0, 10.0)))
+def test_task_size_bounds(remaining, workers, least, seconds_per_point):
+    n = task_size(remaining, workers, least, seconds_per_point)
+    assert least <= n <= max(least, math.ceil(remaining / (2 * workers)))
+    if seconds_per_point is not None and n > least:
+        assert n * seconds_per_point <= TASK_SECONDS + 1e-12
+
+
+class _TwoWorkers(InlineBackend):
+    """Runs in this process, sized as for two workers."""
+
+    workers = 2
+
+
+def test_grouped_points_give_the_same_study_in_fewer_tasks(tmp_path, monkeypatch):
+    """Fast evaluations go in tasks of many points; the study's tables are those of one point per
+    task (TASK_SECONDS = 0), value for value."""
+    settings = StudySettings(oat=True, trajectories=6, sobol_samples=64, sobol_factors=3,
+                             sobol_threshold=0.0, interval_samples=64, seed=3)
+    one_each = replace(IshigamiEvaluator(), batch=1)
+    grouped = run_study(_ishigami_factors(), one_each, tmp_path / "grouped", _TwoWorkers(), settings)
+    monkeypatch.setattr(sensitivity, "TASK_SECONDS", 0.0)
+    single = run_study(_ishigami_factors(), one_each, tmp_path / "single", _TwoWorkers(), settings)
+    assert single.tasks == single.ran == grouped.ran > 400
+    assert grouped.tasks < grouped.ran / 10
+    assert grouped.cases == single.cases
+    assert grouped.morris == single.morris and grouped.sobol == single.sobol
+    assert grouped.intervals == single.intervals
 
 
 # -- quantiles --------------------------------------------------------------------------------------

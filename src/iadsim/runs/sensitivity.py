@@ -13,6 +13,7 @@ study that is interrupted resumes with only what is missing and gives the same i
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import difflib
 import hashlib
@@ -20,8 +21,9 @@ import json
 import math
 import os
 import re
+import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -263,7 +265,8 @@ class Evaluator(Protocol):
 
     @property
     def batch(self) -> int:
-        """Points per task (1 for slow evaluations; more when one takes microseconds)."""
+        """The fewest points per task (1 for slow evaluations; more when one takes microseconds):
+        the study makes tasks larger when its evaluations prove fast (``task_size``)."""
         ...
 
     @property
@@ -468,7 +471,8 @@ class SensitivityResult:
         sobol: one row per (metric, factor chosen): S1, ST and their CIs.
         intervals: metric → its interval under all ranges together.
         cases: one row per point of every design: stage, factors' quantiles and labels, metric values.
-        evaluations: distinct evaluations made (this run and before); ran: made by this run.
+        evaluations: distinct evaluations made (this run and before); ran: made by this run, in
+            ``tasks`` tasks (``task_size``).
         timings: wall seconds of the study's steps in this process — set-up, relevant factors,
             evaluations (the part the workers share), designs and indices, tables — not written.
     """
@@ -484,6 +488,7 @@ class SensitivityResult:
     cases: list[dict[str, Any]] = field(default_factory=list)
     evaluations: int = 0
     ran: int = 0
+    tasks: int = 0
     settings: StudySettings = field(default_factory=StudySettings)
     problems: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -601,6 +606,10 @@ class _Runner:
         self.factors, self.relevant, self.evaluator = list(factors), list(relevant), evaluator
         self.store, self.backend, self.progress = store, backend, progress
         self.ran = 0
+        self.tasks = 0  # tasks run: each evaluates one or more points (task_size)
+        # seconds per point of the last tasks, as the workers timed them: their median sizes the
+        # tasks to come (a worker's first task, slowed by loading terrain and compiling, barely moves it)
+        self.recent: collections.deque[float] = collections.deque(maxlen=32)
         self.seconds = 0.0  # wall time spent evaluating (the part workers share)
         self.problems: dict[str, int] = {}  # why points could not be evaluated → how many
         self.counted: set[str] = set()
@@ -626,20 +635,31 @@ class _Runner:
         done = total - len(todo)
         if self.progress:
             self.progress(phase, done, total)
-        batches: list[tuple[list[str], int, Any]] = []
-        for r in reps:
-            items = [(k, p) for (k, rr), p in todo.items() if rr == r]
-            for i in range(0, len(items), max(1, self.evaluator.batch)):
-                chunk = items[i:i + max(1, self.evaluator.batch)]
-                batches.append(([k for k, _ in chunk], r,
-                                self.evaluator.task(self.factors, [p for _, p in chunk], r)))
-        if batches:
-            tagged = [(i, b[2]) for i, b in enumerate(batches)]
+        # grouped by replication: a task evaluates its points at one replication
+        items = [(k, r, p) for r in reps for (k, rr), p in todo.items() if rr == r]
+        batches: list[tuple[list[str], int]] = []
+
+        def tasks() -> Iterator[tuple[int, Any]]:
+            # drawn by execute as slots free up, so each task is sized by the evaluations timed so far
+            i = 0
+            while i < len(items):
+                size = task_size(len(items) - i, self.backend.workers, self.evaluator.batch,
+                                 statistics.median(self.recent) if self.recent else None)
+                r = items[i][1]
+                chunk = [item for item in items[i:i + size] if item[1] == r]
+                i += len(chunk)
+                batches.append(([k for k, _, _ in chunk], r))
+                yield len(batches) - 1, self.evaluator.task(self.factors, [p for _, _, p in chunk], r)
+
+        if items:
             shared = self.evaluator.shared(self.factors)
-            for i, values in execute(self.backend, _tagged(self.evaluator.function), tagged, shared):
-                batch_keys, r, _ = batches[i]
+            for i, values, seconds in execute(self.backend, _tagged(self.evaluator.function), tasks(),
+                                              shared):
+                batch_keys, r = batches[i]
                 self.store.add([(k, r, v) for k, v in zip(batch_keys, values, strict=True)])
                 self.ran += len(batch_keys)
+                self.tasks += 1
+                self.recent.append(seconds / len(batch_keys))
                 done += len(batch_keys)
                 if self.progress:
                     self.progress(phase, done, total)
@@ -662,13 +682,42 @@ class _Runner:
 
 @dataclass(frozen=True)
 class _tagged:  # noqa: N801 - a picklable callable, named like the function it wraps
-    """Runs ``fn(shared, argument)`` on (index, argument) and returns (index, result), so results
-    that arrive in any order find their batch."""
+    """Runs ``fn(shared, argument)`` on (index, argument) and returns (index, result, seconds it
+    took), so results that arrive in any order find their batch and size the tasks to come."""
 
     fn: Callable[[Any, Any], Any]
 
-    def __call__(self, shared: Any, arg: tuple[int, Any]) -> tuple[int, Any]:
-        return arg[0], self.fn(shared, arg[1])
+    def __call__(self, shared: Any, arg: tuple[int, Any]) -> tuple[int, Any, float]:
+        start = time.perf_counter()
+        result = self.fn(shared, arg[1])
+        return arg[0], result, time.perf_counter() - start
+
+
+TASK_SECONDS = 0.25
+"""What a task of several points aims to take. Dask spends a few milliseconds of the client's, the
+scheduler's and the worker's CPU on each task, whatever its size: a coverage study's 71 tasks of one
+evaluation (~45 ms) cost the client and the scheduler 0.65 s of CPU, taken from the two workers on a
+2-core machine; with tasks of about 10 evaluations, 0.23 s (docs/benchmarks.md). A quarter of a
+second keeps that cost to a few per cent and the progress bar's steps and what a kill loses small."""
+
+
+def task_size(remaining: int, workers: int, least: int, seconds_per_point: float | None) -> int:
+    """Points in the next task of a study: about ``TASK_SECONDS`` of work by the evaluations timed
+    lately, but at most a 2·``workers``-th of the points that remain (factoring, Hummel, Schonberg &
+    Flynn 1992: the last tasks shrink, so the workers finish together), and at least ``least``.
+
+    Args:
+        remaining: points not yet sent. workers: tasks that run at once. least: the evaluator's
+        ``batch`` (the fewest points a task takes; 1 for slow evaluations). seconds_per_point: an
+        evaluation's time lately (the median of the last tasks'), s; None before any: ``least``.
+    """
+    least = max(1, least)
+    if seconds_per_point is None:
+        return least
+    by_time = remaining if seconds_per_point * remaining <= TASK_SECONDS \
+        else int(TASK_SECONDS / seconds_per_point)
+    fair = math.ceil(remaining / (2 * max(1, workers)))
+    return max(least, min(by_time, fair))
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -822,6 +871,7 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     result.notes += [f"{n} evaluations could not be made: {why}" for why, n in runner.problems.items()]
     result.evaluations = len(runner.store.values)
     result.ran = runner.ran
+    result.tasks = runner.tasks
     timings["evaluations"] = runner.seconds
     timings["designs and indices"] = (time.perf_counter() - start - timings["relevant factors"]
                                       - runner.seconds)

@@ -475,8 +475,13 @@ def run_task(task: SweepTask) -> list[TaskResult]:
 
 
 class Backend(Protocol):
-    """Where tasks run: submit a pure function of one argument, wait for any, take results."""
+    """Where tasks run: submit a pure function of one argument, wait for any, take results.
 
+    Attributes:
+        workers: tasks that run at once. slots: tasks kept in flight (``execute``).
+    """
+
+    workers: int
     slots: int
 
     def share(self, value: Any) -> Any:
@@ -501,6 +506,7 @@ class _Done:
 class InlineBackend:
     """Tasks run in this process, one at a time."""
 
+    workers = 1
     slots = 1
 
     def share(self, value: Any) -> Any:
@@ -524,6 +530,7 @@ class ProcessBackend:
 
     def __init__(self, pool: cf.ProcessPoolExecutor, workers: int) -> None:
         self.pool = pool
+        self.workers = workers
         self.slots = 2 * workers
 
     def share(self, value: Any) -> Any:
@@ -552,7 +559,8 @@ class DaskBackend:
         self.client = client
         workers = client.scheduler_info()["workers"]
         threads = sum(int(w.get("nthreads", 1)) for w in workers.values())
-        self.slots = 2 * max(1, threads)
+        self.workers = max(1, threads)
+        self.slots = 2 * self.workers
         # each task runs on its share of its host's cores for numba's parallel loops (share_cores)
         self.threads_per_host: dict[str, int] = {}
         for address, w in workers.items():
