@@ -354,9 +354,13 @@ def test_a_shared_value_reaches_every_task_and_each_worker_once(backend):
     from iadsim.runs.sweep import execute
 
     with open_backend(**backend) as be:
-        got = list(execute(be, _scaled, range(12), shared=_Counted(2.5)))
-    assert sorted(v for v, _, _ in got) == [2.5 * x for x in range(12)]
+        got = list(execute(be, _scaled, range(24), shared=_Counted(2.5)))
+    assert sorted(v for v, _, _ in got) == [2.5 * x for x in range(24)]
     loads: dict[int, int] = {}
     for _, pid, n in got:
         loads[pid] = max(loads.get(pid, 0), n)
-    assert all(n == (0 if pid == os.getpid() else 1) for pid, n in loads.items()), loads
+    # a Dask worker may receive a scattered key twice when the scheduler replicates it while the
+    # machine is loaded (seen once in `make test`: one worker 2, the other 1); sent with each task,
+    # each of the two workers would unpickle it about 12 times
+    most = 2 if "local_cluster" in backend else 1
+    assert all((n == 0) if pid == os.getpid() else (1 <= n <= most) for pid, n in loads.items()), loads
