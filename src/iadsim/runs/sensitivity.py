@@ -696,9 +696,10 @@ class _tagged:  # noqa: N801 - a picklable callable, named like the function it 
 TASK_SECONDS = 0.25
 """What a task of several points aims to take. Dask spends a few milliseconds of the client's, the
 scheduler's and the worker's CPU on each task, whatever its size: a coverage study's 71 tasks of one
-evaluation (~45 ms) cost the client and the scheduler 0.65 s of CPU, taken from the two workers on a
-2-core machine; with tasks of about 10 evaluations, 0.23 s (docs/benchmarks.md). A quarter of a
-second keeps that cost to a few per cent and the progress bar's steps and what a kill loses small."""
+evaluation (~50 ms) cost the client and the scheduler 0.62–0.84 s of CPU, taken from the two workers
+on a 2-core machine; with tasks of about 10 evaluations, 0.22–0.24 s (docs/benchmarks.md). A quarter
+of a second keeps that cost to a few per cent and the progress bar's steps and what a kill loses
+small."""
 
 
 def task_size(remaining: int, workers: int, least: int, seconds_per_point: float | None) -> int:
