@@ -190,9 +190,12 @@ def test_exact_is_optimal_property(data):
     s = data.draw(arrays(np.int64, (w, t), elements=st.integers(0, 2)))
     res = assign_weapons_exact(v, p, c, s)
     check_feasible(res, v, p, c, s)
-    assert res.value == pytest.approx(brute_force(v, p, c, s), rel=1e-9, abs=1e-12)
+    # the solver's documented resolution: gains under 1e-12·ΣV per threat are not taken (hypothesis
+    # found v = 5, p = 2e-13: a kill worth 1.0e-12 that the exact solver rightly leaves)
+    resolution = 1e-12 * float(np.sum(v)) * max(t, 1) + 1e-12
+    assert res.value == pytest.approx(brute_force(v, p, c, s), rel=1e-9, abs=resolution)
     greedy = assign_weapons_greedy(v, p, c, s)
-    assert greedy.value <= res.value * (1 + 1e-9) + 1e-12
+    assert greedy.value <= res.value * (1 + 1e-9) + resolution
 
 
 def test_exact_splits_independent_parts():
