@@ -73,7 +73,7 @@ class IshigamiEvaluator:
     def identity(self) -> dict[str, Any]:
         return {"function": "ishigami", "metrics": list(self.metric_names)}
 
-    def relevant(self, factors: Sequence[Factor], backend: object = None) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: object = None, shared: object = None) -> list[bool]:
         return [True] * len(factors)
 
     def shared(self, factors: Sequence[Factor]) -> None:
@@ -129,9 +129,16 @@ def test_task_size_bounds(remaining, workers, least, seconds_per_point):
 
 
 class _TwoWorkers(InlineBackend):
-    """Runs in this process, sized as for two workers."""
+    """Runs in this process, sized as for two workers; counts the values sent to its workers."""
 
     workers = 2
+
+    def __init__(self) -> None:
+        self.shares = 0
+
+    def share(self, value: Any) -> Any:
+        self.shares += 1
+        return super().share(value)
 
 
 def test_grouped_points_give_the_same_study_in_fewer_tasks(tmp_path, monkeypatch):
@@ -140,7 +147,9 @@ def test_grouped_points_give_the_same_study_in_fewer_tasks(tmp_path, monkeypatch
     settings = StudySettings(oat=True, trajectories=6, sobol_samples=64, sobol_factors=3,
                              sobol_threshold=0.0, interval_samples=64, seed=3)
     one_each = replace(IshigamiEvaluator(), batch=1)
-    grouped = run_study(_ishigami_factors(), one_each, tmp_path / "grouped", _TwoWorkers(), settings)
+    backend = _TwoWorkers()
+    grouped = run_study(_ishigami_factors(), one_each, tmp_path / "grouped", backend, settings)
+    assert grouped.sobol and backend.shares == 1  # the first wave and Sobol's: one value, sent once
     monkeypatch.setattr(sensitivity, "TASK_SECONDS", 0.0)
     single = run_study(_ishigami_factors(), one_each, tmp_path / "single", _TwoWorkers(), settings)
     assert single.tasks == single.ran == grouped.ran > 400
@@ -191,8 +200,10 @@ def test_coverage_metric_independent_factor_zero_and_monotone_factor_right_way(r
                parse_metric("Lithuania, engageable, 10,000 m", reference))
     evaluator = ScenarioEvaluator(reference, metrics, resolution_km=25.0)
     settings = StudySettings(trajectories=4, sobol_samples=0, interval_samples=8)
-    result = run_study(factors, evaluator, tmp_path / "s", InlineBackend(), settings)
+    backend = _TwoWorkers()
+    result = run_study(factors, evaluator, tmp_path / "s", backend, settings)
     assert result.relevant == [True, False, True]
+    assert backend.shares == 1  # the probes and the evaluations: one scenario, sent once
     oat = {(r["metric"], r["factor"], r["end"]): r["effect"] for r in result.oat}
     detected = metrics[0].name
     # detection ranges: shorter ranges see less of Latvia, longer more

@@ -329,6 +329,34 @@ def test_workers_share_the_cores_and_keep_the_default_allocator(backend):
     assert seen == {(max(1, (os.cpu_count() or 1) // 2), None)}
 
 
+def _worker_profiler(_: object) -> bool:
+    """In a Dask worker: whether Dask's statistical profiler samples its threads."""
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_local_cluster_workers_run_without_the_dashboards_profiler():
+    """--local-cluster starts no dashboard, so its workers do not sample their stacks for one (it
+    cost a study's evaluations about 4 %); a plain LocalCluster's workers do."""
+    from iadsim.runs.sweep import execute
+
+    with open_backend(local_cluster=2) as be:
+        assert set(execute(be, _worker_profiler, range(4))) == {False}
+    import dask
+
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # only the cluster's workers
+
+
+def test_two_local_clusters_at_once_do_not_collide():
+    """Each local cluster's scheduler serves its HTTP routes on a free port: a second one started
+    while the first runs warned "Port 8787 is already in use" (an error under this suite's settings)."""
+    from iadsim.runs.sweep import dask_local_cluster
+
+    with dask_local_cluster(1) as first, dask_local_cluster(1) as second:
+        assert first.scheduler_address != second.scheduler_address
+
+
 class _Counted:
     """A value that counts, per process, how often it was unpickled."""
 

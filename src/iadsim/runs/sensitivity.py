@@ -41,7 +41,7 @@ from iadsim.analysis.sensitivity import (
     sobol_indices,
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
-from iadsim.runs.sweep import Backend, InlineBackend, execute
+from iadsim.runs.sweep import Backend, InlineBackend, Shared, execute
 from iadsim.scenario.factors import Factor, apply_factors
 from iadsim.scenario.schema import Scenario
 
@@ -274,8 +274,10 @@ class Evaluator(Protocol):
 
     def identity(self) -> dict[str, Any]: ...
 
-    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
-        """Whether each factor can move the metrics (work it needs may run on ``backend``)."""
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None,
+                 shared: Shared | None = None) -> list[bool]:
+        """Whether each factor can move the metrics (work it needs may run on ``backend``, whose
+        workers may hold ``shared(factors)`` already as ``shared``)."""
         ...
 
     def shared(self, factors: Sequence[Factor]) -> Any:
@@ -389,12 +391,14 @@ class ScenarioEvaluator:
         return {"scenario_hash": scenario_hash(self.scenario), "metrics": list(self.metric_names),
                 "replications": self.replications, "resolution_km": self.resolution_km, "dem": self.dem}
 
-    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None,
+                 shared: Shared | None = None) -> list[bool]:
         """Which factors can move the metrics. With a run metric, all; with coverage metrics only,
         those that change the coverage study's inputs at any end of their range or any option (a
         factor that changes none, such as a link delay, cannot move coverage, and its points are
         evaluated once). The factors are probed on ``backend``'s workers (in this process without
-        one): it was the serial part of a study that most delayed its first evaluation."""
+        one; ``shared``: this study's ``shared`` already on them): it was the serial part of a study
+        that most delayed its first evaluation."""
         if any(isinstance(m, RunMetric) for m in self.metrics):
             return [True] * len(factors)
         days = tuple(sorted({m.as_of or self.scenario.as_of for m in self.metrics
@@ -403,7 +407,8 @@ class ScenarioEvaluator:
         backend = backend or InlineBackend()
         groups = max(1, min(len(factors), backend.slots))
         tasks = [(base, days, tuple(range(len(factors)))[g::groups]) for g in range(groups)]
-        found = dict(pair for done in execute(backend, _moves_coverage, tasks, self.shared(factors))
+        found = dict(pair for done in execute(backend, _moves_coverage, tasks,
+                                              shared if shared is not None else self.shared(factors))
                      for pair in done)
         return [found[i] for i in range(len(factors))]
 
@@ -602,9 +607,9 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 class _Runner:
     def __init__(self, factors: Sequence[Factor], relevant: Sequence[bool], evaluator: Evaluator,
-                 store: _Store, backend: Backend, progress: Progress | None) -> None:
+                 store: _Store, backend: Backend, shared: Shared, progress: Progress | None) -> None:
         self.factors, self.relevant, self.evaluator = list(factors), list(relevant), evaluator
-        self.store, self.backend, self.progress = store, backend, progress
+        self.store, self.backend, self.shared, self.progress = store, backend, shared, progress
         self.ran = 0
         self.tasks = 0  # tasks run: each evaluates one or more points (task_size)
         # seconds per point of the last tasks, as the workers timed them: their median sizes the
@@ -652,9 +657,8 @@ class _Runner:
                 yield len(batches) - 1, self.evaluator.task(self.factors, [p for _, _, p in chunk], r)
 
         if items:
-            shared = self.evaluator.shared(self.factors)
             for i, values, seconds in execute(self.backend, _tagged(self.evaluator.function), tasks(),
-                                              shared):
+                                              self.shared):
                 batch_keys, r = batches[i]
                 self.store.add([(k, r, v) for k, v in zip(batch_keys, values, strict=True)])
                 self.ran += len(batch_keys)
@@ -783,9 +787,11 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     _prepare_folder(out, manifest)
     timings = {"set-up": time.perf_counter() - first}
     start = time.perf_counter()
-    relevant = evaluator.relevant(factors, backend)
+    # sent to the workers once, for the probes and every wave of evaluations
+    shared = Shared.on(backend, evaluator.shared(factors))
+    relevant = evaluator.relevant(factors, backend, shared)
     timings["relevant factors"] = time.perf_counter() - start
-    runner = _Runner(factors, relevant, evaluator, _Store(out), backend, progress)
+    runner = _Runner(factors, relevant, evaluator, _Store(out), backend, shared, progress)
     metrics = list(evaluator.metric_names)
     k = len(factors)
     cases: list[dict[str, Any]] = []

@@ -43,10 +43,10 @@ from iadsim.scenario.schema import Scenario
 from iadsim.scenario.yamlio import read_yaml_file
 
 __all__ = ["MAX_TASKS", "MAX_TASKS_WITHOUT_CONFIRMATION", "Backend", "Case", "DaskBackend", "InlineBackend",
-           "ProcessBackend", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask", "TaskResult",
-           "apply_overrides", "case_id", "dask_local_cluster", "execute", "load_spec", "open_backend",
-           "parse_spec", "plan_sweep", "read_manifest", "read_results", "result_path", "run_sweep",
-           "run_task", "task_status"]
+           "ProcessBackend", "Shared", "Spec", "SweepError", "SweepPlan", "SweepResult", "SweepTask",
+           "TaskResult", "apply_overrides", "case_id", "dask_local_cluster", "execute", "load_spec",
+           "open_backend", "parse_spec", "plan_sweep", "read_manifest", "read_results", "result_path",
+           "run_sweep", "run_task", "task_status"]
 
 MAX_TASKS_WITHOUT_CONFIRMATION = 10_000
 """More tasks than this need ``confirm=True`` (``--yes``)."""
@@ -609,15 +609,22 @@ def dask_local_cluster(workers: int) -> Iterator[Any]:
 
     Its workers run without the ``MALLOC_TRIM_THRESHOLD_`` that Dask's nannies set by default: it
     turns off glibc's adaptive mmap threshold, so every large array was mapped and faulted in
-    afresh, and a sensitivity study's evaluations took 1.6× the CPU they take in a plain process
-    (docs/sweeps.md says how to start a cluster of your own the same way).
+    afresh, and a sensitivity study's evaluations took 1.6× the CPU they take in a plain process.
+    They also run without Dask's statistical profiler, which samples every worker thread's stack
+    100 times a second for the dashboard that this cluster does not start; without it a study's
+    evaluations took about 4 % less time (docs/benchmarks.md). docs/sweeps.md says how to start a
+    cluster of your own the same way. Its scheduler's HTTP server (health and metrics routes; no
+    dashboard) takes a free port, not Dask's default 8787, so that clusters started at the same time
+    on one machine do not collide.
     """
     distributed = _distributed()  # first: it adds its defaults to Dask's configuration
     config = importlib.import_module("dask").config
     environ = {k: v for k, v in config.get("distributed.nanny.pre-spawn-environ").items()
                if k != "MALLOC_TRIM_THRESHOLD_"}
-    with config.set({"distributed.nanny.pre-spawn-environ": environ}), distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with config.set({"distributed.nanny.pre-spawn-environ": environ,
+                     "distributed.worker.profile.enabled": False}), distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"}) as cluster:
         yield cluster
 
 
@@ -688,6 +695,20 @@ class _WithShared:
 _NOTHING: Any = object()
 
 
+@dataclass(frozen=True)
+class Shared:
+    """A value already sent to a backend's workers (``Backend.share``), for several ``execute``
+    calls: a sensitivity study's probes, its first wave and its Sobol design use one scenario, sent
+    once (on Dask each send is a broadcast that waits for every worker)."""
+
+    handle: Any
+
+    @classmethod
+    def on(cls, backend: Backend, value: Any) -> Shared:
+        """``value`` sent to ``backend``'s workers."""
+        return cls(backend.share(value))
+
+
 def execute(backend: Backend, fn: Callable[..., Any], args: Iterable[Any], shared: Any = _NOTHING,
             ) -> Iterator[Any]:
     """Run ``fn`` over ``args`` on the backend, at most ``backend.slots`` in flight; yield results as
@@ -697,10 +718,11 @@ def execute(backend: Backend, fn: Callable[..., Any], args: Iterable[Any], share
         backend: where the tasks run. fn: a module-level function (workers import it).
         args: one per task.
         shared: if given, what every task needs (a scenario, say): it is sent to each worker once
-            (``Backend.share``) and each task runs ``fn(shared, arg)``; without it, ``fn(arg)``.
+            (``Backend.share``; a ``Shared`` was sent already) and each task runs
+            ``fn(shared, arg)``; without it, ``fn(arg)``.
     """
     if shared is not _NOTHING:
-        handle = backend.share(shared)
+        handle = shared.handle if isinstance(shared, Shared) else backend.share(shared)
         yield from execute(backend, _WithShared(fn), ((handle, a) for a in args))
         return
     todo = iter(args)
