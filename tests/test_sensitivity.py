@@ -4,6 +4,7 @@ after SIGKILL, and the command's messages."""
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
@@ -157,6 +158,33 @@ def test_grouped_points_give_the_same_study_in_fewer_tasks(tmp_path, monkeypatch
     assert grouped.cases == single.cases
     assert grouped.morris == single.morris and grouped.sobol == single.sobol
     assert grouped.intervals == single.intervals
+
+
+def test_evaluations_and_probes_pause_the_cyclic_collector_and_resume_it(reference, monkeypatch):
+    """A task's evaluations and the inert-factor probes run with the collector paused (it rescanned
+    the heap every few points: 15 % of an evaluation) and leave it as they found it."""
+    factors = select_factors(collect_factors(reference), ["detection_range_convention", "link_latency"])
+    evaluator = ScenarioEvaluator(reference, (parse_metric("Latvia, detected, 10,000 m", reference),))
+    seen: list[bool] = []
+    monkeypatch.setattr(sensitivity, "evaluate_metrics",
+                        lambda *a, **k: (seen.append(gc.isenabled()), {"x": 1.0})[1])
+    keys = sensitivity._coverage_inputs_key
+    monkeypatch.setattr(sensitivity, "_coverage_inputs_key",
+                        lambda *a: (seen.append(gc.isenabled()), keys(*a))[1])
+    assert gc.isenabled()
+    shared = evaluator.shared(factors)
+    task = evaluator.task(factors, [{}, {"detection_range_convention": 1.0}], 0)
+    assert sensitivity._evaluate_scenario_task(shared, task) == [{"x": 1.0}, {"x": 1.0}]
+    assert evaluator.relevant(factors) == [True, False]
+    assert len(seen) >= 5 and not any(seen[:2]) and gc.isenabled()
+    assert seen[2]  # the base's key, computed outside the probes; the probes' own: paused
+    assert not any(seen[3:])
+    gc.disable()
+    try:
+        sensitivity._evaluate_scenario_task(shared, task)
+        assert not gc.isenabled()  # paused by the caller: the caller's to resume
+    finally:
+        gc.enable()
 
 
 # -- quantiles --------------------------------------------------------------------------------------

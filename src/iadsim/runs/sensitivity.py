@@ -42,6 +42,7 @@ from iadsim.analysis.sensitivity import (
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
 from iadsim.runs.sweep import Backend, InlineBackend, Shared, execute
+from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.factors import Factor, apply_factors
 from iadsim.scenario.schema import Scenario
 
@@ -306,22 +307,29 @@ class _ScenarioTask:
 
 
 def _evaluate_scenario_task(study: _ScenarioStudy, task: _ScenarioTask) -> list[dict[str, float]]:
-    """Apply each point's factors to the scenario and evaluate the metrics (run by workers)."""
+    """Apply each point's factors to the scenario and evaluate the metrics (run by workers).
+
+    The cyclic garbage collector is paused for the task: each point's scenario is a new tree of
+    models without cycles (none found after ten evaluations), and the allocations of every point
+    set off collections that rescanned the process's heap (some 230,000 tracked objects, most of
+    them the imported libraries'): 14 % of a coverage evaluation's time (docs/benchmarks.md). Reference counting frees each point's objects; a task holds at most a
+    quarter of a second of points (``task_size``)."""
     from iadsim.scenario.errors import ScenarioErrors
     from iadsim.scenario.overrides import OverrideError
 
     out: list[dict[str, Any]] = []
-    for point in task.points:
-        try:
-            scenario = apply_factors(study.scenario, study.factors, point)
-            out.append(evaluate_metrics(scenario, study.metrics, replication=task.replication,
-                                        resolution_km=study.resolution_km, dem=study.dem))
-        except (ScenarioErrors, OverrideError) as exc:
-            # a combination of values the model refuses (e.g. a node cycle that makes relayed
-            # tracks stale): no value at this point, and the reason, reported with the study
-            reason = "; ".join(e.message for e in exc.errors) if isinstance(exc, ScenarioErrors) \
-                else "; ".join(exc.problems)
-            out.append({**{m.name: math.nan for m in study.metrics}, PROBLEM: reason})
+    with collector_paused():
+        for point in task.points:
+            try:
+                scenario = apply_factors(study.scenario, study.factors, point)
+                out.append(evaluate_metrics(scenario, study.metrics, replication=task.replication,
+                                            resolution_km=study.resolution_km, dem=study.dem))
+            except (ScenarioErrors, OverrideError) as exc:
+                # a combination of values the model refuses (e.g. a node cycle that makes relayed
+                # tracks stale): no value at this point, and the reason, reported with the study
+                reason = "; ".join(e.message for e in exc.errors) if isinstance(exc, ScenarioErrors) \
+                    else "; ".join(exc.problems)
+                out.append({**{m.name: math.nan for m in study.metrics}, PROBLEM: reason})
     return out
 
 
@@ -352,12 +360,14 @@ def _moves_coverage(study: _ScenarioStudy, task: tuple[str, tuple[dt.date, ...],
     of its range or option gives a key other than the base's (run by workers)."""
     base, days, indices = task
     out = []
-    for i in indices:
-        f = study.factors[i]
-        probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
-                  if f.kind == "variant" else [0.0, 1.0])
-        out.append((i, any(_coverage_inputs_key(apply_factors(study.scenario, study.factors, {f.name: u}),
-                                                days) != base for u in probes)))
+    with collector_paused():  # as in _evaluate_scenario_task: scenarios without cycles
+        for i in indices:
+            f = study.factors[i]
+            probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
+                      if f.kind == "variant" else [0.0, 1.0])
+            out.append((i, any(_coverage_inputs_key(apply_factors(study.scenario, study.factors,
+                                                                  {f.name: u}), days) != base
+                               for u in probes)))
     return out
 
 
