@@ -312,8 +312,9 @@ def _evaluate_scenario_task(study: _ScenarioStudy, task: _ScenarioTask) -> list[
     The cyclic garbage collector is paused for the task: each point's scenario is a new tree of
     models without cycles (none found after ten evaluations), and the allocations of every point
     set off collections that rescanned the process's heap (some 230,000 tracked objects, most of
-    them the imported libraries'): 14 % of a coverage evaluation's time (docs/benchmarks.md). Reference counting frees each point's objects; a task holds at most a
-    quarter of a second of points (``task_size``)."""
+    them the imported libraries'): 14 % of a coverage evaluation's time (docs/benchmarks.md).
+    Reference counting frees each point's objects; a task holds at most a quarter of a second of
+    points (``task_size``)."""
     from iadsim.scenario.errors import ScenarioErrors
     from iadsim.scenario.overrides import OverrideError
 

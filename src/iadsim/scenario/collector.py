@@ -9,8 +9,8 @@ the collector and 1.9 s without, and the run's checks 2.4 s and 0.4 s. The C2 pa
 (``iadsim.c2.run_c2``) allocates small arrays and records every cycle and leaves no cyclic garbage
 (none found after the mixed raid's pass), while the collector rescanned the caller's heap: 0.3–0.5 s
 of that 3.4 s pass. A sensitivity study's evaluations build a scenario per point, also without
-cycles: with the collector, a coverage evaluation took 14 % longer. Reference counting still frees everything that is dropped; only cycles wait until
-the collector resumes.
+cycles: with the collector, a coverage evaluation took 14 % longer. Reference counting still frees
+everything that is dropped; only cycles wait until the collector resumes.
 """
 
 from __future__ import annotations
