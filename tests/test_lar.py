@@ -75,6 +75,27 @@ def test_tables_agree_with_the_direct_flyout(regions, mid):
     assert np.max(np.abs(near_i - near)) <= 1000.0
 
 
+@settings(max_examples=60, deadline=None)
+@given(mid=st.sampled_from(SAMS), v=st.floats(-50.0, 5000.0), a=st.floats(-720.0, 720.0),
+       seed=st.integers(0, 2**32 - 1))
+def test_one_speed_and_aspect_path_gives_the_3d_interpolation(mid, v, a, seed):
+    """Many altitudes at one (speed, aspect), the coverage map's call, take a path linear in
+    altitude between per-altitude profiles; it gives the 3-D interpolation's edges (to 1 mm), for
+    speeds and aspects off the table and altitudes inside, outside and at its nodes."""
+    lar = launch_region(CATALOG.missiles[mid])  # kept by the module after the first call
+    rng = np.random.default_rng(seed)
+    h = np.concatenate([rng.uniform(-100.0, lar.max_altitude_m + 2000.0, 200), lar.altitude_m,
+                        [lar.min_altitude_m, lar.max_altitude_m, np.nan]])[None, :]
+    near, far = lar.edges_m(h, v, a)  # scalar speed and aspect: the profile path
+    near3, far3 = lar.edges_m(h, np.full(h.shape, v), np.full(h.shape, a))  # the 3-D path
+    assert near.shape == far.shape == h.shape
+    np.testing.assert_allclose(near, near3, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(far, far3, rtol=0, atol=1e-3)
+    ground = rng.uniform(0.0, lar.max_far_m() * 1.1 + 1.0, h.shape)
+    agree = lar.contains(ground, h, v, a) == lar.contains(ground, h, np.full(h.shape, v), np.full(h.shape, a))
+    assert agree.all()
+
+
 def _direct_acceptable(mid, rho_m, h, v, a_deg):
     """Brute force: each launch distance's earliest intercept by the engine's flyout search
     (``predicted_intercept`` with 2,048 time samples), then the kill zone and the speed margin."""
