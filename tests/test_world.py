@@ -59,6 +59,25 @@ def test_scenario_hash_is_stable_and_sensitive(write):
     assert scenario_hash(a) == scenario_hash(b) != scenario_hash(c)
 
 
+def test_world_and_coverage_hash_their_scenario_when_asked(write, monkeypatch):
+    """Compiling and computing coverage do not serialise the scenario (a sensitivity study does
+    both for every point and never asks); the hash, once asked, is the scenario's, computed once."""
+    import iadsim.world as world_module
+    from iadsim.coverage.compute import compute_coverage
+    from iadsim.coverage.grid import CoverageGrid
+
+    sc = load_scenario(write(MINIMAL))
+    calls = []
+    monkeypatch.setattr(world_module, "scenario_hash", lambda s: calls.append(s) or scenario_hash(s))
+    world = compile_world(sc, dt.date(2020, 12, 31))
+    lat, lon = float(world.unit_lat_deg[0]), float(world.unit_lon_deg[0])
+    cov = compute_coverage(world, CoverageGrid.over(lon - 1, lon + 1, lat - 1, lat + 1, 10.0), [1000.0],
+                           {"fighter": 3.0})
+    assert calls == []
+    assert cov.scenario_hash == world.scenario_hash == scenario_hash(sc)
+    assert world.scenario is sc and len(calls) == 1
+
+
 def test_air_bases_and_command_nodes(reference):
     world = compile_world(reference)
     bases = world.air_bases

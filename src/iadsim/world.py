@@ -10,9 +10,10 @@ battalion or battery holding a surface-to-air missile system.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TypeVar
 
 import numpy as np
@@ -133,10 +134,11 @@ class CommandNodes:
 
 @dataclass(frozen=True)
 class World:
-    """A scenario compiled at a date: units, ground sensors and fire units as arrays."""
+    """A scenario compiled at a date: units, ground sensors and fire units as arrays; ``scenario``
+    is the scenario it was compiled from."""
 
     as_of: dt.date
-    scenario_hash: str
+    scenario: Scenario = field(repr=False, compare=False)
     unit_id: NDArray[np.str_]
     unit_nation: NDArray[np.str_]
     unit_kind: NDArray[np.str_]
@@ -148,6 +150,13 @@ class World:
     air_bases: AirBases
     command_nodes: CommandNodes
     unplaced: tuple[str, ...]
+
+    @functools.cached_property
+    def scenario_hash(self) -> str:
+        """``scenario_hash`` of the scenario, computed when first asked for: an evaluation of a
+        sensitivity study compiles a World per point and never asks (the hash, a serialisation of
+        the whole scenario, was a tenth of a coverage evaluation; docs/benchmarks.md)."""
+        return scenario_hash(self.scenario)
 
     @property
     def n_units(self) -> int:
@@ -264,7 +273,7 @@ def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
     )
     return World(
         as_of=day,
-        scenario_hash=scenario_hash(scenario),
+        scenario=scenario,
         unit_id=np.asarray(ids, dtype=np.str_),
         unit_nation=np.asarray(nations, dtype=np.str_),
         unit_kind=np.asarray(kinds, dtype=np.str_),

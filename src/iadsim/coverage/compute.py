@@ -125,7 +125,7 @@ class Coverage:
     ``depth[group]`` is int16 (n_aspects, n_rcs, n_layers, rows, cols), the number of fire units
     that can engage a target of each RCS class flying at its ``target_speed_mps`` with each of
     ``aspects`` (``ANY_ASPECT`` alone when computed without launch regions).
-    Groups are the nations present and ``joint``.
+    Groups are the nations present and ``joint``; ``world`` is the compiled scenario covered.
     """
 
     grid: CoverageGrid
@@ -144,10 +144,15 @@ class Coverage:
     below_ground: NDArray[np.bool_]
     n_sensors: int
     n_fire_units: int
-    scenario_hash: str
+    world: World = field(repr=False, compare=False)
     notes: tuple[str, ...] = field(default=())
     aspects: tuple[str, ...] = (ANY_ASPECT,)
     target_speed_mps: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def scenario_hash(self) -> str:
+        """The hash of the scenario whose ``world`` this covers (``World.scenario_hash``)."""
+        return self.world.scenario_hash
 
     def detected(self, group: str = JOINT) -> NDArray[np.bool_]:
         """Cells where the group's combined Pd reaches the threshold, (n_rcs, n_layers, rows, cols)."""
@@ -408,7 +413,7 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     rcs_names=rcs_names, rcs_m2=rcs_m2, groups=groups, pd=pd_out, depth=depth, k=k,
                     pd_threshold=pd_threshold, terrain=terrain, ground_m=ground, below_ground=below,
                     n_sensors=len(sensor_idx), n_fire_units=len(fire),
-                    scenario_hash=world.scenario_hash, notes=tuple(notes), aspects=aspect_names,
+                    world=world, notes=tuple(notes), aspects=aspect_names,
                     target_speed_mps=speeds)
 
 
