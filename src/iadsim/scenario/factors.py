@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from iadsim.scenario.overrides import OverrideError, apply_overrides, choose_variants
+from iadsim.scenario.overrides import OverrideError, change_scenario
 from iadsim.scenario.schema import AssumedRange, RangeDistribution, Scenario
 
 __all__ = ["Factor", "FactorError", "RangeMember", "apply_factors", "collect_factors", "quantile_value",
@@ -208,7 +208,6 @@ def apply_factors(scenario: Scenario, factors: Sequence[Factor],
         else:
             overrides.update(factor.overrides(u))
     try:
-        out = choose_variants(scenario, choices)
-        return apply_overrides(out, overrides)
+        return change_scenario(scenario, choices, overrides)
     except OverrideError as exc:
         raise OverrideError([f"with {dict(quantiles)}: {p}" for p in exc.problems]) from None
