@@ -74,7 +74,7 @@ class IshigamiEvaluator:
     def identity(self) -> dict[str, Any]:
         return {"function": "ishigami", "metrics": list(self.metric_names)}
 
-    def relevant(self, factors: Sequence[Factor], backend: object = None, shared: object = None) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
         return [True] * len(factors)
 
     def shared(self, factors: Sequence[Factor]) -> None:
@@ -231,7 +231,7 @@ def test_coverage_metric_independent_factor_zero_and_monotone_factor_right_way(r
     backend = _TwoWorkers()
     result = run_study(factors, evaluator, tmp_path / "s", backend, settings)
     assert result.relevant == [True, False, True]
-    assert backend.shares == 1  # the probes and the evaluations: one scenario, sent once
+    assert backend.shares == 1  # the first wave and the Sobol design: one scenario, sent once
     oat = {(r["metric"], r["factor"], r["end"]): r["effect"] for r in result.oat}
     detected = metrics[0].name
     # detection ranges: shorter ranges see less of Latvia, longer more

@@ -41,7 +41,7 @@ from iadsim.analysis.sensitivity import (
     sobol_indices,
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
-from iadsim.runs.sweep import Backend, InlineBackend, Shared, execute
+from iadsim.runs.sweep import Backend, Shared, execute
 from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.factors import Factor, apply_factors
 from iadsim.scenario.schema import Scenario
@@ -275,10 +275,8 @@ class Evaluator(Protocol):
 
     def identity(self) -> dict[str, Any]: ...
 
-    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None,
-                 shared: Shared | None = None) -> list[bool]:
-        """Whether each factor can move the metrics (work it needs may run on ``backend``, whose
-        workers may hold ``shared(factors)`` already as ``shared``)."""
+    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
+        """Whether each factor can move the metrics (in this process, before any evaluation)."""
         ...
 
     def shared(self, factors: Sequence[Factor]) -> Any:
@@ -355,20 +353,18 @@ def _coverage_inputs_key(scenario: Scenario, days: Sequence[dt.date]) -> str:
     return digest.hexdigest()
 
 
-def _moves_coverage(study: _ScenarioStudy, task: tuple[str, tuple[dt.date, ...], tuple[int, ...]],
-                    ) -> list[tuple[int, bool]]:
-    """(index, whether it changes the coverage study's inputs) of each factor of the task: some end
-    of its range or option gives a key other than the base's (run by workers)."""
-    base, days, indices = task
+def _moves_coverage(scenario: Scenario, factors: Sequence[Factor], days: Sequence[dt.date],
+                    ) -> list[bool]:
+    """Whether each factor changes the coverage study's inputs at ``days``: some end of its range
+    or some option gives a key (``_coverage_inputs_key``) other than the scenario's."""
+    base = _coverage_inputs_key(scenario, days)
     out = []
     with collector_paused():  # as in _evaluate_scenario_task: scenarios without cycles
-        for i in indices:
-            f = study.factors[i]
+        for f in factors:
             probes = ([f.quantile_of_option(o) for o in f.options if o != f.chosen]
                       if f.kind == "variant" else [0.0, 1.0])
-            out.append((i, any(_coverage_inputs_key(apply_factors(study.scenario, study.factors,
-                                                                  {f.name: u}), days) != base
-                               for u in probes)))
+            out.append(any(_coverage_inputs_key(apply_factors(scenario, factors, {f.name: u}), days)
+                           != base for u in probes))
     return out
 
 
@@ -402,26 +398,17 @@ class ScenarioEvaluator:
         return {"scenario_hash": scenario_hash(self.scenario), "metrics": list(self.metric_names),
                 "replications": self.replications, "resolution_km": self.resolution_km, "dem": self.dem}
 
-    def relevant(self, factors: Sequence[Factor], backend: Backend | None = None,
-                 shared: Shared | None = None) -> list[bool]:
+    def relevant(self, factors: Sequence[Factor]) -> list[bool]:
         """Which factors can move the metrics. With a run metric, all; with coverage metrics only,
         those that change the coverage study's inputs at any end of their range or any option (a
         factor that changes none, such as a link delay, cannot move coverage, and its points are
-        evaluated once). The factors are probed on ``backend``'s workers (in this process without
-        one; ``shared``: this study's ``shared`` already on them): it was the serial part of a study
-        that most delayed its first evaluation."""
+        evaluated once). The probes run in this process: a probe changes the scenario and compiles
+        it, about a millisecond, less than a round trip to a Dask worker (docs/benchmarks.md)."""
         if any(isinstance(m, RunMetric) for m in self.metrics):
             return [True] * len(factors)
         days = tuple(sorted({m.as_of or self.scenario.as_of for m in self.metrics
                              if isinstance(m, CoverageMetric)}))
-        base = _coverage_inputs_key(self.scenario, days)
-        backend = backend or InlineBackend()
-        groups = max(1, min(len(factors), backend.slots))
-        tasks = [(base, days, tuple(range(len(factors)))[g::groups]) for g in range(groups)]
-        found = dict(pair for done in execute(backend, _moves_coverage, tasks,
-                                              shared if shared is not None else self.shared(factors))
-                     for pair in done)
-        return [found[i] for i in range(len(factors))]
+        return _moves_coverage(self.scenario, factors, days)
 
     def shared(self, factors: Sequence[Factor]) -> _ScenarioStudy:
         return _ScenarioStudy(self.scenario, tuple(factors), self.metrics, self.resolution_km, self.dem)
@@ -798,10 +785,10 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     _prepare_folder(out, manifest)
     timings = {"set-up": time.perf_counter() - first}
     start = time.perf_counter()
-    # sent to the workers once, for the probes and every wave of evaluations
-    shared = Shared.on(backend, evaluator.shared(factors))
-    relevant = evaluator.relevant(factors, backend, shared)
+    relevant = evaluator.relevant(factors)
     timings["relevant factors"] = time.perf_counter() - start
+    # sent to the workers once, for every wave of evaluations
+    shared = Shared.on(backend, evaluator.shared(factors))
     runner = _Runner(factors, relevant, evaluator, _Store(out), backend, shared, progress)
     metrics = list(evaluator.metric_names)
     k = len(factors)
