@@ -174,6 +174,22 @@ def test_named_aspects_and_mirror_headings():
     assert lar.edges_m(3000.0, 200.0, 300.0)[1] == pytest.approx(lar.edges_m(3000.0, 200.0, 60.0)[1])
 
 
+def test_regions_are_kept_by_the_flyouts_numbers_only():
+    """A missile that differs in its kill probability, warhead or provenance gets the kept region
+    (its tables do not read them); one that differs in a kinematic number gets its own."""
+    m = CATALOG.missiles["s300pmu1_48n6"]
+    kept = launch_region(m)
+    same = m.model_copy(update={"single_shot_pk": 0.55, "warhead_kg": 99.0, "note": "changed"})
+    assert launch_region(same) is kept
+    for field, value in (("max_range_km", 140.0), ("max_speed_mps", 1900.0), ("min_altitude_m", 20.0),
+                         ("max_target_speed_mps", 1000.0), ("min_range_km", 4.0), ("max_altitude_km", 25.0)):
+        other = launch_region(m.model_copy(update={field: value}))
+        assert other is not kept and not (np.array_equal(other.far_m, kept.far_m)
+                                           and np.array_equal(other.near_m, kept.near_m)
+                                           and np.array_equal(other.altitude_m, kept.altitude_m)
+                                           and np.array_equal(other.speed_mps, kept.speed_mps)), field
+
+
 def test_a_missile_without_speed_or_a_bad_margin_is_refused():
     m = CATALOG.missiles["r73"].model_copy(update={"max_speed_mps": None})
     with pytest.raises(ValueError, match="max_speed_mps"):

@@ -342,7 +342,11 @@ def _compute(missile: MissileType, ratio: float) -> LaunchRegion:
 _REGIONS: collections.OrderedDict[tuple[str, float], LaunchRegion] = collections.OrderedDict()
 """Regions computed in this process, by the missile's kinematic fields and the ratio (the last 64)."""
 
-_NOT_KINEMATIC = {"sources", "assumed", "ranges", "overridden", "note", "zone_of_destruction"}
+# what the flyout and the tables do not read: provenance, text, and the kill probability and warhead
+# (a study that varies Pk, as the reference data's sam_single_shot_pk does, computed every missile's
+# tables again at each point: most of an interval or Sobol evaluation; docs/benchmarks.md)
+_NOT_KINEMATIC = {"sources", "assumed", "ranges", "overridden", "note", "zone_of_destruction",
+                  "single_shot_pk", "warhead_kg"}
 
 
 def launch_region(missile: MissileType, *, terminal_speed_ratio: float = TERMINAL_SPEED_RATIO,
