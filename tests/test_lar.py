@@ -190,6 +190,16 @@ def test_regions_are_kept_by_the_flyouts_numbers_only():
                                            and np.array_equal(other.speed_mps, kept.speed_mps)), field
 
 
+def test_the_regions_kept_are_those_used_last():
+    """A region in use stays while 64 others are computed once each (as an interval design's new
+    ranges of one missile would be)."""
+    m = CATALOG.missiles["tor_m2_9m338"]
+    used = launch_region(m)
+    for i in range(70):
+        launch_region(m.model_copy(update={"max_range_km": 8.0 + i * 0.05}))
+        assert launch_region(m) is used
+
+
 def test_a_missile_without_speed_or_a_bad_margin_is_refused():
     m = CATALOG.missiles["r73"].model_copy(update={"max_speed_mps": None})
     with pytest.raises(ValueError, match="max_speed_mps"):

@@ -340,7 +340,8 @@ def _compute(missile: MissileType, ratio: float) -> LaunchRegion:
 
 
 _REGIONS: collections.OrderedDict[tuple[str, float], LaunchRegion] = collections.OrderedDict()
-"""Regions computed in this process, by the missile's kinematic fields and the ratio (the last 64)."""
+"""Regions computed in this process, by the missile's kinematic fields and the ratio (the 64 used
+last)."""
 
 # what the flyout and the tables do not read: provenance, text, and the kill probability and warhead
 # (a study that varies Pk, as the reference data's sam_single_shot_pk does, computed every missile's
@@ -371,4 +372,8 @@ def launch_region(missile: MissileType, *, terminal_speed_ratio: float = TERMINA
         region = _REGIONS[key] = _compute(missile, float(terminal_speed_ratio))
         if len(_REGIONS) > 64:
             _REGIONS.popitem(last=False)
+    else:
+        # least recently used goes first: a study whose points each give one missile a new range
+        # (an interval or Sobol design) would otherwise push out the regions every point uses
+        _REGIONS.move_to_end(key)
     return region
