@@ -291,3 +291,41 @@ def test_the_saturation_curve_reuses_the_run_for_scale_one_and_does_not_depend_o
     fresh = saturation_curve(sc, (1.0, 0.5), terrain=None, jobs=2)
     assert reused.to_pylist() == fresh.to_pylist()
     assert reused.to_pylist()[0]["missiles"] == main.stats["c2"]["missiles_expended"]
+
+
+def test_coverage_drawn_aside_is_the_inline_study_and_leaves_nothing(reference, tmp_path, monkeypatch):
+    """With no saturation curve, a run's coverage study is computed and drawn by a worker process
+    while the replication runs: its files and summary are those of the study made in this process,
+    and its own folder is gone afterwards, also when the replication fails."""
+    import iadsim.runs.run as run_module
+
+    made = []
+    init = run_module._CoverageAside.__init__
+
+    def spy(self, *args):
+        init(self, *args)
+        made.append(self)
+
+    monkeypatch.setattr(run_module._CoverageAside, "__init__", spy)
+    sc = reference.with_changes(duration_s=300.0)
+    folder = run_scenario(sc, tmp_path / "runs")
+    assert len(made) == 1 and not made[0].staging.exists()
+    inline = tmp_path / "inline"
+    expected = run_module._coverage_summary(sc, sc.as_of, run_module.RUN_COVERAGE, inline)
+    files = sorted(p.relative_to(inline) for p in (inline / rf.COVERAGE_DIR).rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(folder) for p in (folder / rf.COVERAGE_DIR).rglob("*")
+                                     if p.is_file())
+    for rel in files:
+        assert (folder / rel).read_bytes() == (inline / rel).read_bytes(), rel
+    summary = json.loads((folder / rf.SUMMARY).read_text(encoding="utf-8"))
+    assert summary["coverage"] == expected["coverage"] == "coverage/"
+    assert summary["coverage_study"]["maps"] == expected["coverage_study"]["maps"]
+    assert summary["terrain"] == expected["terrain"]
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the replication failed")
+
+    monkeypatch.setattr(run_module, "run_replication", fails)
+    with pytest.raises(RuntimeError, match="replication failed"):
+        run_scenario(sc, tmp_path / "failed")
+    assert len(made) == 2 and not made[1].staging.exists() and not (tmp_path / "failed").exists()

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +24,7 @@ from iadsim.io.parquet import decoded
 from iadsim.oob import order_of_battle, outside_borders_warning
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
+from iadsim.runs.workers import process_pool
 from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
@@ -104,20 +107,50 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
                                  jobs=SATURATION_JOBS)
                   if simulate and sc.saturation_scales and sc.c2 is not None and rules is not None
                   and rules.wartime_rules and sc.engagement is not None else None)
+    # with no saturation workers, the run's coverage study is computed and drawn in a worker process
+    # on the other core while this one runs the replication (it was a third of `make run`)
+    aside = (_CoverageAside(sc, day, coverage)
+             if simulate and coverage is not None and saturation is None else None)
     try:
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
-        return _write(sc, day, run, saturation, out_dir, coverage, force, progress,
+        return _write(sc, day, run, saturation, out_dir, aside or coverage, force, progress,
                       [date_warning] if date_warning else [], render)
     finally:
         if saturation is not None:
             saturation.close()
+        if aside is not None:
+            aside.close()
+
+
+class _CoverageAside:
+    """A run's coverage study computed and written by a worker process into a folder of its own,
+    moved into the run folder when the run is written (``into``); ``close`` removes what is left."""
+
+    def __init__(self, sc: Scenario, day: dt.date, request: CoverageRequest) -> None:
+        self.staging = Path(tempfile.mkdtemp(prefix="iadsim-coverage-"))
+        self.pool = process_pool(1)
+        self.future = self.pool.submit(_coverage_summary, sc, day, request, self.staging)
+
+    def into(self, root: Path) -> dict[str, Any]:
+        """Wait for the study, move its folder to ``root``; the summary's entries for it."""
+        summary: dict[str, Any] = self.future.result()
+        written = self.staging / rf.COVERAGE_DIR
+        if written.exists():
+            shutil.move(written, root / rf.COVERAGE_DIR)
+        return summary
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: SaturationRuns | None,
-           out_dir: Path, coverage: CoverageRequest | None, force: bool, progress: Progress | None,
-           warnings: list[str], render: Callable[[Path], object] | None = None) -> Path:
-    """Write the run folder: the replication, its coverage (while the saturation workers run on)
-    and the saturation curve; ``warnings`` go into the summary with those of the order of battle."""
+           out_dir: Path, coverage: CoverageRequest | _CoverageAside | None, force: bool,
+           progress: Progress | None, warnings: list[str],
+           render: Callable[[Path], object] | None = None) -> Path:
+    """Write the run folder: the replication, its coverage (computed here while the saturation
+    workers run on, or by a ``_CoverageAside``) and the saturation curve; ``warnings`` go into the
+    summary with those of the order of battle."""
     world = run.world if run is not None and run.world is not None else compile_world(sc, day)
     oob = order_of_battle(sc, day, allow_outside_data=True)
     borders = outside_borders_warning(oob)
@@ -147,7 +180,10 @@ def _write(sc: Scenario, day: dt.date, run: RunResult | None, saturation: Satura
         writer.text(rf.OOB_GEOJSON, oob_to_geojson(oob))
         if run is not None:
             _write_run(writer, sc, run, summary)
-        _coverage(writer, sc, day, coverage, summary)
+        if isinstance(coverage, _CoverageAside):
+            summary.update(coverage.into(writer.path))
+        else:
+            summary.update(_coverage_summary(sc, day, coverage, writer.path))
         if saturation is not None:
             def step(done: int, total: int) -> None:
                 if progress is not None:
@@ -199,19 +235,18 @@ def _write_run(writer: rf.RunFolderWriter, sc: Scenario, run: RunResult, summary
                          "outcomes": [_finite_or_none(o) for o in run.outcomes.to_pylist()]}
 
 
-def _coverage(writer: rf.RunFolderWriter, sc: Scenario, day: dt.date, request: CoverageRequest | None,
-              summary: dict[str, Any]) -> None:
-    """The run's coverage study into ``coverage/``, and what the report says of it in the summary."""
+def _coverage_summary(sc: Scenario, day: dt.date, request: CoverageRequest | None,
+                      root: Path) -> dict[str, Any]:
+    """The run's coverage study written into ``root/coverage/``, and what the report says of it:
+    the summary's entries (file paths relative to ``root``, the run folder or a worker's own)."""
     if request is None:
-        return
+        return {}
     missing = [r for r in request.rcs_classes if r not in sc.catalog.rcs_classes]
     if missing:
-        summary["coverage"] = "not computed"
-        summary["coverage_study"] = {"missing_rcs_classes": missing}
-        summary["terrain"] = "none"
-        return
+        return {"coverage": "not computed", "coverage_study": {"missing_rcs_classes": missing},
+                "terrain": "none"}
     request = replace(request, dates=(day,))
-    study = write_coverage_study(run_coverage_study(sc, request), sc, request, writer.path / rf.COVERAGE_DIR)
+    study = write_coverage_study(run_coverage_study(sc, request), sc, request, root / rf.COVERAGE_DIR)
     cov = study.coverages[day]
     maps = []
     for layer in range(len(cov.layers_m)):
@@ -219,11 +254,11 @@ def _coverage(writer: rf.RunFolderWriter, sc: Scenario, day: dt.date, request: C
             png = study.maps.get((day, 0, layer, a))
             if png is not None:
                 maps.append({"label": f"{cov.layer_label(layer)}, {cov.aspect_label(a, 0)}",
-                             "file": png.relative_to(writer.path).as_posix()})
-    summary["coverage"] = "coverage/" if study.files else "not computed"
-    summary["terrain"] = cov.terrain
-    summary["coverage_study"] = {
-        "pd_threshold": cov.pd_threshold, "rcs_name": cov.rcs_names[0], "rcs_m2": float(cov.rcs_m2[0]),
-        "layers": len(cov.layers_m), "resolution_km": cov.grid.resolution_m / 1000, "terrain": cov.terrain,
-        "k": cov.k, "sensors": cov.n_sensors, "fire_units": cov.n_fire_units, "notes": list(cov.notes),
-        "maps": maps, "regions": study.tables[day]}
+                             "file": png.relative_to(root).as_posix()})
+    return {"coverage": "coverage/" if study.files else "not computed", "terrain": cov.terrain,
+            "coverage_study": {
+                "pd_threshold": cov.pd_threshold, "rcs_name": cov.rcs_names[0],
+                "rcs_m2": float(cov.rcs_m2[0]), "layers": len(cov.layers_m),
+                "resolution_km": cov.grid.resolution_m / 1000, "terrain": cov.terrain, "k": cov.k,
+                "sensors": cov.n_sensors, "fire_units": cov.n_fire_units, "notes": list(cov.notes),
+                "maps": maps, "regions": study.tables[day]}}
