@@ -5,6 +5,7 @@ folder through the contract (``iadsim.io.run_folder``). The report renders the f
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import tempfile
@@ -108,9 +109,11 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
                   if simulate and sc.saturation_scales and sc.c2 is not None and rules is not None
                   and rules.wartime_rules and sc.engagement is not None else None)
     # with no saturation workers, the run's coverage study is computed and drawn in a worker process
-    # on the other core while this one runs the replication (it was a third of `make run`)
+    # on another core while this one runs the replication (it was a third of `make run`); on one
+    # core the worker's start-up would only add to the run
     aside = (_CoverageAside(sc, day, coverage)
-             if simulate and coverage is not None and saturation is None else None)
+             if simulate and coverage is not None and saturation is None and (os.cpu_count() or 1) > 1
+             else None)
     try:
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
         return _write(sc, day, run, saturation, out_dir, aside or coverage, force, progress,
