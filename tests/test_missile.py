@@ -153,8 +153,16 @@ def test_intercept_point_is_on_the_track_at_the_missile_reach(rows):
     hit = predicted_intercept(launcher, target, vel, P)
     found = check_on_track_and_at_reach(launcher, target, vel, P, hit)
     assert np.all(np.isnan(hit.point_m[~found])) and not np.any(hit.feasible[~found])
-    # earliest: before T the missile has not reached the target
-    for i in np.flatnonzero(found):
+    # earliest: before T the missile has not reached the target. Not claimed for a track that
+    # passes within 1 km of the launcher: there the missile, barely launched, can reach the target
+    # for a few hundredths of a second, less than the search's time step t_max/256, a window the
+    # model may miss (docs/models/engagement.md; hypothesis found a target 1 m above the launcher
+    # diving at 20 m/s); any kill zone's minimum range excludes it
+    speed2 = np.sum(vel * vel, axis=1)
+    t_close = np.clip(-np.sum(target * vel, axis=1) / np.where(speed2 > 0, speed2, 1.0), 0.0,
+                      float(P.max_flight_time_s))
+    clear = np.linalg.norm(target + vel * t_close[:, None], axis=1) > 1000.0
+    for i in np.flatnonzero(found & clear):
         ts = np.linspace(0.0, hit.time_of_flight_s[i], 50)[:-1]
         gap = P.flown_distance_m(ts) - np.linalg.norm(target[i] + vel[i] * ts[:, None], axis=1)
         assert np.all(gap < 1e-6)
