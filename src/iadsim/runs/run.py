@@ -111,10 +111,10 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     # with no saturation workers, the run's coverage study is computed and drawn in a worker process
     # on another core while this one runs the replication (it was a third of `make run`); on one
     # core the worker's start-up would only add to the run
-    aside = (_CoverageAside(sc, day, coverage)
-             if simulate and coverage is not None and saturation is None and (os.cpu_count() or 1) > 1
-             else None)
+    aside: _CoverageAside | None = None
     try:
+        if simulate and coverage is not None and saturation is None and (os.cpu_count() or 1) > 1:
+            aside = _CoverageAside(sc, day, coverage)
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
         return _write(sc, day, run, saturation, out_dir, aside or coverage, force, progress,
                       [date_warning] if date_warning else [], render)
@@ -131,8 +131,13 @@ class _CoverageAside:
 
     def __init__(self, sc: Scenario, day: dt.date, request: CoverageRequest) -> None:
         self.staging = Path(tempfile.mkdtemp(prefix="iadsim-coverage-"))
-        self.pool = process_pool(1)
-        self.future = self.pool.submit(_coverage_summary, sc, day, request, self.staging)
+        self.pool = None
+        try:
+            self.pool = process_pool(1)
+            self.future = self.pool.submit(_coverage_summary, sc, day, request, self.staging)
+        except BaseException:
+            self.close()
+            raise
 
     def into(self, root: Path) -> dict[str, Any]:
         """Wait for the study, move its folder to ``root``; the summary's entries for it."""
@@ -143,7 +148,8 @@ class _CoverageAside:
         return summary
 
     def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
