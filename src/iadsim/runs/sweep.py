@@ -698,7 +698,7 @@ _NOTHING: Any = object()
 @dataclass(frozen=True)
 class Shared:
     """A value already sent to a backend's workers (``Backend.share``), for several ``execute``
-    calls: a sensitivity study's probes, its first wave and its Sobol design use one scenario, sent
+    calls: a sensitivity study's first wave and its Sobol design use one scenario, sent
     once (on Dask each send is a broadcast that waits for every worker)."""
 
     handle: Any
