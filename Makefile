@@ -49,6 +49,7 @@ $(VENV)/.bench-installed: $(STAMP)
 bench: $(VENV)/.bench-installed system-deps
 	$(BIN)/python bench/run_benchmarks.py
 	$(BIN)/python bench/bench_viewshed.py
+	$(BIN)/python bench/bench_viewshed_threads.py
 	$(BIN)/python bench/bench_engine.py
 	$(BIN)/python bench/bench_tracking.py
 	$(BIN)/python bench/bench_assignment.py

@@ -7,12 +7,14 @@ import math
 import shutil
 import subprocess
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iadsim.geo import viewshed
 from iadsim.geo.viewshed import min_visible_height, visible
 
 CELL = 90.0
@@ -300,6 +302,28 @@ def test_kernel_matches_the_plain_algorithm(dem, fr, fc, eye, cc, max_cells):
     ours = min_visible_height(dem, 500.0, r, c, eye, max_cells * 500.0, curvature_coeff=cc, earth_radius_m=1e5)
     ref = _reference_sweep(dem, 500.0, r, c, eye, max_cells * 500.0, cc, 1e5)
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-3, equal_nan=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(dem=dems, fr=st.floats(0, 1), fc=st.floats(0, 1), eye=st.floats(0, 100), target=st.floats(0, 300),
+       cc=st.sampled_from([0.0, 0.75, 1.0]), max_cells=st.floats(0, 60))
+def test_parallel_and_serial_sweeps_give_the_same_arrays(dem, fr, fc, eye, target, cc, max_cells):
+    """A DEM of PARALLEL_MIN_CELLS or more is swept on numba's threads, a smaller one on the calling
+    thread: the same arrays, bit for bit, in both output modes."""
+    r, c = int(fr * (dem.shape[0] - 1)), int(fc * (dem.shape[1] - 1))
+
+    def both() -> tuple[np.ndarray, np.ndarray]:
+        return (min_visible_height(dem, 500.0, r, c, eye, max_cells * 500.0, curvature_coeff=cc),
+                visible(dem, 500.0, r, c, eye, target, max_cells * 500.0, curvature_coeff=cc))
+
+    with mock.patch.object(viewshed, "_viewshed_parallel", wraps=viewshed._viewshed_parallel) as parallel:
+        heights, seen = both()
+        assert parallel.call_count == 0  # these DEMs are far below the threshold
+        with mock.patch.object(viewshed, "PARALLEL_MIN_CELLS", 0):
+            heights_parallel, seen_parallel = both()
+        assert parallel.call_count == 2
+    np.testing.assert_array_equal(heights, heights_parallel)
+    np.testing.assert_array_equal(seen, seen_parallel)
 
 
 @settings(max_examples=60, deadline=None)

@@ -6,7 +6,7 @@ the formulas, GDAL's conventions and where this module departs from them are in 
 
 Array-shape rule: a DEM is a ``(rows, cols)`` array of ground heights in metres on a square grid of a
 projected CRS, row 0 north; results are arrays of the same shape. The cost is linear in the number of
-cells within range; the four quadrants around the observer are swept in parallel (numba).
+cells within range; on large DEMs the four quadrants around the observer are swept in parallel (numba).
 """
 
 from __future__ import annotations
@@ -21,7 +21,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from iadsim.constants import EARTH_RADIUS_M
 
-__all__ = ["min_visible_height", "visible"]
+__all__ = ["PARALLEL_MIN_CELLS", "min_visible_height", "visible"]
+
+PARALLEL_MIN_CELLS = 4_000_000
+"""A DEM of at least this many cells has its four quadrants swept on numba's threads; a smaller one
+on the calling thread. Called back to back, two threads sweep a small window faster (a 401 × 401
+window in 0.15 ms against 0.28 ms), but between the sweeps of a coverage study or a run the threads
+sleep, and waking them for a fraction of a millisecond of work costs more than it saves once another
+process holds a core: the default ``iadsim sensitivity`` study took 11.2 s with threads and 9.1 s
+without (idle, 9.4 s and 9.2 s; docs/benchmarks.md). Coverage grids (10 km: some 6,000 cells a
+site) and the engine's terrain grid (2 km: some 160,000) are far below this; the 36-million-cell
+DEM of the GDAL comparison sweeps 1.7 times faster on two threads."""
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -40,9 +50,10 @@ def _jit_parallel(fn: _F) -> _F:
 
 @_jit
 def _sweep_quadrant(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, obs_col: int,
-                    step_row: int, step_col: int, z_observer: float, cell_m: float, drop_per_m2: float,
+                    quadrant: int, z_observer: float, cell_m: float, drop_per_m2: float,
                     max_dist2: float, target_m: float) -> None:
-    """Sweep one quadrant outward from the observer, writing its cells of out_h or out_v.
+    """Sweep one quadrant (0–3: north-west, north-east, south-west, south-east) outward from the
+    observer, writing its cells of out_h or out_v.
 
     a = |column offset| and b = |row offset| from the observer. Heights are relative to the observer's
     eye after the curvature drop: h = z - drop_per_m2 * d^2 - z_observer. ``cur`` and ``prev`` hold, for
@@ -54,6 +65,8 @@ def _sweep_quadrant(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, o
     (los = -inf). Axis cells (a == 0 or b == 0) are shared with the neighbouring quadrant, which
     computes the same values; only the quadrant stepping forward writes them.
     """
+    step_row = -1 if quadrant < 2 else 1
+    step_col = -1 if quadrant % 2 == 0 else 1
     n_rows, n_cols = dem.shape
     a_grid = n_cols - 1 - obs_col if step_col > 0 else obs_col
     b_grid = n_rows - 1 - obs_row if step_row > 0 else obs_row
@@ -135,14 +148,30 @@ def _sweep_quadrant(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, o
 
 
 @_jit_parallel
-def _viewshed(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, obs_col: int,
-              z_observer: float, cell_m: float, drop_per_m2: float, max_dist2: float,
-              target_m: float) -> None:
+def _viewshed_parallel(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, obs_col: int,
+                       z_observer: float, cell_m: float, drop_per_m2: float, max_dist2: float,
+                       target_m: float) -> None:
     for q in numba.prange(4):
-        step_row = -1 if q < 2 else 1
-        step_col = -1 if q % 2 == 0 else 1
-        _sweep_quadrant(dem, out_h, out_v, mode, obs_row, obs_col, step_row, step_col, z_observer,
-                        cell_m, drop_per_m2, max_dist2, target_m)
+        _sweep_quadrant(dem, out_h, out_v, mode, obs_row, obs_col, q, z_observer, cell_m, drop_per_m2,
+                        max_dist2, target_m)
+
+
+@_jit
+def _viewshed_serial(dem: Any, out_h: Any, out_v: Any, mode: int, obs_row: int, obs_col: int,
+                     z_observer: float, cell_m: float, drop_per_m2: float, max_dist2: float,
+                     target_m: float) -> None:
+    for q in range(4):
+        _sweep_quadrant(dem, out_h, out_v, mode, obs_row, obs_col, q, z_observer, cell_m, drop_per_m2,
+                        max_dist2, target_m)
+
+
+def _viewshed(dem: NDArray[Any], out_h: NDArray[np.float32], out_v: NDArray[np.bool_], mode: int,
+              obs_row: int, obs_col: int, z_observer: float, cell_m: float, drop_per_m2: float,
+              max_dist2: float, target_m: float) -> None:
+    """The sweep of every quadrant, on numba's threads for a DEM of ``PARALLEL_MIN_CELLS`` or more;
+    the quadrants write disjoint cells, so both kernels give the same arrays."""
+    kernel = _viewshed_parallel if dem.size >= PARALLEL_MIN_CELLS else _viewshed_serial
+    kernel(dem, out_h, out_v, mode, obs_row, obs_col, z_observer, cell_m, drop_per_m2, max_dist2, target_m)
 
 
 def _prepare(dem_m: ArrayLike, cell_size_m: float, observer_row: int, observer_col: int,
