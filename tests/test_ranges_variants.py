@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from iadsim.pipeline.checks import check_scenario
 from iadsim.report.html import assumptions_section
 from iadsim.scenario import load_scenario, validate_file
+from iadsim.scenario.factors import check_factors, collect_factors, reachable_factors
 from iadsim.scenario.overrides import OverrideError, choose_variants
 from iadsim.scenario.provenance import collect_assumptions, collect_overrides
 
@@ -71,6 +73,73 @@ variants:
         assumed: {figure: test}
         changes: {catalog: {radars: {r1: {detection_range_km: 180}}}}
 """
+
+
+def _line(text: str, snippet: str) -> int:
+    return next(i for i, t in enumerate(text.splitlines(), 1) if snippet in t)
+
+
+@pytest.mark.parametrize(("old", "new", "message", "snippet"), [
+    # an end the field refuses: a minimum range above the maximum (75 km)
+    ("{low: 3, high: 8,", "{low: 3, high: 80,", "the high end of the range (80) is refused", "high: 80"),
+    # an end the field's own limit refuses
+    ("{low: 3, high: 8,", "{low: -3, high: 8,", "the low end of the range (-3) is refused", "low: -3"),
+    # bounds given as factors of a value of 0
+    ("      min_range_km: 5\n", "      min_range_km: 0\n", "leaves nothing to vary", "low_factor: 0.5"),
+])
+def test_a_range_end_the_scenario_refuses_is_one_message_at_the_range(write, old, new, message, snippet):
+    """What a sensitivity study would set is checked by ``validate`` (and by every command before it
+    runs), at the range's line: before, the study stopped with a traceback."""
+    text = RANGED.replace(old, new)
+    if "min_range_km: 0" in text:
+        text = text.replace("min_range_km: {low: 3, high: 8,", "min_range_km: {low_factor: 0.5, high_factor: 2,")
+    sc = load_scenario(write(text))
+    errors = check_scenario(sc, terrain=False)
+    assert len(errors) == 1, [e.render() for e in errors]
+    assert message in errors[0].render() and errors[0].location.line == _line(text, snippet)
+
+
+def test_a_variant_option_or_a_name_given_twice_is_refused_where_it_is_written(write):
+    text = VARIANT.replace("changes: {catalog: {radars: {r1: {detection_range_km: 180}}}}",
+                           "changes: {catalog: {radars: {r1: {detection_range_km: -180}}}}")
+    errors = check_factors(load_scenario(write(text)))
+    assert len(errors) == 1 and "option 'long' is refused" in errors[0].render()
+    assert errors[0].location.line == _line(text, "      long:")
+    # a record the schema takes but the loader's reference check would refuse
+    dangling = VARIANT.replace("changes: {catalog: {radars: {r1: {detection_range_km: 180}}}}",
+                               "changes: {units: {bn1: {equipment: [{type: no_such_sam, count: 1}]}}}")
+    [error] = check_factors(load_scenario(write(dangling)))
+    assert "option 'long' is refused: units.bn1.equipment[0].type: unknown equipment type 'no_such_sam'" \
+        in error.message
+    twice = RANGED.replace("{low: 3, high: 8, reason: test range}",
+                           "{low: 3, high: 8, group: radar_range, reason: test range}")
+    twice += VARIANT[len(MINIMAL):]
+    [error] = check_factors(load_scenario(write(twice)))
+    assert "the name 'radar_range' is given to two factors, a range and a variant" in error.message
+    assert error.location.line == _line(twice, "group: radar_range")
+    # a variant the scenario itself set to another option is not checked (nor studied: its other
+    # options' data are not at hand)
+    chosen = load_scenario(write(text.replace("detection_range_km: -180", "detection_range_km: 180")
+                                 + "choose: {radar_range: long}\n"))
+    assert check_factors(chosen) == []
+    kept, [note] = reachable_factors(chosen, collect_factors(chosen))
+    assert kept == [] and "variant 'radar_range' is not varied: the scenario chooses 'long'" in note
+
+
+def test_a_variant_defined_again_by_an_including_file_is_refused(write):
+    """Redefining an included variant merged the two definitions silently (its options mixed)."""
+    write(VARIANT, "base.yaml")
+    text = ("include: [base.yaml]\nname: again\nvariants:\n  radar_range:\n    name: mine\n"
+            "    default: x\n    options:\n      x: {name: X, source: [SRC1]}\n      y: {name: Y, source: [SRC1]}\n")
+    errors = validate_file(write(text))
+    assert len(errors) == 1 and "variant 'radar_range' is already defined in" in errors[0].message
+    assert errors[0].location.line == 4
+
+
+def test_confirmation_cannot_need_more_hits_than_its_window(write):
+    text = "include: [reference]\nname: t\nas_of: 2020-12-31\ntracking: {confirm_hits: 5}\n"
+    [error] = [e.render() for e in validate_file(write(text))]
+    assert "confirm_hits (5) is more than confirm_window (3)" in error
 
 
 def test_variant_choice_applies_and_is_listed_as_an_assumption(write):

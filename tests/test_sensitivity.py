@@ -4,6 +4,7 @@ after SIGKILL, and the command's messages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import math
 import os
@@ -29,12 +30,14 @@ from iadsim.runs.sensitivity import (
     TASK_SECONDS,
     ScenarioEvaluator,
     SensitivityError,
+    SensitivityResult,
     StudySettings,
     parse_metric,
     run_study,
     task_size,
 )
 from iadsim.runs.sweep import InlineBackend
+from iadsim.scenario import load_scenario
 from iadsim.scenario.factors import (
     Factor,
     FactorError,
@@ -73,6 +76,9 @@ class IshigamiEvaluator:
 
     def identity(self) -> dict[str, Any]:
         return {"function": "ishigami", "metrics": list(self.metric_names)}
+
+    def check(self, factors: Sequence[Factor]) -> list[str]:
+        return []
 
     def relevant(self, factors: Sequence[Factor]) -> list[bool]:
         return [True] * len(factors)
@@ -255,15 +261,66 @@ def test_metric_names_parse_and_bad_ones_are_one_message(reference):
     assert (m.region, m.kind, m.altitude_m) == ("Lithuania", "engageable", 10000.0)
     m2 = parse_metric("LVA detected 3 km 2012", reference)
     assert (m2.region, m2.kind, m2.altitude_m, m2.as_of.year) == ("Latvia", "detected", 3000.0, 2012)
-    assert parse_metric("leakers", reference).metric == "leakers"
-    assert parse_metric("time to first track, generic_cruise_missile", reference).object_type == \
+    day = parse_metric("Lithuania, engageable, 10,000 m, 2012-06-30", reference)
+    assert day.as_of == dt.date(2012, 6, 30) and day.name.endswith("2012-06-30")
+    assert parse_metric("Kaliningrad oblast, engageable, 3,000 m", reference).region == \
+        "Kaliningrad oblast (Russia)"
+    raid = load_scenario("mixed-raid")
+    assert parse_metric("leakers", raid).metric == "leakers"
+    assert parse_metric("time to first track, generic_cruise_missile", raid).object_type == \
         "generic_cruise_missile"
+    with pytest.raises(SensitivityError, match="the scenario flies no traffic"):
+        parse_metric("leakers", reference)
+    with pytest.raises(SensitivityError, match="no flight or raid of the scenario flies generic_bomber"):
+        parse_metric("leakers, generic_bomber", raid)
     with pytest.raises(SensitivityError, match="is not one a run or a coverage study produces"):
         parse_metric("mean leak probability", reference)
     with pytest.raises(SensitivityError, match=r"'Lithuana' is not a region.*did you mean 'Lithuania'\?$"):
         parse_metric("Lithuana, engageable, 10,000 m", reference)
     with pytest.raises(SensitivityError, match="say detected or engageable"):
         parse_metric("Lithuania, 10,000 m", reference)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("Lithuania, engageable, 10,000 m, 1980", "outside the period the scenario's data describe, 1996"),
+    ("Lithuania, engageable, 10,000 m, 0000", "'0000' is not a date"),
+    ("Lithuania, engageable, 10,000 m, 2012-02-30", "'2012-02-30' is not a date"),
+    ("Lithuania, engageable, 999999999 m", "the altitude must be from -500 to 100,000 m"),
+    ("Lithuania, engageable, 10,000 km", "the altitude must be from -500 to 100,000 m"),
+    ("Lithuania, detected, engageable, 1000 m", "more than one detected/engageable"),
+    ("Lithuania, Latvia, engageable, 1000 m", r"more than one region \(Lithuania, Latvia\)"),
+    ("Lithuania, engageable, 10,000 m, 2009, 2012", "more than one date"),
+    ("Lithuania, engageable, 10.000 m", "could be read two ways"),
+    ("Narnia, engageable, 1000 m", r"'Narnia' is not a region.*\(regions: Lithuania, .*; RCS classes: fighter"),
+])
+def test_a_metric_that_says_too_much_or_what_the_data_lack_is_one_message(reference, text, message):
+    with pytest.raises(SensitivityError, match=message) as caught:
+        parse_metric(text, reference)
+    assert len(caught.value.problems) == 1
+
+
+def test_interval_notes_say_why_the_base_is_outside_and_how_far_few_draws_go():
+    """The base value outside its interval is explained (the factors at an end of their range, the
+    variants whose chosen option most draws change), and with few draws the chance that an end
+    lies beyond every draw is stated (a bootstrap cannot reach beyond them)."""
+    from iadsim.analysis.sensitivity import Interval
+    from iadsim.runs.sensitivity import _interval_notes
+
+    at_top = Factor("missile_range", "range", "r", (RangeMember("a.b", 90.0, 75.0, 90.0,
+                                                                RangeDistribution.uniform),))
+    inside = Factor("height", "range", "r", (RangeMember("a.c", 10.0, 5.0, 15.0, RangeDistribution.uniform),))
+    inert = Factor("pk", "range", "r", (RangeMember("a.d", 0.9, 0.7, 0.9, RangeDistribution.uniform),))
+    variant = Factor("s300", "variant", "v", options=("pmu1", "ps"), chosen="pmu1")
+    result = SensitivityResult([at_top, inside, inert, variant], [True, True, False, True], ["m", "n"],
+                               {"m": 75.5, "n": 10.0})
+    result.intervals = {"m": Interval(44.3, 75.0, 2.0, 0.5, 60.0, 16), "n": Interval(5.0, 15.0, 1, 1, 10, 16)}
+    few, outside = _interval_notes(result)
+    assert "with 16 draws" in few and f"is {0.95 ** 16:.0%}" in few
+    assert "'m' (75.5) lies above its 90% interval (44.3 – 75)" in outside
+    assert "sets missile_range at an end of its range" in outside and "pk" not in outside
+    assert "keeps one option of s300, which most draws change" in outside
+    result.intervals = {k: replace(v, samples=64) for k, v in result.intervals.items()}
+    assert len(_interval_notes(result)) == 1  # 0.95^64 = 4 %: no note on the draws
 
 
 def test_bad_settings_and_foreign_folder(reference, tmp_path):
@@ -295,11 +352,61 @@ def test_cli_unknown_metric_and_factor_are_exit_2(tmp_path):
     r = _run(["sensitivity", "reference-2020", "--metric", "leak rate", "--out", str(tmp_path / "x")])
     assert r.returncode == 2 and "is not one a run or a coverage study produces" in r.stderr
     assert "Traceback" not in r.stderr
-    r = _run(["sensitivity", "reference-2020", "--metric", "leakers", "--factors", "nope",
+    r = _run(["sensitivity", "reference-2020", "--metric", "Latvia, detected, 10,000 m", "--factors", "nope",
               "--out", str(tmp_path / "x")])
     assert r.returncode == 2 and "no range or variant of the scenario is named 'nope'" in r.stderr
     r = _run(["sensitivity", "reference-2020", "--list"])
     assert r.returncode == 0 and "s400_missile (variant)" in r.stdout
+
+
+SMALL = ["--metric", "Latvia, detected, 10,000 m", "--resolution-km", "50", "--trajectories", "0",
+         "--sobol-samples", "0", "--interval-samples", "0", "--jobs", "1"]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--dem", "no-such.tif"], "--dem no-such.tif: "),
+    (["--resolution-km", "nan"], "--resolution-km must be a finite number in (0, 1000] km"),
+    (["--resolution-km", "0.001"], "GiB"),
+    (["--seed", "-1"], "seed: expected a whole number from 0"),
+    (["--factors", ","], "names no factor"),
+    (["--trajectories", "1000"], "pass --yes to run it"),
+    (["--trajectories", "100000", "--yes"], "no study may take more than 1,000,000"),
+    (["--sobol-samples", "8", "--trajectories", "2", "--sobol-factors", "0"], "sobol factors: expected at least 1"),
+])
+def test_cli_bad_options_are_one_message_and_leave_no_folder(tmp_path, extra, message):
+    """Each bad option is one message (exit 2) before the study writes anything: the corrected
+    command can use the same folder."""
+    r = _run(["sensitivity", "reference-2020", *SMALL, *extra, "--out", str(tmp_path / "x")])
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_damaged_or_unwritable_folders_are_one_message(tmp_path):
+    (tmp_path / "list").mkdir()
+    (tmp_path / "list" / "manifest.json").write_text("[]")
+    (tmp_path / "dir" / "manifest.json").mkdir(parents=True)
+    (tmp_path / "file").write_text("x")
+    for out, message in [(tmp_path / "list", "not a sensitivity study"),
+                         (tmp_path / "dir", "not a sensitivity study"),
+                         (tmp_path / "file" / "below", "cannot be written or read")]:
+        r = _run(["sensitivity", "reference-2020", *SMALL, "--factors", "detection_range_convention",
+                  "--out", str(out)])
+        assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert (tmp_path / "list" / "manifest.json").read_text() == "[]"
+
+
+def test_a_variant_the_scenario_chose_is_left_out_with_a_note(tmp_path):
+    """A scenario that itself chooses a variant's other option cannot switch it back: the study
+    varies the rest and says so (it stopped with a traceback in the inert-factor probes)."""
+    path = tmp_path / "chosen.yaml"
+    path.write_text("include: [reference-2020]\nname: chosen\nchoose: {s400_missile: s400_40n6_cued}\n")
+    r = _run(["sensitivity", str(path), *SMALL, "--factors", "s400_missile,detection_range_convention",
+              "--out", str(tmp_path / "x")])
+    assert r.returncode == 0, r.stderr
+    assert "variant 's400_missile' is not varied: the scenario chooses 's400_40n6_cued'" in r.stderr
+    assert "s400_missile" not in (tmp_path / "x" / "one_at_a_time.csv").read_text()
+    r = _run(["sensitivity", str(path), *SMALL, "--factors", "s400_missile", "--out", str(tmp_path / "y")])
+    assert r.returncode == 2 and "no factors to vary" in r.stderr and "is not varied" in r.stderr
 
 
 @pytest.mark.slow
@@ -360,21 +467,41 @@ def test_cli_run_with_sensitivity_adds_how_sure_section(tmp_path):
     assert again.returncode == 0 and "How sure is this figure?" in report.read_text(encoding="utf-8")
 
 
-def test_a_point_the_model_refuses_has_no_value_and_a_note(reference, tmp_path):
-    """A factor whose high end breaks the schema (a minimum range above the maximum): that point has
-    no value, the study says why, and the rest of the study stands."""
+def test_a_range_end_the_scenario_refuses_stops_the_study_before_it_writes(reference, tmp_path):
+    """A factor whose high end breaks the schema (a minimum range above the maximum) is refused
+    before anything is written, with the reason."""
     bad = Factor("min_range", "range", "test", (RangeMember("catalog.missiles.s300ps_5v55r.min_range_km",
                                                             5.0, 1.0, 200.0, RangeDistribution.uniform),))
-    good = select_factors(collect_factors(reference), ["detection_range_convention"])
     ev = ScenarioEvaluator(reference, (parse_metric("Latvia, detected, 10,000 m", reference),),
                            resolution_km=25.0)
-    result = run_study([bad, *good], ev, tmp_path / "p", InlineBackend(),
-                       StudySettings(trajectories=0, sobol_samples=0, interval_samples=0))
+    with pytest.raises(SensitivityError, match=r"high end of the range \(200\) is refused.*max_range_km"):
+        run_study([bad], ev, tmp_path / "p", InlineBackend(),
+                  StudySettings(trajectories=0, sobol_samples=0, interval_samples=0))
+    assert not (tmp_path / "p").exists()
+
+
+def test_a_point_the_model_refuses_has_no_value_and_a_note(reference, tmp_path):
+    """Two ranges whose ends each pass but some combinations do not (the Tor's minimum range drawn
+    above its maximum): those draws have no value, the study says why, and the rest stands."""
+    tor = "catalog.missiles.tor_m2_9m338"
+    low_max = Factor("max_range", "range", "test", (RangeMember(f"{tor}.max_range_km", 15.0, 4.0, 15.0,
+                                                                RangeDistribution.uniform),))
+    high_min = Factor("min_range", "range", "test", (RangeMember(f"{tor}.min_range_km", 1.0, 0.5, 12.0,
+                                                                 RangeDistribution.uniform),))
+    metric = "Belarus, engageable, 3,000 m"
+    ev = ScenarioEvaluator(reference, (parse_metric(metric, reference),), resolution_km=25.0)
+    result = run_study([low_max, high_min], ev, tmp_path / "p", InlineBackend(),
+                       StudySettings(trajectories=0, sobol_samples=0, interval_samples=24))
+    assert all(r["relevant"] for r in result.oat)  # the Tor's ranges move what is engageable
     oat = {(r["factor"], r["end"]): r["effect"] for r in result.oat}
-    assert math.isnan(oat[("min_range", "high")]) and oat[("min_range", "low")] == 0
-    assert oat[("detection_range_convention", "low")] < 0
+    assert all(math.isfinite(v) for v in oat.values())
+    drawn = [c for c in result.cases if c["stage"] == "interval"]
+    refused = [c for c in drawn if float(c["at:min_range"]) >= float(c["at:max_range"])]
+    assert refused and all(math.isnan(c[metric]) for c in refused)
+    assert all(math.isfinite(c[metric]) for c in drawn if c not in refused)
     assert any("min_range_km" in why and "max_range_km" in why for why in result.problems)
     assert any("could not be made" in n for n in result.notes)
+    assert result.intervals[metric].samples == len(drawn) - len(refused)
 
 
 def test_scenario_errors_cross_process_boundaries():

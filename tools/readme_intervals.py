@@ -116,9 +116,12 @@ def render(table: Table, result: SensitivityResult) -> str:
         shown = name.replace(", generic_", ", ").replace("_", " ").replace("-12-31", "")
         lines.append(f"| {shown} | {_num(base, unit)} | {_num(iv.low, '')}–{_num(iv.high, unit)} "
                      f"(±{iv.low_error:.0f}, ±{iv.high_error:.0f}) | {_movers(result, name, unit)} |")
+    drawn = min(result.intervals.values(), key=lambda iv: iv.samples)  # every figure has its draws
     note = (f"\n*{table.caption}. Interval: 5th–95th percentile of the draws, with the sampling error of "
-            f"each end (95 % bootstrap).*" + (f" {left_out} figures that are 0 under every range are left "
-                                              "out." if left_out else ""))
+            f"each end (95 % bootstrap); with {drawn.samples} draws the chance that the 95th percentile "
+            f"lies above every draw (or the 5th below) is {drawn.beyond_draws:.0%}, which those errors "
+            "cannot show.*" + (f" {left_out} figures that are 0 under every range are left "
+                               "out." if left_out else ""))
     return "\n".join(lines) + "\n" + note + "\n"
 
 

@@ -31,7 +31,7 @@ from iadsim.io.paths import (
     replace_atomically,
     temp_path,
 )
-from iadsim.options import OptionError, parse_altitudes, parse_area, parse_number
+from iadsim.options import MAX_RESOLUTION_KM, OptionError, parse_altitudes, parse_area, parse_number
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -548,6 +548,10 @@ def run(
     if not no_sim:
         _check(sc if chosen is None else sc.with_changes(arrangement=chosen), as_of=day,
                allow_outside_data=True, estimate=True)
+    study = None
+    if sensitivity:  # checked before the run, which it follows
+        run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
+        study = _run_sensitivity_plan(run_sc, coverage=not no_coverage, simulate=not no_sim)
     reporter = _progress_bars() if progress_format is ProgressFormat.bar else _progress_lines()
     with reporter as progress:
         try:
@@ -558,10 +562,8 @@ def run(
                                   render=_render)
         except TrafficError as exc:
             raise UserError(str(exc)) from None
-        if sensitivity:
-            run_sc = sc.with_changes(as_of=day or sc.as_of, **({"arrangement": chosen} if chosen else {}))
-            _run_sensitivity(run_sc, folder, coverage=not no_coverage, simulate=not no_sim,
-                             progress=progress)
+        if study is not None:
+            study(folder, progress)
             _render(folder)  # again, with the study's "How sure is this figure?"
     typer.echo(str(folder / "report.html"))
     if progress_format is ProgressFormat.bar:
@@ -622,16 +624,16 @@ RUN_KEY_OUTCOMES = ("leakers", "missiles", "time to first track")
 """The outcome figures of ``iadsim run --sensitivity`` when the run simulates hostile traffic."""
 
 
-def _run_sensitivity(sc: Scenario, folder: Path, *, coverage: bool, simulate: bool,
-                     progress: Callable[[str, int, int], None]) -> None:
-    """The study of ``iadsim run --sensitivity`` into RUN/sensitivity/: the run's key figures, every
-    range and variant one at a time and 16 draws of all together."""
+def _run_sensitivity_plan(sc: Scenario, *, coverage: bool, simulate: bool) -> Callable[..., None]:
+    """The study of ``iadsim run --sensitivity``, checked before the run starts: the run's key
+    figures, every range and variant one at a time and 16 draws of all together. Returns what runs
+    it into RUN/sensitivity/ (``(folder, progress)``)."""
     from iadsim.analysis.sensitivity import SALibMissing
     from iadsim.report.run import SENSITIVITY
     from iadsim.runs.sensitivity import ScenarioEvaluator, SensitivityError, StudySettings, parse_metric
     from iadsim.runs.sensitivity import run_study as run_sensitivity_study
     from iadsim.runs.sweep import open_backend
-    from iadsim.scenario.factors import collect_factors
+    from iadsim.scenario.factors import collect_factors, reachable_factors
 
     names = list(RUN_KEY_COVERAGE if coverage else ())
     traffic = sc.traffic
@@ -639,15 +641,29 @@ def _run_sensitivity(sc: Scenario, folder: Path, *, coverage: bool, simulate: bo
         names += RUN_KEY_OUTCOMES
     if not names:
         raise UserError("--sensitivity needs coverage or a simulation with air traffic to measure")
-    factors = collect_factors(sc)
+    factors, notes = reachable_factors(sc, collect_factors(sc))
+    settings = StudySettings(oat=True, trajectories=0, sobol_samples=0, interval_samples=16)
     try:
         metrics = tuple(parse_metric(n, sc) for n in names)
-        settings = StudySettings(oat=True, trajectories=0, sobol_samples=0, interval_samples=16)
-        with open_backend(None) as backend:
-            run_sensitivity_study(factors, ScenarioEvaluator(sc, metrics), folder / SENSITIVITY, backend,
-                                  settings, progress)
-    except (SensitivityError, SALibMissing) as exc:
+        if not factors:
+            raise SensitivityError("--sensitivity: the scenario gives no ranges or variants to vary"
+                                   + "".join(f"; {n}" for n in notes))
+        evaluator = ScenarioEvaluator(sc, metrics)
+        problems = [*settings.check(), *evaluator.check(factors)]
+        if problems:
+            raise SensitivityError(problems)
+    except SensitivityError as exc:
         raise UserError(str(exc)) from None
+
+    def run(folder: Path, progress: Callable[[str, int, int], None]) -> None:
+        try:
+            with open_backend(None) as backend:
+                run_sensitivity_study(factors, evaluator, folder / SENSITIVITY, backend, settings, progress,
+                                      notes)
+        except (SensitivityError, SALibMissing) as exc:
+            raise UserError(str(exc)) from None
+
+    return run
 
 
 def _render(folder: Path) -> Path:
@@ -812,7 +828,7 @@ def coverage(
     # every option is checked before the scenario is read or anything computed
     layers = parse_altitudes(alt)
     bounds = parse_area(area)
-    parse_number("--resolution-km", resolution_km, 0, 1000, low_open=True, unit="km")
+    parse_number("--resolution-km", resolution_km, 0, MAX_RESOLUTION_KM, low_open=True, unit="km")
     parse_number("--k", k, 0.1, 100, unit="(effective earth radius factor)")
     parse_number("--pd", pd_threshold, 0, 1, low_open=True)
     if alt_ref not in ("agl", "msl"):
@@ -1259,6 +1275,8 @@ def sensitivity(
     jobs: JobsOpt = None,
     scheduler: SchedulerOpt = None,
     local_cluster: LocalClusterOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Run a study of more than 10 000 evaluations.")]
+    = False,
 ) -> None:
     """How much a metric hangs on the scenario's stated ranges and variants: one at a time (tornado),
     Morris screening, Sobol indices, the interval under all ranges; prints the report's path."""
@@ -1271,8 +1289,9 @@ def sensitivity(
         parse_metric,
         run_study,
     )
+    from iadsim.runs.sweep import MAX_TASKS, MAX_TASKS_WITHOUT_CONFIRMATION
     from iadsim.scenario import resolve_scenario_path
-    from iadsim.scenario.factors import FactorError, collect_factors, select_factors
+    from iadsim.scenario.factors import FactorError, collect_factors, reachable_factors, select_factors
 
     sc = _load(scenario)
     every = collect_factors(sc)
@@ -1285,12 +1304,17 @@ def sensitivity(
                         "or --metric leakers)")
     if replications < 1:
         raise UserError(f"--replications must be at least 1, got {replications}")
-    if resolution_km <= 0:
-        raise UserError(f"--resolution-km must be positive, got {resolution_km}")
+    parse_number("--resolution-km", resolution_km, 0, MAX_RESOLUTION_KM, low_open=True, unit="km")
+    dem = dem.strip()
+    dem = dem.lower() if dem.lower() in ("none", "default") else dem
+    if not dem:
+        raise UserError("--dem: give default, none or a GeoTIFF path")
+    patterns = [p.strip() for p in factors.split(",") if p.strip()] if factors is not None else None
+    if patterns == []:
+        raise UserError(f"--factors {factors!r} names no factor (see --list)")
     try:
         metrics = tuple(parse_metric(m, sc) for m in metric)
-        chosen = select_factors(every, [p.strip() for p in factors.split(",") if p.strip()]
-                                if factors else None)
+        chosen, notes = reachable_factors(sc, select_factors(every, patterns))
     except (SensitivityError, FactorError) as exc:
         raise UserError(str(exc)) from None
     names = [m.name for m in metrics]
@@ -1300,13 +1324,23 @@ def sensitivity(
     settings = StudySettings(oat=not no_oat, trajectories=trajectories, levels=levels,
                              sobol_samples=sobol_samples, sobol_factors=sobol_factors,
                              interval_samples=interval_samples, seed=seed)
+    evaluations = settings.points(len(chosen)) * replications
+    if evaluations > MAX_TASKS or (evaluations > MAX_TASKS_WITHOUT_CONFIRMATION and not yes):
+        raise UserError(f"the study's designs take up to {evaluations:,} evaluations (points × "
+                        "replications); " + (f"no study may take more than {MAX_TASKS:,}"
+                                             if evaluations > MAX_TASKS else "pass --yes to run it")
+                        + ", or give fewer --trajectories, --sobol-samples or --interval-samples")
     evaluator = ScenarioEvaluator(sc, metrics, replications, resolution_km,
                                   None if dem == "none" else dem)
     try:
         with _open_backend_checked(jobs, scheduler, local_cluster) as backend, _progress_bars() as progress:
-            result = run_study(chosen, evaluator, folder, backend, settings, progress)
+            result = run_study(chosen, evaluator, folder, backend, settings, progress, notes)
     except (SensitivityError, SALibMissing) as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: the evaluations made so far are kept in {folder}; run the same "
+                   "command again to resume", err=True)
+        raise typer.Exit(130) from None
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"{result.evaluations - result.ran} evaluations were already done, {result.ran} ran",

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["OptionError", "parse_altitudes", "parse_area", "parse_number"]
+__all__ = ["ALTITUDE_RANGE_M", "MAX_RESOLUTION_KM", "OptionError", "parse_altitudes", "parse_area",
+           "parse_number"]
+
+ALTITUDE_RANGE_M = (-500.0, 100_000.0)
+"""A coverage altitude layer's range, m: from below the lowest land to the Kármán line."""
+
+MAX_RESOLUTION_KM = 1000.0
+"""The coarsest coverage grid cell, km (``--resolution-km`` of ``coverage`` and ``sensitivity``)."""
 
 
 class OptionError(ValueError):
@@ -69,7 +76,7 @@ def parse_altitudes(text: str, option: str = "--alt") -> tuple[float, ...]:
         except ValueError:
             raise OptionError(f"{option}: '{part}' is not an altitude in metres "
                               f"(e.g. {option} 100,1000)") from None
-        values.append(parse_number(option, part, -500, 100_000, unit="m"))
+        values.append(parse_number(option, part, *ALTITUDE_RANGE_M, unit="m"))
     if not values:
         raise OptionError(f"{option}: give at least one altitude in metres (e.g. {option} 100,1000)")
     if len(values) > 64:

@@ -137,6 +137,13 @@ class Interval:
     samples: int
     level: float = INTERVAL_LEVEL
 
+    @property
+    def beyond_draws(self) -> float:
+        """The chance that the upper end's percentile lies above every draw (and, alike, the lower
+        end's below every draw): ((1 + level) / 2) ** samples. A bootstrap of the draws cannot reach
+        beyond them, so the stated errors do not show this."""
+        return float(((1 + self.level) / 2) ** self.samples)
+
     def text(self, fmt: str = "{:.3g}") -> str:
         """'52 – 98 (±3, ±1; 90 % of 64 draws)'."""
         f = fmt.format

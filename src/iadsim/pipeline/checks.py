@@ -24,6 +24,7 @@ from iadsim.pipeline.estimate import RunEstimate, estimate_run
 from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.dates import OutsideDataPeriod, check_data_period
 from iadsim.scenario.errors import ScenarioError
+from iadsim.scenario.factors import check_factors
 from iadsim.scenario.locations import Locations, locate, scenario_locations
 from iadsim.scenario.schema import Arrangement, Scenario
 from iadsim.sim.radars import radar_roster
@@ -39,7 +40,8 @@ def check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | s
                    unavailable_ok: bool = False, allow_outside_data: bool = False) -> list[ScenarioError]:
     """Every problem a run of a loaded scenario would refuse before simulating, each once.
 
-    Checks the traffic (what ``build_trajectories`` refuses: speeds above the type's, legs below
+    Checks every range end and variant option of the scenario (``check_factors``), the traffic
+    (what ``build_trajectories`` refuses: speeds above the type's, legs below
     the ground, terrain following outside the DEM, trajectories too large, ...), the C2 network of
     each arrangement with the radars the engine would have (a unit with no commander is one
     problem naming the unit), and the engagement settings (every fire unit's missile has the
@@ -100,7 +102,8 @@ def _check_scenario(scenario: Scenario, *, arrangements: Sequence[Arrangement | 
     names = [Arrangement(a) for a in (arrangements or [scenario.arrangement])]
     if arrangements is None and (scenario.c2 is None or scenario.arrangement not in scenario.arrangements):
         names = []  # a single run without c2 settings or rules skips the C2 pass, so nothing to check
-    problems: list[ScenarioError] = []
+    # every range end and variant option (what a sensitivity study would set), each located
+    problems: list[ScenarioError] = check_factors(scenario)
     # the run's own traffic draws (replication 0): a raid below the ground is found as it flies
     trajectories, traffic = check_trajectories(scenario, stream(scenario.seed, 0, Stage.traffic), dem)
     problems += traffic

@@ -16,11 +16,13 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import difflib
+import functools
 import hashlib
 import json
 import math
 import os
 import re
+import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,9 +43,10 @@ from iadsim.analysis.sensitivity import (
     sobol_indices,
 )
 from iadsim.analysis.statistics import METRICS, mean_ci
+from iadsim.options import ALTITUDE_RANGE_M, MAX_RESOLUTION_KM
 from iadsim.runs.sweep import Backend, Shared, execute
 from iadsim.scenario.collector import collector_paused
-from iadsim.scenario.factors import Factor, apply_factors
+from iadsim.scenario.factors import Factor, apply_factors, check_factors
 from iadsim.scenario.schema import Scenario
 
 __all__ = ["FORMAT", "CoverageMetric", "Evaluator", "RunMetric", "ScenarioEvaluator", "SensitivityError",
@@ -121,13 +124,22 @@ def _coverage_metric(text: str, scenario: Scenario) -> CoverageMetric | None:
     match = _ALTITUDE.search(text)
     if match is None:
         return None
+    if re.fullmatch(r"\d{1,3}(?:\.\d{3})+", match.group(1)):
+        raise SensitivityError(f"metric '{text}': '{match.group(0)}' could be read two ways; write "
+                               "thousands with a comma or none (10,000 m or 10000 m)")
     altitude = float(match.group(1).replace(",", "")) * (1000.0 if match.group(2).lower() == "km" else 1.0)
+    if not ALTITUDE_RANGE_M[0] <= altitude <= ALTITUDE_RANGE_M[1]:
+        raise SensitivityError(f"metric '{text}': the altitude must be from {ALTITUDE_RANGE_M[0]:,.0f} "
+                               f"to {ALTITUDE_RANGE_M[1]:,.0f} m, got {altitude:,.0f} m")
     rest = text[:match.start()] + "," + text[match.end():]
     for phrase, word in _KIND_WORDS.items():
         rest = re.sub(rf"\b{phrase}\b", f",{word},", rest, flags=re.I)
     tokens = [t.strip() for t in re.split(r"[,;]", rest) if t.strip()]
     regions = {_norm(r.name): r.name for r in default_regions()} | \
               {_norm(r.id): r.name for r in default_regions()}
+    # a region's name without its parenthesis ("Kaliningrad oblast"), where no other has it
+    short = [(_norm(re.sub(r"\s*\(.*\)$", "", r.name)), r.name) for r in default_regions()]
+    regions |= {k: v for k, v in short if k not in regions and sum(k == x for x, _ in short) == 1}
     rcs = {_norm(k): k for k in scenario.catalog.rcs_classes} | \
           {_norm(v.name): k for k, v in scenario.catalog.rcs_classes.items()}
     shown = {**{k: v for k, v in regions.items()}, **{k: v for k, v in rcs.items()}}
@@ -136,22 +148,41 @@ def _coverage_metric(text: str, scenario: Scenario) -> CoverageMetric | None:
     as_of: dt.date | None = None
     rcs_class = "fighter"
     problems = []
+    given: dict[str, list[str]] = {}  # what each token said: two regions (or dates, ...) are a problem
     for token in tokens:
         t = _norm(token)
         if t in ("detected", "engageable"):
             kind = t
+            given.setdefault("detected/engageable", []).append(token)
         elif t in regions:
             region = regions[t]
+            given.setdefault("region", []).append(token)
         elif t in rcs:
             rcs_class = rcs[t]
-        elif (d := _DATE.match(t)) is not None:
-            year = int(d.group(1))
-            as_of = (dt.date(year, int(d.group(2)), int(d.group(3))) if d.group(2)
-                     else dt.date(year, 12, 31))
+            given.setdefault("RCS class", []).append(token)
+        elif (d := _DATE.match(token.strip())) is not None:
+            given.setdefault("date", []).append(token)
+            try:
+                year = int(d.group(1))
+                as_of = (dt.date(year, int(d.group(2)), int(d.group(3))) if d.group(2)
+                         else dt.date(year, 12, 31))
+            except ValueError as exc:
+                problems.append(f"'{token.strip()}' is not a date ({exc})")
+                continue
+            period = scenario.data_period
+            if period is not None and not period.contains(as_of):
+                problems.append(f"{as_of.isoformat()} is outside the period the scenario's data "
+                                f"describe, {period.start.isoformat()} to {period.end.isoformat()}")
         else:
             hint = difflib.get_close_matches(t, list(shown), n=1)
             problems.append(f"'{token}' is not a region, RCS class, date or detected/engageable"
-                            + (f"; did you mean '{shown[hint[0]]}'?" if hint else ""))
+                            + (f"; did you mean '{shown[hint[0]]}'?" if hint else
+                               f" (regions: {', '.join(r.name for r in default_regions())}; RCS "
+                               f"classes: {', '.join(scenario.catalog.rcs_classes)})"))
+    for what, said in given.items():
+        if len(said) > 1:
+            problems.append(f"it names more than one {what} ({', '.join(x.strip() for x in said)}); "
+                            "a metric has one (repeat --metric for more)")
     if region is None and not problems:
         problems.append("name a region (" + ", ".join(r.name for r in default_regions()) + ")")
     if kind is None and not problems:
@@ -172,6 +203,12 @@ def _run_metric(text: str, scenario: Scenario) -> RunMetric | None:
     metric = aliases.get(key)
     if metric is None:
         return None
+    flown = {f.type for f in scenario.traffic.flights.values()} | \
+            {r.type for r in scenario.traffic.raids.values()}
+    if not flown:
+        raise SensitivityError(f"metric '{text}': the scenario flies no traffic (no flights or raids), "
+                               "so a run has no such figure; measure a coverage share instead (e.g. "
+                               "'Lithuania, engageable, 10,000 m')")
     object_type: str | None = None
     if tail.strip():
         want = _norm(tail)
@@ -182,6 +219,9 @@ def _run_metric(text: str, scenario: Scenario) -> RunMetric | None:
             hint = difflib.get_close_matches(want, list(types), n=1)
             raise SensitivityError(f"metric '{text}': '{tail.strip()}' is not an aircraft type of the "
                                    "scenario" + (f"; did you mean '{hint[0]}'?" if hint else ""))
+        if object_type not in flown:
+            raise SensitivityError(f"metric '{text}': no flight or raid of the scenario flies "
+                                   f"{object_type} (it flies {', '.join(sorted(flown))})")
     name = metric.label + (f", {object_type}" if object_type else "")
     return RunMetric(name, metric.name, object_type, metric.unit)
 
@@ -240,11 +280,26 @@ def evaluate_metrics(scenario: Scenario, metrics: Sequence[SensMetric], *, repli
     if runs:
         from iadsim.pipeline import DEFAULT_TERRAIN, run_replication
 
-        result = run_replication(scenario, replication=replication,
-                                 terrain=None if dem in (None, "none") else DEFAULT_TERRAIN)
+        terrain: Any = None if dem in (None, "none") else DEFAULT_TERRAIN if dem == "default" \
+            else _loaded_dem(dem, _file_stamp(dem))
+        result = run_replication(scenario, replication=replication, terrain=terrain)
         for m in runs:
             out[m.name] = _run_value(m, result.outcomes)
     return out
+
+
+def _file_stamp(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=2)
+def _loaded_dem(path: str, stamp: tuple[int, int]) -> Any:
+    """A GeoTIFF's terrain for the runs of a study, read once per process (and again if the file
+    changes: ``stamp`` is its modification time and size)."""
+    from iadsim.geo.terrain import load_dem
+
+    return load_dem(path)
 
 
 # -- evaluators ---------------------------------------------------------------------------------------
@@ -274,6 +329,11 @@ class Evaluator(Protocol):
     def function(self) -> Callable[[Any, Any], list[dict[str, float]]]: ...
 
     def identity(self) -> dict[str, Any]: ...
+
+    def check(self, factors: Sequence[Factor]) -> list[str]:
+        """What would make evaluations fail, one message each, found before the study writes
+        anything (a range end the scenario refuses, an unreadable terrain file, a grid too large)."""
+        ...
 
     def relevant(self, factors: Sequence[Factor]) -> list[bool]:
         """Whether each factor can move the metrics (in this process, before any evaluation)."""
@@ -398,6 +458,30 @@ class ScenarioEvaluator:
         return {"scenario_hash": scenario_hash(self.scenario), "metrics": list(self.metric_names),
                 "replications": self.replications, "resolution_km": self.resolution_km, "dem": self.dem}
 
+    def check(self, factors: Sequence[Factor]) -> list[str]:
+        from iadsim.coverage.grid import CoverageGrid, GridTooLarge
+        from iadsim.coverage.study import DEFAULT_AREA
+        from iadsim.geo.terrain import TerrainError
+
+        problems = [e.render() for e in check_factors(self.scenario, factors)]
+        if not (math.isfinite(self.resolution_km) and 0 < self.resolution_km <= MAX_RESOLUTION_KM):
+            problems.append(f"the coverage grid's cell must be from 0 to {MAX_RESOLUTION_KM:g} km, "
+                            f"got {self.resolution_km:g} km")
+        elif any(isinstance(m, CoverageMetric) for m in self.metrics):
+            lon0, lon1, lat0, lat1 = DEFAULT_AREA
+            layers = len({m.altitude_m for m in self.metrics if isinstance(m, CoverageMetric)})
+            try:
+                CoverageGrid.over(lon0, lon1, lat0, lat1, self.resolution_km).check_memory(
+                    layers, 1, len({u.nation for u in self.scenario.units.values()}) + 1)
+            except GridTooLarge as exc:
+                problems.append(str(exc))
+        if self.dem not in (None, "none", "default"):
+            try:
+                _loaded_dem(self.dem, _file_stamp(self.dem))
+            except (OSError, TerrainError) as exc:
+                problems.append(f"--dem {self.dem}: {exc.strerror if isinstance(exc, OSError) else exc}")
+        return problems
+
     def relevant(self, factors: Sequence[Factor]) -> list[bool]:
         """Which factors can move the metrics. With a run metric, all; with coverage metrics only,
         those that change the coverage study's inputs at any end of their range or any option (a
@@ -456,9 +540,21 @@ class StudySettings:
         if self.sobol_samples and not self.trajectories:
             problems.append("Sobol indices are computed for the factors Morris screening finds; give "
                             "trajectories ≥ 2 or --sobol-samples 0")
+        if self.sobol_samples and self.sobol_factors < 1:
+            problems.append(f"sobol factors: expected at least 1 (or --sobol-samples 0), got "
+                            f"{self.sobol_factors}")
         if self.interval_samples < 0 or self.interval_samples == 1:
             problems.append(f"interval samples: expected 0 or at least 2, got {self.interval_samples}")
+        if not 0 <= self.seed < 2**32:
+            problems.append(f"seed: expected a whole number from 0 to {2**32 - 1}, got {self.seed}")
         return problems
+
+    def points(self, factors: int) -> int:
+        """The design points of a study of ``factors`` factors (an upper bound: a variant's one at a
+        time takes one point per option other than the chosen, counted here as two)."""
+        sobol = self.sobol_samples * (min(self.sobol_factors, factors) + 2) if self.trajectories else 0
+        return ((1 + 2 * factors) if self.oat else 1) + self.trajectories * (factors + 1) + sobol \
+            + self.interval_samples
 
 
 @dataclass
@@ -543,10 +639,15 @@ class _Store:
         for tmp in self.dir.glob(".*.tmp-*"):
             tmp.unlink()  # left by a killed run; never read
         for path in sorted(self.dir.glob("*.json")):
-            for rec in json.loads(path.read_text(encoding="utf-8")):
-                self.values[(rec["key"], int(rec["replication"]))] = {
-                    k: (v if k == PROBLEM else math.nan if v is None else float(v))
-                    for k, v in rec["values"].items()}
+            try:
+                records = json.loads(path.read_text(encoding="utf-8"))
+                for rec in records:
+                    self.values[(rec["key"], int(rec["replication"]))] = {
+                        k: (v if k == PROBLEM else math.nan if v is None else float(v))
+                        for k, v in rec["values"].items()}
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:  # JSONDecodeError is one
+                raise SensitivityError(f"{path}: not a record of this study's evaluations ({exc!r}); "
+                                       "delete it, and the study evaluates its points again") from None
 
     def add(self, records: list[tuple[str, int, dict[str, Any]]]) -> None:
         data = [{"key": k, "replication": r,
@@ -576,20 +677,36 @@ def _prepare_folder(out: Path, manifest: dict[str, Any]) -> None:
         raise SensitivityError(f"{out}: exists and is not a folder")
     if out.exists() and any(out.iterdir()):
         path = out / MANIFEST
-        if not path.exists():
+        if not path.is_file():
             raise SensitivityError(f"{out}: not empty and not a sensitivity study (no {MANIFEST}); "
                                    "nothing was written; choose another --out")
         try:
             old = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise SensitivityError(f"{path}: not valid JSON: {exc}") from None
+        if not isinstance(old, dict) or old.get("format") != FORMAT:
+            raise SensitivityError(f"{out}: not a sensitivity study ({MANIFEST} is not one of "
+                                   f"{FORMAT}); nothing was written; choose another --out")
         if old != manifest:
-            keys = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
-            raise SensitivityError(f"{out} holds a different study (the manifests differ in "
-                                   f"{', '.join(keys)}); nothing was written; choose another --out "
-                                   "or delete the folder")
+            differ = ", ".join(_differences(old, manifest))
+            raise SensitivityError(f"{out} holds a different study (its {differ} differ); nothing was "
+                                   "written; choose another --out or delete the folder")
         return
     _write_json(out / MANIFEST, manifest)
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The keys in which two manifests differ, one level into the mappings (``settings.seed``)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        else:
+            out.append(key)
+    return out
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
@@ -755,26 +872,76 @@ def _complete(result: SensitivityResult, what: str, metric: str,
     return None
 
 
+BEYOND_DRAWS_NOTED = 0.05
+"""A study notes the chance that an interval's end lies beyond every draw when it is at least this."""
+
+
+def _interval_notes(result: SensitivityResult) -> list[str]:
+    """What a reader of the intervals must know: how far their ends can be trusted with few draws,
+    and why the scenario's own value lies outside an interval."""
+    notes = []
+    drawn = [iv for iv in result.intervals.values() if iv.samples]
+    if drawn:
+        fewest = min(drawn, key=lambda iv: iv.samples)
+        if fewest.beyond_draws >= BEYOND_DRAWS_NOTED:
+            level = fewest.level
+            notes.append(f"with {fewest.samples} draws of all ranges together, the chance that an "
+                         f"interval's {(1 + level) / 2:.0%} end lies beyond the largest draw (or its "
+                         f"{(1 - level) / 2:.0%} end below the smallest) is {fewest.beyond_draws:.0%}; the "
+                         "stated errors of the ends, bootstraps of the draws, cannot reach beyond the "
+                         "draws: give more draws for firmer ends")
+    moving = [f for f, rel in zip(result.factors, result.relevant, strict=True) if rel]
+    at_end = [f.name for f in moving if f.kind == "range"
+              and any(m.value in (m.low, m.high) for m in f.members)]
+    variants = [f.name for f in moving if f.kind == "variant"]
+    for metric, iv in result.intervals.items():
+        base = result.base.get(metric, math.nan)
+        if not (math.isfinite(base) and iv.samples) or iv.low <= base <= iv.high:
+            continue
+        side = "above" if base > iv.high else "below"
+        parts = []
+        if at_end:
+            parts.append(f"sets {', '.join(at_end)} at an end of "
+                         + ("its range" if len(at_end) == 1 else "their ranges"))
+        if variants:
+            parts.append(f"keeps one option of {', '.join(variants)}, which most draws change")
+        why = ("the scenario " + " and ".join(parts)) if parts else \
+            "the scenario's values lie towards one side of their ranges"
+        notes.append(f"the scenario's own value of '{metric}' ({base:.4g}) lies {side} its "
+                     f"{iv.level:.0%} interval ({iv.low:.4g} – {iv.high:.4g}): {why}, so most draws of "
+                     "all ranges together move the metric one way from it (the one-at-a-time table "
+                     "shows which factors do)")
+    return notes
+
+
 def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backend: Backend,
-              settings: StudySettings | None = None, progress: Progress | None = None) -> SensitivityResult:
+              settings: StudySettings | None = None, progress: Progress | None = None,
+              notes: Sequence[str] = ()) -> SensitivityResult:
     """Run (or resume) a sensitivity study and write its tables to ``out``.
 
     Args:
-        factors: the factors to vary (``select_factors(collect_factors(scenario), …)``).
+        factors: the factors to vary (``reachable_factors`` of ``select_factors(collect_factors(
+            scenario), …)``).
         evaluator: what to evaluate at each point (``ScenarioEvaluator``).
         out: the study folder (created; if it exists it must hold this study, which then resumes).
+            A folder this call creates is removed again if the study fails before any evaluation
+            is stored, so that the corrected command can use it.
         backend: where evaluations run (``iadsim.runs.sweep.open_backend``).
         settings: the designs. progress: called with (phase, evaluations done, in the phase).
+        notes: what the caller says about the study (the factors ``reachable_factors`` left out).
 
     Raises:
-        SensitivityError: bad settings, no factors, or ``out`` holds something else.
+        SensitivityError: bad settings, no factors, what ``evaluator.check`` finds, or ``out`` holds
+            something else or cannot be written.
     """
     first = time.perf_counter()
     settings = settings or StudySettings()
     problems = settings.check()
     if not factors:
         problems.append("no factors to vary: the scenario gives no ranges or variants (or --factors "
-                        "matched none)")
+                        "matched none)" + "".join(f"; {n}" for n in notes))
+    elif not problems:
+        problems += evaluator.check(factors)
     if problems:
         raise SensitivityError(problems)
     from iadsim.version import __version__
@@ -782,7 +949,31 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     manifest = {"format": FORMAT, "iadsim_version": __version__, "evaluator": evaluator.identity(),
                 "factors": [{"name": f.name, "kind": f.kind, "spans": f.describe()} for f in factors],
                 "settings": settings.__dict__}
-    _prepare_folder(out, manifest)
+    created = not out.exists()
+    try:
+        _prepare_folder(out, manifest)
+        return _run_study(factors, evaluator, out, backend, settings, progress, notes, first)
+    except OSError as exc:
+        if exc.filename is None or not _inside(Path(os.fsdecode(exc.filename)), out):
+            raise
+        raise SensitivityError(f"{out}: the study folder cannot be written or read ({exc.strerror or exc}: "
+                               f"{os.fsdecode(exc.filename)})") from None
+    finally:
+        store = out / EVALUATIONS
+        if created and out.is_dir() and not (store.is_dir() and any(store.glob("*.json"))) \
+                and not (out / "cases.csv").exists():
+            shutil.rmtree(out, ignore_errors=True)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or below it (or above it: a parent that could not be made)."""
+    a, b = path.absolute(), folder.absolute()
+    return a == b or b in a.parents or a in b.parents
+
+
+def _run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backend: Backend,
+               settings: StudySettings, progress: Progress | None, notes: Sequence[str],
+               first: float) -> SensitivityResult:
     timings = {"set-up": time.perf_counter() - first}
     start = time.perf_counter()
     relevant = evaluator.relevant(factors)
@@ -822,7 +1013,8 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     record("base", oat_points[:1], values[:1])
     record("one at a time", oat_points[1:], values[1:])
     base = {m: _mean(values[0][m]) for m in metrics}
-    result = SensitivityResult(list(factors), list(relevant), metrics, base, settings=settings)
+    result = SensitivityResult(list(factors), list(relevant), metrics, base, settings=settings,
+                               notes=list(notes))
     for (f, end, _), v in zip(oat, values[1:], strict=True):
         for m in metrics:
             diffs = [a - b for a, b in zip(v[m], values[0][m], strict=True)]
@@ -850,6 +1042,7 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
         record("interval", interval_points, values)
         for m in metrics:
             result.intervals[m] = metric_interval([_mean(v[m]) for v in values], seed=settings.seed)
+        result.notes += _interval_notes(result)
     # Sobol indices of the few that matter
     if settings.sobol_samples and result.morris:
         primary = [r for r in result.morris if r["metric"] == metrics[0]]

@@ -18,11 +18,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from iadsim.scenario.overrides import OverrideError, change_scenario
+from iadsim.scenario.errors import ScenarioError, format_path
+from iadsim.scenario.locations import locate, scenario_locations
+from iadsim.scenario.overrides import OverrideError, apply_variant, change_scenario
+from iadsim.scenario.references import check_references
 from iadsim.scenario.schema import AssumedRange, RangeDistribution, Scenario
 
-__all__ = ["Factor", "FactorError", "RangeMember", "apply_factors", "collect_factors", "quantile_value",
-           "select_factors"]
+__all__ = ["Factor", "FactorError", "RangeMember", "apply_factors", "check_factors", "collect_factors",
+           "quantile_value", "reachable_factors", "select_factors"]
 
 
 class FactorError(Exception):
@@ -64,6 +67,8 @@ def quantile_value(distribution: RangeDistribution, low: float, high: float, mod
         low, high: the range; mode: the value (used by the triangular distribution only).
         u: the quantile, 0 … 1.
     """
+    if not high > low:  # an empty range (check_factors refuses one): its one value
+        return float(low)
     if distribution is RangeDistribution.loguniform:
         return float(math.exp(math.log(low) + u * (math.log(high) - math.log(low))))
     if distribution is RangeDistribution.triangular:
@@ -211,3 +216,92 @@ def apply_factors(scenario: Scenario, factors: Sequence[Factor],
         return change_scenario(scenario, choices, overrides)
     except OverrideError as exc:
         raise OverrideError([f"with {dict(quantiles)}: {p}" for p in exc.problems]) from None
+
+
+def _path(dotted: str) -> tuple[str | int, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+
+
+def _range_path(member: RangeMember) -> tuple[str | int, ...]:
+    """Where a range member's ``ranges`` entry is written: beside its field."""
+    *record, field = _path(member.path)
+    return (*record, "ranges", field)
+
+
+def check_factors(scenario: Scenario, factors: Sequence[Factor] | None = None) -> list[ScenarioError]:
+    """Every range end and variant option the scenario refuses, and every factor name given twice,
+    each located at its range, option or variant (``validate`` and a study check them first).
+
+    A range passes when the scenario validates with its fields at both ends; a variant when it
+    validates with each option. A variant the scenario itself sets to another option than its
+    default is not checked: the data of the others are not at hand (``reachable_factors``).
+
+    Args:
+        scenario: a loaded scenario. factors: those to check (default: all the scenario's).
+    """
+    every = collect_factors(scenario)
+    factors = every if factors is None else factors
+    locations = scenario_locations(scenario)
+    problems: list[ScenarioError] = []
+
+    def add(message: str, path: tuple[str | int, ...]) -> None:
+        problems.append(ScenarioError(message, path, locate(locations, path)))
+
+    seen: dict[str, Factor] = {}
+    for f in every:
+        first = seen.setdefault(f.name, f)
+        if first is not f:
+            either_range = first if first.kind == "range" else f
+            add(f"the name '{f.name}' is given to two factors, a {first.kind} and a {f.kind}; a study "
+                "could not tell them apart: rename the range's group or the variant",
+                _range_path(either_range.members[0]) if either_range.kind == "range"
+                else ("variants", f.name))
+    for f in factors:
+        if f.kind == "range":
+            empty = [m for m in f.members if not m.low < m.high or (
+                m.distribution is RangeDistribution.loguniform and m.low <= 0)]
+            for m in empty:
+                add(f"the range of {m.path} is {m.low:g} – {m.high:g} around its value {m.value:g}, which "
+                    + ("a loguniform distribution cannot take (it needs low > 0)" if m.low < m.high
+                       else "leaves nothing to vary (bounds given as factors of a value of 0 are both "
+                            "0): give low and high"), _range_path(m))
+            if empty:
+                continue
+            for u, end in ((0.0, "low"), (1.0, "high")):
+                try:
+                    change_scenario(scenario, overrides=f.overrides(u))
+                except OverrideError as exc:
+                    values = ", ".join(f"{m.at(u):g}" for m in f.members)
+                    add(f"the {end} end of the range ({values}) is refused: " + "; ".join(exc.problems),
+                        _range_path(f.members[0]))
+        elif f.chosen == scenario.variants[f.name].default:
+            for option in f.options:
+                if option == f.chosen:
+                    continue
+                where = ("variants", f.name, "options", option)
+                try:
+                    change_scenario(scenario, choices={f.name: option})
+                except OverrideError as exc:
+                    add(f"option '{option}' is refused: " + "; ".join(exc.problems), where)
+                    continue
+                # the schema passes a reference to a record no one defines: the loader's check
+                data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
+                apply_variant(data, f.name, option)
+                for path, message, _ in check_references(data):
+                    add(f"option '{option}' is refused: {format_path(path)}: {message}", where)
+    return sorted(problems, key=ScenarioError.sort_key)
+
+
+def reachable_factors(scenario: Scenario, factors: Sequence[Factor]) -> tuple[list[Factor], list[str]]:
+    """The factors a study of ``scenario`` can vary, and a note on each it cannot: a variant the
+    scenario sets to another option than its default, whose other options' data are not at hand
+    (the loader merged the chosen option's changes over them)."""
+    kept, notes = [], []
+    for f in factors:
+        if f.kind == "variant" and f.chosen != scenario.variants[f.name].default:
+            notes.append(f"variant '{f.name}' is not varied: the scenario chooses '{f.chosen}', so the "
+                         "data of its other options are not at hand; to study it, remove that choose: "
+                         "from the scenario file")
+        else:
+            kept.append(f)
+    return kept, notes

@@ -208,6 +208,14 @@ class _Merger:
         # an option changes the data its variant is defined with: an included variant before
         # this file's own content (which may still override it), the file's own after it
         own_variants = _mapping_or_empty(own.get(_VARIANTS))
+        for vid in own_variants:
+            if vid in _mapping_or_empty(merged.data.get(_VARIANTS)):
+                where = merged.location_of((_VARIANTS, vid))
+                at = f" in {where.file}:{where.line}" if where else ""
+                self.errors.append(ScenarioError(
+                    f"variant '{vid}' is already defined{at}; a variant is defined once, next to the "
+                    "data it varies (to use another option, choose it; to change a record, override "
+                    "the record)", (_VARIANTS, vid), doc.location_of((_VARIANTS, vid))))
         included = {v: o for v, o in selection.items() if v not in own_variants}
         self._apply_variants(merged, own, doc, included)
         # `include` and `remove` are out of `own`, so their locations are never looked up

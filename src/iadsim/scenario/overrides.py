@@ -225,11 +225,15 @@ def _validate(data: dict[str, Any], overrides: Mapping[str, Any]) -> Scenario:
         problems = []
         for err in exc.errors(include_url=False):
             loc = format_path(tuple(err["loc"]))
+            # the changed path at or above the error's place, else one inside the record it is on
             changed = next((p for p in overrides if loc == p or loc.startswith(p + ".")
-                            or loc.startswith(p + "[")), None)
-            given = overrides[changed] if changed else err.get("input")
+                            or loc.startswith(p + "[")), None) \
+                or next((p for p in overrides if p.startswith(loc + ".") or p.startswith(loc + "[")), None)
+            given = repr(overrides[changed] if changed else err.get("input"))
+            if len(given) > 80:  # a whole record, when the error is on one the changes did not name
+                given = given[:77] + "..."
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"parameter '{changed or loc}' = {given!r}: rejected by the scenario "
+            problems.append(f"parameter '{changed or loc}' = {given}: rejected by the scenario "
                             f"schema at '{loc}': {msg}")
         raise OverrideError(problems) from None
 

@@ -236,11 +236,13 @@ class AssumedRange(_Frozen):
         return self
 
     def bounds(self, value: float) -> tuple[float, float]:
-        """(low, high) in the field's unit, for the field's ``value``."""
+        """(low, high) in the field's unit, for the field's ``value`` (factors of a negative value,
+        a level in dB say, give the lower bound from ``high_factor``)."""
         if self.low is not None and self.high is not None:
             return self.low, self.high
         assert self.low_factor is not None and self.high_factor is not None
-        return value * self.low_factor, value * self.high_factor
+        a, b = value * self.low_factor, value * self.high_factor
+        return min(a, b), max(a, b)
 
     def describe(self, value: float) -> str:
         """'150 – 250 (uniform)': the bounds for ``value`` and the distribution."""
@@ -801,6 +803,14 @@ class TrackingSettings(Sourced):
     fusion_gate_probability: float = Field(
         gt=0, lt=1, description="track-to-track correlation gate of a node's fusion")
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _confirmable(self) -> TrackingSettings:
+        if self.confirm_hits > self.confirm_window:
+            raise ValueError(f"confirm_hits ({self.confirm_hits}) is more than confirm_window "
+                             f"({self.confirm_window}): M of M-of-N cannot exceed N, so no track would "
+                             "ever be confirmed")
+        return self
 
 
 class SensingSettings(Sourced):
