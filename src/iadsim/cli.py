@@ -1339,7 +1339,8 @@ def sensitivity(
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         typer.echo(f"interrupted: the evaluations made so far are kept in {folder}; run the same "
-                   "command again to resume", err=True)
+                   "command again to resume" if folder.is_dir() else
+                   "interrupted before any evaluation was made; nothing was kept", err=True)
         raise typer.Exit(130) from None
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)

@@ -550,8 +550,8 @@ class StudySettings:
         return problems
 
     def points(self, factors: int) -> int:
-        """The design points of a study of ``factors`` factors (an upper bound: a variant's one at a
-        time takes one point per option other than the chosen, counted here as two)."""
+        """The design points of a study of ``factors`` factors, counting two one-at-a-time points a
+        factor (a variant of more than three options has more): what ``--yes`` is asked for."""
         sobol = self.sobol_samples * (min(self.sobol_factors, factors) + 2) if self.trajectories else 0
         return ((1 + 2 * factors) if self.oat else 1) + self.trajectories * (factors + 1) + sobol \
             + self.interval_samples
