@@ -136,6 +136,18 @@ def test_a_variant_defined_again_by_an_including_file_is_refused(write):
     assert errors[0].location.line == 4
 
 
+def test_a_variant_of_one_option_says_what_a_variant_needs(write):
+    text = VARIANT.replace("""      long:
+        name: 180 km
+        source: [SRC1]
+        assumed: {figure: test}
+        changes: {catalog: {radars: {r1: {detection_range_km: 180}}}}
+""", "")
+    [error] = validate_file(write(text))
+    assert "a variant needs at least two options, its default (the data as written) and an " \
+        "alternative; it has 1" in error.message
+
+
 def test_confirmation_cannot_need_more_hits_than_its_window(write):
     text = "include: [reference]\nname: t\nas_of: 2020-12-31\ntracking: {confirm_hits: 5}\n"
     [error] = [e.render() for e in validate_file(write(text))]

@@ -1175,8 +1175,16 @@ class Variant(_Frozen):
 
     name: NonEmptyText
     default: Identifier
-    options: dict[Identifier, VariantOption] = Field(min_length=2)
+    options: dict[Identifier, VariantOption]
     note: str | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _a_choice(cls, options: dict[str, VariantOption]) -> dict[str, VariantOption]:
+        if len(options) < 2:
+            raise ValueError(f"a variant needs at least two options, its default (the data as "
+                             f"written) and an alternative; it has {len(options)}")
+        return options
 
     @model_validator(mode="after")
     def _default_is_the_data(self) -> Variant:
