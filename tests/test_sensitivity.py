@@ -112,6 +112,19 @@ def test_ishigami_sobol_indices_within_salib_tolerance(tmp_path):
     interval = result.intervals["ishigami"]
     assert -10.8 < interval.low < interval.high < 18.0 and interval.samples == 256
     assert pq.read_table(tmp_path / "ishigami" / "sobol.parquet").num_rows == 3
+    assert not any("Sobol" in n for n in result.notes)
+
+
+def test_sobol_indices_from_few_samples_are_flagged_not_resolved(tmp_path):
+    """With 8 base samples the Ishigami indices' confidence half-widths pass 0.25: the study says
+    they are not resolved; with 8192 (above) it does not."""
+    settings = StudySettings(oat=False, trajectories=4, sobol_samples=8, sobol_factors=3,
+                             sobol_threshold=0.0, interval_samples=0, seed=1)
+    result = run_study(_ishigami_factors(), IshigamiEvaluator(), tmp_path / "few", InlineBackend(), settings)
+    [note] = [n for n in result.notes if "Sobol" in n]
+    assert "the Sobol indices of 'ishigami' are not resolved by 8 base samples" in note
+    widest = max(max(r["s1_ci"], r["st_ci"]) for r in result.sobol)
+    assert widest > sensitivity.SOBOL_CI_NOTED and f"up to {widest:.2f}" in note
 
 
 # -- tasks of several points -----------------------------------------------------------------------

@@ -872,6 +872,9 @@ def _complete(result: SensitivityResult, what: str, metric: str,
     return None
 
 
+SOBOL_CI_NOTED = 0.25
+"""A study notes that a metric's Sobol indices are not resolved when a confidence half-width is wider."""
+
 BEYOND_DRAWS_NOTED = 0.05
 """A study notes the chance that an interval's end lies beyond every draw when it is at least this."""
 
@@ -1064,6 +1067,14 @@ def _run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backe
                     result.sobol.append({"metric": m, "factor": f.name, "s1": float(si.s1[i]),
                                          "s1_ci": float(si.s1_conf[i]), "st": float(si.st[i]),
                                          "st_ci": float(si.st_conf[i])})
+                widest = max((float(c) for c in (*si.s1_conf, *si.st_conf) if math.isfinite(c)), default=0.0)
+                if widest > SOBOL_CI_NOTED or not np.all(np.isfinite([*si.s1, *si.st])):
+                    result.notes.append(
+                        f"the Sobol indices of '{m}' are not resolved by {settings.sobol_samples} base "
+                        f"samples: confidence half-widths up to {widest:.2f} (indices lie in 0 … 1)"
+                        + ("; some are undefined (the metric did not vary over the design)"
+                           if not np.all(np.isfinite([*si.s1, *si.st])) else "")
+                        + "; give more --sobol-samples before reading them")
     result.cases = cases
     result.problems = dict(runner.problems)
     result.notes += [f"{n} evaluations could not be made: {why}" for why, n in runner.problems.items()]
