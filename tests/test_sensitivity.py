@@ -392,6 +392,7 @@ def test_cli_bad_options_are_one_message_and_leave_no_folder(tmp_path, extra, me
     r = _run(["sensitivity", "reference-2020", *SMALL, *extra, "--out", str(tmp_path / "x")])
     assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not (tmp_path / "x").exists()
+    assert "progress" not in r.stderr  # refused before the workers and the progress bar start
 
 
 def test_cli_damaged_or_unwritable_folders_are_one_message(tmp_path):

@@ -630,7 +630,13 @@ def _run_sensitivity_plan(sc: Scenario, *, coverage: bool, simulate: bool) -> Ca
     it into RUN/sensitivity/ (``(folder, progress)``)."""
     from iadsim.analysis.sensitivity import SALibMissing
     from iadsim.report.run import SENSITIVITY
-    from iadsim.runs.sensitivity import ScenarioEvaluator, SensitivityError, StudySettings, parse_metric
+    from iadsim.runs.sensitivity import (
+        ScenarioEvaluator,
+        SensitivityError,
+        StudySettings,
+        check_study,
+        parse_metric,
+    )
     from iadsim.runs.sensitivity import run_study as run_sensitivity_study
     from iadsim.runs.sweep import open_backend
     from iadsim.scenario.factors import collect_factors, reachable_factors
@@ -649,7 +655,7 @@ def _run_sensitivity_plan(sc: Scenario, *, coverage: bool, simulate: bool) -> Ca
             raise SensitivityError("--sensitivity: the scenario gives no ranges or variants to vary"
                                    + "".join(f"; {n}" for n in notes))
         evaluator = ScenarioEvaluator(sc, metrics)
-        problems = [*settings.check(), *evaluator.check(factors)]
+        problems = check_study(factors, evaluator, settings, notes)
         if problems:
             raise SensitivityError(problems)
     except SensitivityError as exc:
@@ -1286,6 +1292,7 @@ def sensitivity(
         ScenarioEvaluator,
         SensitivityError,
         StudySettings,
+        check_study,
         parse_metric,
         run_study,
     )
@@ -1332,6 +1339,9 @@ def sensitivity(
                         + ", or give fewer --trajectories, --sobol-samples or --interval-samples")
     evaluator = ScenarioEvaluator(sc, metrics, replications, resolution_km,
                                   None if dem == "none" else dem)
+    problems = check_study(chosen, evaluator, settings, notes)  # before any worker starts
+    if problems:
+        raise UserError("\n".join(problems))
     try:
         with _open_backend_checked(jobs, scheduler, local_cluster) as backend, _progress_bars() as progress:
             result = run_study(chosen, evaluator, folder, backend, settings, progress, notes)

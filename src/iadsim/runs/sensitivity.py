@@ -50,8 +50,8 @@ from iadsim.scenario.factors import Factor, apply_factors, check_factors
 from iadsim.scenario.schema import Scenario
 
 __all__ = ["FORMAT", "CoverageMetric", "Evaluator", "RunMetric", "ScenarioEvaluator", "SensitivityError",
-           "SensitivityResult", "StudySettings", "evaluate_metrics", "parse_metric", "read_manifest",
-           "run_study", "write_tables"]
+           "SensitivityResult", "StudySettings", "check_study", "evaluate_metrics", "parse_metric",
+           "read_manifest", "run_study", "write_tables"]
 
 FORMAT = "iadsim-sensitivity/1"
 MANIFEST = "manifest.json"
@@ -917,6 +917,19 @@ def _interval_notes(result: SensitivityResult) -> list[str]:
     return notes
 
 
+def check_study(factors: Sequence[Factor], evaluator: Evaluator, settings: StudySettings,
+                notes: Sequence[str] = ()) -> list[str]:
+    """What ``run_study`` would refuse before writing anything, one message each: the settings, no
+    factors, and what ``evaluator.check`` finds. A command calls it before it starts its workers."""
+    problems = settings.check()
+    if not factors:
+        problems.append("no factors to vary: the scenario gives no ranges or variants (or --factors "
+                        "matched none)" + "".join(f"; {n}" for n in notes))
+    elif not problems:
+        problems += evaluator.check(factors)
+    return problems
+
+
 def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backend: Backend,
               settings: StudySettings | None = None, progress: Progress | None = None,
               notes: Sequence[str] = ()) -> SensitivityResult:
@@ -939,12 +952,7 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     """
     first = time.perf_counter()
     settings = settings or StudySettings()
-    problems = settings.check()
-    if not factors:
-        problems.append("no factors to vary: the scenario gives no ranges or variants (or --factors "
-                        "matched none)" + "".join(f"; {n}" for n in notes))
-    elif not problems:
-        problems += evaluator.check(factors)
+    problems = check_study(factors, evaluator, settings, notes)
     if problems:
         raise SensitivityError(problems)
     from iadsim.version import __version__
