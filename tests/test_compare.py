@@ -264,6 +264,8 @@ def test_compare_command_fails_when_no_arrangement_can_be_built(short_file, tmp_
     (["--arrangements", "joint,joint"], "arrangement 'joint' is listed twice"),
     (["--replications", "0"], "--replications must be at least 1, got 0"),
     (["--jobs", "0"], "--jobs must be at least 1, got 0"),
+    (["--arrangements", "national,,joint"], "an empty name in the list ('national,,joint')"),
+    (["--replications", "100000000"], "--replications must be at most 10,000"),
 ])
 def test_compare_command_bad_input(tmp_path, args, message):
     out = tmp_path / "cmp"
@@ -272,3 +274,27 @@ def test_compare_command_bad_input(tmp_path, args, message):
     assert message in result.stderr
     assert result.stderr.count("\n") == 1  # one message
     assert not out.exists()
+
+
+def test_compare_never_writes_into_a_run_or_a_users_folder(tmp_path):
+    """--out into a folder of other files (a user's, a run's) is refused before any replication,
+    and the files are untouched; an earlier comparison's folder may be written again."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "summary.csv").write_text("my own summary")
+    (theirs / "notes.txt").write_text("notes")
+    result = invoke("compare", "air-policing-violation", "--arrangements", "national",
+                    "--replications", "1", "--out", str(theirs))
+    assert result.exit_code == 2 and "holds files that are not a comparison's (notes.txt)" in result.stderr
+    assert (theirs / "summary.csv").read_text() == "my own summary"
+    (theirs / "notes.txt").unlink()
+    result = invoke("compare", "air-policing-violation", "--arrangements", "national",
+                    "--replications", "1", "--out", str(theirs))
+    assert result.exit_code == 2 and "but not a comparison's summary.json" in result.stderr
+    from iadsim.report.compare import COMPARE_FILES, check_compare_folder
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for name in COMPARE_FILES:
+        (earlier / name).write_text("{\"arrangements\": [], \"common_random_numbers\": \"x\"}")
+    check_compare_folder(earlier)  # no error

@@ -117,6 +117,23 @@ def test_a_second_run_of_one_name_gets_a_fresh_folder(tmp_path):
     assert rf.read_run_folder(first).json(rf.SUMMARY) == {"value": 1}  # untouched
 
 
+def test_force_never_replaces_a_folder_that_is_not_a_run(tmp_path):
+    """--force replaced any folder of the run's name, a user's files and all (an audit lost a
+    thesis.txt): only a folder with a run manifest is replaced; anything else is refused whole."""
+    theirs = tmp_path / "run"
+    theirs.mkdir()
+    (theirs / "thesis.txt").write_text("mine")
+    with pytest.raises(rf.RunFolderError, match="--force replaces only a run folder iadsim wrote"):
+        _write(tmp_path, force=True)
+    assert (theirs / "thesis.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    (theirs / "thesis.txt").unlink()
+    theirs.rmdir()
+    theirs.write_text("a file")
+    with pytest.raises(rf.RunFolderError, match="not a folder"):
+        _write(tmp_path, force=True)
+    assert theirs.read_text() == "a file"
+
+
 def test_force_replaces_the_old_folder_whole(tmp_path):
     old = _write(tmp_path, value=1)
     (old / "stray.txt").write_text("from the old run")

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typer.testing import CliRunner
 
 from iadsim.analysis.statistics import mean_ci
 from iadsim.cli import app
+from iadsim.options import OptionError
 from iadsim.runs.sweep import (
     SweepError,
     SweepTask,
@@ -289,6 +291,36 @@ def test_cli_refuses_a_results_folder_of_a_different_spec(sweeps, tmp_path):
     result = invoke("sweep", str(sweeps["spec"]), "--out", str(stranger), "--jobs", "1")
     assert result.exit_code == 2 and "not a sweep folder" in result.stderr
     assert [p.name for p in stranger.iterdir()] == ["notes.txt"]
+
+
+def test_damaged_or_stray_files_in_a_sweep_folder(sweeps, tmp_path):
+    """A stray file under results/ is not a result (sweep-report read it and stopped); a truncated
+    result file is named by sweep-report and run again by sweep; a file is not a sweep folder."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sweeps["whole"], copy)
+    (copy / "results" / "README.txt").write_text("my notes")
+    assert _rows(read_results(copy)) == _rows(read_results(sweeps["whole"]))
+    damaged = sorted(copy.glob("results/case=*/rep=*.parquet"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    result = invoke("sweep-report", str(copy))
+    assert result.exit_code == 2 and f"{damaged}: a result file that cannot be read" in result.stderr
+    result = invoke("sweep", str(sweeps["spec"]), "--out", str(copy), "--jobs", "1")
+    assert result.exit_code == 0, result.stderr
+    assert "8 tasks were already done, 1 ran" in result.stderr
+    assert _rows(read_results(copy)) == _rows(read_results(sweeps["whole"]))
+    result = invoke("sweep-report", str(copy / "results" / "README.txt"))
+    assert result.exit_code == 2 and "not a folder" in result.stderr
+
+
+def test_an_unreachable_dask_scheduler_is_one_message():
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}), \
+            pytest.raises(OptionError, match=re.escape("--scheduler tcp://127.0.0.1:1: no Dask scheduler")), \
+            open_backend(scheduler="tcp://127.0.0.1:1"):
+        pass
 
 
 def test_cli_bad_spec_structure_and_options(tmp_path):

@@ -530,6 +530,7 @@ def run(
 ) -> None:
     """The main job: validate, compile, simulate, write a new run folder and its report; prints the
     report's path (in the folder it chose)."""
+    from iadsim.io.run_folder import RunFolderError
     from iadsim.runs import RUN_COVERAGE, run_scenario
     from iadsim.scenario.schema import Arrangement
     from iadsim.sim.traffic import TrafficError
@@ -560,7 +561,7 @@ def run(
                                   coverage=None if no_coverage else RUN_COVERAGE, simulate=not no_sim,
                                   force=force, progress=progress, allow_outside_data=allow_outside_data,
                                   render=_render)
-        except TrafficError as exc:
+        except (TrafficError, RunFolderError) as exc:
             raise UserError(str(exc)) from None
         if study is not None:
             study(folder, progress)
@@ -616,6 +617,9 @@ def _print_run_summary(folder: Path) -> None:
     if not findings.classes and not findings.regions:
         err.print(findings.sentences[0], markup=False)
 
+
+MAX_COMPARE_REPLICATIONS = 10_000
+"""The most replications ``iadsim compare`` runs (as many tasks as a sweep runs without ``--yes``)."""
 
 RUN_KEY_COVERAGE = ("Lithuania, engageable, 10,000 m", "Latvia, engageable, 10,000 m",
                     "Lithuania, detected, 1,000 m")
@@ -1103,7 +1107,7 @@ def compare(
     """Compare command arrangements over replications with common random numbers; prints the report's
     path."""
     from iadsim.analysis.statistics import parse_arrangements
-    from iadsim.report.compare import write_compare_report
+    from iadsim.report.compare import check_compare_folder, write_compare_report
     from iadsim.runs.compare import compare_arrangements
     from iadsim.scenario import resolve_scenario_path
     from iadsim.sim.traffic import TrafficError
@@ -1114,10 +1118,14 @@ def compare(
         raise UserError(f"--arrangements: {exc}") from None
     if replications < 1:
         raise UserError(f"--replications must be at least 1, got {replications}")
+    if replications > MAX_COMPARE_REPLICATIONS:
+        raise UserError(f"--replications must be at most {MAX_COMPARE_REPLICATIONS:,} (a replication "
+                        f"takes seconds), got {replications:,}; for more, run a sweep (iadsim sweep)")
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     day = _parse_date(as_of)
     folder = check_output_folder(output or Path("out") / f"compare-{resolve_scenario_path(scenario).stem}")
+    check_compare_folder(folder)  # before the replications, not after
     sc = _load(scenario)
     _guard_date(sc, day, allow_outside_data)
     _check(sc, names, day, allow_outside_data=True)

@@ -116,12 +116,14 @@ def parse_arrangements(text: str | Sequence[str]) -> tuple[str, ...]:
     """Arrangement names from ``national,joint`` (or a list), checked.
 
     Raises:
-        ValueError: none given, an unknown name (the message lists the allowed), or one listed twice.
+        ValueError: none given, an empty or unknown name (the message lists the allowed), or one
+            listed twice.
     """
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else [str(n).strip() for n in text]
-    names = [n for n in names if n]
-    if not names:
+    if not any(names):
         raise ValueError(f"no arrangement given; allowed: {', '.join(ARRANGEMENT_NAMES)}")
+    if not all(names):  # "national,,joint": a name left out, or a stray comma
+        raise ValueError(f"an empty name in the list ({text!r}); allowed: {', '.join(ARRANGEMENT_NAMES)}")
     for name in names:
         if name not in ARRANGEMENT_NAMES:
             raise ValueError(f"unknown arrangement '{name}'; allowed: {', '.join(ARRANGEMENT_NAMES)}")

@@ -31,7 +31,8 @@ from iadsim.version import __version__
 __all__ = ["BEARINGS", "C2_EVENTS", "COVERAGE_DIR", "DETECTIONS", "ENGAGEMENTS", "EVENTS", "EW_EFFECTS",
            "FIRST_DETECTIONS", "FORMAT", "INTERCEPTORS", "MANIFEST", "OBJECTS", "OOB_CSV", "OOB_GEOJSON",
            "OUTCOMES", "PICTURE", "REPORT", "RUN_SCHEMA_VERSION", "SATURATION", "SCENARIO", "SUMMARY",
-           "TABLES", "TRUTH", "RunFolder", "RunFolderError", "RunFolderWriter", "is_run_folder", "pid_alive",
+           "TABLES", "TRUTH", "RunFolder", "RunFolderError", "RunFolderWriter", "check_replaceable",
+           "is_run_folder", "pid_alive",
            "read_run_folder", "remove_stale_partials", "tracks_file", "write_manifest"]
 
 FORMAT = "iadsim-run"
@@ -124,6 +125,19 @@ def remove_stale_partials(parent: Path) -> list[Path]:
     return removed
 
 
+def check_replaceable(target: Path) -> None:
+    """Raise RunFolderError unless ``target`` is absent or a run folder iadsim wrote: ``--force``
+    replaces a run, never a folder of something else (a user's files)."""
+    if not os.path.lexists(target):
+        return
+    try:
+        _manifest(target)
+    except RunFolderError as exc:
+        raise RunFolderError(f"{target}: --force replaces only a run folder iadsim wrote, and this is "
+                             f"not one ({exc}); nothing was changed: move it or choose another "
+                             "--out") from None
+
+
 class RunFolderWriter:
     """Builds one run folder as a hidden partial sibling and publishes it when complete.
 
@@ -145,6 +159,8 @@ class RunFolderWriter:
         self.identity = {"scenario_hash": str(identity["scenario_hash"]), "seed": int(identity["seed"]),
                          "replication": int(identity["replication"]),
                          "arrangement": str(identity["arrangement"])}
+        if force:
+            check_replaceable(parent / name)
         parent.mkdir(parents=True, exist_ok=True)
         remove_stale_partials(parent)
         self.path = parent / f".{name}.partial-{os.getpid()}-{secrets.token_hex(4)}"
@@ -195,6 +211,7 @@ class RunFolderWriter:
     def _publish(self) -> Path:
         target = self.parent / self.name
         if self.force and target.exists():
+            check_replaceable(target)
             aside = self.parent / f".{self.name}.old-{os.getpid()}-{secrets.token_hex(4)}"
             os.rename(target, aside)
             os.rename(self.path, target)

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from iadsim.analysis.statistics import CONFIDENCE, METRICS, Metric, MetricSummary
 from iadsim.io.parquet import write_table
+from iadsim.io.paths import OutputPathError
 from iadsim.report.figures import save_figure
 from iadsim.report.html import (
     ReportSection,
@@ -34,7 +35,12 @@ from iadsim.runs.compare import Comparison
 from iadsim.scenario.schema import Arrangement
 from iadsim.version import __version__
 
-__all__ = ["CompareReport", "compare_figure", "compare_sections", "write_compare_report"]
+__all__ = ["COMPARE_FILES", "CompareReport", "check_compare_folder", "compare_figure", "compare_sections",
+           "write_compare_report"]
+
+COMPARE_FILES = ("outcomes.parquet", "runs.parquet", "summary.csv", "summary.json", "compare.png",
+                 "report.html")
+"""What a comparison writes into its folder (and all a folder it may write into again may hold)."""
 
 ARRANGEMENT_COLOURS = {"national": "#4c72b0", "exchange": "#55a868", "joint": "#c44e52",
                        "wartime": "#8172b2"}
@@ -334,13 +340,38 @@ def _csv(records: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+def check_compare_folder(folder: Path) -> None:
+    """Raise OutputPathError unless ``folder`` is absent, empty or a comparison's folder (its files
+    only, ``COMPARE_FILES``, with a comparison's ``summary.json``): a comparison replaces an earlier
+    one, but never a run folder's or a user's files."""
+    if not folder.is_dir():
+        return
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        return
+    foreign = [n for n in names if n not in COMPARE_FILES]
+    try:
+        doc = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        ours = isinstance(doc, dict) and "common_random_numbers" in doc and "arrangements" in doc
+    except (OSError, ValueError):
+        ours = False
+    if foreign or not ours:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        what = f"files that are not a comparison's ({shown})" if foreign else \
+            "files, but not a comparison's summary.json"
+        raise OutputPathError(f"--out {folder} holds {what}; nothing was written: choose an empty or "
+                              "new folder, or one that holds an earlier comparison")
+
+
 def write_compare_report(comparison: Comparison, folder: Path) -> CompareReport:
     """Write the comparison's outputs into ``folder``.
 
     Args:
         comparison: from ``compare_arrangements``.
-        folder: the output folder (created).
+        folder: the output folder (created; absent, empty or an earlier comparison's:
+            ``check_compare_folder``).
     """
+    check_compare_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     files = [write_table(comparison.outcomes, folder / "outcomes.parquet"),
              write_table(comparison.runs, folder / "runs.parquet")]

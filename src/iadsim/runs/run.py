@@ -92,6 +92,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
         OutsideDataPeriod: the date is outside the data's period and not allowed.
         TrafficError: the scenario's traffic cannot be flown.
         C2Error: the arrangement cannot be built at the date.
+        RunFolderError: ``force`` and the folder to replace is not a run folder.
     """
     day = as_date(as_of) if as_of is not None else scenario.as_of
     date_warning = check_data_period(scenario, day, allow_outside_data=allow_outside_data)
@@ -101,6 +102,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     if arrangement is not None and Arrangement(arrangement) != scenario.arrangement:
         changes["arrangement"] = Arrangement(arrangement)
     sc = scenario.with_changes(**changes) if changes else scenario
+    if force:  # refused now, not after the simulation
+        rf.check_replaceable(out_dir / run_folder_name(sc, day))
     # the saturation curve's larger and smaller raids start in workers at once and run beside the
     # scenario's own replication, which is their scale 1
     rules = sc.arrangements.get(sc.arrangement)

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
+from iadsim.options import OptionError
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.runs.workers import hold_freed_memory, process_pool, share_cores
 from iadsim.scenario import load_scenario, resolve_scenario_path
@@ -637,11 +638,19 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
         jobs: local worker processes (None: the CPU count; 1: in this process).
         scheduler: a Dask scheduler address (``tcp://host:8786``).
         local_cluster: a Dask LocalCluster of this many single-threaded worker processes.
+
+    Raises:
+        OptionError: no Dask scheduler answers at ``scheduler``.
     """
     if scheduler is not None or local_cluster is not None:
         dask = _distributed()
         if scheduler is not None:
-            with dask.Client(scheduler) as client:
+            try:
+                client = dask.Client(scheduler)
+            except (OSError, ValueError) as exc:  # TimeoutError is an OSError
+                raise OptionError(f"--scheduler {scheduler}: no Dask scheduler answers there ({exc}); "
+                                  "start one (docs/sweeps.md) or check the address") from None
+            with client:
                 yield DaskBackend(client)
             return
         assert local_cluster is not None
@@ -762,11 +771,14 @@ def read_manifest(out: Path) -> dict[str, Any]:
         SweepError: no manifest or not readable.
     """
     path = out / MANIFEST
+    if not out.is_dir():
+        raise SweepError(f"{out}: not a folder (give the folder iadsim sweep wrote)")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(f"{out}: not a sweep folder (no {MANIFEST})") from None
-    except json.JSONDecodeError as exc:
+    except (FileNotFoundError, IsADirectoryError):
+        raise SweepError(f"{out}: not a sweep folder (no {MANIFEST}; a sweep writes it when it starts, "
+                         "so a folder without one was not written by iadsim sweep)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SweepError(f"{path}: not valid JSON: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise SweepError(f"{path}: not a sweep manifest (format {FORMAT})")
@@ -834,6 +846,17 @@ def _write_result(out: Path, plan: SweepPlan, res: TaskResult) -> None:
     os.replace(tmp, path)
 
 
+def _readable_result(path: Path) -> bool:
+    """Whether a result file exists and its Parquet footer can be read."""
+    if not path.is_file():
+        return False
+    try:
+        pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError):
+        return False
+    return True
+
+
 def task_status(path: Path) -> tuple[str, str]:
     """(status, note) of a result file: ``ok`` or ``unavailable`` and why."""
     meta = pq.read_schema(path).metadata or {}
@@ -891,7 +914,8 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend,
     manifest = plan.manifest()
     _prepare_folder(out, manifest)
     tasks = plan.tasks
-    missing = {t for t in tasks if not result_path(out, *t).exists()}
+    # a result file that cannot be read (truncated, emptied) is run again, and replaced atomically
+    missing = {t for t in tasks if not _readable_result(result_path(out, *t))}
     done = len(tasks) - len(missing)
     if progress is not None:
         progress(done, len(tasks))
@@ -917,7 +941,14 @@ def read_results(out: Path) -> pa.Table:
     case_id, replication and object_id; the partition column ``case`` is dropped (it is ``case_id``)."""
     import pyarrow.dataset as ds
 
-    dataset = ds.dataset(out / RESULTS, format="parquet", partitioning="hive")
+    # the result files only (case=…/rep=….parquet): a stray file (a README) is not a result
+    files = sorted(p for p in (out / RESULTS).glob("case=*/rep=*.parquet") if p.is_file())
+    for path in files:
+        if not _readable_result(path):
+            raise SweepError(f"{path}: a result file that cannot be read (truncated or damaged); run "
+                             "`iadsim sweep` with the same spec and --out again, and it runs that task again")
+    dataset = ds.dataset([str(p) for p in files], format="parquet", partitioning="hive",
+                         partition_base_dir=str(out / RESULTS))
     table = dataset.to_table()
     if "case" in table.column_names:
         table = table.drop_columns(["case"])
