@@ -333,6 +333,24 @@ def test_cli_bad_spec_structure_and_options(tmp_path):
     assert result.exit_code == 2 and "--jobs" in result.stderr
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    ("parameters:\n  cases: []\n", "parameters.cases: expected a non-empty list"),
+    ("parameters:\n  grid:\n    c2.identification_time_s: [30, 30.0]\n",
+     "sets the same values as case {\"c2.identification_time_s\":30} once the scenario reads them"),
+    ("parameters:\n  grid:\n    arrangement: [national, joint]\nreport: {metric: no_such_metric, x: nope}\n",
+     "report.metric: unknown metric 'no_such_metric'"),
+    ("parameters:\n  grid:\n    arrangement: [national, joint]\nreport: {x: nope}\n",
+     "report.x: 'nope' is not a parameter the spec sweeps (arrangement)"),
+])
+def test_cli_specs_that_would_run_nothing_new_or_fail_at_the_report(tmp_path, edit, message):
+    """An empty case list ran the base scenario alone; 30 and 30.0 ran the same simulation twice; a
+    bad report block passed the sweep and failed only at sweep-report. Each is refused at once."""
+    spec = _spec(tmp_path, "scenario: air-policing-violation\nreplications: 1\n" + edit)
+    result = invoke("sweep", str(spec), "--out", str(tmp_path / "out"), "--jobs", "1")
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_bundled_example_spec_plans_as_of_by_arrangement():
     from iadsim.cli import _sweep_spec_path
 

@@ -201,6 +201,9 @@ def parse_spec(data: Any, source: Path | None = None) -> Spec:
             else:
                 grid[str(path)] = [_jsonable(v) for v in values]
     raw_cases = params.get("cases") or []
+    if isinstance(params, Mapping) and params.get("cases") == []:
+        problems.append(f"{name}: parameters.cases: expected a non-empty list of mappings (dotted "
+                        "path: value), got []")
     if not isinstance(raw_cases, list):
         problems.append(f"{name}: parameters.cases: expected a list of mappings (dotted path: value)")
     else:
@@ -223,6 +226,7 @@ def parse_spec(data: Any, source: Path | None = None) -> Spec:
     if not isinstance(report, Mapping):
         problems.append(f"{name}: report: expected a mapping (metric, x)")
         report = {}
+    problems += _report_problems(name, report, [*grid, *(k for c in cases for k in c)])
     if problems:
         raise SweepError(problems)
     assert isinstance(scenario, str) and isinstance(reps, int)
@@ -370,6 +374,24 @@ def _column_value(value: Any, kind: pa.DataType) -> Any:
     return value if isinstance(value, str) else _canonical(_jsonable(value))
 
 
+def _report_problems(name: str, report: Mapping[str, Any], swept: Sequence[str]) -> list[str]:
+    """What ``sweep-report`` would refuse in a spec's ``report`` block, found when the sweep starts."""
+    from iadsim.analysis.statistics import METRICS
+
+    problems = [f"{name}: report: unknown key '{k}' (allowed: metric, x)" for k in report
+                if k not in ("metric", "x")]
+    metric, x = report.get("metric"), report.get("x")
+    names = [m.name for m in METRICS]
+    if metric is not None and metric not in names:
+        hint = difflib.get_close_matches(str(metric), names, n=1)
+        problems.append(f"{name}: report.metric: unknown metric '{metric}'"
+                        + (f"; did you mean '{hint[0]}'?" if hint else f" (allowed: {', '.join(names)})"))
+    if x is not None and x not in swept:
+        problems.append(f"{name}: report.x: '{x}' is not a parameter the spec sweeps "
+                        f"({', '.join(dict.fromkeys(swept)) or 'none'})")
+    return problems
+
+
 def plan_sweep(spec: Spec, *, confirm: bool = False,
                max_tasks: int = MAX_TASKS_WITHOUT_CONFIRMATION) -> SweepPlan:
     """Load the scenario, build and validate every case.
@@ -419,6 +441,15 @@ def plan_sweep(spec: Spec, *, confirm: bool = False,
     for c in cases:
         dumped = scenarios[c.case_id].model_dump(by_alias=True)
         values[c.case_id] = {p: (_get_path(dumped, p) if p in c.overrides else None) for p in params}
+    # cases written apart that the scenario reads alike (30 and 30.0) would run the same simulation
+    alike: dict[str, Case] = {}
+    for c in cases:
+        first = alike.setdefault(json.dumps(values[c.case_id], sort_keys=True, default=str), c)
+        if first is not c:
+            problems.append(f"case {_canonical(c.overrides)} sets the same values as case "
+                            f"{_canonical(first.overrides)} once the scenario reads them; give each once")
+    if problems:
+        raise SweepError(_dedupe_problems(problems))
     types = {p: _column_type([values[c.case_id][p] for c in cases]) for p in params}
     for v in values.values():
         for p in params:
