@@ -351,6 +351,21 @@ def test_cli_specs_that_would_run_nothing_new_or_fail_at_the_report(tmp_path, ed
     assert not (tmp_path / "out").exists()
 
 
+def test_ctrl_c_says_what_is_kept_and_how_to_resume(tmp_path):
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    proc = _cli("sweep", str(spec), "--out", str(out), "--jobs", "1")
+    deadline = time.monotonic() + 120
+    while not list(out.glob("results/case=*/rep=*.parquet")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no result file within 120 s"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert re.search(r"interrupted: \d+ tasks are done and kept in .*; run the same command again", err)
+
+
 def test_bundled_example_spec_plans_as_of_by_arrangement():
     from iadsim.cli import _sweep_spec_path
 

@@ -1227,6 +1227,11 @@ def sweep(
         raise UserError("\n".join(exc.problems)) from None
     except TrafficError as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        done = len(list(folder.glob("results/case=*/rep=*.parquet")))
+        typer.echo(f"interrupted: {done} tasks are done and kept in {folder}; run the same command "
+                   "again to resume", err=True)
+        raise typer.Exit(130) from None
     cases = {c for c, _ in result.unavailable}
     if cases:
         typer.echo(f"note: {len(result.unavailable)} tasks of {len(cases)} cases are unavailable "
