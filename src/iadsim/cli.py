@@ -482,7 +482,7 @@ def map_(
     scenario: ScenarioArg = None,
     as_of: AsOfOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
-                                                "(default: out/map-<scenario>-<date>.png).")] = None,
+                                                "(default: out/map-SCENARIO-DATE.png).")] = None,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """A PNG map of borders and units by kind and nation."""
@@ -1100,7 +1100,7 @@ def compare(
                                              "1: no workers). Results do not depend on it.",
                                              show_default=False)] = None,
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
-                                                "out/compare-<scenario>).", show_default=False)] = None,
+                                                "out/compare-SCENARIO).", show_default=False)] = None,
     as_of: AsOfOpt = None,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
@@ -1151,7 +1151,8 @@ def _print_compare_summary(comparison: Any) -> None:
     rows = {(m.arrangement, m.metric): m for m in comparison.summary}
     shown = [name for name in KEY_METRICS
              if any(math.isfinite(m.mean) for (a, n), m in rows.items() if n == name)]
-    table = Table(title=f"Mean over {comparison.replications} replications ± 95 % CI half-width",
+    n = comparison.replications
+    table = Table(title=f"Mean over {n} replication{'s' if n != 1 else ''} ± 95 % CI half-width",
                   title_justify="left")
     table.add_column("arrangement")
     for name in shown:
@@ -1202,7 +1203,7 @@ def sweep(
     spec: Annotated[str, typer.Argument(help="A sweep SPEC file (docs/sweeps.md) or a bundled spec id "
                                         "(sweep-violation).")],
     output: Annotated[Path | None, typer.Option("--out", help="Output folder (default: "
-                                                "out/sweep-<spec>); rerun with the same folder to "
+                                                "out/sweep-SPEC); rerun with the same folder to "
                                                 "resume.", show_default=False)] = None,
     jobs: JobsOpt = None,
     scheduler: SchedulerOpt = None,
@@ -1272,7 +1273,7 @@ def sensitivity(
     list_factors: Annotated[bool, typer.Option("--list", help="List the scenario's factors and exit.")]
     = False,
     output: Annotated[Path | None, typer.Option("--out", help="Study folder (default: "
-                                                "out/sensitivity-<scenario>); rerun with the same "
+                                                "out/sensitivity-SCENARIO); rerun with the same "
                                                 "folder to resume.", show_default=False)] = None,
     trajectories: Annotated[int, typer.Option("--trajectories", help="Morris trajectories "
                                               "(0: no screening).")] = 10,
