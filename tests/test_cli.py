@@ -216,6 +216,10 @@ def test_coverage_command_writes_maps_grids_contours_and_tables(write, tmp_path)
     (["--alt", "-20"], "≥ 0 m"),
     (["--aspect", "sideways"], "not an aspect"),
     (["--target-speed", "-5"], "--target-speed"),
+    (["--as-of", ""], "gives no date"),
+    (["--as-of", ","], "gives no date"),
+    (["--as-of", "2020,2020-12-31"], "gives 2020-12-31 twice"),
+    (["--alt", "3000,3000"], "3000 m is given twice"),
 ])
 def test_coverage_bad_input(tmp_path, args, message):
     argv = [a.format(tmp=tmp_path) for a in args]
@@ -223,6 +227,34 @@ def test_coverage_bad_input(tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_coverage_never_writes_into_a_users_folder(tmp_path):
+    """--out into a folder of other files was written into, a user's regions_by_date.csv replaced:
+    only a new, empty or earlier study's folder (its coverage.json) is written into."""
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "regions_by_date.csv").write_text("mine")
+    result = invoke("coverage", "reference-2020", "--dem", "none", "--resolution-km", "100", "--no-maps",
+                    "--alt", "3000", "--out", str(theirs))
+    assert result.exit_code == 2 and "holds files, but not an earlier coverage study" in result.stderr
+    assert (theirs / "regions_by_date.csv").read_text() == "mine"
+    result = invoke("coverage", "reference-2020", "--out", "")
+    assert result.exit_code == 2 and "not the current folder" in result.stderr
+    fresh = tmp_path / "fresh"
+    for _ in range(2):  # an earlier study's folder is written again
+        result = invoke("coverage", "reference-2020", "--dem", "none", "--resolution-km", "100",
+                        "--no-maps", "--alt", "3000", "--out", str(fresh))
+        assert result.exit_code == 0, result.stderr
+
+
+def test_track_refuses_to_replace_a_file_without_force_and_a_format_it_does_not_write(tmp_path):
+    mine = tmp_path / "mine.csv"
+    mine.write_text("my tracks")
+    result = invoke("track", str(tmp_path / "detections.csv"), "--out", str(mine))
+    assert result.exit_code == 2 and "exists; add --force" in result.stderr and mine.read_text() == "my tracks"
+    result = invoke("track", str(tmp_path / "detections.csv"), "--out", str(tmp_path / "t.json"))
+    assert result.exit_code == 2 and "ends in .parquet or .csv" in result.stderr
 
 
 def test_run_simulates_and_writes_parquet(tmp_path):

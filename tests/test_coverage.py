@@ -14,7 +14,13 @@ from shapely.geometry import Point, box, mapping
 from iadsim import compile_world, load_scenario
 from iadsim.coverage import JOINT, CoverageError, CoverageGrid, GridTooLarge, compute_coverage
 from iadsim.coverage.compute import ALL_ASPECTS, ANY_ASPECT, _ground_distance, launch_regions
-from iadsim.coverage.metrics import RegionError, default_regions, load_region_file, region_metrics
+from iadsim.coverage.metrics import (
+    RegionError,
+    check_region_names,
+    default_regions,
+    load_region_file,
+    region_metrics,
+)
 from iadsim.data import Region
 from iadsim.geo.radar_geometry import horizon_distance_m
 from iadsim.io.coverage import (
@@ -203,6 +209,29 @@ def test_region_file_errors(tmp_path):
     [region] = load_region_file(good)
     assert region.name == "Suwałki gap"
     assert isinstance(region, Region) and region.id == "good:Suwałki gap"
+    for features, message in (([1], "feature 1 is not a GeoJSON Feature"),
+                              ({"a": 1}, "features is not a list"), (7, "features is not a list")):
+        odd = tmp_path / "odd.geojson"
+        odd.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+        with pytest.raises(RegionError, match=message):
+            load_region_file(odd)
+
+
+def test_a_user_region_named_like_another_is_refused(tmp_path):
+    """A region named like a built-in one hid the built-in row (Lithuania 0.0 instead of 73.1), and
+    two named alike shared one's figures: each name may stand for one region only."""
+    def regions(*names: str) -> list[Region]:
+        path = tmp_path / "mine.geojson"
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"name": n}, "geometry": mapping(box(22 + i, 54, 23 + i, 55))}
+            for i, n in enumerate(names)]}))
+        return load_region_file(path)
+
+    with pytest.raises(RegionError, match=r"region 'lithuania' .* has the name of a built-in region"):
+        check_region_names(regions("lithuania"), default_regions())
+    with pytest.raises(RegionError, match=r"region 'Box' .* has the name of region mine:Box"):
+        check_region_names(regions("Box", "Box"), default_regions())
+    check_region_names(regions("Box", "Suwałki gap"), default_regions())
 
 
 def test_one_region_type_for_bundled_and_user_regions():

@@ -134,6 +134,20 @@ def test_force_never_replaces_a_folder_that_is_not_a_run(tmp_path):
     assert theirs.read_text() == "a file"
 
 
+def test_a_missing_or_damaged_table_is_a_run_folder_error_naming_it(tmp_path):
+    """A run without a table (a --no-sim run has no truth) and a table that cannot be read, its
+    manifest made to agree: exports and the report stopped with KeyError or ArrowInvalid."""
+    run = rf.read_run_folder(_write(tmp_path))
+    with pytest.raises(rf.RunFolderError, match=r"the run has no detections\.parquet") as caught:
+        run.table("detections")
+    assert isinstance(caught.value, KeyError) and "without simulating" not in str(caught.value)
+    truth = run.file("truth")
+    truth.write_bytes(truth.read_bytes()[:50])
+    rf.write_manifest(run.path, IDENTITY)  # resealed: the manifest agrees with the damaged file
+    with pytest.raises(rf.RunFolderError, match=r"truth\.parquet: a table of the run that cannot be read"):
+        rf.read_run_folder(run.path).table("truth")
+
+
 def test_force_replaces_the_old_folder_whole(tmp_path):
     old = _write(tmp_path, value=1)
     (old / "stray.txt").write_text("from the old run")

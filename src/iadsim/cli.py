@@ -738,6 +738,7 @@ def export(
 
     if fmt in FOLDER_FORMATS:
         folder = output if output is not None else run_dir / f"export-{fmt.value}"
+        check_output_folder(folder)  # a file there, or a file on its path, is one message
         try:
             write = _export_asterix if fmt is ExportFormat.asterix else _export_dis
             lines = write(run_dir, folder)
@@ -749,6 +750,7 @@ def export(
     path = output or run_dir / f"{run_dir.resolve().name}.{fmt.value}"
     if path.suffix.lower() != f".{fmt.value}":
         raise UserError(f"--out must end in .{fmt.value} for --format {fmt.value}, got '{path}'")
+    check_output_folder(path.parent)  # a file on the path is one message
     if path.exists() and not force:
         raise UserError(f"{path} exists; add --force to replace it or choose another --out")
     try:
@@ -825,7 +827,7 @@ def coverage(
     """Where the system detects and can engage, by altitude, RCS, target aspect and date; maps,
     grids, tables; with --shift, how the zones moved between two dates."""
     from iadsim.coverage import CoverageError, GridTooLarge
-    from iadsim.coverage.metrics import RegionError, default_regions, load_region_file
+    from iadsim.coverage.metrics import RegionError, check_region_names, default_regions, load_region_file
     from iadsim.coverage.study import (
         CoverageRequest,
         dates_from,
@@ -833,7 +835,7 @@ def coverage(
         run_coverage_study,
     )
     from iadsim.geo.terrain import TerrainError
-    from iadsim.io.coverage import write_coverage_shift, write_coverage_study
+    from iadsim.io.coverage import check_coverage_folder, write_coverage_shift, write_coverage_study
 
     # every option is checked before the scenario is read or anything computed
     layers = parse_altitudes(alt)
@@ -843,11 +845,15 @@ def coverage(
     parse_number("--pd", pd_threshold, 0, 1, low_open=True)
     if alt_ref not in ("agl", "msl"):
         raise UserError(f"--alt-ref must be agl or msl, got '{alt_ref}'")
+    if not str(output).strip() or output == Path("."):
+        raise UserError("--out: give an output folder (not the current folder)")
     check_output_folder(output)
+    check_coverage_folder(output)
     sc = _load(scenario)
     try:
         dates = dates_from(as_of, sc.as_of)
         extra = tuple(r for path in (region or []) for r in load_region_file(path))
+        check_region_names(extra, default_regions())
         lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
@@ -1022,6 +1028,7 @@ def track(
         "--sources", help="For ASTERIX CAT048 input (.ast raw datablocks or .pcap): the SAC/SIC table "
         "with each radar's site and accuracies (asterix-sources.csv of iadsim export; docs/asterix.md).",
         show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the TRACKS file if it exists.")] = False,
 ) -> None:
     """Track radar detections with the batched tracker; writes one row per track per scan."""
     from iadsim.tracking import (
@@ -1059,6 +1066,11 @@ def track(
     if detections.is_dir():
         raise UserError(f"{detections} is a folder; give a DETECTIONS file (Parquet, CSV or ASTERIX)")
     check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])])
+    if output.suffix.lower() not in (".parquet", ".csv"):
+        raise UserError(f"--out {output}: a TRACKS file ends in .parquet or .csv, the format it is "
+                        "written in")
+    if output.exists() and not force:
+        raise UserError(f"{output} exists; add --force to replace it or choose another --out")
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
                                prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)

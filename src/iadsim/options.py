@@ -64,8 +64,8 @@ def parse_area(text: str, option: str = "--area") -> tuple[float, float, float, 
 
 
 def parse_altitudes(text: str, option: str = "--alt") -> tuple[float, ...]:
-    """Altitudes in metres from ``30,100,1000`` (a trailing ``m`` is allowed): each finite and in
-    [-500, 100,000] m, at least one, at most 64."""
+    """Altitudes in metres from ``30,100,1000`` (a trailing ``m`` is allowed): each finite, in
+    [-500, 100,000] m and given once; at least one, at most 64."""
     values = []
     for part in text.split(","):
         part = part.strip().lower().removesuffix("m").strip()
@@ -76,7 +76,10 @@ def parse_altitudes(text: str, option: str = "--alt") -> tuple[float, ...]:
         except ValueError:
             raise OptionError(f"{option}: '{part}' is not an altitude in metres "
                               f"(e.g. {option} 100,1000)") from None
-        values.append(parse_number(option, part, *ALTITUDE_RANGE_M, unit="m"))
+        value = parse_number(option, part, *ALTITUDE_RANGE_M, unit="m")
+        if value in values:
+            raise OptionError(f"{option}: {value:g} m is given twice")
+        values.append(value)
     if not values:
         raise OptionError(f"{option}: give at least one altitude in metres (e.g. {option} 100,1000)")
     if len(values) > 64:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "DEFAULT_REGIONS",
     "Region",  # defined in iadsim.data, the one home of a region; re-exported for coverage users
     "RegionError",
+    "check_region_names",
     "default_regions",
     "load_region_file",
     "region_masks",
@@ -60,7 +62,10 @@ def load_region_file(path: str | Path) -> list[Region]:
         raise RegionError(f"{p}: not a GeoJSON object")
     features: list[dict[str, Any]]
     if doc.get("type") == "FeatureCollection":
-        features = list(doc.get("features") or [])
+        raw = doc.get("features") or []
+        if not isinstance(raw, list):
+            raise RegionError(f"{p}: features is not a list of GeoJSON Features")
+        features = raw
     elif doc.get("type") == "Feature":
         features = [doc]
     else:
@@ -69,7 +74,11 @@ def load_region_file(path: str | Path) -> list[Region]:
         raise RegionError(f"{p}: the file holds no features")
     regions = []
     for i, feature in enumerate(features):
+        if not isinstance(feature, dict):
+            raise RegionError(f"{p}: feature {i + 1} is not a GeoJSON Feature (an object)")
         props = feature.get("properties") or {}
+        if not isinstance(props, dict):
+            raise RegionError(f"{p}: feature {i + 1}'s properties are not an object")
         name = str(props.get("name") or feature.get("id") or f"{p.stem}-{i + 1}")
         try:
             geom = shape(feature.get("geometry"))
@@ -87,6 +96,19 @@ def load_region_file(path: str | Path) -> list[Region]:
             geom = shapely.make_valid(geom)
         regions.append(Region(f"{p.stem}:{name}", name, geom))
     return regions
+
+
+def check_region_names(extra: Sequence[Region], builtin: Sequence[Region]) -> None:
+    """Raise RegionError if a region of ``extra`` (the user's files) is named like a built-in region
+    or like another of ``extra``: the tables key regions by name, so one would hide the other."""
+    taken = {r.name.casefold(): "a built-in region" for r in builtin}
+    taken |= {r.id.casefold(): "a built-in region" for r in builtin}
+    for r in extra:
+        key = r.name.casefold()
+        if key in taken:
+            raise RegionError(f"region '{r.name}' ({r.id}) has the name of {taken[key]}; rename it "
+                              "(its figures would be mixed with the other's)")
+        taken[key] = f"region {r.id}"
 
 
 def region_masks(grid: CoverageGrid, regions: list[Region]) -> dict[str, NDArray[np.bool_]]:

@@ -175,21 +175,34 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
 
 
 def dates_from(text: str | None, default: dt.date) -> tuple[dt.date, ...]:
-    """Dates from '2009,2012,2016-05-01' (a bare year is 31 December); the default if None."""
+    """Dates from '2009,2012,2016-05-01' (a bare year is 31 December), each once, in the order
+    given; the default if None.
+
+    Raises:
+        ValueError: no date in ``text`` (an empty string), a part that is not a date, or a date
+            given twice (``2020,2020-12-31``).
+    """
     if text is None:
         return (default,)
-    out = []
+    out: list[dt.date] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
         if len(part) == 4 and part.isdigit():
-            out.append(dt.date(int(part), 12, 31))
+            day = dt.date(int(part), 12, 31) if int(part) >= 1 else None
         else:
             try:
-                out.append(dt.date.fromisoformat(part))
+                day = dt.date.fromisoformat(part)
             except ValueError:
-                raise ValueError(f"'{part}' is not a date; write YYYY-MM-DD or a year") from None
+                day = None
+        if day is None:
+            raise ValueError(f"'{part}' is not a date; write YYYY-MM-DD or a year")
+        if day in out:
+            raise ValueError(f"--as-of gives {day.isoformat()} twice")
+        out.append(day)
+    if not out:
+        raise ValueError(f"--as-of {text!r} gives no date; write YYYY-MM-DD or a year, comma-separated")
     return tuple(out)
 
 

@@ -517,10 +517,8 @@ def export_asterix(run_dir: Path, out_dir: Path, *, sac_by_nation: dict[str, int
     targets = [("detections.cat048", cat048)]
     node_source = {s.source_id: s for s in sources if s.kind == "node"}
     cat062_records = 0
-    for node, path in sorted(nodes.items()):
-        from iadsim.io.parquet import read_table
-
-        blocks = tracks_to_cat062(read_table(path), node_source[node], epoch_tod_s)
+    for node in sorted(nodes):
+        blocks = tracks_to_cat062(run.table(f"tracks_{node}.parquet"), node_source[node], epoch_tod_s)
         cat062_records += blocks.records
         targets.append((f"picture_{node}.cat062", blocks))
     paths = [(fresh(f"{stem}.ast"), fresh(f"{stem}.pcap"), blocks) for stem, blocks in targets]

@@ -24,11 +24,13 @@ from iadsim.coverage.metrics import Region
 from iadsim.coverage.shift import ShiftLines, boundary_shift, zone_masks
 from iadsim.coverage.study import CoverageRequest, CoverageStudy
 from iadsim.geo import transformer
+from iadsim.io.paths import OutputPathError
 from iadsim.oob import order_of_battle
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
 
 __all__ = [
+    "check_coverage_folder",
     "coverage_contours",
     "write_contours_geojson",
     "write_contours_kml",
@@ -197,13 +199,30 @@ def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+def check_coverage_folder(out_dir: Path) -> None:
+    """Raise OutputPathError unless ``out_dir`` is absent, empty or an earlier coverage study's folder
+    (its ``coverage.json``): a study's files replace an earlier study's, never a user's."""
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    try:
+        ours = isinstance(json.loads((out_dir / "coverage.json").read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        ours = False
+    if not ours:
+        raise OutputPathError(f"--out {out_dir} holds files, but not an earlier coverage study (no "
+                              "readable coverage.json); nothing was written: choose a new or empty "
+                              "folder, or one that iadsim coverage wrote")
+
+
 def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: CoverageRequest,
                          out_dir: Path) -> CoverageStudy:
     """Write a coverage study's outputs under ``out_dir``: per date (a folder ``YYYY-MM-DD``) the
     region table, GeoTIFF grids, GeoJSON and KML contours and, if the request asks, a PNG map per
     layer and RCS class; across dates ``regions_by_date.csv`` and ``coverage.json`` (what was
     computed, on which grid, terrain, scenario hash and version). Returns the study with its
-    ``files`` and ``maps`` filled in."""
+    ``files`` and ``maps`` filled in. ``out_dir`` is new, empty or an earlier study's
+    (``check_coverage_folder``)."""
+    check_coverage_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for date, coverage in study.coverages.items():
         folder = out_dir / date.isoformat()

@@ -31,7 +31,8 @@ from iadsim.version import __version__
 __all__ = ["BEARINGS", "C2_EVENTS", "COVERAGE_DIR", "DETECTIONS", "ENGAGEMENTS", "EVENTS", "EW_EFFECTS",
            "FIRST_DETECTIONS", "FORMAT", "INTERCEPTORS", "MANIFEST", "OBJECTS", "OOB_CSV", "OOB_GEOJSON",
            "OUTCOMES", "PICTURE", "REPORT", "RUN_SCHEMA_VERSION", "SATURATION", "SCENARIO", "SUMMARY",
-           "TABLES", "TRUTH", "RunFolder", "RunFolderError", "RunFolderWriter", "check_replaceable",
+           "TABLES", "TRUTH", "MissingRunFile", "RunFolder", "RunFolderError", "RunFolderWriter",
+           "check_replaceable",
            "is_run_folder", "pid_alive",
            "read_run_folder", "remove_stale_partials", "tracks_file", "write_manifest"]
 
@@ -77,6 +78,13 @@ _CHUNK = 1 << 20
 
 class RunFolderError(Exception):
     """A folder that is not a readable run; the message says which folder and why."""
+
+
+class MissingRunFile(RunFolderError, KeyError):
+    """A file the run does not have (also a KeyError, what ``RunFolder.file`` raised before)."""
+
+    def __str__(self) -> str:  # a KeyError's str is the repr of its argument
+        return str(self.args[0]) if self.args else ""
 
 
 def tracks_file(node: str) -> str:
@@ -289,15 +297,32 @@ class RunFolder:
         return TABLES.get(name, name) in self.manifest["files"]
 
     def file(self, name: str) -> Path:
-        """The path of a file of the run (a ``TABLES`` name or a relative path); KeyError if absent."""
+        """The path of a file of the run (a ``TABLES`` name or a relative path).
+
+        Raises:
+            MissingRunFile: the run has no such file (a run made without simulating has no tables
+                of one); a RunFolderError and a KeyError.
+        """
         rel = TABLES.get(name, name)
         if rel not in self.manifest["files"]:
-            raise KeyError(f"run {self.path}: no {rel}")
+            simulated = "truth.parquet" in self.manifest["files"]
+            raise MissingRunFile(f"{self.path}: the run has no {rel}" + (
+                "" if simulated else " (it was made without simulating, --no-sim; run it again "
+                                     "without --no-sim to have its tables)"))
         return self.path / rel
 
     def table(self, name: str) -> pa.Table:
-        """A Parquet table by name (``truth``, …, or a file name such as ``tracks_<node>.parquet``)."""
-        return read_table(self.file(name))
+        """A Parquet table by name (``truth``, …, or a file name such as ``tracks_<node>.parquet``).
+
+        Raises:
+            RunFolderError: the run has no such table, or its file cannot be read (damaged).
+        """
+        path = self.file(name)
+        try:
+            return read_table(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise RunFolderError(f"{path}: a table of the run that cannot be read ({exc}); run the "
+                                 "scenario again") from None
 
     def tables(self, prefix: str = "") -> Iterator[tuple[str, Path]]:
         """(file, path) of the run's top-level Parquet files starting with ``prefix``, sorted."""
