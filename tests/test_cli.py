@@ -440,6 +440,7 @@ def test_coverage_shift_between_two_dates(tmp_path):
     (["--as-of", "2009,2020", "--shift-lat", "54"], "need --shift"),
     (["--as-of", "2009,2020", "--shift", "--shift-from", "95,20", "--shift-bearing", "90"], "LAT,LON"),
     (["--as-of", "2009,2020", "--shift", "--shift-bearing", "90"], "--shift-from"),
+    (["--as-of", "2009,2020", "--shift", "--shift-from", "53.9,27.6"], "give --shift-bearing too"),
 ])
 def test_coverage_shift_bad_input(tmp_path, args, message):
     result = invoke("coverage", "reference-2020", "--dem", "none", "--alt", "10000",

@@ -784,6 +784,16 @@ def test_a_misspelt_column_is_named_in_the_message():
         track_detections(det)
 
 
+def test_a_blank_sensor_id_is_named_with_its_row():
+    """A CSV's empty field reads as "" (not null): it was accepted as a sensor named ''."""
+    det, _ = synthetic([[20e3, 30e3, 3000.0]], [[150.0, 0.0, 0.0]], scans=3)
+    ids = det["sensor_id"].to_pylist()
+    ids[1] = "   "
+    det = det.set_column(det.column_names.index("sensor_id"), "sensor_id", pa.array(ids, pa.string()))
+    with pytest.raises(TrackingInputError, match=r"column 'sensor_id', row 1: empty"):
+        track_detections(det)
+
+
 def test_track_command_with_the_imm_motion_model(tmp_path):
     # `iadsim track --motion-model imm` end to end: the flag reaches the tracker (the IMM's TRACKS
     # differ from CV's on a turning target) and a wrong value is a user error (exit 2)

@@ -968,6 +968,9 @@ def _shift_lines(shift: bool, lat: str | None, bearing: str | None, origin: str 
         point = (values[0], values[1])
     if bearings and point is None:
         raise ValueError("--shift-bearing needs the point the bearings start from: --shift-from LAT,LON")
+    if point is not None and not bearings:
+        raise ValueError("--shift-from is the point --shift-bearing's lines start from; give "
+                         "--shift-bearing too (or leave --shift-from out)")
     if lat:
         latitudes = _floats(lat, "--shift-lat")
     elif bearings:

@@ -177,6 +177,10 @@ def validate_detections(table: pa.Table) -> Detections:
         row = int(np.flatnonzero(pc.is_null(sensor_col).to_numpy(zero_copy_only=False))[0])
         raise TrackingInputError(f"column 'sensor_id', row {row}: empty (every detection names its sensor)")
     sensor_text = np.asarray(pc.cast(sensor_col, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    blank = [i for i, t in enumerate(sensor_text) if not str(t).strip()]  # a CSV's empty field is ""
+    if blank:
+        raise TrackingInputError(f"column 'sensor_id', row {blank[0]}: empty (every detection names its "
+                                 "sensor)")
     ids, code = np.unique(sensor_text, return_inverse=True) if len(sensor_text) else (
         np.zeros(0, dtype=object), np.zeros(0, dtype=np.int64))
 
