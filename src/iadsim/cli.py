@@ -618,9 +618,6 @@ def _print_run_summary(folder: Path) -> None:
         err.print(findings.sentences[0], markup=False)
 
 
-MAX_COMPARE_REPLICATIONS = 10_000
-"""The most replications ``iadsim compare`` runs (as many tasks as a sweep runs without ``--yes``)."""
-
 RUN_KEY_COVERAGE = ("Lithuania, engageable, 10,000 m", "Latvia, engageable, 10,000 m",
                     "Lithuania, detected, 1,000 m")
 """The coverage figures of ``iadsim run --sensitivity`` (the README's headline)."""
@@ -1133,8 +1130,10 @@ def compare(
         raise UserError(f"--arrangements: {exc}") from None
     if replications < 1:
         raise UserError(f"--replications must be at least 1, got {replications}")
-    if replications > MAX_COMPARE_REPLICATIONS:
-        raise UserError(f"--replications must be at most {MAX_COMPARE_REPLICATIONS:,} (a replication "
+    from iadsim.runs.sweep import MAX_TASKS_WITHOUT_CONFIRMATION  # as many as a sweep without --yes
+
+    if replications > MAX_TASKS_WITHOUT_CONFIRMATION:
+        raise UserError(f"--replications must be at most {MAX_TASKS_WITHOUT_CONFIRMATION:,} (a replication "
                         f"takes seconds), got {replications:,}; for more, run a sweep (iadsim sweep)")
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")

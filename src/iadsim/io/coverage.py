@@ -24,7 +24,7 @@ from iadsim.coverage.metrics import Region
 from iadsim.coverage.shift import ShiftLines, boundary_shift, zone_masks
 from iadsim.coverage.study import CoverageRequest, CoverageStudy
 from iadsim.geo import transformer
-from iadsim.io.paths import OutputPathError
+from iadsim.io.paths import check_reusable_folder
 from iadsim.oob import order_of_battle
 from iadsim.scenario.schema import Scenario
 from iadsim.version import __version__
@@ -202,16 +202,9 @@ def write_table_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 def check_coverage_folder(out_dir: Path) -> None:
     """Raise OutputPathError unless ``out_dir`` is absent, empty or an earlier coverage study's folder
     (its ``coverage.json``): a study's files replace an earlier study's, never a user's."""
-    if not out_dir.is_dir() or not any(out_dir.iterdir()):
-        return
-    try:
-        ours = isinstance(json.loads((out_dir / "coverage.json").read_text(encoding="utf-8")), dict)
-    except (OSError, ValueError):
-        ours = False
-    if not ours:
-        raise OutputPathError(f"--out {out_dir} holds files, but not an earlier coverage study (no "
-                              "readable coverage.json); nothing was written: choose a new or empty "
-                              "folder, or one that iadsim coverage wrote")
+    check_reusable_folder(out_dir, "coverage.json", lambda meta: isinstance(meta, dict),
+                          owner="a coverage study",
+                          unmarked="an earlier coverage study (no readable coverage.json)")
 
 
 def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: CoverageRequest,

@@ -9,14 +9,16 @@ be writable.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["OutputPathError", "check_output_file", "check_output_folder", "replace_atomically",
-           "temp_path"]
+__all__ = ["OutputPathError", "check_output_file", "check_output_folder", "check_reusable_folder",
+           "replace_atomically", "temp_path"]
 
 _SPECIAL_ROOTS = ("/proc", "/sys", "/dev")
 
@@ -105,6 +107,33 @@ def check_output_folder(path: str | Path, *, what: str = "--out") -> Path:
                               "give a folder name")
     _check_folder_writable(resolved, shown, what)
     return path
+
+
+def check_reusable_folder(folder: Path, marker: str, is_ours: Callable[[Any], bool], *, owner: str,
+                          unmarked: str, only: Collection[str] | None = None) -> None:
+    """Raise OutputPathError unless ``folder`` is absent, empty or an earlier output of the same
+    command: its JSON ``marker`` file reads as one (``is_ours``) and, with ``only``, it holds no other
+    names. A command replaces its own earlier output there, never a user's or another command's files.
+
+    Args:
+        folder: the output folder. marker: the file that marks the command's output.
+        is_ours: whether the marker's parsed JSON is the command's.
+        owner: whose files they would be, in the message ("a comparison"). unmarked: what the folder
+            lacks when the marker is missing or not the command's, in the message.
+        only: the names the command writes, when it writes no others.
+    """
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    foreign = sorted(p.name for p in folder.iterdir() if p.name not in only) if only is not None else []
+    try:
+        ours = is_ours(json.loads((folder / marker).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        ours = False
+    if foreign or not ours:
+        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
+        holds = f"files that are not {owner}'s ({shown})" if foreign else f"files, but not {unmarked}"
+        raise OutputPathError(f"--out {folder} holds {holds}; nothing was written: choose a new or "
+                              f"empty folder, or one that holds an earlier output of {owner}")
 
 
 def temp_path(path: Path) -> Path:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from iadsim.analysis.statistics import CONFIDENCE, METRICS, Metric, MetricSummary
 from iadsim.io.parquet import write_table
-from iadsim.io.paths import OutputPathError
+from iadsim.io.paths import check_reusable_folder
 from iadsim.report.figures import save_figure
 from iadsim.report.html import (
     ReportSection,
@@ -344,23 +344,12 @@ def check_compare_folder(folder: Path) -> None:
     """Raise OutputPathError unless ``folder`` is absent, empty or a comparison's folder (its files
     only, ``COMPARE_FILES``, with a comparison's ``summary.json``): a comparison replaces an earlier
     one, but never a run folder's or a user's files."""
-    if not folder.is_dir():
-        return
-    names = sorted(p.name for p in folder.iterdir())
-    if not names:
-        return
-    foreign = [n for n in names if n not in COMPARE_FILES]
-    try:
-        doc = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        ours = isinstance(doc, dict) and "common_random_numbers" in doc and "arrangements" in doc
-    except (OSError, ValueError):
-        ours = False
-    if foreign or not ours:
-        shown = ", ".join(foreign[:5]) + (", …" if len(foreign) > 5 else "")
-        what = f"files that are not a comparison's ({shown})" if foreign else \
-            "files, but not a comparison's summary.json"
-        raise OutputPathError(f"--out {folder} holds {what}; nothing was written: choose an empty or "
-                              "new folder, or one that holds an earlier comparison")
+    check_reusable_folder(folder, "summary.json", _is_comparison, owner="a comparison",
+                          unmarked="a comparison's summary.json", only=COMPARE_FILES)
+
+
+def _is_comparison(summary: Any) -> bool:
+    return isinstance(summary, dict) and "common_random_numbers" in summary and "arrangements" in summary
 
 
 def write_compare_report(comparison: Comparison, folder: Path) -> CompareReport:
