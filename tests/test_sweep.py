@@ -253,6 +253,38 @@ def test_cli_unknown_parameter_path(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
+def test_override_problems_are_given_once_at_their_line_in_the_spec(tmp_path):
+    spec = _spec(tmp_path, "scenario: air-policing-violation\nreplications: 1\nbase:\n  duration_s: 600\n"
+                           "parameters:\n  grid:\n    c2.identification_time_s: [-5, 30, 60]\n"
+                           "    duration_s: [1800, 3600]\n  cases:\n    - {seed: 1}\n"
+                           "    - {seed: -1, traffic.flights.violator.speed_kmh: 0}\n")
+    with pytest.raises(SweepError) as e:
+        plan_sweep(load_spec(spec))
+    assert e.value.problems == [
+        f"{spec}:7:32: parameter 'c2.identification_time_s' = -5: rejected by the scenario schema at "
+        "'c2.identification_time_s': Input should be greater than or equal to 0 (in 4 of the 12 cases)",
+        f"{spec}:11:8: parameter 'seed' = -1: rejected by the scenario schema at 'seed': Input should be "
+        "greater than or equal to 0 (in 6 of the 12 cases)",
+        f"{spec}:11:18: parameter 'traffic.flights.violator.speed_kmh' = 0: rejected by the scenario schema "
+        "at 'traffic.flights.violator.speed_kmh': Input should be greater than or equal to 1 "
+        "(in 6 of the 12 cases)"]
+    # a path that does not exist: at the grid's key, once; base: at base's line, not the grid's
+    spec = _spec(tmp_path, "scenario: air-policing-violation\nreplications: 1\nbase:\n  duration_s: -3\n"
+                           "parameters:\n  grid:\n    duration_s: [1800, 3600]\n")
+    with pytest.raises(SweepError) as e:
+        plan_sweep(load_spec(spec))
+    assert e.value.problems == [f"{spec}:4:3: parameter 'duration_s' = -3: rejected by the scenario schema at "
+                                "'duration_s': Input should be greater than 0"]
+    spec = _spec(tmp_path, "scenario: air-policing-violation\nreplications: 1\nparameters:\n  grid:\n"
+                           "    seed: [1, 2]\n    c2.identification_tme_s: [30, 60]\n")
+    with pytest.raises(SweepError) as e:
+        plan_sweep(load_spec(spec))
+    assert len(e.value.problems) == 1
+    assert e.value.problems[0].startswith(f"{spec}:6:5: parameter 'c2.identification_tme_s': "
+                                          "'identification_tme_s' is not a key of c2")
+    assert e.value.problems[0].endswith("(in all 4 cases)")
+
+
 def test_cli_value_the_schema_rejects(tmp_path):
     spec = _spec(tmp_path, GRID_SPEC.replace("arrangement: [national, joint]", "duration_s: [600, -5]"))
     result = invoke("sweep", str(spec), "--out", str(tmp_path / "out"))
@@ -327,8 +359,13 @@ def test_cli_bad_spec_structure_and_options(tmp_path):
     spec = _spec(tmp_path, "scenario: air-policing-violation\nreplication: 3\n")
     result = invoke("sweep", str(spec))
     assert result.exit_code == 2
-    assert "unknown key 'replication'; did you mean 'replications'?" in result.stderr
-    assert "replications: expected a whole number from 1 to 1,000,000, got None" in result.stderr
+    # one message at the misspelt key's line, not a second one for the missing key it stands for
+    assert result.stderr.strip().splitlines() == [
+        f"error: {spec}:2:1: unknown key 'replication'; did you mean 'replications'? (allowed: scenario, "
+        "replications, base, parameters, report)"]
+    result = invoke("sweep", str(_spec(tmp_path, "scenario: air-policing-violation\nreplications: 0\n")))
+    assert result.exit_code == 2
+    assert "spec.yaml:2:1: replications: expected a whole number from 1 to 1,000,000, got 0" in result.stderr
     result = invoke("sweep", str(spec), "--jobs", "2", "--local-cluster", "2")
     assert result.exit_code == 2 and "--jobs" in result.stderr
 

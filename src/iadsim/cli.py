@@ -333,11 +333,9 @@ def _check_sweep(plan: Any, allow_outside_data: bool = False) -> None:
     from iadsim.pipeline.checks import check_scenario, locate_problems
     from iadsim.scenario import attach_locations, locate, scenario_locations
     from iadsim.scenario.errors import ScenarioError
-    from iadsim.scenario.yamlio import read_yaml_file
 
     base_where = scenario_locations(plan.base)
-    spec_doc = read_yaml_file(plan.spec.source)[0] if plan.spec.source is not None else None
-    spec_where = spec_doc.locations if spec_doc is not None else {}
+    spec_where = plan.spec.locations
     groups: dict[str, list[Any]] = {}  # cases that differ only in arrangement are checked together
     for case in plan.cases:
         dumped = plan.scenarios[case.case_id].model_dump(mode="json", by_alias=True, exclude={"arrangement"})

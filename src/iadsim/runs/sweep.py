@@ -38,6 +38,8 @@ from iadsim.options import OptionError
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
 from iadsim.runs.workers import hold_freed_memory, process_pool, share_cores
 from iadsim.scenario import load_scenario, resolve_scenario_path
+from iadsim.scenario.errors import Location
+from iadsim.scenario.locations import locate
 from iadsim.scenario.overrides import OverrideError, split_path
 from iadsim.scenario.overrides import apply_overrides as _apply_overrides
 from iadsim.scenario.schema import Scenario
@@ -123,6 +125,8 @@ class Spec:
         cases: explicit override sets (combined with every grid point).
         report: options of ``sweep-report`` (``metric``, ``x``).
         source: the spec file (None if built in code).
+        locations: where each of the spec file's keys and list items is written (field path →
+            file, line, column; empty for a spec built in code).
     """
 
     scenario: str
@@ -133,6 +137,28 @@ class Spec:
     cases: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    locations: Mapping[tuple[str | int, ...], Location] = field(default_factory=dict, compare=False,
+                                                                repr=False)
+
+    def where(self, path: Sequence[str | int] = ()) -> str:
+        """``file:line:column`` of ``path`` in the spec file (or of its nearest written ancestor),
+        else the file's name (``spec`` for a spec built in code)."""
+        loc = locate(self.locations, tuple(path))
+        return str(loc) if loc is not None else (str(self.source) if self.source else "spec")
+
+    def override_path(self, dotted: str, value: Any, case: int | None,
+                      base_only: bool = False) -> tuple[str | int, ...] | None:
+        """The spec's field path where override ``dotted`` = ``value`` of a case is written: its value
+        in the grid, in explicit case number ``case``, or in ``base`` (only there if ``base_only``);
+        None if in none."""
+        if dotted in self.grid and not base_only:
+            index = next((i for i, v in enumerate(self.grid[dotted]) if v == value), None)
+            return ("parameters", "grid", dotted) + ((index,) if index is not None else ())
+        if case is not None and case < len(self.cases) and dotted in self.cases[case] and not base_only:
+            return ("parameters", "cases", case, dotted)
+        if dotted in self.base:
+            return ("base", dotted)
+        return None
 
     def normalised(self) -> dict[str, Any]:
         """The spec as JSON data, as recorded in the manifest."""
@@ -145,10 +171,15 @@ class Spec:
 
     def iter_overrides(self) -> Iterator[dict[str, Any]]:
         """Every case's overrides: each explicit case with each grid point, in spec order."""
+        for _, overrides in self.iter_cases():
+            yield overrides
+
+    def iter_cases(self) -> Iterator[tuple[int | None, dict[str, Any]]]:
+        """(number of the explicit case or None, overrides) of every case, in spec order."""
         keys = list(self.grid)
-        for extra in self.cases or [{}]:
+        for number, extra in enumerate(self.cases) if self.cases else [(None, {})]:
             for values in itertools.product(*(self.grid[k] for k in keys)):
-                yield {**extra, **dict(zip(keys, values, strict=True))}
+                yield number, {**extra, **dict(zip(keys, values, strict=True))}
 
 
 def _flat_overrides(raw: Any, where: str) -> dict[str, Any]:
@@ -159,79 +190,95 @@ def _flat_overrides(raw: Any, where: str) -> dict[str, Any]:
     return {str(k): _jsonable(v) for k, v in raw.items()}
 
 
-def parse_spec(data: Any, source: Path | None = None) -> Spec:
+def parse_spec(data: Any, source: Path | None = None,
+               locations: Mapping[tuple[str | int, ...], Location] | None = None) -> Spec:
     """A Spec from parsed YAML data; relative scenario paths resolve against the spec's folder.
+
+    Args:
+        data: the parsed spec. source: the spec file. locations: where each key and list item of
+            the file is written (``read_yaml_file``); each problem then starts with its file:line.
 
     Raises:
         SweepError: every problem found in the spec's structure.
     """
+    where = dict(locations or {})
     name = str(source) if source else "spec"
+
+    def at(*path: str | int) -> str:
+        loc = locate(where, path)
+        return str(loc) if loc is not None else name
+
     if not isinstance(data, Mapping):
-        raise SweepError(f"{name}: expected a mapping with scenario, parameters and replications")
+        raise SweepError(f"{at()}: expected a mapping with scenario, parameters and replications")
     problems = []
+    meant: set[str] = set()  # a required key a misspelt key stands for: one message, not two
     for key in data:
         if key not in _SPEC_KEYS:
             hint = difflib.get_close_matches(str(key), _SPEC_KEYS, n=1)
-            problems.append(f"{name}: unknown key '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+            meant.update(h for h in hint if h not in data)
+            problems.append(f"{at(key)}: unknown key '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
                             + f" (allowed: {', '.join(_SPEC_KEYS)})")
     scenario = data.get("scenario")
-    if not isinstance(scenario, str) or not scenario.strip():
-        problems.append(f"{name}: scenario: expected a bundled scenario id or a path, got {scenario!r}")
+    if (not isinstance(scenario, str) or not scenario.strip()) and not (scenario is None and "scenario" in meant):
+        problems.append(f"{at('scenario')}: scenario: expected a bundled scenario id or a path, got {scenario!r}")
     reps = data.get("replications")
-    if not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= MAX_TASKS:
-        problems.append(f"{name}: replications: expected a whole number from 1 to {MAX_TASKS:,}, "
-                        f"got {reps!r}")
+    if (not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= MAX_TASKS) \
+            and not (reps is None and "replications" in meant):
+        problems.append(f"{at('replications')}: replications: expected a whole number from 1 to "
+                        f"{MAX_TASKS:,}, got {reps!r}")
     params = data.get("parameters") or {}
     grid: dict[str, list[Any]] = {}
     cases: list[dict[str, Any]] = []
     if not isinstance(params, Mapping):
-        problems.append(f"{name}: parameters: expected a mapping with grid and/or cases")
+        problems.append(f"{at('parameters')}: parameters: expected a mapping with grid and/or cases")
         params = {}
     for key in params:
         if key not in ("grid", "cases"):
-            problems.append(f"{name}: parameters: unknown key '{key}' (allowed: grid, cases)")
+            problems.append(f"{at('parameters', key)}: parameters: unknown key '{key}' (allowed: grid, cases)")
     raw_grid = params.get("grid") or {}
     if not isinstance(raw_grid, Mapping):
-        problems.append(f"{name}: parameters.grid: expected a mapping of dotted paths to lists of values")
+        problems.append(f"{at('parameters', 'grid')}: parameters.grid: expected a mapping of dotted paths "
+                        "to lists of values")
     else:
         for path, values in raw_grid.items():
             if not isinstance(values, list) or not values:
-                problems.append(f"{name}: parameters.grid.{path}: expected a non-empty list of values, "
-                                f"got {values!r}")
+                problems.append(f"{at('parameters', 'grid', path)}: parameters.grid.{path}: expected a "
+                                f"non-empty list of values, got {values!r}")
             else:
                 grid[str(path)] = [_jsonable(v) for v in values]
     raw_cases = params.get("cases") or []
-    if isinstance(params, Mapping) and params.get("cases") == []:
-        problems.append(f"{name}: parameters.cases: expected a non-empty list of mappings (dotted "
-                        "path: value), got []")
+    if params.get("cases") == []:
+        problems.append(f"{at('parameters', 'cases')}: parameters.cases: expected a non-empty list of "
+                        "mappings (dotted path: value), got []")
     if not isinstance(raw_cases, list):
-        problems.append(f"{name}: parameters.cases: expected a list of mappings (dotted path: value)")
+        problems.append(f"{at('parameters', 'cases')}: parameters.cases: expected a list of mappings "
+                        "(dotted path: value)")
     else:
         for i, c in enumerate(raw_cases):
             try:
-                cases.append(_flat_overrides(c, f"{name}: parameters.cases[{i}]"))
+                cases.append(_flat_overrides(c, f"{at('parameters', 'cases', i)}: parameters.cases[{i}]"))
             except SweepError as exc:
                 problems += exc.problems
     for i, c in enumerate(cases):
         both = sorted(set(c) & set(grid))
         if both:
-            problems.append(f"{name}: parameters.cases[{i}] sets {', '.join(both)}, which the grid "
-                            "also sweeps")
+            problems.append(f"{at('parameters', 'cases', i, both[0])}: parameters.cases[{i}] sets "
+                            f"{', '.join(both)}, which the grid also sweeps")
     try:
-        base = _flat_overrides(data.get("base"), f"{name}: base")
+        base = _flat_overrides(data.get("base"), f"{at('base')}: base")
     except SweepError as exc:
         problems += exc.problems
         base = {}
     report = data.get("report") or {}
     if not isinstance(report, Mapping):
-        problems.append(f"{name}: report: expected a mapping (metric, x)")
+        problems.append(f"{at('report')}: report: expected a mapping (metric, x)")
         report = {}
-    problems += _report_problems(name, report, [*grid, *(k for c in cases for k in c)])
+    problems += _report_problems(at, report, [*grid, *(k for c in cases for k in c)])
     if problems:
         raise SweepError(problems)
     assert isinstance(scenario, str) and isinstance(reps, int)
     path = _resolve_scenario(scenario, source)
-    return Spec(scenario, path, reps, base, grid, cases, _jsonable(dict(report)), source)
+    return Spec(scenario, path, reps, base, grid, cases, _jsonable(dict(report)), source, where)
 
 
 def _resolve_scenario(scenario: str, source: Path | None) -> Path:
@@ -255,7 +302,7 @@ def load_spec(path: Path) -> Spec:
         raise SweepError(f"{path}: the file is empty; a SPEC needs at least `scenario` and `parameters`")
     if errors or document is None:
         raise SweepError([e.render() for e in errors] or [f"{path}: cannot be read"])
-    return parse_spec(document.data, path)
+    return parse_spec(document.data, path, document.locations)
 
 
 # -- overrides ---------------------------------------------------------------------------------------
@@ -374,20 +421,21 @@ def _column_value(value: Any, kind: pa.DataType) -> Any:
     return value if isinstance(value, str) else _canonical(_jsonable(value))
 
 
-def _report_problems(name: str, report: Mapping[str, Any], swept: Sequence[str]) -> list[str]:
-    """What ``sweep-report`` would refuse in a spec's ``report`` block, found when the sweep starts."""
+def _report_problems(at: Callable[..., str], report: Mapping[str, Any], swept: Sequence[str]) -> list[str]:
+    """What ``sweep-report`` would refuse in a spec's ``report`` block, found when the sweep starts
+    (``at(*path)``: where a field of the spec is written)."""
     from iadsim.analysis.statistics import METRICS
 
-    problems = [f"{name}: report: unknown key '{k}' (allowed: metric, x)" for k in report
+    problems = [f"{at('report', k)}: report: unknown key '{k}' (allowed: metric, x)" for k in report
                 if k not in ("metric", "x")]
     metric, x = report.get("metric"), report.get("x")
     names = [m.name for m in METRICS]
     if metric is not None and metric not in names:
         hint = difflib.get_close_matches(str(metric), names, n=1)
-        problems.append(f"{name}: report.metric: unknown metric '{metric}'"
+        problems.append(f"{at('report', 'metric')}: report.metric: unknown metric '{metric}'"
                         + (f"; did you mean '{hint[0]}'?" if hint else f" (allowed: {', '.join(names)})"))
     if x is not None and x not in swept:
-        problems.append(f"{name}: report.x: '{x}' is not a parameter the spec sweeps "
+        problems.append(f"{at('report', 'x')}: report.x: '{x}' is not a parameter the spec sweeps "
                         f"({', '.join(dict.fromkeys(swept)) or 'none'})")
     return problems
 
@@ -415,23 +463,33 @@ def plan_sweep(spec: Spec, *, confirm: bool = False,
     from iadsim.world import scenario_hash
 
     base = load_scenario(spec.scenario_path)
-    start = apply_overrides(base, spec.base) if spec.base else base
+    try:
+        start = _apply_overrides(base, spec.base) if spec.base else base
+    except OverrideError as exc:
+        raise SweepError(list(_located(spec, exc, spec.base, None, base_only=True))) from None
     cases: list[Case] = []
     scenarios: dict[str, Scenario] = {}
     problems: list[str] = []
+    located: dict[str, list[str]] = {}  # a problem at its place in the spec → the cases it is in
     seen: dict[str, int] = {}
-    for i, overrides in enumerate(spec.iter_overrides()):
+    for i, (number, overrides) in enumerate(spec.iter_cases()):
         cid = case_id(overrides)
         if cid in seen:
             problems.append(f"case {i} repeats case {seen[cid]} ({_canonical(overrides)})")
             continue
         seen[cid] = i
         try:
-            scenarios[cid] = apply_overrides(start, overrides)
-        except SweepError as exc:
-            problems += [f"case {cid} {_canonical(overrides)}: {p}" for p in exc.problems]
+            scenarios[cid] = _apply_overrides(start, overrides)
+        except OverrideError as exc:
+            for problem in _located(spec, exc, overrides, number):
+                located.setdefault(problem, []).append(cid)
             continue
         cases.append(Case(cid, overrides))
+    n_cases = spec.n_cases()
+    for problem, ids in located.items():
+        many = (f" (in all {n_cases} cases)" if len(ids) == n_cases else
+                f" (in {len(ids)} of the {n_cases} cases)") if len(ids) > 1 else ""
+        problems.append(problem + many)
     if problems:
         raise SweepError(_dedupe_problems(problems))
     params: list[str] = []
@@ -461,6 +519,25 @@ def plan_sweep(spec: Spec, *, confirm: bool = False,
     schema = pa.schema([*fields, *OUTCOME_SCHEMA])
     return SweepPlan(spec, base, tuple(cases), scenarios, tuple(params), schema, values,
                      scenario_hash(base))
+
+
+def _located(spec: Spec, exc: OverrideError, overrides: Mapping[str, Any], number: int | None,
+             base_only: bool = False) -> dict[str, None]:
+    """Each of an override's problems once, at the place in the spec where the override is written
+    (the value the schema refuses, or the path that does not exist); one the spec cannot place
+    names the case's overrides. An ordered set (dict keys)."""
+    out: dict[str, None] = {}
+    for problem, subject in zip(exc.problems, exc.subjects, strict=True):
+        path = None
+        if subject is not None and subject[0] in overrides:
+            path = spec.override_path(subject[0], overrides[subject[0]], number, base_only)
+            if path is not None and subject[1] == "path" and path[:2] == ("parameters", "grid"):
+                path = path[:3]  # the key, not a value
+        if path is not None:
+            out[f"{spec.where(path)}: {problem}"] = None
+        else:
+            out[f"case {case_id(overrides)} {_canonical(dict(overrides))}: {problem}"] = None
+    return out
 
 
 def _dedupe_problems(problems: Sequence[str], limit: int = 20) -> list[str]:

@@ -29,10 +29,19 @@ PROVENANCE_KEYS = ("sources", "assumed", "ranges")
 
 
 class OverrideError(Exception):
-    """A dotted path that does not exist, or a value the schema rejects: one message per problem."""
+    """A dotted path that does not exist, or a value the schema rejects: one message per problem.
 
-    def __init__(self, problems: str | Sequence[str]) -> None:
+    Attributes:
+        problems: one message per problem.
+        subjects: for each problem, what it is about where that is one override: (dotted path,
+            ``"path"`` when the path does not exist or ``"value"`` when its value is refused), else
+            None. A caller that knows where each override was written points there.
+    """
+
+    def __init__(self, problems: str | Sequence[str],
+                 subjects: Sequence[tuple[str, str] | None] | None = None) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.subjects = list(subjects) if subjects is not None else [None] * len(self.problems)
         super().__init__("\n".join(self.problems))
 
 
@@ -112,14 +121,16 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> bool:
                 hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
                 shown = ", ".join(keys[:20]) + (", …" if len(keys) > 20 else "")
                 raise OverrideError(f"parameter '{path}': '{part}' is not a key of {here}{hint} "
-                                    f"(valid keys: {shown or 'none'})")
+                                    f"(valid keys: {shown or 'none'})", [(path, "path")])
         elif isinstance(node, list):
             if not isinstance(part, int) or part >= len(node):
                 raise OverrideError(f"parameter '{path}': {here} is a list of {len(node)}; "
-                                    f"'{part}' is not an index of it (0 … {len(node) - 1})")
+                                    f"'{part}' is not an index of it (0 … {len(node) - 1})",
+                                    [(path, "path")])
         else:
             what = "not set (null)" if node is None else f"a value ({node!r}), not a mapping"
-            raise OverrideError(f"parameter '{path}': {here} is {what}, so it has no '{part}'")
+            raise OverrideError(f"parameter '{path}': {here} is {what}, so it has no '{part}'",
+                                [(path, "path")])
         if last:
             node[part] = value
             return True
@@ -222,7 +233,7 @@ def _validate(data: dict[str, Any], overrides: Mapping[str, Any]) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = []
+        problems, subjects = [], []
         for err in exc.errors(include_url=False):
             loc = format_path(tuple(err["loc"]))
             # the changed path at or above the error's place, else one inside the record it is on
@@ -235,7 +246,8 @@ def _validate(data: dict[str, Any], overrides: Mapping[str, Any]) -> Scenario:
             msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"parameter '{changed or loc}' = {given}: rejected by the scenario "
                             f"schema at '{loc}': {msg}")
-        raise OverrideError(problems) from None
+            subjects.append((changed, "value") if changed else None)
+        raise OverrideError(problems, subjects) from None
 
 
 # Changing a scenario copies only what changes. The scenario's mapping is "opened" (made a fresh dict
