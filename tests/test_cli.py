@@ -229,6 +229,30 @@ def test_coverage_bad_input(tmp_path, args, message):
     assert not (tmp_path / "o").exists()
 
 
+def test_coverage_refuses_a_region_outside_the_area_and_notes_built_in_ones(tmp_path):
+    def region(name, ring):
+        path = tmp_path / f"{name}.geojson"
+        path.write_text(json.dumps({"type": "Feature", "properties": {"name": name},
+                                    "geometry": {"type": "Polygon", "coordinates": [ring]}}))
+        return str(path)
+
+    far = region("far", [[100, 10], [101, 10], [101, 11], [100, 11], [100, 10]])
+    swapped = region("swapped", [[54.5, 25], [54.9, 25], [54.9, 25.5], [54.5, 25.5], [54.5, 25]])
+    base = ["coverage", "reference-2020", "--dem", "none", "--alt", "10000", "--resolution-km", "50",
+            "--no-maps", "--aspect", "approaching", "--out", str(tmp_path / "o")]
+    result = invoke(*base, "--region", far, "--region", swapped)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"error: --region {far}: region 'far' has no 50 km grid cell inside the area (14°–40°E, 45°–62°N); "
+        "widen --area or leave the region out",
+        f"--region {swapped}: region 'swapped' has no 50 km grid cell inside the area (14°–40°E, 45°–62°N); "
+        "with its coordinates swapped it would lie inside: GeoJSON gives longitude, then latitude"]
+    assert not (tmp_path / "o").exists()
+    result = invoke(*base, "--area", "20,30,51,57")
+    assert result.exit_code == 0, result.output
+    assert "note: Estonia lies outside the area (20°–30°E, 51°–57°N); its rows are empty (NaN)" in result.stderr
+
+
 def test_coverage_never_writes_into_a_users_folder(tmp_path):
     """--out into a folder of other files was written into, a user's regions_by_date.csv replaced:
     only a new, empty or earlier study's folder (its coverage.json) is written into."""
@@ -441,6 +465,11 @@ def test_coverage_shift_between_two_dates(tmp_path):
     (["--as-of", "2009,2020", "--shift", "--shift-from", "95,20", "--shift-bearing", "90"], "LAT,LON"),
     (["--as-of", "2009,2020", "--shift", "--shift-bearing", "90"], "--shift-from"),
     (["--as-of", "2009,2020", "--shift", "--shift-from", "53.9,27.6"], "give --shift-bearing too"),
+    # lines where no zone is computed: refused before the study, not rows of NaN after it
+    (["--as-of", "2009,2020", "--shift", "--shift-lat", "54,64"],
+     "--shift: latitude 64° lies outside the area (45°–62°N)"),
+    (["--as-of", "2009,2020", "--shift", "--shift-from", "10,10", "--shift-bearing", "0"],
+     "--shift: the bearings' origin 10°N 10°E lies outside the area"),
 ])
 def test_coverage_shift_bad_input(tmp_path, args, message):
     result = invoke("coverage", "reference-2020", "--dem", "none", "--alt", "10000",

@@ -390,8 +390,29 @@ def test_shift_needs_lines_and_matching_coverages(smooth):
         boundary_shift(smooth, smooth, ShiftLines(), [])
     with pytest.raises(CoverageError, match="--shift-from"):
         boundary_shift(smooth, smooth, ShiftLines(bearings=(90.0,)), [])
-    with pytest.raises(CoverageError, match="outside the grid"):
+    with pytest.raises(CoverageError, match="outside the area"):
         boundary_shift(smooth, smooth, ShiftLines(latitudes=(80.0,)), [])
+    lon0, lon1, lat0, lat1 = smooth.grid.area_lonlat
+    # a parallel inside the grid's rectangle but outside its area would give empty (NaN) rows
+    with pytest.raises(CoverageError, match="outside the area"):
+        ShiftLines(latitudes=(lat1 + 0.5,)).check(smooth)
+    with pytest.raises(CoverageError, match="origin .* outside the area"):
+        ShiftLines(bearings=(90.0,), origin=(lat0 - 1.0, lon0)).check(smooth)
+    ShiftLines(bearings=(90.0,), origin=(lat0, lon0)).check(smooth)  # on the edge is inside
+
+
+def test_regions_without_cells_are_found_with_a_hint_for_swapped_coordinates():
+    from shapely.geometry import box
+
+    from iadsim.coverage.grid import CoverageGrid
+    from iadsim.coverage.metrics import Region, regions_without_cells
+
+    grid = CoverageGrid.over(20, 30, 51, 57, 50)
+    inside = Region("f:in", "in", box(24, 54, 26, 55))
+    far = Region("f:far", "far", box(100, 10, 101, 11))
+    swapped = Region("f:sw", "swapped", box(54, 24, 55, 26))  # lat, lon written as lon, lat
+    found = regions_without_cells(grid, [inside, far, swapped])
+    assert [(r.name, hint) for r, hint in found] == [("far", False), ("swapped", True)]
 
 
 def test_region_masks_are_kept_per_grid_and_returned_fresh():

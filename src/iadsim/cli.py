@@ -847,11 +847,14 @@ def coverage(
     sc = _load(scenario)
     try:
         dates = dates_from(as_of, sc.as_of)
-        extra = tuple(r for path in (region or []) for r in load_region_file(path))
+        loaded = [(path, load_region_file(path)) for path in region or []]
+        extra = tuple(r for _, regions in loaded for r in regions)
+        files = {r.id: path for path, regions in loaded for r in regions}
         check_region_names(extra, default_regions())
         lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
+    _check_regions_in_area(extra, files, bounds, resolution_km)
     for day in dates:
         _guard_date(sc, day, allow_outside_data)
     if target_speed is not None:
@@ -934,6 +937,31 @@ def _read_cat048(path: Path, sources: Path) -> Any:
 
 PRIOR_ALTITUDE_RANGE_M = (-500.0, 100_000.0)
 """``--prior-altitude-m`` from below the lowest land (the Dead Sea shore, −430 m) to the Kármán line."""
+def _check_regions_in_area(extra: Sequence[Any], files: dict[str, Path], bounds: Sequence[float],
+                           resolution_km: float) -> None:
+    """Refuse a region of the user's files that has no grid cell inside ``--area`` (its rows would be
+    empty), hinting at swapped coordinates; a note for a built-in region outside it."""
+    from iadsim.coverage.grid import CoverageGrid
+    from iadsim.coverage.metrics import default_regions, regions_without_cells
+
+    grid = CoverageGrid.over(bounds[0], bounds[1], bounds[2], bounds[3], resolution_km)
+    lon0, lon1, lat0, lat1 = bounds
+    box = f"{lon0:g}°–{lon1:g}°E, {lat0:g}°–{lat1:g}°N"
+    problems = []
+    for region, swapped in regions_without_cells(grid, extra):
+        hint = ("; with its coordinates swapped it would lie inside: GeoJSON gives longitude, then "
+                "latitude" if swapped else "; widen --area or leave the region out")
+        problems.append(f"--region {files[region.id]}: region '{region.name}' has no "
+                        f"{resolution_km:g} km grid cell inside the area ({box}){hint}")
+    if problems:
+        raise UserError("\n".join(problems))
+    outside = [r.name for r, _ in regions_without_cells(grid, default_regions())]
+    if outside:
+        typer.echo(f"note: {', '.join(outside)} {'lies' if len(outside) == 1 else 'lie'} outside the "
+                   f"area ({box}); {'its' if len(outside) == 1 else 'their'} rows are empty (NaN)",
+                   err=True)
+
+
 def _floats(text: str, what: str) -> tuple[float, ...]:
     try:
         return tuple(float(p) for p in text.split(",") if p.strip())
@@ -944,6 +972,7 @@ def _floats(text: str, what: str) -> tuple[float, ...]:
 def _shift_lines(shift: bool, lat: str | None, bearing: str | None, origin: str | None,
                  dates: tuple[Any, ...], bounds: tuple[float, ...]) -> Any:
     """The lines of ``--shift`` (None without it); ValueError for a bad request."""
+    from iadsim.coverage.compute import CoverageError
     from iadsim.coverage.shift import ShiftLines
 
     if not shift:
@@ -972,7 +1001,12 @@ def _shift_lines(shift: bool, lat: str | None, bearing: str | None, origin: str 
         latitudes = ()
     else:  # every whole degree inside the area
         latitudes = tuple(float(v) for v in range(math.ceil(bounds[2]), math.floor(bounds[3]) + 1))
-    return ShiftLines(latitudes=latitudes, bearings=bearings, origin=point)
+    lines = ShiftLines(latitudes=latitudes, bearings=bearings, origin=point)
+    try:
+        lines.check_area(bounds)
+    except CoverageError as exc:
+        raise ValueError(f"--shift: {exc}") from None
+    return lines
 
 
 def _print_shift(boundary: list[dict[str, Any]], areas: list[dict[str, Any]], request: Any) -> None:

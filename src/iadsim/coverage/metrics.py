@@ -30,6 +30,7 @@ __all__ = [
     "load_region_file",
     "region_masks",
     "region_metrics",
+    "regions_without_cells",
 ]
 
 DEFAULT_REGIONS = ("LTU", "LVA", "EST", "POL", "UKR", "BLR", "RUS-KGD")
@@ -132,6 +133,22 @@ def _region_mask(grid_key: tuple[Any, ...], region_wkb: bytes) -> NDArray[np.boo
                                                transform=Affine(*transform[:6]))
     inside.setflags(write=False)
     return inside
+
+
+def regions_without_cells(grid: CoverageGrid, regions: Sequence[Region]) -> list[tuple[Region, bool]]:
+    """The regions with no grid cell inside the grid's area (their rows would all be empty), each
+    with whether it would have cells with its coordinates swapped (latitude, longitude written in
+    place of GeoJSON's longitude, latitude)."""
+    masks = region_masks(grid, list(regions))
+    out = []
+    for region in regions:
+        if masks[region.id].any():
+            continue
+        swapped = shapely.transform(region.geometry, lambda xy: xy[:, ::-1])
+        lon0, lon1, lat0, lat1 = grid.area_lonlat
+        minx, miny, maxx, maxy = swapped.bounds
+        out.append((region, bool(minx <= lon1 and maxx >= lon0 and miny <= lat1 and maxy >= lat0)))
+    return out
 
 
 def _region_area_km2(geometry: BaseGeometry) -> float:

@@ -36,14 +36,26 @@ class ShiftLines:
     origin: tuple[float, float] | None = None
 
     def check(self, coverage: Coverage) -> None:
-        """CoverageError for lines outside the grid or bearings without an origin."""
-        _, lat = coverage.grid.lonlat_deg
-        lo, hi = float(np.nanmin(lat)), float(np.nanmax(lat))
+        """CoverageError for lines outside the coverage's area or bearings without an origin."""
+        self.check_area(coverage.grid.area_lonlat)
+
+    def check_area(self, area: Sequence[float]) -> None:
+        """CoverageError for a parallel or an origin outside the lon/lat box ``area`` (lon_min,
+        lon_max, lat_min, lat_max: the zones are not known there), bearings without an origin or
+        outside 0–360°, or no line at all. Needs no coverage: a command checks before computing."""
+        lon0, lon1, lat0, lat1 = (float(v) for v in area)
         for phi in self.latitudes:
-            if not lo <= phi <= hi:
-                raise CoverageError(f"latitude {phi:g}° lies outside the grid ({lo:.1f}°–{hi:.1f}°N)")
+            if not lat0 <= phi <= lat1:
+                raise CoverageError(f"latitude {phi:g}° lies outside the area ({lat0:g}°–{lat1:g}°N); "
+                                    "the zones are only computed inside it")
         if self.bearings and self.origin is None:
             raise CoverageError("bearings need a point to measure from (--shift-from LAT,LON)")
+        if self.origin is not None:
+            lat, lon = self.origin
+            if not (lat0 <= lat <= lat1 and lon0 <= lon <= lon1):
+                raise CoverageError(f"the bearings' origin {lat:g}°N {lon:g}°E lies outside the area "
+                                    f"({lon0:g}°–{lon1:g}°E, {lat0:g}°–{lat1:g}°N); the zones are only "
+                                    "computed inside it")
         for b in self.bearings:
             if not 0.0 <= b < 360.0:
                 raise CoverageError(f"a bearing lies in 0–360°, got {b:g}")
