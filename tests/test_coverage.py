@@ -392,11 +392,11 @@ def test_shift_needs_lines_and_matching_coverages(smooth):
         boundary_shift(smooth, smooth, ShiftLines(bearings=(90.0,)), [])
     with pytest.raises(CoverageError, match="outside the area"):
         boundary_shift(smooth, smooth, ShiftLines(latitudes=(80.0,)), [])
-    lon0, lon1, lat0, lat1 = smooth.grid.area_lonlat
+    lon0, _, lat0, lat1 = smooth.grid.area_lonlat
     # a parallel inside the grid's rectangle but outside its area would give empty (NaN) rows
     with pytest.raises(CoverageError, match="outside the area"):
         ShiftLines(latitudes=(lat1 + 0.5,)).check(smooth)
-    with pytest.raises(CoverageError, match="origin .* outside the area"):
+    with pytest.raises(CoverageError, match=r"origin .* outside the area"):
         ShiftLines(bearings=(90.0,), origin=(lat0 - 1.0, lon0)).check(smooth)
     ShiftLines(bearings=(90.0,), origin=(lat0, lon0)).check(smooth)  # on the edge is inside
 

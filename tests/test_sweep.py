@@ -119,6 +119,33 @@ def sweeps(tmp_path_factory):
             "resume_err": resume_err, "result": result}
 
 
+def test_sigterm_stops_a_sweep_and_its_workers_at_once_with_the_resume_message(tmp_path):
+    """SIGTERM to the parent alone (a batch scheduler's limit, the viewer's Cancel) takes the path of
+    Ctrl-C. Its workers do not get the signal; they are stopped mid-task, not waited for (a task here
+    simulates 4 hours, far longer than the 15 s allowed), and no semaphore is left to the tracker."""
+    psutil = pytest.importorskip("psutil")
+    spec = _spec(tmp_path, SPEC.replace("duration_s: 600", "duration_s: 14400"))
+    proc = _cli("sweep", str(spec), "--out", str(tmp_path / "out"), "--jobs", "2", start_new_session=True)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        workers: list = []
+        while sum(w.cpu_times().user for w in workers) < 4:  # both workers are inside a task
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the workers did not start within 120 s"
+            time.sleep(0.2)
+            workers = [c for c in parent.children() if "spawn_main" in " ".join(c.cmdline())]
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert re.search(r"interrupted: \d+ tasks? (is|are) done and kept in .*; run the same command again", err)
+    assert "leaked semaphore" not in err and "Traceback" not in err
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in workers)
+
+
 def test_killed_sweep_resumes_to_the_same_results_as_an_uninterrupted_one(sweeps):
     assert 1 <= sweeps["after_kill"] < 9, "the kill must land mid-sweep"
     assert f"{sweeps['after_kill']} tasks were already done, {9 - sweeps['after_kill']} ran" \
@@ -400,7 +427,7 @@ def test_ctrl_c_says_what_is_kept_and_how_to_resume(tmp_path):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err
-    assert re.search(r"interrupted: \d+ tasks are done and kept in .*; run the same command again", err)
+    assert re.search(r"interrupted: \d+ tasks? (is|are) done and kept in .*; run the same command again", err)
 
 
 def test_bundled_example_spec_plans_as_of_by_arrangement():

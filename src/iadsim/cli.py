@@ -71,6 +71,8 @@ typer.core.TyperOption.display_type_rich = _flag_display_type  # type: ignore[me
 out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
 
 USER_ERROR = 2
+INTERRUPTED = 130
+"""Exit code after Ctrl-C or SIGTERM (128 + SIGINT, as a shell reports it)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,6 +94,9 @@ def _user_errors(func: F) -> F:
         except (UserError, BordersError, OptionError, OutputPathError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (main); sweep and sensitivity say more
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(INTERRUPTED) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -1276,9 +1281,10 @@ def sweep(
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         done = len(list(folder.glob("results/case=*/rep=*.parquet")))
-        typer.echo(f"interrupted: {done} tasks are done and kept in {folder}; run the same command "
-                   "again to resume", err=True)
-        raise typer.Exit(130) from None
+        tasks = "1 task is" if done == 1 else f"{done} tasks are"
+        typer.echo(f"interrupted: {tasks} done and kept in {folder}; run the same command again to "
+                   "resume", err=True)
+        raise typer.Exit(INTERRUPTED) from None
     cases = {c for c, _ in result.unavailable}
     if cases:
         typer.echo(f"note: {len(result.unavailable)} tasks of {len(cases)} cases are unavailable "
@@ -1411,7 +1417,7 @@ def sensitivity(
         typer.echo(f"interrupted: the evaluations made so far are kept in {folder}; run the same "
                    "command again to resume" if folder.is_dir() else
                    "interrupted before any evaluation was made; nothing was kept", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED) from None
     for note in result.notes:
         typer.echo(f"note: {note}", err=True)
     typer.echo(f"{result.evaluations - result.ran} evaluations were already done, {result.ran} ran",
@@ -1589,7 +1595,12 @@ def _print_entries_table(name: str, entries: Sequence[Any]) -> None:
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
     import os
+    import signal
 
+    # SIGTERM (the viewer's Cancel, a batch scheduler's time limit, `kill`) takes the path of Ctrl-C:
+    # a sweep or a study says what is kept and how to resume, worker processes are stopped and
+    # temporary folders removed, instead of the process vanishing mid-write
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     parent = os.environ.get("IADSIM_PARENT_PID", "")
     if parent.isdigit():  # started by the viewer's job manager: stop if the server dies
         from iadsim.runs.workers import watch_parent

@@ -24,7 +24,7 @@ from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import METRICS, MetricSummary, parse_arrangements, summarise
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
-from iadsim.runs.workers import process_pool
+from iadsim.runs.workers import process_pool, stop_workers
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Scenario
 from iadsim.world import scenario_hash
@@ -154,7 +154,7 @@ def _run_all(tasks: list[_Task], workers: int,
                 if progress is not None:
                     progress(len(done), total)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers(pool)
             raise
         pool.shutdown()
     return sorted(done, key=lambda r: r.replication)

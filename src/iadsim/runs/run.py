@@ -25,7 +25,7 @@ from iadsim.io.parquet import decoded
 from iadsim.oob import order_of_battle, outside_borders_warning
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
-from iadsim.runs.workers import process_pool
+from iadsim.runs.workers import process_pool, stop_workers
 from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
@@ -152,7 +152,7 @@ class _CoverageAside:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            stop_workers(self.pool)  # at once: an interrupted run does not wait for the study
         shutil.rmtree(self.staging, ignore_errors=True)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
-from iadsim.runs.workers import process_pool
+from iadsim.runs.workers import process_pool, stop_workers
 from iadsim.scenario.schema import Scenario
 from iadsim.world import scenario_hash
 
@@ -135,7 +135,7 @@ class SaturationRuns:
     def close(self) -> None:
         """Stop the workers (a run that fails or is interrupted does not leave them running)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            stop_workers(self._pool)
             self._pool = None
 
 

@@ -36,7 +36,7 @@ from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.options import OptionError
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
-from iadsim.runs.workers import hold_freed_memory, process_pool, share_cores
+from iadsim.runs.workers import hold_freed_memory, process_pool, share_cores, stop_workers
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import Location
 from iadsim.scenario.locations import locate
@@ -216,11 +216,14 @@ def parse_spec(data: Any, source: Path | None = None,
         if key not in _SPEC_KEYS:
             hint = difflib.get_close_matches(str(key), _SPEC_KEYS, n=1)
             meant.update(h for h in hint if h not in data)
-            problems.append(f"{at(key)}: unknown key '{key}'" + (f"; did you mean '{hint[0]}'?" if hint else "")
+            problems.append(f"{at(key)}: unknown key '{key}'"
+                            + (f"; did you mean '{hint[0]}'?" if hint else "")
                             + f" (allowed: {', '.join(_SPEC_KEYS)})")
     scenario = data.get("scenario")
-    if (not isinstance(scenario, str) or not scenario.strip()) and not (scenario is None and "scenario" in meant):
-        problems.append(f"{at('scenario')}: scenario: expected a bundled scenario id or a path, got {scenario!r}")
+    if (not isinstance(scenario, str) or not scenario.strip()) \
+            and not (scenario is None and "scenario" in meant):
+        problems.append(f"{at('scenario')}: scenario: expected a bundled scenario id or a path, "
+                        f"got {scenario!r}")
     reps = data.get("replications")
     if (not isinstance(reps, int) or isinstance(reps, bool) or not 1 <= reps <= MAX_TASKS) \
             and not (reps is None and "replications" in meant):
@@ -234,7 +237,8 @@ def parse_spec(data: Any, source: Path | None = None,
         params = {}
     for key in params:
         if key not in ("grid", "cases"):
-            problems.append(f"{at('parameters', key)}: parameters: unknown key '{key}' (allowed: grid, cases)")
+            problems.append(f"{at('parameters', key)}: parameters: unknown key '{key}' "
+                            "(allowed: grid, cases)")
     raw_grid = params.get("grid") or {}
     if not isinstance(raw_grid, Mapping):
         problems.append(f"{at('parameters', 'grid')}: parameters.grid: expected a mapping of dotted paths "
@@ -773,7 +777,7 @@ def open_backend(jobs: int | None = None, scheduler: str | None = None,
     try:
         yield ProcessBackend(pool, workers)
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_workers(pool)
         raise
     pool.shutdown()
 

@@ -94,3 +94,21 @@ def process_pool(workers: int) -> cf.ProcessPoolExecutor:
     (``share_cores``) and keep the memory they free (``hold_freed_memory``)."""
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                   initializer=_start_worker, initargs=(os.getpid(), workers))
+
+
+def stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop a pool at once, its workers' running tasks too (after an interrupt or an error).
+
+    ``shutdown(wait=False)`` alone leaves each worker to finish its task; the interpreter's exit then
+    waits for them (a sweep's replication can take a minute), and a parent that exits before they do
+    leaves their queues' semaphores to the resource tracker, which warns of them.
+    """
+    # concurrent.futures has no public way to stop running workers before Python 3.14
+    # (terminate_workers); its process table is the attribute it uses itself, and shutdown clears it
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
