@@ -127,3 +127,41 @@ def test_clutter_factor_is_the_engines():
     assert clutter_snr_factor(75.0, 6.0, 150.0) == pytest.approx(10 ** -0.3)
     assert clutter_snr_factor(150.0, 6.0, 150.0) == 1.0
     assert clutter_snr_factor(10.0, np.nan, 150.0) == 1.0
+
+
+def test_a_target_over_the_radar_is_measured_within_the_elevation_limits(fanipal):
+    """Noise on a target near the zenith can carry the elevation past 90°: the measurement is folded
+    back over the pole (180° − el on the opposite azimuth), so it stays a direction the tracker
+    accepts (|el| ≤ 90°; a raid over a radar's town stopped runs before) and points where the
+    noisy direction points, within a few sigma of the truth."""
+    scenario, engine, _, due = fanipal
+    r = engine.radars
+    assert r.dimensions[due][0] == 3
+    place = scenario.places["fanipal"]
+    lat = np.full(8, place.lat_deg + 1e-4)  # ~11 m north of the site, 10 km up: el ≈ 89.94°
+    lon = np.full(8, place.lon_deg)
+    alt = np.full(8, 10_000.0)
+    ecef = geodetic_to_ecef(lat, lon, alt)
+    unit = ecef / np.linalg.norm(ecef, axis=1, keepdims=True)
+    rng = np.random.default_rng(7)
+    el, az = [], []
+    for _ in range(300):
+        block = scan(r, due, r.site_ecef_m[due], r.site_lat_deg[due], r.site_lon_deg[due],
+                     r.site_alt_m[due], ecef, alt, alt, unit, np.full(8, 3.0), None, None,
+                     rng, rng, engine.k, settings=engine.sensing)
+        real = block.target >= 0
+        el.append(block.elevation_rad[real])
+        az.append(block.azimuth_rad[real])
+    el_all, az_all = np.concatenate(el), np.concatenate(az)
+    assert len(el_all) > 1000
+    assert np.all(np.abs(el_all) <= np.pi / 2)
+    # about half the draws went past the zenith and were folded onto the opposite azimuth
+    folded = np.cos(az_all) < 0  # the target is due north, so an unfolded azimuth is near 0
+    assert 0.3 < folded.mean() < 0.7
+    # the measured direction is the true one within 5 sigma (elevation sigma of the type)
+    sigma = float(r.sigma_elevation_rad[due][0])
+    up = np.column_stack([np.cos(el_all) * np.sin(az_all), np.cos(el_all) * np.cos(az_all), np.sin(el_all)])
+    truth_el = np.arctan2(10_000.0 - float(r.site_alt_m[due][0]), 11.1)
+    truth = np.array([0.0, np.cos(truth_el), np.sin(truth_el)])
+    off = np.arccos(np.clip(up @ truth, -1.0, 1.0))
+    assert np.percentile(off, 99) < 5 * max(sigma, float(r.sigma_azimuth_rad[due][0]))

@@ -38,7 +38,9 @@ def _outcome(oid: str, type_id: str, *, detected: bool, killed: bool, leaker: bo
 def test_class_findings_count_each_class(reference):
     objects = pa.table({"object_id": ["cm1", "cm2", "cm3", "f1", "air1"],
                         "type": ["generic_cruise_missile"] * 3 + ["generic_fighter", "generic_airliner"]})
-    first = pa.table({"object_id": ["cm1", "cm2", "f1", "air1"]})
+    # as analysis.detections.first_detections writes it: a row per object, null if never detected
+    first = pa.table({"object_id": ["cm1", "cm2", "cm3", "f1", "air1"],
+                      "first_detection_s": [20.0, 30.0, None, 40.0, 50.0]})
     outcomes = pa.Table.from_pylist([
         _outcome("cm1", "generic_cruise_missile", detected=True, killed=True, leaker=False, missiles=2),
         _outcome("cm2", "generic_cruise_missile", detected=True, killed=False, leaker=True, missiles=1),
@@ -93,6 +95,9 @@ def test_every_run_report_opens_with_key_findings(minimal_run):
     # the light aircraft crosses from Lithuania: one class, counted from the run's tables
     objects = read_run_folder(minimal_run.folder).table("objects")
     assert sum(c.flown for c in findings.classes) == objects.num_rows
+    # "detected" counts objects with a first detection, not the rows of first_detections (one per object)
+    first = read_run_folder(minimal_run.folder).table("first_detections")
+    assert sum(c.detected_any for c in findings.classes) == first.num_rows - first["first_detection_s"].null_count
     assert all(re.search(r"\d", s) for s in findings.sentences)
     # the order of battle and the assumptions link their complete data
     assert '<a href="oob.csv">' in html and '<a href="scenario.json">' in html

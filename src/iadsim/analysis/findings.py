@@ -80,10 +80,14 @@ def class_findings(scenario: Scenario, objects: pa.Table, first_detections: pa.T
     Args:
         scenario: the scenario as run (its catalog gives each type's role).
         objects: the run's objects (``object_id``, ``type``).
-        first_detections: the run's first detections (``object_id``), or None without a simulation.
+        first_detections: the run's first detections (``object_id``, ``first_detection_s``: null for
+            an object never detected), or None without a simulation.
         outcomes: the run's outcomes (``OUTCOME_SCHEMA``), or None without a C2 pass.
     """
-    detected_ids = set(first_detections.column("object_id").to_pylist()) \
+    # the table has a row for every object; one never detected has no first detection time
+    detected_ids = {oid for oid, t in zip(first_detections.column("object_id").to_pylist(),
+                                          first_detections.column("first_detection_s").to_pylist(),
+                                          strict=True) if _finite(t)} \
         if first_detections is not None and first_detections.num_rows else set()
     flown: dict[str, list[str]] = {}
     for oid, type_id in zip(objects.column("object_id").to_pylist(), objects.column("type").to_pylist(),

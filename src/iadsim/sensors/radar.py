@@ -177,12 +177,18 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         h = np.flatnonzero(hit)
         sh = s[h]
         el_meas = el[h] + noise[h, 2] * radars.sigma_elevation_rad[sh]
+        az_meas = az[h] + noise[h, 1] * radars.sigma_azimuth_rad[sh]
+        # a target near the zenith: noise can carry the elevation past ±90°, which is the direction
+        # at 180° − el on the opposite azimuth (the measured direction folded back over the pole)
+        over = np.abs(el_meas) > np.pi / 2
+        el_meas = np.where(over, np.sign(el_meas) * np.pi - el_meas, el_meas)
+        az_meas = np.where(over, az_meas + np.pi, az_meas)
         el_meas = np.where(radars.dimensions[sh] == 3, el_meas, np.nan)
         blocks.append(DetectionBlock(
             sensor=sh, target=mi[h].astype(np.int64),
             # a range measurement is positive: noise cannot take it below the first range cell
             range_m=np.maximum(r[h] + noise[h, 0] * radars.sigma_range_m[sh], 1.0),
-            azimuth_rad=np.mod(az[h] + noise[h, 1] * radars.sigma_azimuth_rad[sh], 2 * np.pi),
+            azimuth_rad=np.mod(az_meas, 2 * np.pi),
             elevation_rad=el_meas, snr_db=10.0 * np.log10(snr[h]), jammed=jammed[h]))
     if d_count:
         blocks.append(_false_alarms(radars, due, rng_false, settings))
