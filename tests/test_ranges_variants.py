@@ -238,3 +238,22 @@ def test_override_with_own_provenance_or_same_value_keeps_it(write):
         ref.catalog.radars["p18"].provenance("detection_range_km")
     sopka = sc.catalog.radars["sopka_2m"]
     assert sopka.provenance("detection_range_km") == "assumed: mine" and not sopka.overridden
+
+
+def test_a_variant_leaves_out_records_the_scenario_removed(write):
+    """The README's example removes the 825th regiment, which the reference variant blr_s300_variant
+    also changes. Its option does not bring the regiment back as a fragment (validate, run and every
+    study refused the README's own example before), whether the file, a study or a sweep chooses it;
+    the regiment it still has (the 15th) gets the option's equipment."""
+    removed = ("include: [reference]\nname: Without the Polatsk regiment\nas_of: 2020-12-31\n"
+               "remove: [units.blr_825_aamr]\nunits:\n  blr_15_aamr_bn1: {alert_duty: false}\n")
+    scenario = load_scenario(write(removed, "removed.yaml"))
+    assert check_scenario(scenario) == []
+    assert check_factors(scenario) == []
+    chosen = choose_variants(scenario, {"blr_s300_variant": "ps"})
+    in_file = load_scenario(write(removed + "choose: {blr_s300_variant: ps}\n", "chosen.yaml"))
+    for sc in (chosen, in_file):
+        assert not any(u.startswith("blr_825_aamr") for u in sc.units)
+        assert [e.type for e in sc.units["blr_15_aamr_bn1"].equipment] == ["s300ps"]
+    assert [e.type for e in scenario.units["blr_15_aamr_bn1"].equipment] == ["s300ps", "s300pmu1"]
+    assert {u: x.equipment for u, x in chosen.units.items()} == {u: x.equipment for u, x in in_file.units.items()}

@@ -30,6 +30,7 @@ from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
 from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.overrides import (
     PROVENANCE_KEYS,
+    changes_to_present_records,
     get_path,
     mark_overridden,
 )
@@ -258,8 +259,9 @@ class _Merger:
             source = doc if vid in _mapping_or_empty(own.get(_VARIANTS)) else merged
             n = len(prefix)
             locations = {p[n:]: at for p, at in source.locations.items() if p[:n] == prefix}
-            # copied: the merge keeps values by reference, and the variant keeps its own changes
-            _merge_into(merged, copy.deepcopy(changes), locations)
+            # copied: the merge keeps values by reference, and the variant keeps its own changes;
+            # nothing for records removed before (a fragment of one would not be a record)
+            _merge_into(merged, copy.deepcopy(changes_to_present_records(merged.data, changes)), locations)
 
     def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
         if value is None:

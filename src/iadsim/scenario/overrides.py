@@ -20,9 +20,21 @@ from pydantic import BaseModel, ValidationError
 from iadsim.scenario.errors import format_path
 from iadsim.scenario.schema import Scenario, Sourced
 
-__all__ = ["PROVENANCE_KEYS", "OverrideError", "apply_overrides", "apply_variant", "change_scenario",
-           "choose_variants", "get_path", "mark_overridden", "model_at", "set_path", "split_path",
-           "variant_changes"]
+__all__ = [
+    "PROVENANCE_KEYS",
+    "OverrideError",
+    "apply_overrides",
+    "apply_variant",
+    "change_scenario",
+    "changes_to_present_records",
+    "choose_variants",
+    "get_path",
+    "mark_overridden",
+    "model_at",
+    "set_path",
+    "split_path",
+    "variant_changes",
+]
 
 PROVENANCE_KEYS = ("sources", "assumed", "ranges")
 """The per-field provenance mappings that an override of the field makes stale."""
@@ -177,10 +189,60 @@ def mark_overridden(data: dict[str, Any], path: Sequence[str | int], note: str) 
     return True
 
 
+def _record_model(path: Sequence[str | int]) -> type[BaseModel] | None:
+    """The record model of the mapping field at ``path`` when it is a collection of records keyed
+    by id (``units``, ``catalog.missiles``, ``places``), else None."""
+    parent = model_at(list(path[:-1])) if path else None
+    if parent is None:
+        return None
+    fields = parent.model_fields
+    info = fields.get(str(path[-1])) or next((f for f in fields.values() if f.alias == path[-1]), None)
+    annotation = info.annotation if info is not None else None
+    while annotation is not None:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is dict:
+            inner = args[-1]
+            return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+        annotation = args[0] if origin is not None and origin is not list and len(args) == 1 else None
+    return None
+
+
+def changes_to_present_records(data: Mapping[str, Any], changes: Mapping[str, Any],
+                               path: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """A variant option's changes without those to records the data do not have: a record the
+    scenario removed (``remove: [units.blr_825_aamr]``) is not brought back as a fragment of the
+    fields the option sets. A change that is a whole record (every required field) is kept: an
+    option may add one.
+
+    Args:
+        data: the scenario mapping the changes merge over (a dump or a merged document).
+        changes: the option's changes. path: where ``changes`` sit (for recursion).
+    """
+    out: dict[str, Any] = {}
+    for key, value in changes.items():
+        sub = (*path, key)
+        here = data.get(key) if isinstance(data, Mapping) else None
+        if isinstance(value, Mapping) and isinstance(here, Mapping | BaseModel):
+            inner = here.model_dump(by_alias=True, exclude_unset=True) if isinstance(here, BaseModel) \
+                else here
+            out[key] = changes_to_present_records(inner, value, sub)
+            continue
+        record = _record_model(path) if path else None
+        if record is not None and here is None and isinstance(value, Mapping):
+            required = {info.alias or name for name, info in record.model_fields.items()
+                        if info.is_required()}
+            if not required <= set(value):
+                continue  # a change to a record that is not there
+        out[key] = value
+    return out
+
+
 def variant_changes(data: Mapping[str, Any], name: str, option: str) -> dict[str, Any]:
     """The scenario fragment that option ``option`` of variant ``name`` merges over the data (from a
-    scenario mapping; empty for the default option), or raises OverrideError naming the variants or
-    options there are."""
+    scenario mapping; empty for the default option), without changes to records the data do not
+    have (``changes_to_present_records``), or raises OverrideError naming the variants or options
+    there are."""
     variants = data.get("variants")
     variants = variants if isinstance(variants, dict) else {}
     variant = variants.get(name)
@@ -197,7 +259,7 @@ def variant_changes(data: Mapping[str, Any], name: str, option: str) -> dict[str
                             + (f"; did you mean '{hint[0]}'?" if hint else "")
                             + f" (options: {', '.join(options)})")
     changes = options[option].get("changes")
-    return dict(changes) if isinstance(changes, dict) else {}
+    return changes_to_present_records(data, changes) if isinstance(changes, dict) else {}
 
 
 def _merge_fragment(data: dict[str, Any], fragment: Mapping[str, Any]) -> None:
