@@ -304,7 +304,7 @@ def by_aspect(tmp_path_factory, grid):
 
 def test_engagement_by_aspect_follows_the_launch_region(by_aspect, grid):
     """The far edge of engageable cells for each aspect is the launch region's far edge at the
-    target's height above the site (10 km plus the earth's drop) and speed, within a cell."""
+    target's height above the site (10 km) and speed, within a cell."""
     cov, region = by_aspect
     assert cov.aspects == ALL_ASPECTS
     assert cov.depth[JOINT].shape[:3] == (3, 1, 1)
@@ -313,12 +313,38 @@ def test_engagement_by_aspect_follows_the_launch_region(by_aspect, grid):
     for a, name in enumerate(ALL_ASPECTS):
         cells = cov.depth[JOINT][a, 0, 0] > 0
         far = d[cells].max()
-        height = 10_000.0 + far**2 / (2 * 6_371_008.8)
-        edge = float(region.edges_m(height, 250.0, {"approaching": 0, "crossing": 90, "receding": 180}[name])[1])
+        # the height above the site is the layer's altitude: the drop is not added (the engine adds
+        # it to an up coordinate that the drop has lowered; a height over the earth already has it)
+        edge = float(region.edges_m(10_000.0, 250.0, {"approaching": 0, "crossing": 90, "receding": 180}[name])[1])
         assert far == pytest.approx(edge, abs=2.9e3), name
         reach.append(far)
     assert reach[0] > reach[1] > reach[2]  # approaching beyond crossing beyond receding
     assert cov.aspect_label(2, 0) == "receding at 250 m/s"
+
+
+def test_a_target_just_under_the_missiles_ceiling_is_engaged_as_far_as_one_lower_down(tmp_path, grid):
+    """100 m under the ceiling the far edge is the launch region's, as 2 km under it. With the
+    earth's drop added to the height twice, the ceiling cut every aspect at √(2R · 100 m) = 36 km."""
+    path = tmp_path / "s.yaml"
+    path.write_text(MINIMAL, encoding="utf-8")
+    scenario = load_scenario(path)
+    base = scenario.catalog.missiles["m1"]
+    m1 = base.model_copy(update={"max_speed_mps": 2000.0, "max_altitude_km": 12.0,
+                                 "assumed": {**base.assumed, "max_speed_mps": "test value",
+                                             "max_altitude_km": "test value"}})
+    scenario = scenario.with_changes(catalog=scenario.catalog.model_copy(
+        update={"missiles": {**scenario.catalog.missiles, "m1": m1}}))
+    world = compile_world(scenario, dt.date(2020, 12, 31))
+    regions = launch_regions(scenario)
+    cov = compute_coverage(world, grid, [10_000.0, 11_900.0], {"ref": 1.0}, altitude_reference="msl",
+                           regions=regions, target_speed_mps={"ref": 250.0}, aspects=["approaching"])
+    d = _distances(grid)
+    site_m = float(np.nan_to_num(world.fire_units.fcr_antenna_height_m[0]))  # none given: 0
+    for layer, altitude in enumerate((10_000.0, 11_900.0)):
+        far = d[cov.depth[JOINT][0, 0, layer] > 0].max()
+        edge = float(regions["sam1"].edges_m(altitude - site_m, 250.0, 0.0)[1])
+        assert far == pytest.approx(edge, abs=2.9e3), altitude
+        assert far > 60e3
 
 
 def test_region_tables_and_exports_name_the_aspect(by_aspect, tmp_path):

@@ -74,14 +74,17 @@ def test_intercepts_of_the_pairs_that_may_fire_are_those_of_all_pairs(reference)
     target = launcher + np.column_stack([rng.uniform(-3e5, 3e5, (n, 2)), rng.uniform(50.0, 2e4, n)])
     vel = np.column_stack([rng.uniform(-700.0, 700.0, (n, 2)), rng.uniform(-30.0, 30.0, n)])
     rows = rng.random(n) < 0.4
-    some = _intercepts(launcher, target, vel, profile, rows)
-    every = predicted_intercept(launcher, target, vel, profile)
+    # each launcher's vertical a few degrees off the frame's up axis, as far from the frame's origin
+    tilt = rng.uniform(-0.08, 0.08, (n, 2))
+    up = np.column_stack([tilt, np.ones(n)]) / np.linalg.norm(np.column_stack([tilt, np.ones(n)]), axis=1)[:, None]
+    some = _intercepts(launcher, up, target, vel, profile, rows)
+    every = predicted_intercept(launcher, target, vel, profile, launcher_up=up)
     assert every.feasible[rows].any() and (~every.feasible[rows]).any()  # both kinds among the rows
     for got, want in zip(some, every, strict=True):
         assert np.array_equal(got[rows], want[rows], equal_nan=True)
     assert np.all(np.isinf(some.time_of_flight_s[~rows])) and np.all(np.isnan(some.point_m[~rows]))
     assert not some.feasible[~rows].any()
-    assert not _intercepts(launcher, target, vel, profile, np.zeros(n, dtype=bool)).feasible.any()
+    assert not _intercepts(launcher, up, target, vel, profile, np.zeros(n, dtype=bool)).feasible.any()
 
 
 def test_a_single_target_is_engaged_at_the_predicted_range(reference):
@@ -446,3 +449,44 @@ def test_refusals_are_recorded_once_per_unit_track_and_reason(reference):
                      np.arange(1), pos, np.full(1, 5.0), pos[:, 2], np.ones(1), np.zeros((1, 3)),
                      np.ones(1), settings)
     assert len(log.refused) == 1 and not log.engagements
+
+
+@pytest.mark.parametrize(("bearing_deg", "altitude_m", "refused_on_the_frames_axis"), [
+    (270.0, 200.0, True), (90.0, 200.0, False), (270.0, 26_500.0, False), (90.0, 26_500.0, True)])
+def test_a_unit_far_from_the_frames_origin_measures_height_along_its_own_vertical(
+        reference, bearing_deg, altitude_m, refused_on_the_frames_axis):
+    """The engine's frame is centred on the sensors; a unit 380 km from its centre (Kaliningrad from
+    central Belarus) stands 3.4° off its up axis. Heights are measured along the unit's vertical:
+    a target 200 m up (or 500 m under the ceiling) 60 km away, on either side, is engaged. Along
+    the frame's up axis it was put 3.6 km lower on the far side, 3.6 km higher on the near side:
+    refused below the floor or above the ceiling."""
+    from pyproj import Geod
+
+    from iadsim.geo import geodetic_to_ecef
+    from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations
+
+    origin, site = (54.0, 26.0), (54.7, 20.5)
+    settings = reference.engagement.model_copy(update={"reserve_loads": 0})
+    unit = next(u for u, x in reference.units.items() if x.nation == "BLR")
+    position = ecef_to_enu(geodetic_to_ecef(*site, 0.0), *origin)
+    up = enu_rotations(*site)[:, 2, :] @ enu_rotation(*origin).T
+    fu = fire_unit_table(reference, [unit], ["s300ps"], np.asarray([8]), position, np.asarray([500e3]),
+                         np.asarray([1.0]), np.asarray([20.0]), settings, up=up)
+    lon, lat, _ = Geod(ellps="WGS84").fwd(site[1], site[0], bearing_deg, 60e3)
+    target = ecef_to_enu(geodetic_to_ecef(lat, lon, altitude_m), *origin)
+    toward = ecef_to_enu(geodetic_to_ecef(*site, altitude_m), *origin) - target  # approaching
+    vel = 250.0 * toward / np.linalg.norm(toward)
+    log = EngagementLog()
+    plan_engagements(fu, log, "cmd", 0.0, np.ones(1, dtype=bool), np.zeros(1), np.arange(1),
+                     np.hstack([target, vel]), np.arange(1), target, np.full(1, 5.0), np.full(1, altitude_m),
+                     np.ones(1), np.zeros((1, 3)), np.ones(1), settings)
+    assert not log.refused, [r.reason for r in log.refused]
+    assert len(log.engagements) == 1
+    # the same unit measured along the frame's up axis refuses it for its altitude
+    flat = fire_unit_table(reference, [unit], ["s300ps"], np.asarray([8]), position, np.asarray([500e3]),
+                           np.asarray([1.0]), np.asarray([20.0]), settings)
+    log = EngagementLog()
+    plan_engagements(flat, log, "cmd", 0.0, np.ones(1, dtype=bool), np.zeros(1), np.arange(1),
+                     np.hstack([target, vel]), np.arange(1), target, np.full(1, 5.0), np.full(1, altitude_m),
+                     np.ones(1), np.zeros((1, 3)), np.ones(1), settings)
+    assert [str(r.reason.name) for r in log.refused] == (["altitude"] if refused_on_the_frames_axis else [])

@@ -291,3 +291,28 @@ def test_docs_flyout_table_matches_the_catalog(reference, catalog_profiles):
         assert number(cells[6]) == pytest.approx(float(p.max_range_m / p.max_flight_time_s), abs=0.5), key
         assert number(cells[7]) == pytest.approx(float(time_of_flight_s(p, p.max_range_m / 2)), abs=0.5), key
         assert cells[8] == (f"{m.single_shot_pk:g}" if m.single_shot_pk else "—"), key
+
+
+@settings(max_examples=200, deadline=None)
+@given(lat=st.floats(48.0, 60.0), lon=st.floats(18.0, 34.0), bearing=st.floats(0.0, 360.0),
+       distance_km=st.floats(1.0, 300.0), launcher_alt=st.floats(0.0, 500.0),
+       target_alt=st.floats(0.0, 30_000.0))
+def test_ground_and_height_along_the_launchers_vertical_match_geodesy(lat, lon, bearing, distance_km,
+                                                                      launcher_alt, target_alt):
+    """Anywhere up to ~900 km from the frame's origin, a target's height above the launcher's level is
+    its altitude difference within 50 m, and its ground distance the geodesic one within 0.5 % (the
+    tangent plane's chord shortens it, a high target lengthens it)."""
+    from pyproj import Geod
+
+    from iadsim.engagement.missile import ground_and_height
+    from iadsim.geo import geodetic_to_ecef
+    from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations
+
+    origin = (54.0, 26.0)
+    t_lon, t_lat, _ = Geod(ellps="WGS84").fwd(lon, lat, bearing, distance_km * 1e3)
+    offset = (ecef_to_enu(geodetic_to_ecef(t_lat, t_lon, target_alt), *origin)
+              - ecef_to_enu(geodetic_to_ecef(lat, lon, launcher_alt), *origin))
+    up = enu_rotations(lat, lon)[:, 2, :] @ enu_rotation(*origin).T
+    ground, height = ground_and_height(offset, up)
+    assert float(height[0]) == pytest.approx(target_alt - launcher_alt, abs=50.0)
+    assert float(ground[0]) == pytest.approx(distance_km * 1e3, rel=5e-3)

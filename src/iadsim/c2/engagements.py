@@ -21,7 +21,7 @@ from iadsim.engagement.engage import (
     plan_engagements,
     resolve_engagements,
 )
-from iadsim.geo.frames import ecef_to_enu
+from iadsim.geo.frames import ecef_to_enu, enu_rotation, enu_rotations
 from iadsim.geo.geodesy import geodetic_to_ecef
 from iadsim.scenario.schema import EngagementSettings, Scenario, UnitKind
 from iadsim.world import World
@@ -72,11 +72,14 @@ class EngagementStage:
         if not self.enabled:
             return
         position = ecef_to_enu(fus.ecef_m, *origin)
-        self.fu: FireUnitTable = fire_unit_table(
-            scenario, units, [str(s) for s in fus.system.tolist()], fus.launchers, position,
-            fus.fcr_detection_range_m, fus.fcr_reference_rcs_m2, fus.fcr_antenna_height_m, settings)
         lat = world.unit_lat_deg[fus.unit_index]
         lon = world.unit_lon_deg[fus.unit_index]
+        # each unit's vertical in the shared frame (the up rows of its own ENU rotation)
+        up = enu_rotations(lat, lon)[:, 2, :] @ enu_rotation(*origin).T
+        self.fu: FireUnitTable = fire_unit_table(
+            scenario, units, [str(s) for s in fus.system.tolist()], fus.launchers, position,
+            fus.fcr_detection_range_m, fus.fcr_reference_rcs_m2, fus.fcr_antenna_height_m, settings,
+            up=up)
         # the airspaces each fire unit stands in (the deciding node tasks within its own)
         self.in_airspace = {a: np.asarray(shapely.contains_xy(g, lon, lat)) for a, g in airspaces.items()}
         self.fu_unit = np.asarray(units, dtype=np.str_)

@@ -373,9 +373,10 @@ def compute_coverage(world: World, grid: CoverageGrid, layers_m: Sequence[float]
                     ok &= seen.slant >= fire.min_range_m[f]
             else:
                 # the target's height above the unit's level, as in the engine: its height above
-                # sea less the site's, plus the earth's drop over the ground distance
-                above = (seen.target_asl - seen.site_asl
-                         + seen.ground_distance[None] ** 2 / (2.0 * EARTH_RADIUS_M))
+                # sea less the site's. (The engine measures along the unit's vertical and adds the
+                # earth's drop, which gives this same height; adding the drop here too counted it
+                # twice and cut every region short near its missile's ceiling.)
+                above = np.asarray(seen.target_asl - seen.site_asl, dtype=np.float64)
                 distance = np.broadcast_to(seen.ground_distance[None], above.shape)
             nation = str(fire_groups[f])
             has_fcr_model = np.isfinite(fire.fcr_detection_range_m[f])

@@ -15,12 +15,13 @@ from iadsim.engagement.lar import LaunchRegion, Refusal, aspect_deg, launch_regi
 from iadsim.engagement.missile import (
     Intercept,
     MissileProfile,
+    ground_and_height,
     kill_probability,
     missile_profile,
     predicted_intercept,
 )
 from iadsim.engagement.threat import threat_values
-from iadsim.geo.radar_geometry import EARTH_RADIUS_M, horizon_distance_m
+from iadsim.geo.radar_geometry import horizon_distance_m
 from iadsim.scenario.schema import EngagementSettings, FiringDoctrine, Scenario
 
 __all__ = ["Engagement", "EngagementLog", "FireUnitTable", "RefusedEngagement", "fcr_holds",
@@ -38,6 +39,8 @@ class FireUnitTable:
     Attributes:
         unit: unit ids. system: SAM system ids. nation: the unit's nation.
         position_m: ``(F, 3)`` local ENU metres (antenna at ground level plus its height).
+        up: ``(F, 3)`` each unit's vertical (up unit vector) in the local frame: heights above a
+            unit's level are measured along it (``missile.ground_and_height``).
         profile: the missiles' flyout profiles, ``(F,)`` fields. nominal_pk: ``(F,)``.
         regions: the launch acceptability regions of the missiles in use; region: ``(F,)`` the
             index of each unit's.
@@ -65,6 +68,7 @@ class FireUnitTable:
     fcr_height_m: Array
     missiles: IntArray
     reserve: IntArray
+    up: Array = field(default_factory=lambda: np.zeros((0, 3)))
     regions: tuple[LaunchRegion, ...] = ()
     region: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     busy: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
@@ -75,6 +79,8 @@ class FireUnitTable:
 
     def __post_init__(self) -> None:
         n = len(self.unit)
+        if len(self.up) != n:  # units at the frame's origin: its up axis is their vertical
+            self.up = np.tile([0.0, 0.0, 1.0], (n, 1))
         if len(self.busy) != n:
             self.busy = np.zeros(n, dtype=np.int64)
             self.reload_done_s = np.full(n, np.nan)
@@ -88,13 +94,16 @@ class FireUnitTable:
 
 def fire_unit_table(scenario: Scenario, units: list[str], systems: list[str], launchers: IntArray,
                     position_m: Array, fcr_range_m: Array, fcr_reference_rcs_m2: Array,
-                    fcr_height_m: Array, settings: EngagementSettings) -> FireUnitTable:
+                    fcr_height_m: Array, settings: EngagementSettings,
+                    up: Array | None = None) -> FireUnitTable:
     """The fire units of a World (``world.fire_units``) ready for engagements.
 
     Args:
         units, systems: ``(F,)`` unit and SAM system ids. launchers: ``(F,)``.
         position_m: ``(F, 3)`` in the local frame. fcr_*: the fire-control radars' parameters.
         settings: the scenario's engagement settings (doctrine, reserve loads).
+        up: ``(F, 3)`` each unit's up unit vector in the local frame (None: the frame's up axis,
+            right only for units at the frame's origin).
     """
     if not units:
         raise ValueError("fire_unit_table needs at least one fire unit")
@@ -127,6 +136,7 @@ def fire_unit_table(scenario: Scenario, units: list[str], systems: list[str], la
         fcr_reference_rcs_m2=np.asarray(fcr_reference_rcs_m2, float),
         fcr_height_m=np.asarray(fcr_height_m, float), missiles=load,
         reserve=(load * int(settings.reserve_loads)).astype(np.int64),
+        up=np.zeros((0, 3)) if up is None else np.asarray(up, dtype=np.float64),
         regions=tuple(regions), region=np.asarray(region, dtype=np.int64))
 
 
@@ -187,7 +197,7 @@ def fcr_holds(fu: FireUnitTable, target_m: Array, target_rcs_m2: Array, target_a
     for the target's RCS (fourth-root scaling of the published range, at its reference Pd) and
     above its smooth-earth horizon (k = 4/3)."""
     d = target_m[None, :, :] - fu.position_m[:, None, :]
-    ground = np.hypot(d[..., 0], d[..., 1])
+    ground, _ = ground_and_height(d, fu.up[:, None, :])
     slant = np.linalg.norm(d, axis=-1)
     reach = fu.fcr_range_m[:, None] * (target_rcs_m2[None, :] / fu.fcr_reference_rcs_m2[:, None]) ** 0.25
     horizon = horizon_distance_m(fu.fcr_height_m[:, None], target_agl_m[None, :])
@@ -204,10 +214,8 @@ def launch_acceptable(fu: FireUnitTable, unit: IntArray, target_m: Array, target
         fu: the fire units. unit: ``(N,)`` fire-unit rows.
         target_m, target_vel_mps: ``(N, 3)`` the target at launch (local ENU, m, m/s).
     """
-    d = target_m - fu.position_m[unit]
-    ground = np.hypot(d[:, 0], d[:, 1])
-    # height above the launcher's level: the up coordinate plus the earth's drop over the ground range
-    height = d[:, 2] + ground**2 / (2.0 * EARTH_RADIUS_M)
+    # along each launcher's own vertical: height above its level, the earth's drop included
+    ground, height = ground_and_height(target_m - fu.position_m[unit], fu.up[unit])
     speed = np.linalg.norm(target_vel_mps, axis=1)
     aspect = aspect_deg(target_m, target_vel_mps, fu.position_m[unit])
     reason = np.full(len(unit), None, dtype=object)
@@ -274,8 +282,8 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
         held[:, valid] = holds[weapons]
     # the intercept is predicted only for the pairs that may fire (held and inside the region): the
     # others get no shot whatever it is, and each row's prediction is its own
-    hit = _intercepts(fu.position_m[w].reshape(-1, 3), ahead.reshape(-1, 3), vel, profile,
-                      np.asarray(held.ravel() & inside, dtype=bool))
+    hit = _intercepts(fu.position_m[w].reshape(-1, 3), fu.up[w].reshape(-1, 3), ahead.reshape(-1, 3),
+                      vel, profile, np.asarray(held.ravel() & inside, dtype=bool))
     rng_m = np.linalg.norm(hit.point_m - fu.position_m[w].reshape(-1, 3), axis=1)
     frac = np.where(hit.feasible, rng_m / profile.max_range_m, np.nan)
     jam = np.ones(len(track_id)) if jamming_factor is None else np.asarray(jamming_factor, float)
@@ -312,20 +320,22 @@ def plan_engagements(fu: FireUnitTable, log: EngagementLog, node: str, t: float,
     return launched
 
 
-def _intercepts(launcher_m: Array, target_m: Array, target_vel_mps: Array, profile: MissileProfile,
-                rows: BoolArray) -> Intercept:
+def _intercepts(launcher_m: Array, launcher_up: Array, target_m: Array, target_vel_mps: Array,
+                profile: MissileProfile, rows: BoolArray) -> Intercept:
     """``predicted_intercept`` of the N pairs where ``rows`` is true; none (infinite time of flight,
     NaN point, not feasible) elsewhere.
 
     Args:
-        launcher_m, target_m, target_vel_mps: ``(N, 3)`` ENU metres and m/s. profile: ``(N,)``.
+        launcher_m, target_m, target_vel_mps: ``(N, 3)`` ENU metres and m/s. launcher_up: ``(N, 3)``
+            each launcher's vertical. profile: ``(N,)``.
         rows: ``(N,)`` the pairs to predict.
     """
     n = len(rows)
     tof, point, feasible = np.full(n, np.inf), np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
     at = np.flatnonzero(rows)
     if len(at):
-        hit = predicted_intercept(launcher_m[at], target_m[at], target_vel_mps[at], profile.take(at))
+        hit = predicted_intercept(launcher_m[at], target_m[at], target_vel_mps[at], profile.take(at),
+                                  launcher_up=launcher_up[at])
         tof[at], point[at], feasible[at] = hit
     return Intercept(tof, point, feasible)
 

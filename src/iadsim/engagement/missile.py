@@ -38,6 +38,7 @@ __all__ = [
     "Intercept",
     "MissileProfile",
     "envelope",
+    "ground_and_height",
     "kill_probability",
     "missile_profile",
     "predicted_intercept",
@@ -281,6 +282,38 @@ def _rows(name: str, values: ArrayLike, n: int | None = None) -> Array:
     return out
 
 
+def ground_and_height(offset_m: ArrayLike, launcher_up: ArrayLike | None = None,
+                      earth_radius_m: float | None = EARTH_RADIUS_M) -> tuple[Array, Array]:
+    """Ground distance and height above the launcher's level of points offset from a launcher.
+
+    The offset is split along the launcher's own vertical (its up unit vector in the frame): the
+    horizontal part's length is the ground distance ρ, and the height is the vertical part plus the
+    earth's drop ρ²/(2R) (which the launcher's tangent plane falls below the curved earth), so a
+    point at a given altitude has the same height whatever its distance. In a frame shared by many
+    launchers (the engine's, centred on the sensors) a launcher's vertical is not the frame's up
+    axis: 500 km from the frame's origin they differ by 4.5°, and taking one for the other put a
+    target 150 km away 8 km too high or too low.
+
+    Args:
+        offset_m: ``(..., 3)`` point minus launcher, frame metres.
+        launcher_up: ``(..., 3)`` the launcher's up unit vector in the frame (broadcast); None for
+            the frame's up axis (a launcher at the frame's origin).
+        earth_radius_m: R, metres, or None for a flat earth (no drop).
+    Returns:
+        ground ρ and height, each ``(...)``, metres.
+    """
+    d = np.asarray(offset_m, dtype=np.float64)
+    if launcher_up is None:
+        vertical = d[..., 2]
+        ground = np.hypot(d[..., 0], d[..., 1])
+    else:
+        up = np.asarray(launcher_up, dtype=np.float64)
+        vertical = np.sum(d * up, axis=-1)
+        ground = np.linalg.norm(d - vertical[..., None] * up, axis=-1)
+    height = vertical + ground**2 / (2.0 * earth_radius_m) if earth_radius_m is not None else vertical
+    return np.asarray(ground), np.asarray(height)
+
+
 def envelope(
     missile: MissileType | MissileProfile,
     launcher_m: ArrayLike,
@@ -288,17 +321,20 @@ def envelope(
     target_vel_mps: ArrayLike,
     *,
     earth_radius_m: float | None = EARTH_RADIUS_M,
+    launcher_up: ArrayLike | None = None,
 ) -> Envelope:
     """Envelope checks of N intercept points: slant range, altitude and target speed.
 
-    Altitude is the height above the launcher's level: the intercept point's up coordinate relative
-    to the launcher plus the earth's drop ρ²/(2R) over the horizontal distance ρ (the frame's up
-    axis taken as the launcher's vertical; ``earth_radius_m=None`` for a flat earth).
+    Altitude is the height above the launcher's level (``ground_and_height``: the part of the offset
+    along the launcher's vertical plus the earth's drop ρ²/(2R); ``earth_radius_m=None`` for a
+    flat earth).
 
     Args:
         missile: a catalog missile or a profile (0-d or ``(N,)``).
         launcher_m, point_m: ``(N, 3)`` ENU metres. target_vel_mps: ``(N, 3)`` m/s.
         earth_radius_m: R, metres, or None.
+        launcher_up: ``(N, 3)`` or ``(3,)`` each launcher's up unit vector in the frame; None for
+            the frame's up axis.
     """
     p = _profile(missile)
     lau = _rows("launcher_m", launcher_m)
@@ -306,9 +342,7 @@ def envelope(
     vel = _rows("target_vel_mps", target_vel_mps, len(lau))
     rel = pt - lau
     slant = np.linalg.norm(rel, axis=1)
-    altitude = rel[:, 2].copy()
-    if earth_radius_m is not None:
-        altitude += (rel[:, 0] ** 2 + rel[:, 1] ** 2) / (2.0 * earth_radius_m)
+    _, altitude = ground_and_height(rel, launcher_up, earth_radius_m)
     with np.errstate(invalid="ignore"):
         range_ok = (slant >= p.min_range_m) & (slant <= p.max_range_m * (1.0 + _RANGE_TOLERANCE))
         altitude_ok = (altitude >= p.min_altitude_m) & (altitude <= p.max_altitude_m)
@@ -324,6 +358,7 @@ def predicted_intercept(
     missile: MissileType | MissileProfile,
     *,
     earth_radius_m: float | None = EARTH_RADIUS_M,
+    launcher_up: ArrayLike | None = None,
     samples: int = INTERCEPT_SAMPLES,
     bisection_steps: int = _BISECTION_STEPS,
 ) -> Intercept:
@@ -338,6 +373,8 @@ def predicted_intercept(
         target_vel_mps: ``(N, 3)`` m/s.
         missile: a catalog missile or a profile (0-d for all rows, or ``(N,)``).
         earth_radius_m: for the altitude check (``envelope``), metres, or None for a flat earth.
+        launcher_up: ``(N, 3)`` or ``(3,)`` each launcher's up unit vector in the frame, for the
+            altitude check; None for the frame's up axis.
         samples: times of flight sampled to bracket the earliest intercept (convention,
             ``INTERCEPT_SAMPLES``; fewer are faster and may miss a short early window).
         bisection_steps: halvings of the bracket (52: a bracket of t_max / 256 shrinks below the
@@ -391,7 +428,8 @@ def predicted_intercept(
             lo = np.where(ok, lo, mid)
     tof = np.where(found, hi, np.inf)
     point = np.where(found[:, None], tgt + vel * np.where(found, hi, 0.0)[:, None], np.nan)
-    env = envelope(p, lau, np.where(found[:, None], point, lau), vel, earth_radius_m=earth_radius_m)
+    env = envelope(p, lau, np.where(found[:, None], point, lau), vel, earth_radius_m=earth_radius_m,
+                   launcher_up=launcher_up)
     return Intercept(tof, point, found & env.ok)
 
 
