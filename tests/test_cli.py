@@ -139,6 +139,51 @@ def test_bad_date_is_a_usage_error(write):
     assert "YYYY-MM-DD" in result.output
 
 
+def test_oob_sources_and_map_never_replace_a_file_without_force(write, tmp_path):
+    """An existing file is replaced only with --force, never the scenario itself or a file it
+    includes (even with --force), and a link at --out is replaced, not written through."""
+    scenario = write(MINIMAL)
+    mine = tmp_path / "notes.csv"
+    mine.write_text("my notes")
+    for args in (["oob", str(scenario), "--format", "csv"], ["sources", str(scenario), "--format", "csv"]):
+        result = invoke(*args, "--out", str(mine))
+        assert result.exit_code == 2 and f"--out {mine} exists; add --force" in result.stderr, args
+        assert mine.read_text() == "my notes"
+    result = invoke("oob", str(scenario), "--out", str(mine), "--force")  # the format from the ending
+    assert result.exit_code == 0 and mine.read_text().startswith("as_of,unit_id,")
+    copy = tmp_path / "scenario.json"
+    copy.write_text(json.dumps({"include": [str(scenario)], "name": "x", "as_of": "2020-12-31"}))
+    result = invoke("oob", str(copy), "--out", str(copy), "--force")
+    assert result.exit_code == 2 and "is the input" in result.stderr
+    assert json.loads(copy.read_text())["name"] == "x"
+    result = invoke("oob", str(scenario), "--format", "csv", "--out", str(tmp_path / "o.json"))
+    assert result.exit_code == 2 and "does not end in .csv" in result.stderr
+    # map: a link to a user's file is not written through
+    link = tmp_path / "link.png"
+    link.symlink_to(mine)
+    assert invoke("map", str(scenario), "--out", str(link)).exit_code == 2
+    assert invoke("map", str(scenario), "--out", str(link), "--force").exit_code == 0
+    assert not link.is_symlink() and link.read_bytes()[:4] == b"\x89PNG"
+    assert mine.read_text().startswith("as_of,unit_id,")
+
+
+@pytest.mark.parametrize("where", ["file", "/proc/x", "under-a-file/x"])
+def test_init_refuses_an_out_that_is_not_a_folder_with_one_message(tmp_path, where):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "under-a-file").write_text("x")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    result = invoke("init", "y", "--out", out)
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: --out {out}"), result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_takes_a_name_in_any_script_and_a_yml_ending(tmp_path):
+    result = invoke("init", "Полацк 2020", "--out", str(tmp_path))
+    assert result.exit_code == 0 and Path(result.stdout.strip()).name == "Полацк-2020.yaml"
+    result = invoke("init", "x.yml", "--out", str(tmp_path))
+    assert result.exit_code == 0 and Path(result.stdout.strip()).name == "x.yml"
+
+
 def test_map_writes_png(write, tmp_path):
     out = tmp_path / "m.png"
     result = invoke("map", str(write(MINIMAL)), "--out", str(out))

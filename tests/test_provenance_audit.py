@@ -149,7 +149,8 @@ def test_cli_sources_reference_data_table():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--detail"], "--detail goes with --audit"),
-    (["--audit", "--out", "x.csv"], "--out needs --format csv or json"),
+    (["--audit", "--out", "x.txt"], "--out x.txt: give --format (csv, json) or a file name ending in one"),
+    (["--audit", "--format", "csv", "--out", "x.json"], "--out x.json does not end in .csv"),
     (["no-such-scenario", "--audit"], "neither a file nor a bundled scenario"),
 ])
 def test_cli_sources_user_errors(args, message):

@@ -308,6 +308,32 @@ def _load(scenario: str | None) -> Scenario:
     return load_scenario(scenario)
 
 
+def _file_format(output: Path | None, fmt: Any, table: Any) -> Any:
+    """The format of a command that writes ``--format`` to ``--out``: taken from the file's ending
+    when only ``--out`` is given; a UserError when the two disagree (CSV in a .json file)."""
+    if output is None:
+        return fmt
+    ending = output.suffix.lower().lstrip(".")
+    known = {f.value: f for f in type(fmt) if f is not table}
+    if fmt is table:
+        if ending not in known:
+            raise UserError(f"--out {output}: give --format ({', '.join(known)}) or a file name ending "
+                            f"in one of them")
+        return known[ending]
+    if ending != fmt.value:
+        raise UserError(f"--out {output} does not end in .{fmt.value}, the --format asked for")
+    return fmt
+
+
+def _check_scenario_output(output: Path, scenario: Scenario, force: bool) -> None:
+    """``check_output_file`` with every file the scenario was read from as an input: an output never
+    replaces the scenario or a file it includes, even with --force."""
+    from iadsim.scenario import scenario_locations
+
+    files = sorted({loc.file for loc in scenario_locations(scenario).values()})
+    check_output_file(output, inputs=[f for f in files if Path(f).is_file()], force=force)
+
+
 def _check(scenario: Scenario, arrangements: Sequence[str] | None = None, as_of: dt.date | None = None,
            allow_outside_data: bool = False, estimate: bool = False) -> None:
     """Refuse a scenario that the run would refuse later: every problem at once, located; with
@@ -382,16 +408,21 @@ def oob(
     nation: Annotated[str | None, typer.Option(help="Only this nation (e.g. BLR, RUS).")] = None,
     fmt: Annotated[OobFormat, typer.Option("--format", help="Output format.")] = OobFormat.table,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
-                                                "the terminal.")] = None,
+                                                "the terminal (the format from its ending if no "
+                                                "--format).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")] = False,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """The order of battle at a date: units, places, equipment and launcher counts."""
     from iadsim.io import oob_to_csv, oob_to_geojson, oob_to_json
     from iadsim.oob import order_of_battle
 
+    fmt = _file_format(output, fmt, OobFormat.table)
     if output is not None:
-        check_output_file(output)
+        check_output_file(output, force=force)
     sc = _load(scenario)
+    if output is not None:
+        _check_scenario_output(output, sc, force)
     day = _parse_date(as_of)
     if nation is not None and nation not in sc.nations:
         raise UserError(f"unknown nation '{nation}'; the scenario has: {', '.join(sc.nations)}")
@@ -399,8 +430,6 @@ def oob(
     result = order_of_battle(sc, day, nation, allow_outside_data=True)
     _warn_borders(result)
     if fmt is OobFormat.table:
-        if output is not None:
-            raise UserError("--out needs --format csv, json or geojson")
         _print_oob_table(result)
         return
     text = {OobFormat.csv: oob_to_csv, OobFormat.json: oob_to_json,
@@ -456,17 +485,22 @@ def init(
 
     from iadsim.scenario.starter import starter_scenario
 
-    stem = name[:-5] if name.endswith(".yaml") else name
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")
+    stem, ending = (name[:-5], ".yaml") if name.endswith(".yaml") else (
+        (name[:-4], ".yml") if name.endswith(".yml") else (name, ".yaml"))
+    # letters of any script (a Belarusian or Russian name is a fine file name), digits, . _ -
+    slug = re.sub(r"[^\w.-]+", "-", stem).strip("-.")
     if not slug:
         raise UserError(f"'{name}' gives no file name; use letters, digits, '-' or '_'")
-    path = output / f"{slug}.yaml"
-    output.mkdir(parents=True, exist_ok=True)
+    path = output / f"{slug}{ending}"
+    check_output_folder(output)
     try:
+        output.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as fh:  # "x": fails if the file exists, atomically
             fh.write(starter_scenario(stem, path.name))
     except FileExistsError:
         raise UserError(f"{path} exists; choose another name or remove it first") from None
+    except OSError as exc:
+        raise UserError(f"--out {output}: cannot write {path.name} there ({exc.strerror})") from None
     typer.echo(str(path))
 
 
@@ -486,6 +520,7 @@ def map_(
     as_of: AsOfOpt = None,
     output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
                                                 "(default: out/map-SCENARIO-DATE.png).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the PNG file if it exists.")] = False,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """A PNG map of borders and units by kind and nation."""
@@ -498,7 +533,7 @@ def map_(
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
-    check_output_file(path)
+    _check_scenario_output(path, sc, force)
     _guard_date(sc, day, allow_outside_data)
     oob = order_of_battle(sc, day, allow_outside_data=True)
     _warn_borders(oob)
@@ -750,9 +785,7 @@ def export(
     path = output or run_dir / f"{run_dir.resolve().name}.{fmt.value}"
     if path.suffix.lower() != f".{fmt.value}":
         raise UserError(f"--out must end in .{fmt.value} for --format {fmt.value}, got '{path}'")
-    check_output_folder(path.parent)  # a file on the path is one message
-    if path.exists() and not force:
-        raise UserError(f"{path} exists; add --force to replace it or choose another --out")
+    check_output_file(path, force=force)
     try:
         writer = _exporter(fmt)
     except ImportError as exc:
@@ -1102,12 +1135,11 @@ def track(
                         "asterix-sources.csv)")
     if detections.is_dir():
         raise UserError(f"{detections} is a folder; give a DETECTIONS file (Parquet, CSV or ASTERIX)")
-    check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])])
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UserError(f"--out {output}: a TRACKS file ends in .parquet or .csv, the format it is "
                         "written in")
-    if output.exists() and not force:
-        raise UserError(f"{output} exists; add --force to replace it or choose another --out")
+    check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])],
+                      force=force)
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
                                prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)
@@ -1512,7 +1544,9 @@ def sources(
                                          "(file, line, record, field, sources or reason).")] = False,
     fmt: Annotated[SourcesFormat, typer.Option("--format", help="Output format.")] = SourcesFormat.table,
     output: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of "
-                                                "the terminal (csv or json).")] = None,
+                                                "the terminal (csv or json; the format from its "
+                                                "ending if no --format).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the --out file if it exists.")] = False,
 ) -> None:
     """The public sources a scenario cites, and (--audit) how many of its numbers a source gives
     and how many are stated assumptions."""
@@ -1529,9 +1563,12 @@ def sources(
 
     if detail and not audit:
         raise UserError("--detail goes with --audit")
-    if output is not None and fmt is SourcesFormat.table:
-        raise UserError("--out needs --format csv or json")
+    fmt = _file_format(output, fmt, SourcesFormat.table)
+    if output is not None:
+        check_output_file(output, force=force)
     sc = _load(scenario)
+    if output is not None:
+        _check_scenario_output(output, sc, force)
     entries = provenance_entries(sc)
     if fmt is SourcesFormat.table:
         if not audit:

@@ -62,13 +62,16 @@ def _check_folder_writable(folder: Path, shown: str, what: str) -> None:
 
 
 def check_output_file(path: str | Path, *, inputs: Iterable[str | Path] = (),
-                      what: str = "--out") -> Path:
-    """``path`` if a file may be written there, else OutputPathError.
+                      what: str = "--out", force: bool = False) -> Path:
+    """``path`` if a file may be written there, else OutputPathError: an existing file only with
+    ``force`` (nothing a user wrote is replaced silently), never one of the inputs, a folder, a
+    special file or a place under /proc, /sys or /dev.
 
     Args:
         path: the output file.
         inputs: the command's input files, none of which it may be.
         what: how the output is named in the message (the option).
+        force: the user asked to replace an existing file (``--force``).
     """
     path = Path(path)
     shown = str(path)
@@ -90,6 +93,9 @@ def check_output_file(path: str | Path, *, inputs: Iterable[str | Path] = (),
         mode = os.stat(path).st_mode if path.exists() else os.lstat(path).st_mode
         if not stat.S_ISREG(mode):
             raise OutputPathError(f"{what} {shown} is {_kind(mode)}; give a file name")
+        if not force:
+            raise OutputPathError(f"{what} {shown} exists; add --force to replace it or choose another "
+                                  "name")
     _check_folder_writable(resolved.parent, shown, what)
     return path
 
