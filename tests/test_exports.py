@@ -78,6 +78,9 @@ def test_czml_is_read_back_by_czml3(data, tmp_path):
                                      data.tracks.column("track_id").to_pylist(), strict=True)}
     assert sum(k.startswith("track/") for k in packets) == len(tracks)
     assert any(k.startswith("coverage/") for k in packets)
+    # an engageable zone names its target aspect: one polygon per aspect, told apart
+    names = {p.name for k, p in packets.items() if k.startswith("coverage/")}
+    assert {"approaching", "crossing", "receding"} <= {n.split("(")[1].split(")")[0] for n in names if "(" in n}
     # one object's samples: time, lon, lat, alt per truth row, times from the run's epoch
     oid = sorted(objects)[0]
     rows = data.truth.filter(pc.equal(data.truth["object_id"], oid))
@@ -123,6 +126,9 @@ def test_geopackage_is_read_back_by_gdal(data, tmp_path):
     assert pyogrio.read_info(path, layer="truth")["features"] == data.truth.num_rows
     assert pyogrio.read_info(path, layer="tracks")["features"] == data.tracks.num_rows
     assert pyogrio.read_info(path, layer="coverage")["features"] == len(data.coverage)
+    aspects = pyogrio.raw.read(path, layer="coverage", columns=["quantity", "aspect"])[3]
+    assert {a for q, a in zip(*aspects, strict=True) if q == "engageable"} == {"approaching", "crossing", "receding"}
+    assert {a for q, a in zip(*aspects, strict=True) if q == "detected"} == {""}
     _, truth_geom, fields = pyogrio.raw.read(path, layer="truth", columns=["object_id", "time_s", "time_utc"])[1:]
     import shapely
 

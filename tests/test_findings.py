@@ -16,7 +16,7 @@ from iadsim.io.run_folder import read_run_folder
 from iadsim.report import render_run_report
 from iadsim.report.compare import comparison_findings
 from iadsim.report.figures import equipment_over_time_figure
-from iadsim.report.findings import run_findings
+from iadsim.report.findings import _region_sentences, run_findings
 from iadsim.report.html import COLLAPSE_ROWS, table
 from iadsim.runs import run_scenario
 from iadsim.runs.compare import compare_arrangements
@@ -61,12 +61,19 @@ def test_class_findings_count_each_class(reference):
 
 def test_region_findings_are_the_opposing_nations_regions(reference):
     rows = [{"as_of": "2020-12-31", "region": name, "rcs_class": "fighter", "altitude_m": alt,
-             "altitude_ref": "agl", "detected_pct": 10.0, "engageable_pct": 5.0}
-            for name in ("Lithuania", "Belarus", "Latvia") for alt in (100.0, 1000.0)]
+             "altitude_ref": "agl", "aspect": aspect, "detected_pct": 10.0, "engageable_pct": pct}
+            for name in ("Lithuania", "Belarus", "Latvia") for alt in (100.0, 1000.0)
+            for aspect, pct in (("approaching", 31.0), ("crossing", 27.0), ("receding", 25.0))]
     found = region_findings(reference, rows, "2020-12-31")
     assert {f.region for f in found} == {"Lithuania", "Latvia"}  # Belarus defends, it is not watched
-    assert len(found) == 4
+    assert len(found) == 4  # one per region and altitude, with a share per aspect
+    assert {(f.engageable_pct, f.aspects) for f in found} == {
+        ((31.0, 27.0, 25.0), ("approaching", "crossing", "receding"))}
     assert region_findings(reference, rows, "2016-12-31") == []
+    sentences = _region_sentences(found)
+    assert sentences[0] == ("Lithuania: detected over 10 % at 100 m AGL, 10 % at 1,000 m AGL of its area; "
+                            "engageable over 31/27/25 %, 31/27/25 % at the same altitudes "
+                            "(approaching/crossing/receding target).")
 
 
 def test_long_tables_fold_and_link_their_data():

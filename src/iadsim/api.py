@@ -207,19 +207,21 @@ class CoverageResult:
     study: CoverageStudy = field(repr=False)
 
     def to_pandas(self) -> Any:
-        """One row per date, region, RCS class and altitude: % of the region's area detected and
-        engageable (overall and per nation), overlap depth. Needs the ``analysis`` extra."""
+        """One row per date, region, RCS class, altitude and target aspect (``aspect``: approaching,
+        crossing, receding; engagement depends on the target's heading, detection does not): % of
+        the region's area detected and engageable (overall and per nation), overlap depth. Needs the
+        ``analysis`` extra."""
         return to_pandas(self.study.comparison)
 
     def to_geopandas(self) -> Any:
-        """The detected and engageable areas as polygons (WGS84), one row per date, quantity, RCS class
-        and altitude. Needs the ``analysis`` extra."""
+        """The detected and engageable areas as polygons (WGS84), one row per date, quantity, RCS class,
+        altitude and, for an engageable area, target aspect. Needs the ``analysis`` extra."""
         gpd = require("geopandas", "to_geopandas()")
         features = [f for cov in self.study.coverages.values() for f in coverage_contours(cov)]
         return gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
 
     def pivot(self, value: str = "engageable_pct") -> tuple[list[str], list[list[Any]]]:
-        """A region × altitude table of one measure, one column per date."""
+        """A region × RCS class × altitude × aspect table of one measure, one column per date."""
         from iadsim.coverage.study import pivot
 
         return pivot(self.study.comparison, value)

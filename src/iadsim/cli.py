@@ -640,7 +640,10 @@ def _print_run_summary(folder: Path) -> None:
             table.add_row(*(str(v) for v in cells))
         err.print(table)
     if findings.regions:
-        table = Table(title="Neighbouring states: % of area detected / engageable", title_justify="left")
+        from iadsim.report.findings import aspect_words, engageable_shares
+
+        table = Table(title="Neighbouring states: % of area detected / engageable "
+                      f"({aspect_words(findings.regions[0].aspects)})", title_justify="left")
         altitudes = sorted({(r.altitude_m, r.altitude_ref) for r in findings.regions})
         table.add_column("region")
         for alt, ref in altitudes:
@@ -649,7 +652,7 @@ def _print_run_summary(folder: Path) -> None:
         for r in findings.regions:
             by_region.setdefault(r.region, {})[r.altitude_m] = r
         for region, at in by_region.items():
-            table.add_row(region, *(f"{at[a].detected_pct:.0f} / {at[a].engageable_pct:.0f}"
+            table.add_row(region, *(f"{at[a].detected_pct:.0f} / {engageable_shares(at[a])[:-2]}"
                                     if a in at else "–" for a, _ in altitudes))
         err.print(table)
     if not findings.classes and not findings.regions:

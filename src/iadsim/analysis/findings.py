@@ -54,13 +54,21 @@ _CLASS_WORDS = {"uav": "UAV", "aew": "AEW aircraft"}
 
 @dataclass(frozen=True)
 class RegionFinding:
-    """A region's share of area detected and engageable at one altitude of the run's coverage."""
+    """A region's share of area detected and engageable at one altitude of the run's coverage.
+
+    Attributes:
+        engageable_pct: one share per target aspect, in the order of ``aspects`` (engagement depends
+            on the target's heading; detection does not).
+        aspects: the aspects of the coverage study (``approaching``, ``crossing``, ``receding``, or
+            degrees), as its region rows name them.
+    """
 
     region: str
     altitude_m: float
     altitude_ref: str
     detected_pct: float
-    engageable_pct: float
+    engageable_pct: tuple[float, ...]
+    aspects: tuple[str, ...]
 
 
 def object_class(scenario: Scenario, type_id: str) -> str:
@@ -113,7 +121,8 @@ def class_findings(scenario: Scenario, objects: pa.Table, first_detections: pa.T
 def region_findings(scenario: Scenario, regions: Sequence[Mapping[str, Any]], as_of: str,
                     rcs_class: str | None = None) -> list[RegionFinding]:
     """The coverage of the regions of the scenario's opposing-side nations (the neighbouring states
-    whose airspace the system watches), one row per region and altitude, at the run's date.
+    whose airspace the system watches), one finding per region and altitude (the engageable share
+    per target aspect), at the run's date.
 
     Args:
         scenario: the scenario as run (its nations' sides and regions; the regions' names).
@@ -127,6 +136,12 @@ def region_findings(scenario: Scenario, regions: Sequence[Mapping[str, Any]], as
     rows = [r for r in regions if r.get("as_of") == as_of and r.get("region") in names]
     if rows and rcs_class is None:
         rcs_class = rows[0].get("rcs_class")
-    return [RegionFinding(r["region"], float(r["altitude_m"]), str(r.get("altitude_ref", "agl")),
-                          float(r["detected_pct"]), float(r["engageable_pct"]))
-            for r in rows if r.get("rcs_class") == rcs_class]
+    grouped: dict[tuple[str, float, str], list[Mapping[str, Any]]] = {}
+    for r in rows:
+        if r.get("rcs_class") == rcs_class:
+            key = (str(r["region"]), float(r["altitude_m"]), str(r.get("altitude_ref", "agl")))
+            grouped.setdefault(key, []).append(r)
+    return [RegionFinding(region, altitude, ref, float(group[0]["detected_pct"]),
+                          tuple(float(g["engageable_pct"]) for g in group),
+                          tuple(str(g.get("aspect") or "any") for g in group))
+            for (region, altitude, ref), group in grouped.items()]

@@ -72,8 +72,9 @@ def write_czml(data: ExportData, path: Path) -> Path:
             holes = [[v for lon, lat in ring for v in (lon, lat, props["altitude_m"])] for ring in rings[1:]]
             packets.append(Packet(
                 id=f"coverage/{i}/{j}",
-                name=f"{props['quantity']} {props['rcs_class']} at {props['altitude_m']:g} m "
-                     f"{props['altitude_ref'].upper()}",
+                name=f"{props['quantity']} {props['rcs_class']}"
+                     + (f" ({props['aspect']})" if props.get("aspect") else "")
+                     + f" at {props['altitude_m']:g} m {props['altitude_ref'].upper()}",
                 polygon=Polygon(positions=PositionList(cartographicDegrees=outer),
                                 holes=PositionListOfLists(cartographicDegrees=holes) if holes else None,
                                 height=props["altitude_m"],

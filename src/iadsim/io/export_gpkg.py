@@ -73,8 +73,10 @@ def write_gpkg(data: ExportData, path: Path) -> Path:
     cov = data.coverage
     add("coverage", [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g
                      for g in (shape(f["geometry"]) for f in cov)], "MultiPolygon", {
-        key: [f["properties"][key] for f in cov]
-        for key in ("quantity", "rcs_class", "rcs_m2", "altitude_m", "altitude_ref", "as_of")})
+        key: [f["properties"].get(key) or "" if key == "aspect" else f["properties"][key] for f in cov]
+        # aspect: an engageable zone's target heading (approaching, crossing, receding); one zone
+        # per aspect, so without it the three would be indistinguishable overlapping polygons
+        for key in ("quantity", "rcs_class", "rcs_m2", "altitude_m", "altitude_ref", "aspect", "as_of")})
     if data.truth is not None:
         t = data.truth.to_pydict()
         add("truth", list(shapely.points(t["lon_deg"], t["lat_deg"], t["alt_m"])), "Point Z", {

@@ -62,10 +62,23 @@ def _region_sentences(regions: Sequence[RegionFinding]) -> list[str]:
         rows = sorted(rows, key=lambda r: r.altitude_m)
         at = [_altitude(r.altitude_m, r.altitude_ref) for r in rows]
         detected = ", ".join(f"{r.detected_pct:.0f} % at {a}" for r, a in zip(rows, at, strict=True))
-        engageable = ", ".join(f"{r.engageable_pct:.0f} %" for r in rows)
+        engageable = ", ".join(engageable_shares(r) for r in rows)
         out.append(f"{name}: detected over {detected} of its area; engageable over {engageable} "
-                   "at the same altitudes.")
+                   f"at the same altitudes ({aspect_words(rows[0].aspects)}).")
     return out
+
+
+def engageable_shares(finding: RegionFinding) -> str:
+    """The engageable shares of one finding, one per aspect: ``31/27/25 %`` (or ``31 %``)."""
+    return "/".join(f"{p:.0f}" for p in finding.engageable_pct) + " %"
+
+
+def aspect_words(aspects: Sequence[str]) -> str:
+    """How the shares of ``engageable_shares`` are ordered: ``approaching/crossing/receding
+    target``, ``a target at any heading`` for a study without aspects."""
+    if all(a.startswith("any") for a in aspects):
+        return "a target at any heading"
+    return "/".join(aspects) + " target"
 
 
 def run_findings(rf: RunFolder) -> RunFindings:
