@@ -349,7 +349,7 @@ class Engine:
         jammer_on_prev = np.zeros(len(self.jammer_id), dtype=bool)
         next_truth = 0.0
         pending = list(self.unit_down_at)
-        stats = {"ticks": n_ticks, "scans": 0, "pairs_in_range": 0}
+        stats = {"ticks": n_ticks, "scans": 0}
         for step in range(n_ticks):
             t = step * tick
             while pending and pending[0][0] <= t + 1e-9:
