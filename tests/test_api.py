@@ -108,3 +108,23 @@ def test_a_missing_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(dataframes.importlib, "import_module", fake)
     with pytest.raises(ImportError, match=r"pip install 'iadsim\[analysis\]'"):
         iadsim.order_of_battle(iadsim.load_scenario("reference-2020")).to_pandas()
+
+
+def test_a_script_without_the_main_guard_gets_the_advice_and_jobs_1_needs_none(tmp_path):
+    """Workers are spawned and import the calling script again: without a main guard each re-runs
+    the call and stops as it starts. The caller gets WorkerStartError saying so (was a bare
+    BrokenProcessPool); jobs=1 runs in the one process."""
+    body = ("import iadsim\n"
+            "sc = iadsim.load_scenario('air-policing-violation').with_changes(duration_s=120.0)\n"
+            "print(iadsim.run(sc, {out!r}, force=True, report=False{jobs}).folder)\n")
+    script = tmp_path / "unguarded.py"
+    script.write_text(body.format(out=str(tmp_path / "a"), jobs=""))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=600)
+    assert result.returncode == 1
+    assert "WorkerStartError" in result.stderr and 'if __name__ == "__main__":' in result.stderr
+    script.write_text(body.format(out=str(tmp_path / "b"), jobs=", jobs=1"))
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "b").is_dir()

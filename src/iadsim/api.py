@@ -155,7 +155,7 @@ def open_run(folder: Path | str) -> Run:
 def run(scenario: ScenarioLike = None, out_dir: Path | str = "out", *, as_of: DateLike | None = None,
         arrangement: Arrangement | str | None = None, coverage: bool = True, simulate: bool = True,
         report: bool = True, force: bool = False, allow_outside_data: bool = False,
-        progress: Callable[[str, int, int], None] | None = None) -> Run:
+        progress: Callable[[str, int, int], None] | None = None, jobs: int | None = None) -> Run:
     """Run a scenario as ``iadsim run`` does: check it, simulate, write a new run folder and its report.
 
     Args:
@@ -169,10 +169,14 @@ def run(scenario: ScenarioLike = None, out_dir: Path | str = "out", *, as_of: Da
         force: replace an existing run folder of the same name.
         allow_outside_data: accept a date outside the scenario's data period (with a warning).
         progress: called with (phase, done, total).
+        jobs: processes (None: up to two; 1: no worker process, e.g. in a script without an
+            ``if __name__ == "__main__":`` guard). The folder does not depend on it.
 
     Raises:
         ScenarioErrors: what the run would refuse, every problem at once, located.
         OutsideDataPeriod: the date is outside the data's period and not allowed.
+        WorkerStartError: a worker process stopped before its task (the message says why that
+            usually happens: a script without the main guard).
     """
     sc = _scenario(scenario)
     day = as_date(as_of) if as_of is not None else None
@@ -185,7 +189,7 @@ def run(scenario: ScenarioLike = None, out_dir: Path | str = "out", *, as_of: Da
     folder = run_scenario(sc, Path(out_dir), as_of=day, arrangement=chosen,
                           coverage=RUN_COVERAGE if coverage else None, simulate=simulate, force=force,
                           progress=progress, allow_outside_data=allow_outside_data,
-                          render=render_run_report if report else None)
+                          render=render_run_report if report else None, jobs=jobs)
     return Run(folder)
 
 

@@ -32,6 +32,7 @@ from iadsim.io.paths import (
     temp_path,
 )
 from iadsim.options import MAX_RESOLUTION_KM, OptionError, parse_altitudes, parse_area, parse_number
+from iadsim.runs.workers import WorkerStartError
 from iadsim.scenario import (
     DEFAULT_SCENARIO,
     Scenario,
@@ -91,7 +92,7 @@ def _user_errors(func: F) -> F:
         except ScenarioErrors as exc:
             typer.echo(exc.render(), err=True)
             raise typer.Exit(USER_ERROR) from None
-        except (UserError, BordersError, OptionError, OutputPathError) as exc:
+        except (UserError, BordersError, OptionError, OutputPathError, WorkerStartError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(USER_ERROR) from None
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM (main); sweep and sensitivity say more

@@ -24,7 +24,7 @@ from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.analysis.statistics import METRICS, MetricSummary, parse_arrangements, summarise
 from iadsim.c2 import C2Error
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
-from iadsim.runs.workers import process_pool, stop_workers
+from iadsim.runs.workers import pool_failure_explained, process_pool, stop_workers
 from iadsim.scenario.errors import ScenarioError
 from iadsim.scenario.schema import Scenario
 from iadsim.world import scenario_hash
@@ -150,7 +150,8 @@ def _run_all(tasks: list[_Task], workers: int,
         try:
             futures = [pool.submit(_replicate, task) for task in tasks]
             for future in cf.as_completed(futures):
-                done.append(future.result())
+                with pool_failure_explained():
+                    done.append(future.result())
                 if progress is not None:
                     progress(len(done), total)
         except BaseException:

@@ -25,7 +25,7 @@ from iadsim.io.parquet import decoded
 from iadsim.oob import order_of_battle, outside_borders_warning
 from iadsim.pipeline import DEFAULT_TERRAIN, RunResult, run_replication
 from iadsim.runs.saturation import SaturationRuns
-from iadsim.runs.workers import process_pool, stop_workers
+from iadsim.runs.workers import pool_failure_explained, process_pool, stop_workers
 from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.provenance import collect_assumptions
 from iadsim.scenario.schema import Arrangement, Scenario
@@ -62,7 +62,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
                  coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
                  force: bool = False, progress: Progress | None = None,
                  allow_outside_data: bool = False,
-                 render: Callable[[Path], object] | None = None) -> Path:
+                 render: Callable[[Path], object] | None = None, jobs: int | None = None) -> Path:
     """Run the scenario (replication 0) and write its run folder under ``out_dir``.
 
     Runs the replication, the saturation curve when the scenario asks for one, the run's coverage,
@@ -84,6 +84,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
         render: renders the finished folder (the report, ``iadsim.report.render_run_report``,
             a higher layer) before it is published, so that the folder appears with its report
             or not at all (``RunFolderWriter.finish``); progress phase "report".
+        jobs: processes to use (None: up to two, the saturation curve's scales or the coverage study
+            beside the replication; 1: everything in this process, no worker). The folder does not
+            depend on it.
 
     Returns:
         The run folder.
@@ -93,7 +96,19 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
         TrafficError: the scenario's traffic cannot be flown.
         C2Error: the arrangement cannot be built at the date.
         RunFolderError: ``force`` and the folder to replace is not a run folder.
+        WorkerStartError: a worker process stopped before its task (``runs.workers``).
     """
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    with pool_failure_explained():
+        return _run_scenario(scenario, out_dir, as_of, arrangement, coverage, simulate, force, progress,
+                             allow_outside_data, render, SATURATION_JOBS if jobs is None else min(jobs, 2))
+
+
+def _run_scenario(scenario: Scenario, out_dir: Path, as_of: DateLike | None,
+                  arrangement: Arrangement | str | None, coverage: CoverageRequest | None, simulate: bool,
+                  force: bool, progress: Progress | None, allow_outside_data: bool,
+                  render: Callable[[Path], object] | None, jobs: int) -> Path:
     day = as_date(as_of) if as_of is not None else scenario.as_of
     date_warning = check_data_period(scenario, day, allow_outside_data=allow_outside_data)
     changes: dict[str, Any] = {}
@@ -108,7 +123,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     # scenario's own replication, which is their scale 1
     rules = sc.arrangements.get(sc.arrangement)
     saturation = (SaturationRuns(sc, sc.saturation_scales, terrain=DEFAULT_TERRAIN, main_follows=True,
-                                 jobs=SATURATION_JOBS)
+                                 jobs=jobs)
                   if simulate and sc.saturation_scales and sc.c2 is not None and rules is not None
                   and rules.wartime_rules and sc.engagement is not None else None)
     # with no saturation workers, the run's coverage study is computed and drawn in a worker process
@@ -116,7 +131,8 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     # core the worker's start-up would only add to the run
     aside: _CoverageAside | None = None
     try:
-        if simulate and coverage is not None and saturation is None and (os.cpu_count() or 1) > 1:
+        if simulate and coverage is not None and saturation is None and (os.cpu_count() or 1) > 1 \
+                and jobs > 1:
             aside = _CoverageAside(sc, day, coverage)
         run = run_replication(sc, terrain=DEFAULT_TERRAIN, progress=progress) if simulate else None
         return _write(sc, day, run, saturation, out_dir, aside or coverage, force, progress,

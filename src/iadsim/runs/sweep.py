@@ -36,7 +36,13 @@ from iadsim.analysis.outcomes import OUTCOME_SCHEMA
 from iadsim.c2 import C2Error
 from iadsim.options import OptionError
 from iadsim.pipeline import DEFAULT_TERRAIN, arrangement_problems, run_replication, sensing_pass
-from iadsim.runs.workers import hold_freed_memory, process_pool, share_cores, stop_workers
+from iadsim.runs.workers import (
+    hold_freed_memory,
+    pool_failure_explained,
+    process_pool,
+    share_cores,
+    stop_workers,
+)
 from iadsim.scenario import load_scenario, resolve_scenario_path
 from iadsim.scenario.errors import Location
 from iadsim.scenario.locations import locate
@@ -658,7 +664,8 @@ class ProcessBackend:
         return set(done), set(rest)
 
     def result(self, future: Any) -> Any:
-        return future.result()
+        with pool_failure_explained():
+            return future.result()
 
     def cancel(self, pending: set[Any]) -> None:
         for f in pending:

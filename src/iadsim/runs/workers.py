@@ -14,8 +14,12 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 
-__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "hold_freed_memory", "process_pool", "share_cores", "watch_parent"]
+__all__ = ["PARENT_CHECK_S", "PARENT_ENV", "WorkerStartError", "hold_freed_memory", "pool_failure_explained",
+           "process_pool", "share_cores", "stop_workers", "watch_parent"]
 
 PARENT_ENV = "IADSIM_PARENT_PID"
 """Set by a parent (the viewer's job manager) to make an ``iadsim`` child exit when it dies."""
@@ -112,3 +116,25 @@ def stop_workers(pool: cf.ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=5)
+
+
+class WorkerStartError(RuntimeError):
+    """A worker process stopped before it finished its task (``pool_failure_explained``)."""
+
+
+WORKER_STOPPED = (
+    "a worker process stopped before it finished its task. From a script, call iadsim under "
+    "`if __name__ == \"__main__\":` (workers are started with 'spawn' and import the script again, "
+    "which ran the call a second time in each of them), or pass jobs=1 to work in this process. "
+    "The system also stops a worker that runs out of memory.")
+"""What ``WorkerStartError`` says: the usual cause first (a script without the main guard)."""
+
+
+@contextmanager
+def pool_failure_explained() -> Iterator[None]:
+    """Turn ``BrokenProcessPool`` (a worker died: concurrent.futures says only that) into a
+    ``WorkerStartError`` that says why that usually happens and what to do."""
+    try:
+        yield
+    except BrokenProcessPool as exc:
+        raise WorkerStartError(WORKER_STOPPED) from exc
