@@ -128,3 +128,33 @@ def test_a_script_without_the_main_guard_gets_the_advice_and_jobs_1_needs_none(t
                             timeout=600)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "b").is_dir()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"altitudes_m": "1000"}, "altitudes_m takes a list of altitudes"),  # was layers 1, 0, 0, 0 m
+    ({"altitudes_m": 1000}, "altitudes_m takes a list of altitudes"),
+    ({"altitudes_m": [float("nan")]}, "altitudes_m must be a finite number"),
+    ({"altitudes_m": [1e9]}, "altitudes_m must be a finite number"),
+    ({"altitudes_m": [1000, 1000.0]}, "1000 m is given twice"),
+    ({"as_of": [2020, "2020-12-31"]}, "as_of gives 2020-12-31 twice"),
+    ({"as_of": []}, "as_of: give at least one date"),
+    ({"as_of": 2020.0}, "is not a date"),
+    ({"resolution_km": "10"}, "resolution_km takes a number"),
+    ({"resolution_km": 0}, "resolution_km must be a finite number"),
+])
+def test_coverage_refuses_what_the_command_refuses(reference, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        iadsim.coverage(reference, **kwargs)
+
+
+def test_lower_level_functions_take_dates_and_say_when_given_a_name(reference):
+    world = iadsim.compile_world(reference, 2016)
+    assert world.as_of == dt.date(2016, 12, 31)
+    assert iadsim.compile_world(reference, "2016-12-31").as_of == world.as_of
+    for call in (lambda: iadsim.compile_world("reference-2020"),
+                 lambda: iadsim.order_of_battle("reference-2020", 2016)):
+        with pytest.raises(TypeError, match="takes a loaded Scenario"):
+            call()
+    assert iadsim.load_scenario(reference) is reference
+    with pytest.raises(TypeError, match="load_scenario takes a file"):
+        iadsim.load_scenario(42)

@@ -21,6 +21,7 @@ from iadsim.dataframes import html_table, require, to_geopandas_points, to_panda
 from iadsim.io.coverage import coverage_contours
 from iadsim.io.run_folder import RunFolder, read_run_folder
 from iadsim.oob import OrderOfBattle, order_of_battle
+from iadsim.options import MAX_RESOLUTION_KM, OptionError, check_altitudes, parse_number
 from iadsim.pipeline.checks import check_scenario
 from iadsim.report.compare import comparison_findings, write_compare_report
 from iadsim.report.findings import RunFindings, findings_box, run_findings
@@ -128,9 +129,11 @@ class Run:
     def __repr__(self) -> str:
         s = self.summary
         sim = s.get("simulation", {})
-        leaked = sum(c.leaked for c in self.findings.classes)
         entered = sum(c.entered for c in self.findings.classes)
-        counts = (f"{sim.get('objects', 0)} objects, {entered} entered, {leaked} leaked" if sim
+        # leakers only where the arrangement engages (in peacetime an entering object is policed)
+        leaked = (f", {sum(c.leaked for c in self.findings.classes)} leaked" if self.findings.engagements
+                  else "")
+        counts = (f"{sim.get('objects', 0)} objects, {entered} entered{leaked}" if sim
                   else "no simulation")
         return (f"<Run {s['scenario']!r} on {s['as_of']} under {s['arrangement']}: {counts}; "
                 f"{self.folder}>")
@@ -253,8 +256,9 @@ def coverage(scenario: ScenarioLike = None, *, as_of: DateLike | Sequence[DateLi
 
     Args:
         scenario: a loaded scenario, a file, a bundled id, or None for the default.
-        as_of: one date or several (``datetime.date``, ISO string or year); default: the scenario's.
-        altitudes_m: altitude layers in metres.
+        as_of: one date or a list of them (``datetime.date``, ISO string or year), each once;
+            default: the scenario's.
+        altitudes_m: altitude layers in metres, a list: each finite, in [-500, 100,000] m, once.
         altitude_reference: ``agl`` (above ground) or ``msl``.
         rcs: RCS class(es) of the scenario's catalog.
         resolution_km: grid cell size.
@@ -263,16 +267,30 @@ def coverage(scenario: ScenarioLike = None, *, as_of: DateLike | Sequence[DateLi
         progress: called with (phase, done, total).
     """
     sc = _scenario(scenario)
-    dates_in = [as_of] if isinstance(as_of, dt.date | str | int) else list(as_of or [sc.as_of])
+    layers = check_altitudes(altitudes_m)
+    if isinstance(resolution_km, bool) or not isinstance(resolution_km, int | float):
+        raise OptionError(f"resolution_km takes a number of kilometres, got {resolution_km!r}")
+    resolution = parse_number("resolution_km", resolution_km, 0, MAX_RESOLUTION_KM, low_open=True, unit="km")
+    if as_of is None:
+        dates_in: list[Any] = [sc.as_of]
+    elif isinstance(as_of, list | tuple):
+        dates_in = list(as_of)
+        if not dates_in:
+            raise OptionError("as_of: give at least one date (or None for the scenario's)")
+    else:
+        dates_in = [as_of]
     dates = tuple(as_date(d) for d in dates_in)
+    twice = next((d for i, d in enumerate(dates) if d in dates[:i]), None)
+    if twice is not None:
+        raise OptionError(f"as_of gives {twice.isoformat()} twice")
     for day in dates:
         check_data_period(sc, day, allow_outside_data=allow_outside_data)
     if altitude_reference not in ("agl", "msl"):
         raise ValueError(f"altitude_reference must be agl or msl, got {altitude_reference!r}")
-    request = CoverageRequest(dates=dates, layers_m=tuple(float(a) for a in altitudes_m),
+    request = CoverageRequest(dates=dates, layers_m=layers,
                               altitude_reference=altitude_reference,
                               rcs_classes=(rcs,) if isinstance(rcs, str) else tuple(rcs),
-                              resolution_km=resolution_km, dem=dem, maps=False)
+                              resolution_km=resolution, dem=dem, maps=False)
     return CoverageResult(sc, request, run_coverage_study(sc, request, progress))
 
 

@@ -767,8 +767,8 @@ def export(
         "and CAT062 node pictures, raw and pcap; docs/asterix.md) or dis (Entity State PDUs of truth "
         "and fighters, raw and pcap; docs/dis.md).", show_default=False)],
     output: Annotated[Path | None, typer.Option(
-        "--out", help="The file to write (default: RUN_DIR/<run>.<format>); for asterix and dis the "
-        "folder (default: RUN_DIR/export-<format>; files are never overwritten).",
+        "--out", help="The file to write (default: RUN_DIR/RUN.FORMAT); for asterix and dis the "
+        "folder (default: RUN_DIR/export-FORMAT; files are never overwritten).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
 ) -> None:

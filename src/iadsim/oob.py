@@ -173,6 +173,8 @@ def order_of_battle(scenario: Scenario, as_of: DateLike | None = None,
         ValueError: ``as_of`` is not a date.
         OutsideDataPeriod: ``as_of`` is outside the data's period and not allowed.
     """
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"order_of_battle takes a loaded Scenario (iadsim.load_scenario), got {scenario!r}")
     day = scenario.as_of if as_of is None else as_date(as_of)
     check_data_period(scenario, day, allow_outside_data=allow_outside_data)
     if nation is not None and nation not in scenario.nations:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["ALTITUDE_RANGE_M", "MAX_RESOLUTION_KM", "OptionError", "parse_altitudes", "parse_area",
-           "parse_number"]
+__all__ = ["ALTITUDE_RANGE_M", "MAX_RESOLUTION_KM", "OptionError", "check_altitudes", "parse_altitudes",
+           "parse_area", "parse_number"]
 
 ALTITUDE_RANGE_M = (-500.0, 100_000.0)
 """A coverage altitude layer's range, m: from below the lowest land to the Kármán line."""
@@ -65,23 +65,44 @@ def parse_area(text: str, option: str = "--area") -> tuple[float, float, float, 
 
 def parse_altitudes(text: str, option: str = "--alt") -> tuple[float, ...]:
     """Altitudes in metres from ``30,100,1000`` (a trailing ``m`` is allowed): each finite, in
-    [-500, 100,000] m and given once; at least one, at most 64."""
+    [-500, 100,000] m and given once; at least one, at most 64 (``check_altitudes``)."""
     values = []
     for part in text.split(","):
         part = part.strip().lower().removesuffix("m").strip()
         if not part:
             continue
         try:
-            float(part.replace("_", ""))
+            values.append(float(part.replace("_", "")))
         except ValueError:
             raise OptionError(f"{option}: '{part}' is not an altitude in metres "
                               f"(e.g. {option} 100,1000)") from None
-        value = parse_number(option, part, *ALTITUDE_RANGE_M, unit="m")
-        if value in values:
-            raise OptionError(f"{option}: {value:g} m is given twice")
-        values.append(value)
     if not values:
         raise OptionError(f"{option}: give at least one altitude in metres (e.g. {option} 100,1000)")
-    if len(values) > 64:
-        raise OptionError(f"{option}: at most 64 altitudes, got {len(values)}")
-    return tuple(values)
+    return check_altitudes(values, option)
+
+
+def check_altitudes(values: object, option: str = "altitudes_m") -> tuple[float, ...]:
+    """Altitude layers in metres given as numbers (the Python API's ``altitudes_m``): a list or
+    tuple of finite numbers in [-500, 100,000] m, each once; at least one, at most 64.
+
+    Args:
+        values: what was given. option: its name in messages.
+    """
+    listed = isinstance(values, list | tuple) or hasattr(values, "__array__")  # numpy arrays too
+    if isinstance(values, str | bytes) or not listed:
+        raise OptionError(f"{option} takes a list of altitudes in metres (e.g. [100, 1000]), "
+                          f"got {values!r}")
+    out: list[float] = []
+    for value in list(values):  # type: ignore[call-overload]
+        number_like = isinstance(value, int | float) or hasattr(value, "__float__")
+        if isinstance(value, bool | str) or not number_like:
+            raise OptionError(f"{option}: {value!r} is not an altitude in metres")
+        number = parse_number(option, float(value), *ALTITUDE_RANGE_M, unit="m")
+        if number in out:
+            raise OptionError(f"{option}: {number:g} m is given twice")
+        out.append(number)
+    if not out:
+        raise OptionError(f"{option}: give at least one altitude in metres (e.g. [100, 1000])")
+    if len(out) > 64:
+        raise OptionError(f"{option}: at most 64 altitudes, got {len(out)}")
+    return tuple(out)

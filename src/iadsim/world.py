@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from iadsim.geo import geodetic_to_ecef
+from iadsim.scenario.dates import DateLike, as_date
 from iadsim.scenario.schema import Scenario
 
 __all__ = ["AirBases", "CommandNodes", "FireUnits", "Sensors", "World", "compile_world",
@@ -182,9 +183,12 @@ def _nan(value: float | int | None, scale: float = 1.0) -> float:
     return float("nan") if value is None else float(value) * scale
 
 
-def compile_world(scenario: Scenario, as_of: dt.date | None = None) -> World:
-    """Compile ``scenario`` at ``as_of`` (default: the scenario's date) into arrays."""
-    day = as_of or scenario.as_of
+def compile_world(scenario: Scenario, as_of: DateLike | None = None) -> World:
+    """Compile ``scenario`` at ``as_of`` (a date, an ISO string or a year; default: the scenario's
+    date) into arrays. The date is not checked against the data's period (``check_data_period``)."""
+    if not isinstance(scenario, Scenario):
+        raise TypeError(f"compile_world takes a loaded Scenario (iadsim.load_scenario), got {scenario!r}")
+    day = as_date(as_of) if as_of is not None else scenario.as_of
     cat = scenario.catalog
     ids: list[str] = []
     nations: list[str] = []

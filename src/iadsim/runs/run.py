@@ -57,7 +57,7 @@ def _finite_or_none(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
-def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = None,
+def run_scenario(scenario: Scenario, out_dir: Path | str, *, as_of: DateLike | None = None,
                  arrangement: Arrangement | str | None = None,
                  coverage: CoverageRequest | None = RUN_COVERAGE, simulate: bool = True,
                  force: bool = False, progress: Progress | None = None,
@@ -101,7 +101,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, *, as_of: DateLike | None = 
     if jobs is not None and jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}")
     with pool_failure_explained():
-        return _run_scenario(scenario, out_dir, as_of, arrangement, coverage, simulate, force, progress,
+        return _run_scenario(scenario, Path(out_dir), as_of, arrangement, coverage, simulate, force, progress,
                              allow_outside_data, render, SATURATION_JOBS if jobs is None else min(jobs, 2))
 
 

@@ -1055,10 +1055,12 @@ def run_sweep(plan: SweepPlan, out: Path, backend: Backend,
     return SweepResult(out, len(tasks), len(missing), unavailable)
 
 
-def read_results(out: Path) -> pa.Table:
+def read_results(out: Path | str) -> pa.Table:
     """Every result file of a sweep folder as one table (pyarrow.dataset, hive partitioning), sorted by
     case_id, replication and object_id; the partition column ``case`` is dropped (it is ``case_id``)."""
     import pyarrow.dataset as ds
+
+    out = Path(out)
 
     # the result files only (case=…/rep=….parquet): a stray file (a README) is not a result
     files = sorted(p for p in (out / RESULTS).glob("case=*/rep=*.parquet") if p.is_file())

@@ -31,6 +31,7 @@ from iadsim.scenario.locations import Locations, attach_locations, locate, scena
 from iadsim.scenario.overrides import (
     PROVENANCE_KEYS,
     changes_to_present_records,
+    choose_variants,
     get_path,
     mark_overridden,
 )
@@ -502,9 +503,10 @@ def _load_uncollected(path: FsPath, choose: Mapping[str, str] | None = None,
     return (scenario if not errors else None), errors
 
 
-def load_scenario(name_or_path: str | FsPath | None = None,
+def load_scenario(name_or_path: str | FsPath | Scenario | None = None,
                   choose: Mapping[str, str] | None = None) -> Scenario:
-    """Load, merge and validate a scenario file or bundled scenario id into a Scenario.
+    """Load, merge and validate a scenario file or bundled scenario id into a Scenario (a Scenario
+    given is returned as it is, with ``choose`` applied).
 
     ``choose`` selects variant options as if the file said ``choose: {variant: option}``
     (e.g. ``{"blr_s300_variant": "ps"}``); a file's own choice of another option is an error.
@@ -512,8 +514,13 @@ def load_scenario(name_or_path: str | FsPath | None = None,
     The file, line and column of every field path of the merged document stay beside the
     Scenario (``scenario_locations``), so checks made after loading can point at them.
 
-    Raises ScenarioErrors with every problem found.
+    Raises ScenarioErrors with every problem found; TypeError for something that is neither.
     """
+    if isinstance(name_or_path, Scenario):
+        return choose_variants(name_or_path, choose) if choose else name_or_path
+    if name_or_path is not None and not isinstance(name_or_path, str | FsPath):
+        raise TypeError(f"load_scenario takes a file, a bundled scenario id or a Scenario, got "
+                        f"{name_or_path!r}")
     scenario, errors = _load(resolve_scenario_path(name_or_path), choose)
     if errors or scenario is None:
         raise ScenarioErrors(errors)
