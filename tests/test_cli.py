@@ -521,3 +521,17 @@ def test_coverage_shift_bad_input(tmp_path, args, message):
                     "--resolution-km", "50", "--no-maps", "--out", str(tmp_path / "o"), *args)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("text", ["2020-W01-1", "20201231", "2021-02-30"])
+def test_a_date_option_takes_yyyy_mm_dd_or_a_year_only_and_names_the_option(text):
+    result = invoke("oob", "--as-of", text)
+    assert result.exit_code == 2 and "--as-of" in result.output and "is not a date" in result.output
+
+
+def test_validate_accepts_a_date_outside_the_data_when_asked(write):
+    path = write("include: [reference]\nname: x\nas_of: 1995-12-31\n", "old.yaml")
+    refused = invoke("validate", str(path))
+    assert refused.exit_code == 2 and "--allow-outside-data" in refused.stderr
+    allowed = invoke("validate", "--allow-outside-data", str(path))
+    assert "before the period the scenario's data describe" not in allowed.stderr

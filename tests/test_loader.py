@@ -106,3 +106,13 @@ def test_a_broken_included_file_is_reported_alone(write):
                                  " equipment: [{type: r, count: 1}]}}\n", "main.yaml"))
     assert len(errors) == 1 and "malformed YAML" in errors[0].message
     assert errors[0].location.file.endswith("broken.yaml")
+
+
+def test_every_bad_removal_is_its_own_message_at_its_line(write):
+    from iadsim.scenario import validate_file
+
+    path = write("include: [reference]\nname: x\nas_of: 2020-12-31\nremove:\n  - units.nosuch_unit\n"
+                 "  - nosuchsection.x\n  - ''\n  - places.nowhere\n", "rm.yaml")
+    errors = validate_file(path)
+    assert [(e.path, e.location.line) for e in errors] == [
+        (("remove", 0), 5), (("remove", 1), 6), (("remove", 2), 7), (("remove", 3), 8)]

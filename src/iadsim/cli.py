@@ -110,7 +110,7 @@ def _parse_date(value: str | None) -> dt.date | None:
     try:
         return as_date(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="'--as-of'") from None
 
 
 def _guard_date(scenario: Scenario, day: dt.date | None, allow_outside_data: bool) -> None:
@@ -271,6 +271,7 @@ def _main(
 @app.command(epilog=_example("iadsim validate my-scenario.yaml"))
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
     """Check scenario files and report every error at once (file, line, field, given, allowed): the
     schema and references, then everything a run checks before it simulates (traffic, command and
@@ -281,7 +282,7 @@ def validate(
     for path in files:
         estimate = None
         try:  # read once: the schema and references, then what a run refuses before simulating
-            errors, estimate = check_and_estimate(load_scenario(path))
+            errors, estimate = check_and_estimate(load_scenario(path), allow_outside_data=allow_outside_data)
         except ScenarioErrors as exc:
             errors = exc.errors
         if estimate is not None:  # the work of a run, before anyone starts a long one

@@ -28,6 +28,7 @@ from iadsim.coverage.compute import (
 from iadsim.coverage.grid import CoverageGrid
 from iadsim.coverage.metrics import Region, default_regions, region_masks, region_metrics
 from iadsim.geo.radar_geometry import STANDARD_K
+from iadsim.scenario.dates import as_date
 from iadsim.scenario.schema import Scenario
 from iadsim.world import compile_world
 
@@ -189,15 +190,10 @@ def dates_from(text: str | None, default: dt.date) -> tuple[dt.date, ...]:
         part = part.strip()
         if not part:
             continue
-        if len(part) == 4 and part.isdigit():
-            day = dt.date(int(part), 12, 31) if int(part) >= 1 else None
-        else:
-            try:
-                day = dt.date.fromisoformat(part)
-            except ValueError:
-                day = None
-        if day is None:
-            raise ValueError(f"'{part}' is not a date; write YYYY-MM-DD or a year")
+        try:
+            day = as_date(part)
+        except ValueError:
+            raise ValueError(f"'{part}' is not a date; write YYYY-MM-DD or a year") from None
         if day in out:
             raise ValueError(f"--as-of gives {day.isoformat()} twice")
         out.append(day)

@@ -9,6 +9,7 @@ period in the message, or accepted on request with a warning that the report rep
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from iadsim.scenario.schema import Scenario
 
@@ -16,6 +17,9 @@ __all__ = ["DateLike", "OutsideDataPeriod", "as_date", "check_data_period"]
 
 DateLike = dt.date | str | int
 """What the API accepts as a date: a ``datetime.date``, an ISO string or a year."""
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class OutsideDataPeriod(ValueError):
@@ -46,7 +50,10 @@ def as_date(value: DateLike) -> dt.date:
         try:
             if len(text) == 4 and text.isdigit():
                 return dt.date(int(text), 12, 31)
-            return dt.date.fromisoformat(text)
+            # YYYY-MM-DD only: Python 3.11's fromisoformat also takes 20201231 and week dates
+            # (2020-W01-1), which the help does not promise and a scenario file refuses
+            if _ISO_DAY.fullmatch(text):
+                return dt.date.fromisoformat(text)
         except ValueError:
             pass
         raise ValueError(f"'{value}' is not a date; write YYYY-MM-DD (e.g. 2020-12-31) or a year "

@@ -196,7 +196,7 @@ class _Merger:
             if sub is not None:
                 _merge_into(merged, sub.data, sub.locations)
         for i, dotted in enumerate(self._as_list(removals, (_REMOVE,), doc)):
-            self._remove(merged, dotted, doc.location_of((_REMOVE, i)))
+            self._remove(merged, dotted, doc.location_of((_REMOVE, i)), i)
         selection = dict(own.get(_CHOOSE) or {}) if isinstance(own.get(_CHOOSE), dict) else {}
         if choose:
             for vid, option in choose.items():
@@ -275,10 +275,11 @@ class _Merger:
                                          value, True))
         return []
 
-    def _remove(self, merged: Document, dotted: Any, loc: Location | None) -> None:
+    def _remove(self, merged: Document, dotted: Any, loc: Location | None, index: int) -> None:
+        # each removal is its own field path (remove[i]): one message per bad entry, not the first
         if not isinstance(dotted, str) or not dotted:
             self.errors.append(ScenarioError("a removal is a dotted path such as units.blr_15_aamr",
-                                             (_REMOVE,), loc, dotted, True))
+                                             (_REMOVE, index), loc, dotted, True))
             return
         parts = dotted.split(".")
         parent: Any = merged.data
@@ -290,7 +291,7 @@ class _Merger:
             self.errors.append(ScenarioError(
                 "cannot remove: nothing at that path in the included data"
                 + (f"; did you mean '{'.'.join([*parts[:-1], hint[0]])}'?" if hint else ""),
-                (_REMOVE,), loc, dotted, True))
+                (_REMOVE, index), loc, dotted, True))
             return
         doomed = [tuple(parts)]
         if len(parts) == 2 and parts[0] == "units":
