@@ -535,3 +535,20 @@ def test_validate_accepts_a_date_outside_the_data_when_asked(write):
     assert refused.exit_code == 2 and "--allow-outside-data" in refused.stderr
     allowed = invoke("validate", "--allow-outside-data", str(path))
     assert "before the period the scenario's data describe" not in allowed.stderr
+
+
+def test_output_that_cannot_be_written_is_one_message_and_a_closed_pipe_is_quiet():
+    """`> /dev/full` (a full disk) and `| head` (the reader stops early) as the shell gives them."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    cmd = [sys.executable, "-m", "iadsim", "oob", "--format", "json"]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: cannot write the output (No space left on device)"
+    # the JSON (about 67 kB) outgrows the pipe's buffer (64 kB), so the writer meets the closed end
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()  # the reader goes away, as `| head -1` does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and b"Traceback" not in err and b"Exception ignored" not in err

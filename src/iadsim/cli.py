@@ -69,7 +69,8 @@ def _flag_display_type(self: typer.core.TyperOption, ctx: Any) -> str | None:
 _option_display_type = typer.core.TyperOption.display_type_rich
 typer.core.TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
 # A pipe or file gets a wide table rather than Rich's 80-column fallback.
-out = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+out = Console(highlight=False, soft_wrap=False,
+              width=None if sys.stdout is not None and sys.stdout.isatty() else 160)
 
 USER_ERROR = 2
 INTERRUPTED = 130
@@ -1636,6 +1637,7 @@ def _print_entries_table(name: str, entries: Sequence[Any]) -> None:
 
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
+    import errno
     import os
     import signal
 
@@ -1648,7 +1650,16 @@ def main() -> None:
         from iadsim.runs.workers import watch_parent
 
         watch_parent(int(parent))
-    app()
+    try:
+        app()
+        if sys.stdout is not None:
+            sys.stdout.flush()  # here, not at exit, where a failure is an "Exception ignored" traceback
+    except OSError as exc:  # standard output closed, a full disk (`> /dev/full`), a closed pipe
+        if exc.errno != errno.EPIPE:  # `| head` closing the pipe early is not an error
+            sys.stderr.write(f"error: cannot write the output ({exc.strerror})\n")
+        # the output cannot be flushed any more: drop it rather than fail again at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        raise SystemExit(0 if exc.errno == errno.EPIPE else USER_ERROR) from None
 
 
 if __name__ == "__main__":
