@@ -158,3 +158,15 @@ def test_cli_sources_user_errors(args, message):
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_number_the_scenario_overrides_without_provenance_is_its_assumption_with_its_line(write):
+    from iadsim.scenario import load_scenario
+    from iadsim.scenario.provenance import provenance_entries
+
+    path = write("include: [reference]\nname: ov\nas_of: 2020-12-31\ncatalog:\n  missiles:\n"
+                 "    s300ps_5v55r:\n      max_range_km: 100\n", "ov.yaml")
+    [entry] = [e for e in provenance_entries(load_scenario(path))
+               if e.record == "catalog.missiles.s300ps_5v55r" and e.field == "max_range_km"]
+    assert not entry.cited and entry.line == 7
+    assert entry.reason == f"set by the scenario ({path}:7) without a source or a stated reason"

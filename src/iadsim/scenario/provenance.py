@@ -224,6 +224,11 @@ def _sourced_entries(record: Sourced, path: Path, kind: str,
         if sources and name in record.assumed and _written_with_value(where, path, name) == "assumed":
             sources = ()
         reason = "" if sources else record.assumed.get(name, "")
+        overridden = (getattr(record, "overridden", None) or {}).get(name)
+        if not sources and not reason and overridden:
+            # the scenario set the value without stating a source or a reason: that is its own
+            # assumption, and the audit says where it is written
+            reason = f"set by the scenario ({overridden}) without a source or a stated reason"
         yield ProvenanceEntry(file, line, kind, format_path(path), name, sources, reason)
 
 
