@@ -116,3 +116,24 @@ def test_every_bad_removal_is_its_own_message_at_its_line(write):
     errors = validate_file(path)
     assert [(e.path, e.location.line) for e in errors] == [
         (("remove", 0), 5), (("remove", 1), 6), (("remove", 2), 7), (("remove", 3), 8)]
+
+
+def test_a_removal_that_leaves_references_is_one_message_at_the_removal(write):
+    from iadsim.scenario import validate_file
+
+    path = write("include: [reference]\nname: x\nas_of: 2020-12-31\nremove: [places.baranavichy]\n", "rm.yaml")
+    [error] = validate_file(path)
+    assert error.location.file == str(path) and error.location.line == 4 and error.path == ("remove", 0)
+    assert error.message.startswith("removing places.baranavichy leaves 8 references to 'baranavichy' "
+                                    "(units.blr_120_aamb.place")
+    assert "did you mean" not in error.message
+
+
+def test_a_record_check_on_a_field_the_file_overrides_points_at_the_files_line(write):
+    from iadsim.scenario import validate_file
+
+    path = write("include: [reference]\nname: x\nas_of: 2020-12-31\ncatalog:\n  missiles:\n"
+                 "    s300ps_5v55r: {min_range_km: 500}\n", "mm.yaml")
+    [error] = validate_file(path)
+    assert (error.location.file, error.location.line) == (str(path), 6)
+    assert "min_range_km (500.0) must be below max_range_km" in error.message

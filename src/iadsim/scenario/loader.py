@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -26,7 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from iadsim.scenario.collector import collector_paused
-from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors
+from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors, format_path
 from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
 from iadsim.scenario.overrides import (
     PROVENANCE_KEYS,
@@ -138,6 +139,9 @@ class _Merger:
 
     def __init__(self) -> None:
         self.errors: list[ScenarioError] = []
+        # records removed by `remove:` (their id → the removal as written, where, its index), so a
+        # reference left to one is reported once at the removal, not at every referring record
+        self.removed: dict[str, tuple[str, Location | None, int]] = {}
         self.incomplete = False  # some file could not be read at all
         self.files = 0
         self.bytes = 0
@@ -298,6 +302,8 @@ class _Merger:
             doomed += [("units", u) for u in _descendants(parent, parts[1])]
         for path in doomed:
             _drop_locations(merged.locations, path, parent.pop(path[-1], None))
+            if len(path) == 2 or (len(path) == 3 and path[0] == "catalog"):
+                self.removed[path[-1]] = (dotted, loc, index)
 
 
 def _mapping_or_empty(value: Any) -> Mapping[str, Any]:
@@ -440,7 +446,7 @@ def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
             field_path, msg = msg.split(":", 1)
             loc = (*loc, *field_path.split("."))
             return ScenarioError(msg.strip(), loc, doc.location_of(loc))
-        return ScenarioError(msg, loc, location)
+        return ScenarioError(msg, loc, _where_named(doc, loc, msg) or location)
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return ScenarioError("expected a mapping of fields (key: value lines)", loc, location,
                              given, True)
@@ -454,6 +460,23 @@ def _translate(err: Mapping[str, Any], doc: Document) -> ScenarioError:
     return ScenarioError(str(err["msg"]), loc, location, given, "input" in err)
 
 
+def _where_named(doc: Document, loc: Path, message: str) -> Location | None:
+    """Of the record's fields that a record-level message names (``min_range_km (500.0) must be
+    below max_range_km``), where one is written, preferring the loaded file itself: a user who
+    overrides one field of an included record is pointed at their line, not at the record's first
+    line in the included data. None if the message names no written field."""
+    found_at: list[tuple[int, Location]] = []
+    for key, at in doc.locations.items():
+        if len(key) == len(loc) + 1 and key[:len(loc)] == loc and isinstance(key[-1], str):
+            match = re.search(rf"\b{re.escape(key[-1])}\b", message)
+            if match:
+                found_at.append((match.start(), at))
+    named = [at for _, at in sorted(found_at, key=lambda pair: pair[0])]  # the first the message names
+    own = [at for at in named if at.file == doc.file]
+    found = own or named
+    return found[0] if found else None
+
+
 def _validate(doc: Document) -> tuple[Scenario | None, list[ScenarioError]]:
     errors: list[ScenarioError] = []
     scenario: Scenario | None = None
@@ -464,6 +487,32 @@ def _validate(doc: Document) -> tuple[Scenario | None, list[ScenarioError]]:
     for path, message, given in check_references(doc.data):
         errors.append(ScenarioError(message, path, doc.location_of(path), given, given is not None))
     return (scenario if not errors else None), errors
+
+
+_UNKNOWN_REFERENCE = re.compile(r"unknown ([a-z_ ]+) '([^']*)'")
+
+
+def _at_removals(errors: Iterable[ScenarioError],
+                 removed: Mapping[str, tuple[str, Location | None, int]]) -> list[ScenarioError]:
+    """The references to records the file removed, one error per removal at its line (naming the
+    records that still refer to it), instead of one per referring record at the included data's
+    line with a wrong "did you mean"; the other errors as they are."""
+    out: list[ScenarioError] = []
+    left: dict[str, list[str]] = {}
+    for e in errors:
+        match = _UNKNOWN_REFERENCE.match(e.message)
+        if match and match.group(2) in removed:
+            left.setdefault(match.group(2), []).append(format_path(e.path))
+        else:
+            out.append(e)
+    for key, paths in left.items():
+        dotted, loc, index = removed[key]
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        out.append(ScenarioError(
+            f"removing {dotted} leaves {len(paths)} reference{'s' if len(paths) > 1 else ''} to "
+            f"'{key}' ({shown}); remove or change {'them' if len(paths) > 1 else 'it'} too",
+            (_REMOVE, index), loc, dotted, True))
+    return out
 
 
 def _dedupe(errors: Iterable[ScenarioError]) -> list[ScenarioError]:
@@ -498,7 +547,8 @@ def _load_uncollected(path: FsPath, choose: Mapping[str, str] | None = None,
         # with a file missing, cross-checks would only repeat its absence many times over
         return None, _dedupe(merger.errors)
     scenario, errors = _validate(doc)
-    errors = sorted(_dedupe([*merger.errors, *errors]), key=ScenarioError.sort_key)
+    errors = sorted(_dedupe([*merger.errors, *_at_removals(errors, merger.removed)]),
+                    key=ScenarioError.sort_key)
     if scenario is not None and not errors:
         attach_locations(scenario, doc.locations)
     return (scenario if not errors else None), errors
