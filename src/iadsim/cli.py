@@ -872,6 +872,7 @@ def coverage(
         dates_from,
         pivot,
         run_coverage_study,
+        study_grid,
     )
     from iadsim.geo.terrain import TerrainError
     from iadsim.io.coverage import check_coverage_folder, write_coverage_shift, write_coverage_study
@@ -898,7 +899,6 @@ def coverage(
         lines = _shift_lines(shift, shift_lat, shift_bearing, shift_from, dates, bounds)
     except (ValueError, RegionError) as exc:
         raise UserError(str(exc)) from None
-    _check_regions_in_area(extra, files, bounds, resolution_km)
     for day in dates:
         _guard_date(sc, day, allow_outside_data)
     if target_speed is not None:
@@ -912,6 +912,11 @@ def coverage(
         resolution_km=resolution_km, area=(bounds[0], bounds[1], bounds[2], bounds[3]),
         k=k, pd_threshold=pd_threshold, dem=dem, extra_regions=extra, maps=not no_maps,
         aspects=aspects, target_speed_mps=target_speed)
+    try:
+        grid = study_grid(sc, request)
+    except (CoverageError, GridTooLarge) as exc:
+        raise UserError(str(exc)) from None
+    _check_regions_in_area(extra, files, grid)
     with _progress_bars() as progress:
         try:
             study = write_coverage_study(run_coverage_study(sc, request, progress), sc, request, output)
@@ -981,15 +986,14 @@ def _read_cat048(path: Path, sources: Path) -> Any:
 
 PRIOR_ALTITUDE_RANGE_M = (-500.0, 100_000.0)
 """``--prior-altitude-m`` from below the lowest land (the Dead Sea shore, −430 m) to the Kármán line."""
-def _check_regions_in_area(extra: Sequence[Any], files: dict[str, Path], bounds: Sequence[float],
-                           resolution_km: float) -> None:
-    """Refuse a region of the user's files that has no grid cell inside ``--area`` (its rows would be
-    empty), hinting at swapped coordinates; a note for a built-in region outside it."""
-    from iadsim.coverage.grid import CoverageGrid
+def _check_regions_in_area(extra: Sequence[Any], files: dict[str, Path], grid: Any) -> None:
+    """Refuse a region of the user's files that has no cell of the study's grid inside ``--area``
+    (its rows would be empty), hinting at swapped coordinates; a note for a built-in region outside
+    it."""
     from iadsim.coverage.metrics import default_regions, regions_without_cells
 
-    grid = CoverageGrid.over(bounds[0], bounds[1], bounds[2], bounds[3], resolution_km)
-    lon0, lon1, lat0, lat1 = bounds
+    lon0, lon1, lat0, lat1 = grid.area_lonlat
+    resolution_km = grid.resolution_m / 1000.0
     box = f"{lon0:g}°–{lon1:g}°E, {lat0:g}°–{lat1:g}°N"
     problems = []
     for region, swapped in regions_without_cells(grid, extra):

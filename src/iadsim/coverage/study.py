@@ -122,6 +122,26 @@ def _terrain_resampled(dem: str, stamp: tuple[int, int] | None, area: tuple[floa
     return heights, terrain.description
 
 
+def study_grid(scenario: Scenario, request: CoverageRequest) -> CoverageGrid:
+    """The grid of a coverage study, after the checks that need no computing: every RCS class known
+    to the scenario, and the study's arrays within memory (a command calls it before anything else
+    touches the grid: a 50 m grid over the default area would not fit).
+
+    Raises:
+        CoverageError: an unknown RCS class. GridTooLarge: the grid would not fit in memory.
+    """
+    for name in request.rcs_classes:
+        if name not in scenario.catalog.rcs_classes:
+            known = ", ".join(scenario.catalog.rcs_classes) or "(none defined)"
+            raise CoverageError(f"unknown RCS class '{name}'; the scenario defines: {known}")
+    lon0, lon1, lat0, lat1 = request.area
+    grid = CoverageGrid.over(lon0, lon1, lat0, lat1, request.resolution_km)
+    nations = {u.nation for u in scenario.units.values()}
+    grid.check_memory(len(request.layers_m), len(request.rcs_classes) * max(1, len(request.aspects)),
+                      len(nations) + 1)
+    return grid
+
+
 def run_coverage_study(scenario: Scenario, request: CoverageRequest,
                        progress: Progress | None = None) -> CoverageStudy:
     """Compute coverage at each requested date and measure regions (no file is written: the outputs
@@ -137,20 +157,14 @@ def run_coverage_study(scenario: Scenario, request: CoverageRequest,
         GridTooLarge: if the grid would not fit in memory.
         iadsim.geo.terrain.TerrainError: for an unusable DEM.
     """
+    grid = study_grid(scenario, request)
     rcs, speeds = {}, {}
     for name in request.rcs_classes:
-        if name not in scenario.catalog.rcs_classes:
-            known = ", ".join(scenario.catalog.rcs_classes) or "(none defined)"
-            raise CoverageError(f"unknown RCS class '{name}'; the scenario defines: {known}")
         cls = scenario.catalog.rcs_classes[name]
         rcs[name] = cls.rcs_m2
         speed = request.target_speed_mps if request.target_speed_mps is not None else cls.speed_mps
         if speed is not None:
             speeds[name] = float(speed)
-    lon0, lon1, lat0, lat1 = request.area
-    grid = CoverageGrid.over(lon0, lon1, lat0, lat1, request.resolution_km)
-    nations = {u.nation for u in scenario.units.values()}
-    grid.check_memory(len(request.layers_m), len(rcs) * max(1, len(request.aspects)), len(nations) + 1)
     ground, terrain_text = _terrain_on_grid(request, grid)
     regions = default_regions() + list(request.extra_regions)
     masks = region_masks(grid, regions)
