@@ -19,7 +19,6 @@ from rasterio.features import shapes
 from shapely.geometry import mapping, shape
 
 from iadsim.coverage.compute import JOINT, Coverage, CoverageError
-from iadsim.coverage.maps import coverage_map_figure, save_map, shift_map_figure
 from iadsim.coverage.metrics import Region
 from iadsim.coverage.shift import ShiftLines, boundary_shift, zone_masks
 from iadsim.coverage.study import CoverageRequest, CoverageStudy
@@ -227,6 +226,9 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
         study.files.append(write_contours_kml(features, folder / "contours.kml",
                                               f"{scenario.name}: coverage on {date.isoformat()}"))
         if request.maps:
+            # matplotlib is imported when a map is drawn, not with the package (`import iadsim`)
+            from iadsim.coverage.maps import coverage_map_figure, save_map
+
             oob = order_of_battle(scenario, date, allow_outside_data=True)
             for r, rcs in enumerate(coverage.rcs_names):
                 for layer in range(len(coverage.layers_m)):
@@ -285,6 +287,8 @@ def write_coverage_shift(study: CoverageStudy, lines: ShiftLines, regions: list[
                                                   np.full(len(steps), lines.origin[0]),
                                                   np.full(len(steps), b), steps)
             rays.append((np.asarray(lon), np.asarray(lat)))
+    from iadsim.coverage.maps import save_map, shift_map_figure  # matplotlib when drawing
+
     zones1, zones2 = zone_masks(before), zone_masks(after)
     for (quantity, r, layer, aspect), m1 in zones1.items():
         if r != 0:
