@@ -49,6 +49,10 @@ def test_run_coverage_compare_are_at_the_top_level():
         assert name in iadsim.__all__
 
 
+def test_the_notebook_api_is_listed_for_tab_completion():
+    assert {"run", "compare", "open_run", "Run"} <= set(dir(iadsim))
+
+
 def test_import_iadsim_does_not_load_the_notebook_api():
     code = ("import sys, iadsim; print('iadsim.api' in sys.modules, 'iadsim.report.run' in sys.modules, "
             "'matplotlib' in sys.modules)")

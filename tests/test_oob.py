@@ -141,8 +141,10 @@ def test_kaliningrad_s400_from_2012(reference):
 def test_nation_filter_and_unknown_nation(reference):
     oob = order_of_battle(reference, None, "RUS")
     assert oob.nations == ("RUS",)
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match=r"unknown nation 'XX'; the scenario has: BLR, RUS"):
         order_of_battle(reference, None, "XX")
+    with pytest.raises(ValueError):  # also a ValueError: a bad argument value
+        order_of_battle(reference, None, "blr")
 
 
 def test_hierarchy_order_parents_before_children(reference):

@@ -32,6 +32,11 @@ from iadsim.world import World, compile_world
 _API = ("ComparisonResult", "CoverageResult", "Run", "compare", "open_run", "run")
 
 
+def __dir__() -> list[str]:
+    """The module's names and the lazily imported notebook API (tab completion offers them)."""
+    return sorted({*globals(), *_API})
+
+
 def __getattr__(name: str) -> Any:
     if name in _API:
         from iadsim import api

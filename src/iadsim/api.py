@@ -116,8 +116,8 @@ class Run:
 
     def to_geopandas(self, table: str = "truth") -> Any:
         """A table with positions as a GeoDataFrame of points (WGS84): ``truth`` (default),
-        ``picture``, ``tracks_<node>``, ``detections`` of the objects…, or ``units``. Needs the
-        ``analysis`` extra."""
+        ``picture``, ``tracks_<node>`` or ``units``. (``detections`` are range and bearing from their
+        radar, not positions: a ValueError says so.) Needs the ``analysis`` extra."""
         if table == "units":
             return self.order_of_battle().to_geopandas()
         frame = self.to_pandas(table)

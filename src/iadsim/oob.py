@@ -19,7 +19,7 @@ from iadsim.dataframes import html_table, to_geopandas_points, to_pandas
 from iadsim.scenario.dates import DateLike, as_date, check_data_period
 from iadsim.scenario.schema import Scenario, Unit
 
-__all__ = ["OobEntry", "OrderOfBattle", "order_of_battle", "outside_borders_warning"]
+__all__ = ["OobEntry", "OrderOfBattle", "UnknownNation", "order_of_battle", "outside_borders_warning"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,13 @@ def _in_service_equipment(unit: Unit, day: dt.date, planned_only: bool = False) 
     return {k: v for k, v in out.items() if v > 0}
 
 
+class UnknownNation(KeyError, ValueError):
+    """A nation id that the scenario does not have (the message lists those it has)."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 def order_of_battle(scenario: Scenario, as_of: DateLike | None = None,
                     nation: str | None = None, *, allow_outside_data: bool = False) -> OrderOfBattle:
     """The units in service at ``as_of`` (default: the scenario's), optionally for one nation.
@@ -169,7 +176,8 @@ def order_of_battle(scenario: Scenario, as_of: DateLike | None = None,
         allow_outside_data: accept a date outside the scenario's ``data_period``.
 
     Raises:
-        KeyError: if ``nation`` is not a nation of the scenario.
+        UnknownNation: ``nation`` is not a nation of the scenario (a KeyError and a ValueError; the
+            message lists the scenario's nations).
         ValueError: ``as_of`` is not a date.
         OutsideDataPeriod: ``as_of`` is outside the data's period and not allowed.
     """
@@ -178,7 +186,7 @@ def order_of_battle(scenario: Scenario, as_of: DateLike | None = None,
     day = scenario.as_of if as_of is None else as_date(as_of)
     check_data_period(scenario, day, allow_outside_data=allow_outside_data)
     if nation is not None and nation not in scenario.nations:
-        raise KeyError(nation)
+        raise UnknownNation(f"unknown nation {nation!r}; the scenario has: {', '.join(scenario.nations)}")
     live = {uid: u for uid, u in scenario.units.items()
             if u.in_service.contains(day) and (nation is None or u.nation == nation)}
     children: dict[str | None, list[str]] = defaultdict(list)
