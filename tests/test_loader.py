@@ -137,3 +137,12 @@ def test_a_record_check_on_a_field_the_file_overrides_points_at_the_files_line(w
     [error] = validate_file(path)
     assert (error.location.file, error.location.line) == (str(path), 6)
     assert "min_range_km (500.0) must be below max_range_km" in error.message
+
+
+def test_a_bad_merge_key_is_one_message_not_one_per_missing_field(write):
+    from iadsim.scenario import validate_file
+
+    path = write("include: [reference]\nname: x\nas_of: 2020-12-31\nplaces:\n  p3: {<<: 5}\n", "merge.yaml")
+    errors = validate_file(path)
+    assert [(e.path, e.location.line) for e in errors] == [(("places", "p3"), 5)]
+    assert "the merge key '<<' takes a mapping" in errors[0].message

@@ -547,6 +547,10 @@ def _load_uncollected(path: FsPath, choose: Mapping[str, str] | None = None,
         # with a file missing, cross-checks would only repeat its absence many times over
         return None, _dedupe(merger.errors)
     scenario, errors = _validate(doc)
+    # a field the reader could not read (a bad merge key) leaves its record short of fields: those
+    # are the reading error's consequences, not more errors of the user's
+    unread = {e.path for e in merger.errors if e.path}
+    errors = [e for e in errors if not any(len(e.path) > len(p) and e.path[:len(p)] == p for p in unread)]
     errors = sorted(_dedupe([*merger.errors, *_at_removals(errors, merger.removed)]),
                     key=ScenarioError.sort_key)
     if scenario is not None and not errors:
