@@ -490,3 +490,25 @@ def test_a_unit_far_from_the_frames_origin_measures_height_along_its_own_vertica
                      np.hstack([target, vel]), np.arange(1), target, np.full(1, 5.0), np.full(1, altitude_m),
                      np.ones(1), np.zeros((1, 3)), np.ones(1), settings)
     assert [str(r.reason.name) for r in log.refused] == (["altitude"] if refused_on_the_frames_axis else [])
+
+
+def test_no_pair_takes_off_after_its_target_was_destroyed():
+    """A pair ordered against a track whose object a fire unit destroys before the pair is airborne
+    stands down (an event) and is free again; none takes off to chase a destroyed object (the
+    whole mixed raid: its first 25 minutes have no such pair)."""
+    from iadsim.pipeline import run_replication
+
+    events = run_replication(load_scenario(resolve_scenario_path("mixed-raid"))).c2_events.to_pylist()
+    killed = {e["object_id"]: e["time_s"] for e in events if e["kind"] == "kill"}
+    by_flight: dict[str, dict[str, dict]] = {}
+    for e in events:
+        if e["kind"] in ("scramble_order", "airborne", "stand_down"):
+            by_flight.setdefault(e["subject"], {})[e["kind"]] = e
+    stood_down = [f for f, kinds in by_flight.items() if "stand_down" in kinds]
+    assert stood_down, "the raid has pairs ordered against objects destroyed before take-off"
+    for flight, kinds in by_flight.items():
+        obj = kinds["scramble_order"]["object_id"]
+        if "airborne" in kinds and obj in killed:
+            assert kinds["airborne"]["time_s"] <= killed[obj] + 10.0, flight  # within a C2 step
+        if "stand_down" in kinds:
+            assert "airborne" not in kinds and killed[obj] <= kinds["stand_down"]["time_s"], flight

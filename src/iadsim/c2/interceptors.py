@@ -13,7 +13,7 @@ from iadsim.c2.policing import Phase, step_interceptors
 from iadsim.c2.state import C2State, Identity
 from iadsim.engagement.missile import MissileProfile, missile_profile
 
-__all__ = ["air_to_air", "air_to_air_missile", "fly"]
+__all__ = ["air_to_air", "air_to_air_missile", "fly", "stand_down"]
 
 Array = NDArray[np.float64]
 
@@ -25,6 +25,7 @@ def fly(state: C2State, k: int) -> None:
     if not len(ic):
         return
     t0, t1 = float(state.times_s[k]), float(state.times_s[k + 1])
+    stand_down(state, t0)
     aim = np.full((len(ic), 3), np.nan)
     aim_vel = np.full((len(ic), 3), np.nan)
     last = state.aims()
@@ -55,6 +56,24 @@ def fly(state: C2State, k: int) -> None:
     flying = np.flatnonzero((ic.phase != Phase.ordered) & (ic.phase != Phase.done))
     if len(flying):
         state.interceptor_rows.append((t1, flying, ic.position_m[flying], ic.phase[flying].astype(np.int64)))
+
+
+def stand_down(state: C2State, t: float) -> None:
+    """Recall the pairs still on the ground whose target has been destroyed (by a fire unit or
+    another pair): the order is cancelled, the pair is free for the next track, and a
+    ``stand_down`` event says so. A pair in the air flies its mission out (it may still identify
+    what is left)."""
+    ic = state.interceptors
+    target = ic.target
+    waiting = np.flatnonzero((ic.phase == Phase.ordered) & (target >= 0))
+    for j in waiting.tolist():
+        if state.killed_s[target[j]] <= t:
+            ic.phase[j] = Phase.done
+            key = (ic.unit[j], ic.aircraft[j])
+            state.pairs_out[key] = max(0, state.pairs_out.get(key, 0) - 1)
+            state.event(t, "stand_down", ic.node[j], f"{ic.unit[j]}/{ic.aircraft[j]}/{j}",
+                        int(ic.track_id[j]), int(target[j]),
+                        "its target was destroyed before the pair took off")
 
 
 def air_to_air_missile(state: C2State, aircraft: str) -> tuple[str, MissileProfile, float] | None:
