@@ -1145,11 +1145,11 @@ def track(
                         "asterix-sources.csv)")
     if detections.is_dir():
         raise UserError(f"{detections} is a folder; give a DETECTIONS file (Parquet, CSV or ASTERIX)")
+    check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])],
+                      force=force)
     if output.suffix.lower() not in (".parquet", ".csv"):
         raise UserError(f"--out {output}: a TRACKS file ends in .parquet or .csv, the format it is "
                         "written in")
-    check_output_file(output, inputs=[detections, *([sources] if sources is not None else [])],
-                      force=force)
     try:
         config = TrackerConfig(motion_model="imm" if motion_model == "imm" else "cv",
                                prior_altitude_m=prior_altitude_m, prior_altitude_std_m=prior_altitude_std_m)
