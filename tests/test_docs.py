@@ -22,6 +22,10 @@ def test_readme_yaml_example_loads(write):
     assert "blr_825_aamr" not in sc.units
     assert not any(u.parent == "blr_825_aamr" for u in sc.units.values())
     assert sc.units["blr_15_aamr_bn1"].alert_duty is False
+    # what `iadsim validate` and `iadsim run` check too (the variant check refused this example once)
+    from iadsim.pipeline.checks import check_scenario
+
+    assert check_scenario(sc) == []
 
 
 def test_readme_python_example_runs():
