@@ -184,6 +184,13 @@ def test_init_takes_a_name_in_any_script_and_a_yml_ending(tmp_path):
     assert result.exit_code == 0 and Path(result.stdout.strip()).name == "x.yml"
 
 
+def test_map_without_out_takes_a_fresh_name_each_time(write, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scenario = str(write(MINIMAL))
+    first, second = (Path(invoke("map", scenario).stdout.strip()) for _ in range(2))
+    assert first != second and first.exists() and second.name.endswith("-2.png")
+
+
 def test_map_writes_png(write, tmp_path):
     out = tmp_path / "m.png"
     result = invoke("map", str(write(MINIMAL)), "--out", str(out))

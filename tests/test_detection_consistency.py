@@ -165,3 +165,27 @@ def test_a_target_over_the_radar_is_measured_within_the_elevation_limits(fanipal
     truth = np.array([0.0, np.cos(truth_el), np.sin(truth_el)])
     off = np.arccos(np.clip(up @ truth, -1.0, 1.0))
     assert np.percentile(off, 99) < 5 * max(sigma, float(r.sigma_azimuth_rad[due][0]))
+
+
+def test_a_2d_radars_azimuth_is_never_folded(fanipal):
+    """Only a 3D radar measures elevation; a 2D radar's azimuth near the zenith stays on the target's
+    side (the fold once flipped a third of a 2D radar's azimuths by 180°)."""
+    from dataclasses import replace
+
+    scenario, engine, _, due = fanipal
+    r = replace(engine.radars, dimensions=np.where(np.arange(len(engine.radars)) == due[0], 2,
+                                                   engine.radars.dimensions))
+    place = scenario.places["fanipal"]
+    lat, lon, alt = np.full(8, place.lat_deg + 1e-4), np.full(8, place.lon_deg), np.full(8, 10_000.0)
+    ecef = geodetic_to_ecef(lat, lon, alt)
+    unit = ecef / np.linalg.norm(ecef, axis=1, keepdims=True)
+    rng = np.random.default_rng(7)
+    az = []
+    for _ in range(200):
+        block = scan(r, due, r.site_ecef_m[due], r.site_lat_deg[due], r.site_lon_deg[due],
+                     r.site_alt_m[due], ecef, alt, alt, unit, np.full(8, 3.0), None, None,
+                     rng, rng, engine.k, settings=engine.sensing)
+        real = block.target >= 0
+        assert np.all(np.isnan(block.elevation_rad[real]))
+        az.append(block.azimuth_rad[real])
+    assert np.all(np.cos(np.concatenate(az)) > 0.9)  # all within about 25° of north, none flipped

@@ -257,3 +257,15 @@ def test_a_variant_leaves_out_records_the_scenario_removed(write):
         assert [e.type for e in sc.units["blr_15_aamr_bn1"].equipment] == ["s300ps"]
     assert [e.type for e in scenario.units["blr_15_aamr_bn1"].equipment] == ["s300ps", "s300pmu1"]
     assert {u: x.equipment for u, x in chosen.units.items()} == {u: x.equipment for u, x in in_file.units.items()}
+
+
+def test_a_variant_change_to_a_misspelt_record_is_still_refused(write):
+    """Only records the scenario removed are left out of an option's changes: a record id no one
+    defines (a typo) stays an error at the option."""
+    path = write("include: [reference]\nname: x\nas_of: 2020-12-31\nvariants:\n  myv:\n    name: v\n"
+                 "    default: a\n    options:\n      a: {name: A, source: [OSW2021]}\n      b:\n"
+                 "        name: B\n        source: [OSW2021]\n        changes:\n          units:\n"
+                 "            blr_15_aamr_bnX: {alert_duty: false}\n", "typo.yaml")
+    problems = check_factors(load_scenario(path))
+    assert len(problems) == 1 and problems[0].location.line == 10
+    assert "blr_15_aamr_bnX" in problems[0].message

@@ -521,8 +521,9 @@ def scenarios() -> None:
 def map_(
     scenario: ScenarioArg = None,
     as_of: AsOfOpt = None,
-    output: Annotated[Path | None, typer.Option("--out", help="PNG file to write "
-                                                "(default: out/map-SCENARIO-DATE.png).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="PNG file to write (default: "
+                                                "out/map-SCENARIO-DATE.png, or -2, -3 … after it "
+                                                "when that exists).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the PNG file if it exists.")] = False,
     allow_outside_data: AllowOutsideOpt = False,
 ) -> None:
@@ -534,6 +535,11 @@ def map_(
     sc = _load(scenario)
     day = _parse_date(as_of) or sc.as_of
     path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
+    if output is None:  # the default name: a fresh one beside the earlier maps, as run folders do
+        n = 2
+        while path.exists() or path.is_symlink():
+            path = Path("out") / f"map-{run_folder_name(sc, day)}-{n}.png"
+            n += 1
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
     _check_scenario_output(path, sc, force)
@@ -1641,7 +1647,6 @@ def _print_entries_table(name: str, entries: Sequence[Any]) -> None:
 
 def main() -> None:
     """Entry point of the ``iadsim`` console script."""
-    import errno
     import os
     import signal
 
@@ -1654,16 +1659,40 @@ def main() -> None:
         from iadsim.runs.workers import watch_parent
 
         watch_parent(int(parent))
+    code: Any = 0
     try:
-        app()
+        app()  # exits with SystemExit (Typer's standalone mode)
+    except SystemExit as done:
+        code = done.code
+    except OSError as exc:  # a write to standard output failed inside a command
+        code = _output_failed(exc)
+    try:  # flushed here, not at exit, where a failure is an "Exception ignored" traceback
         if sys.stdout is not None:
-            sys.stdout.flush()  # here, not at exit, where a failure is an "Exception ignored" traceback
-    except OSError as exc:  # standard output closed, a full disk (`> /dev/full`), a closed pipe
-        if exc.errno != errno.EPIPE:  # `| head` closing the pipe early is not an error
-            sys.stderr.write(f"error: cannot write the output ({exc.strerror})\n")
-        # the output cannot be flushed any more: drop it rather than fail again at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-        raise SystemExit(0 if exc.errno == errno.EPIPE else USER_ERROR) from None
+            sys.stdout.flush()
+    except OSError as exc:
+        code = _output_failed(exc)
+    raise SystemExit(code)
+
+
+_OUTPUT_ERRNOS = {"EPIPE", "ENOSPC", "EDQUOT", "EFBIG"}
+"""What a failed write to standard output can be: the reader went away, or the disk is full."""
+
+
+def _output_failed(exc: OSError) -> int:
+    """The exit code after a failed write to standard output: 0 when the reader closed the pipe
+    (`| head`), else one message and USER_ERROR; any other OSError is not the output's, and is
+    raised again (a defect, with its traceback)."""
+    import errno
+    import os
+
+    if errno.errorcode.get(exc.errno or 0) not in _OUTPUT_ERRNOS:
+        raise exc
+    # nothing more can be written there: drop the rest rather than fail again at exit
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    if exc.errno == errno.EPIPE:
+        return 0
+    sys.stderr.write(f"error: cannot write the output ({exc.strerror})\n")
+    return USER_ERROR
 
 
 if __name__ == "__main__":

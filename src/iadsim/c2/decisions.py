@@ -78,7 +78,7 @@ def decide(state: C2State, node: NodeState, picture: TrackSet, identity: NDArray
         engage = state.engage
         hostile = np.flatnonzero(identity == Identity.hostile)
         for e in engage.cycle(node.name, t, picture.track_id[hostile], picture.state[hostile],
-                              obj[hostile], state.truth.enu[k], state.cut, state.down,
+                              obj[hostile], state.truth.enu[k], state.truth.agl[k], state.cut, state.down,
                               state.autonomous | state.units_down, jammed_lately(state, obj[hostile], t)):
             eng = engage.log.engagements[e]
             state.event(eng.launch_s, "launch", node.name, engage.fu.unit[eng.fire_unit], eng.track_id,

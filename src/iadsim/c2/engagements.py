@@ -28,6 +28,7 @@ from iadsim.world import World
 
 if TYPE_CHECKING:
     from iadsim.c2.state import C2State
+    from iadsim.geo.terrain import Terrain
 
 __all__ = ["ENGAGED", "ENGAGEMENT_SCHEMA", "REFUSED", "EngagementStage", "resolve"]
 
@@ -58,11 +59,12 @@ class EngagementStage:
         settings: the engagement settings. net: the C2 network (order paths, tasking rules).
         origin: the local frame's origin (lat, lon). airspaces: nation → airspace polygon.
         object_rcs_m2, object_weight: ``(O,)`` per truth object (pass order).
+        terrain: the sensing pass's terrain (the units' ground heights), None for a smooth earth.
     """
 
     def __init__(self, scenario: Scenario, world: World, settings: EngagementSettings, net: C2Network,
                  origin: tuple[float, float], airspaces: dict[str, BaseGeometry],
-                 object_rcs_m2: Array, object_weight: Array) -> None:
+                 object_rcs_m2: Array, object_weight: Array, terrain: Terrain | None = None) -> None:
         self.scenario, self.settings, self.net = scenario, settings, net
         fus = world.fire_units
         units = [str(world.unit_id[i]) for i in fus.unit_index.tolist()]
@@ -71,9 +73,13 @@ class EngagementStage:
         self.object_rcs_m2, self.object_weight = object_rcs_m2, object_weight
         if not self.enabled:
             return
-        position = ecef_to_enu(fus.ecef_m, *origin)
         lat = world.unit_lat_deg[fus.unit_index]
         lon = world.unit_lon_deg[fus.unit_index]
+        # each unit at its fire-control radar's antenna: the ground (the sensing pass's terrain, sea
+        # level on a smooth earth) plus the antenna's height, as coverage places it
+        ground = np.nan_to_num(terrain.height_at(lat, lon)) if terrain is not None else np.zeros(len(lat))
+        antenna = np.nan_to_num(np.asarray(fus.fcr_antenna_height_m, dtype=np.float64))
+        position = ecef_to_enu(geodetic_to_ecef(lat, lon, ground + antenna), *origin)
         # each unit's vertical in the shared frame (the up rows of its own ENU rotation)
         up = enu_rotations(lat, lon)[:, 2, :] @ enu_rotation(*origin).T
         self.fu: FireUnitTable = fire_unit_table(
@@ -133,13 +139,14 @@ class EngagementStage:
         return mask, delay
 
     def cycle(self, node: str, t: float, track_id: NDArray[np.int64], state: Array,
-              target: NDArray[np.int64], truth_m: Array, cut: set[str], down: set[str],
+              target: NDArray[np.int64], truth_m: Array, truth_agl_m: Array, cut: set[str], down: set[str],
               out: set[str], jammed: NDArray[np.bool_] | None = None) -> list[int]:
         """A deciding node's cycle with hostile tracks: raise readiness, assign and launch.
 
         Args:
             track_id, state: ``(T,)``, ``(T, 6)`` the node's hostile tracks. target: ``(T,)`` the
-                truth object each holds (−1 none). truth_m: ``(O, 3)`` all objects' true positions now.
+                truth object each holds (−1 none). truth_m: ``(O, 3)`` all objects' true positions now;
+                truth_agl_m: ``(O,)`` their heights above the ground (the fire-control radar's horizon).
             cut, down, out: cut links, nodes down, units down or autonomous.
             jammed: ``(T,)`` the track's target was seen under jamming lately (Pk × ``jammed_pk_factor``).
         """
@@ -160,8 +167,11 @@ class EngagementStage:
         factor = np.ones(len(track_id))
         if jammed is not None:
             factor = np.where(jammed, self.settings.jammed_pk_factor, 1.0)
+        # the radar horizon needs the height above the ground, not the shared frame's up coordinate
+        # (which falls below zero a few hundred km from the frame's origin)
+        agl = np.where(held, truth_agl_m[np.maximum(target, 0)], 0.0)
         return plan_engagements(self.fu, self.log, node, t, ready, np.where(np.isfinite(delay), delay, 0.0),
-                                track_id, state, tgt, true_m, rcs, np.where(held, true_m[:, 2], 0.0),
+                                track_id, state, tgt, true_m, rcs, agl,
                                 weight, self.assets_m, self.asset_value, self.settings, factor)
 
     def resolve(self, t: float, rng: np.random.Generator) -> tuple[list[int], list[tuple[float, str, int]]]:

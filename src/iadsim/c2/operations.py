@@ -182,7 +182,7 @@ def _run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: 
     longest = settings.clock_step_s
     step = min(longest, *net.cycle_s.values()) if net.cycle_s else longest
     times = np.arange(0.0, scenario.duration_s + 0.5 * step, step)
-    truth_clock = TruthOnClock(truth, times, origin)
+    truth_clock = TruthOnClock(truth, times, origin, terrain)
     obj_ids = decode(objects.column("object_id")) if objects.num_rows else np.zeros(0, dtype=np.str_)
     obj_row = {o: i for i, o in enumerate(obj_ids.tolist())}
     order = np.asarray([obj_row.get(o, -1) for o in truth_clock.object_id.tolist()], dtype=np.int64)
@@ -219,7 +219,7 @@ def _run_c2(scenario: Scenario, detections: pa.Table, truth: pa.Table, objects: 
         weights = scenario.engagement.type_weight
         weight = np.asarray([weights.get(cat[t].role, 1.0) if t in cat else 1.0 for t in types.tolist()])
         state.engage = EngagementStage(scenario, world, scenario.engagement, net, origin, state.airspaces,
-                                       rcs, weight)
+                                       rcs, weight, terrain)
         state.air = AirToAir(scenario.engagement.fighter_missiles_per_pair,
                              scenario.engagement.air_to_air_launch_fraction)
         state.jammed_object, state.jammed_time_s = _jammed_detections(detections, truth_clock.object_id)

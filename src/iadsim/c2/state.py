@@ -99,21 +99,26 @@ def local_origin(detections: pa.Table, scenario: Scenario) -> tuple[float, float
 
 
 class TruthOnClock:
-    """Truth on the C2 clock: positions ``(K, O, 3)`` in the local frame, lat/lon ``(K, O)``
-    (NaN where an object does not exist, or no longer: a destroyed object's truth ends)."""
+    """Truth on the C2 clock: positions ``(K, O, 3)`` in the local frame, lat/lon ``(K, O)`` and
+    height above the ground ``agl`` ``(K, O)`` (above sea level on a smooth earth) (NaN where an
+    object does not exist, or no longer: a destroyed object's truth ends)."""
 
-    def __init__(self, truth: pa.Table, times_s: Array, origin: tuple[float, float]) -> None:
+    def __init__(self, truth: pa.Table, times_s: Array, origin: tuple[float, float],
+                 terrain: Terrain | None = None) -> None:
         ids = decode(truth.column("object_id")) if truth.num_rows else np.zeros(0, dtype=np.str_)
         self.object_id = np.unique(ids)
         k, o = len(times_s), len(self.object_id)
         self.lat = np.full((k, o), np.nan)
         self.lon = np.full((k, o), np.nan)
+        self.agl = np.full((k, o), np.nan)
         self.enu = np.full((k, o, 3), np.nan)
         if not truth.num_rows:
             return
         t, obj, lat, lon, alt = interpolate_truth(truth, times_s)
         step = np.searchsorted(times_s, t)
         self.lat[step, obj], self.lon[step, obj] = lat, lon
+        ground = terrain.height_at(lat, lon) if terrain is not None else 0.0
+        self.agl[step, obj] = alt - np.nan_to_num(ground)
         self.enu[step, obj] = ecef_to_enu(geodetic_to_ecef(lat, lon, alt), *origin)
 
 

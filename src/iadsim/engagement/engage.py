@@ -79,8 +79,10 @@ class FireUnitTable:
 
     def __post_init__(self) -> None:
         n = len(self.unit)
-        if len(self.up) != n:  # units at the frame's origin: its up axis is their vertical
+        if not len(self.up):  # none given: units at the frame's origin, whose up axis is their vertical
             self.up = np.tile([0.0, 0.0, 1.0], (n, 1))
+        elif np.shape(self.up) != (n, 3):
+            raise ValueError(f"up must be ({n}, 3), one unit vector per fire unit; got {np.shape(self.up)}")
         if len(self.busy) != n:
             self.busy = np.zeros(n, dtype=np.int64)
             self.reload_done_s = np.full(n, np.nan)

@@ -292,7 +292,7 @@ def ground_and_height(offset_m: ArrayLike, launcher_up: ArrayLike | None = None,
     point at a given altitude has the same height whatever its distance. In a frame shared by many
     launchers (the engine's, centred on the sensors) a launcher's vertical is not the frame's up
     axis: 500 km from the frame's origin they differ by 4.5°, and taking one for the other put a
-    target 150 km away 8 km too high or too low.
+    target 150 km away up to 12 km too high or too low.
 
     Args:
         offset_m: ``(..., 3)`` point minus launcher, frame metres.

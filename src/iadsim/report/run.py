@@ -218,10 +218,10 @@ _OUTCOME_ROWS = 100
 _TIMELINE_ROWS = 200
 """Decisions listed in the report's command-and-control timeline."""
 
-_C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "no_interceptor",
-                      "airborne", "radar_acquisition", "visual_identification", "shadow_end",
-                      "target_lost", "launch", "air_to_air_launch", "kill", "miss", "reload_started",
-                      "reloaded",
+_C2_TIMELINE_KINDS = ("declared_unknown", "designated_hostile", "scramble_order", "stand_down",
+                      "no_interceptor", "airborne", "radar_acquisition", "visual_identification",
+                      "shadow_end", "target_lost", "launch", "air_to_air_launch", "kill", "miss",
+                      "reload_started", "reloaded",
                       "out_of_missiles", "node_down", "node_up", "link_cut", "link_restored", "link_jammed",
                       "link_unjammed", "autonomous",
                       "rejoined")

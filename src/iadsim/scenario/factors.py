@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from iadsim.scenario.errors import ScenarioError, format_path
-from iadsim.scenario.locations import locate, scenario_locations
+from iadsim.scenario.locations import locate, scenario_locations, scenario_removed
 from iadsim.scenario.overrides import OverrideError, apply_variant, change_scenario
 from iadsim.scenario.references import check_references
 from iadsim.scenario.schema import AssumedRange, RangeDistribution, Scenario
@@ -286,7 +286,7 @@ def check_factors(scenario: Scenario, factors: Sequence[Factor] | None = None) -
                     continue
                 # the schema passes a reference to a record no one defines: the loader's check
                 data = scenario.model_dump(mode="json", by_alias=True, exclude_unset=True)
-                apply_variant(data, f.name, option)
+                apply_variant(data, f.name, option, scenario_removed(scenario))
                 for path, message, _ in check_references(data):
                     add(f"option '{option}' is refused: {format_path(path)}: {message}", where)
     return sorted(problems, key=ScenarioError.sort_key)

@@ -28,7 +28,13 @@ from pydantic import BaseModel, ValidationError
 
 from iadsim.scenario.collector import collector_paused
 from iadsim.scenario.errors import Location, Path, ScenarioError, ScenarioErrors, format_path
-from iadsim.scenario.locations import Locations, attach_locations, locate, scenario_locations
+from iadsim.scenario.locations import (
+    Locations,
+    attach_locations,
+    attach_removed,
+    locate,
+    scenario_locations,
+)
 from iadsim.scenario.overrides import (
     PROVENANCE_KEYS,
     changes_to_present_records,
@@ -142,6 +148,7 @@ class _Merger:
         # records removed by `remove:` (their id → the removal as written, where, its index), so a
         # reference left to one is reported once at the removal, not at every referring record
         self.removed: dict[str, tuple[str, Location | None, int]] = {}
+        self.removed_from: dict[str, str] = {}  # id → its collection (places, units, radars, …)
         self.incomplete = False  # some file could not be read at all
         self.files = 0
         self.bytes = 0
@@ -266,7 +273,8 @@ class _Merger:
             locations = {p[n:]: at for p, at in source.locations.items() if p[:n] == prefix}
             # copied: the merge keeps values by reference, and the variant keeps its own changes;
             # nothing for records removed before (a fragment of one would not be a record)
-            _merge_into(merged, copy.deepcopy(changes_to_present_records(merged.data, changes)), locations)
+            _merge_into(merged, copy.deepcopy(changes_to_present_records(merged.data, changes, self.removed)),
+                        locations)
 
     def _as_list(self, value: Any, path: Path, doc: Document) -> list[Any]:
         if value is None:
@@ -304,6 +312,7 @@ class _Merger:
             _drop_locations(merged.locations, path, parent.pop(path[-1], None))
             if len(path) == 2 or (len(path) == 3 and path[0] == "catalog"):
                 self.removed[path[-1]] = (dotted, loc, index)
+                self.removed_from[path[-1]] = str(path[-2])
 
 
 def _mapping_or_empty(value: Any) -> Mapping[str, Any]:
@@ -492,16 +501,23 @@ def _validate(doc: Document) -> tuple[Scenario | None, list[ScenarioError]]:
 _UNKNOWN_REFERENCE = re.compile(r"unknown ([a-z_ ]+) '([^']*)'")
 
 
-def _at_removals(errors: Iterable[ScenarioError],
-                 removed: Mapping[str, tuple[str, Location | None, int]]) -> list[ScenarioError]:
+def _at_removals(errors: Iterable[ScenarioError], removed: Mapping[str, tuple[str, Location | None, int]],
+                 removed_from: Mapping[str, str]) -> list[ScenarioError]:
     """The references to records the file removed, one error per removal at its line (naming the
     records that still refer to it), instead of one per referring record at the included data's
-    line with a wrong "did you mean"; the other errors as they are."""
+    line with a wrong "did you mean"; the other errors as they are.
+
+    Args:
+        errors: the schema's and the reference check's errors.
+        removed: id → (the removal as written, where, its index). removed_from: id → its collection
+            (``places``): a reference error counts when it names that kind ("unknown place 'x'").
+    """
     out: list[ScenarioError] = []
     left: dict[str, list[str]] = {}
     for e in errors:
         match = _UNKNOWN_REFERENCE.match(e.message)
-        if match and match.group(2) in removed:
+        kind = removed_from.get(match.group(2), "") if match else ""
+        if match and match.group(2) in removed and kind.rstrip("s").replace("_", " ") in match.group(1):
             left.setdefault(match.group(2), []).append(format_path(e.path))
         else:
             out.append(e)
@@ -547,14 +563,16 @@ def _load_uncollected(path: FsPath, choose: Mapping[str, str] | None = None,
         # with a file missing, cross-checks would only repeat its absence many times over
         return None, _dedupe(merger.errors)
     scenario, errors = _validate(doc)
-    # a field the reader could not read (a bad merge key) leaves its record short of fields: those
-    # are the reading error's consequences, not more errors of the user's
-    unread = {e.path for e in merger.errors if e.path}
+    # a record whose merge key the reader could not use (`p3: {<<: 5}`) lacks the fields it would
+    # have merged: those are that error's consequences, not more errors of the user's
+    unread = {e.path for e in merger.errors if e.path and e.message.startswith("the merge key '<<'")}
     errors = [e for e in errors if not any(len(e.path) > len(p) and e.path[:len(p)] == p for p in unread)]
-    errors = sorted(_dedupe([*merger.errors, *_at_removals(errors, merger.removed)]),
+    errors = sorted(_dedupe([*merger.errors, *_at_removals(errors, merger.removed, merger.removed_from)]),
                     key=ScenarioError.sort_key)
     if scenario is not None and not errors:
         attach_locations(scenario, doc.locations)
+        if merger.removed:
+            attach_removed(scenario, frozenset(merger.removed))
     return (scenario if not errors else None), errors
 
 

@@ -15,7 +15,8 @@ from iadsim.scenario.errors import Location, Path
 if TYPE_CHECKING:
     from iadsim.scenario.schema import Scenario
 
-__all__ = ["Locations", "attach_locations", "locate", "scenario_locations"]
+__all__ = ["Locations", "attach_locations", "attach_removed", "locate", "scenario_locations",
+           "scenario_removed"]
 
 Locations = Mapping[Path, Location]
 """Field path → the file, line and column where it is written."""
@@ -47,3 +48,22 @@ def locate(locations: Locations, path: Sequence[str | int]) -> Location | None:
         if loc is not None:
             return loc
     return None
+
+
+# The ids of the records a scenario's files removed (``remove:``), kept beside it as its locations are:
+# a variant option applied later (a study, a sweep) leaves those records out instead of bringing
+# them back as fragments (``overrides.changes_to_present_records``).
+_REMOVED: dict[int, frozenset[str]] = {}
+
+
+def attach_removed(scenario: Scenario, ids: frozenset[str]) -> None:
+    """Keep the ids of the records the scenario's files removed beside ``scenario``."""
+    key = id(scenario)
+    if key not in _REMOVED:
+        weakref.finalize(scenario, _REMOVED.pop, key, None)
+    _REMOVED[key] = frozenset(ids)
+
+
+def scenario_removed(scenario: Scenario) -> frozenset[str]:
+    """The ids of the records the scenario's files removed (empty if none, or not loaded from files)."""
+    return _REMOVED.get(id(scenario), frozenset())

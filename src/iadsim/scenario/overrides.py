@@ -12,12 +12,13 @@ from __future__ import annotations
 import difflib
 import functools
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from iadsim.scenario.errors import format_path
+from iadsim.scenario.locations import attach_removed, scenario_removed
 from iadsim.scenario.schema import Scenario, Sourced
 
 __all__ = [
@@ -209,16 +210,18 @@ def _record_model(path: Sequence[str | int]) -> type[BaseModel] | None:
 
 
 def changes_to_present_records(data: Mapping[str, Any], changes: Mapping[str, Any],
-                               path: tuple[str | int, ...] = ()) -> dict[str, Any]:
-    """A variant option's changes without those to records the data do not have: a record the
-    scenario removed (``remove: [units.blr_825_aamr]``) is not brought back as a fragment of the
-    fields the option sets. A change that is a whole record (every required field) is kept: an
-    option may add one.
+                               removed: Collection[str], path: tuple[str | int, ...] = ()) -> dict[str, Any]:
+    """A variant option's changes without those to records the scenario removed: a record removed
+    with ``remove: [units.blr_825_aamr]`` is not brought back as a fragment of the fields the option
+    sets. A change to any other missing record is kept, so a misspelt id stays an error.
 
     Args:
         data: the scenario mapping the changes merge over (a dump or a merged document).
-        changes: the option's changes. path: where ``changes`` sit (for recursion).
+        changes: the option's changes. removed: the ids of the records the scenario's files removed
+            (``scenario_removed``). path: where ``changes`` sit (for recursion).
     """
+    if not removed:
+        return dict(changes)
     out: dict[str, Any] = {}
     for key, value in changes.items():
         sub = (*path, key)
@@ -226,23 +229,20 @@ def changes_to_present_records(data: Mapping[str, Any], changes: Mapping[str, An
         if isinstance(value, Mapping) and isinstance(here, Mapping | BaseModel):
             inner = here.model_dump(by_alias=True, exclude_unset=True) if isinstance(here, BaseModel) \
                 else here
-            out[key] = changes_to_present_records(inner, value, sub)
+            out[key] = changes_to_present_records(inner, value, removed, sub)
             continue
-        record = _record_model(path) if path else None
-        if record is not None and here is None and isinstance(value, Mapping):
-            required = {info.alias or name for name, info in record.model_fields.items()
-                        if info.is_required()}
-            if not required <= set(value):
-                continue  # a change to a record that is not there
+        if here is None and key in removed and _record_model(path) is not None:
+            continue  # a change to a record the scenario removed
         out[key] = value
     return out
 
 
-def variant_changes(data: Mapping[str, Any], name: str, option: str) -> dict[str, Any]:
+def variant_changes(data: Mapping[str, Any], name: str, option: str,
+                    removed: Collection[str] = ()) -> dict[str, Any]:
     """The scenario fragment that option ``option`` of variant ``name`` merges over the data (from a
     scenario mapping; empty for the default option), without changes to records the data do not
-    have (``changes_to_present_records``), or raises OverrideError naming the variants or options
-    there are."""
+    have because the scenario removed them (``removed``; ``changes_to_present_records``), or raises
+    OverrideError naming the variants or options there are."""
     variants = data.get("variants")
     variants = variants if isinstance(variants, dict) else {}
     variant = variants.get(name)
@@ -259,7 +259,7 @@ def variant_changes(data: Mapping[str, Any], name: str, option: str) -> dict[str
                             + (f"; did you mean '{hint[0]}'?" if hint else "")
                             + f" (options: {', '.join(options)})")
     changes = options[option].get("changes")
-    return changes_to_present_records(data, changes) if isinstance(changes, dict) else {}
+    return changes_to_present_records(data, changes, removed) if isinstance(changes, dict) else {}
 
 
 def _merge_fragment(data: dict[str, Any], fragment: Mapping[str, Any]) -> None:
@@ -272,15 +272,16 @@ def _merge_fragment(data: dict[str, Any], fragment: Mapping[str, Any]) -> None:
             data[key] = value
 
 
-def apply_variant(data: dict[str, Any], name: str, option: str) -> None:
+def apply_variant(data: dict[str, Any], name: str, option: str, removed: Collection[str] = ()) -> None:
     """Choose ``option`` of variant ``name`` on a scenario mapping whose variants are at their
-    defaults: merge the option's changes and record the choice (``choose``), as the loader does.
+    defaults: merge the option's changes (but for records in ``removed``, which the scenario's files
+    removed) and record the choice (``choose``), as the loader does.
 
     Raises:
         OverrideError: an unknown variant or option, or a variant the scenario already set to
             another option than its default (the data as written are gone; choose in the file).
     """
-    changes = variant_changes(data, name, option)
+    changes = variant_changes(data, name, option, removed)
     current = (data.get("choose") or {}).get(name)
     default = data["variants"][name].get("default")
     if current not in (None, default, option):
@@ -391,10 +392,11 @@ def change_scenario(scenario: Scenario, choices: Mapping[str, str] | None = None
         data["variants"] = {k: v.model_dump(mode="json", by_alias=True, exclude_unset=True)
                             for k, v in scenario.variants.items()}
         problems = []
+        removed = scenario_removed(scenario)
         for name, option in choices.items():
             try:
-                _open_fragment(data, variant_changes(data, name, option))
-                apply_variant(data, name, option)
+                _open_fragment(data, variant_changes(data, name, option, removed))
+                apply_variant(data, name, option, removed)
             except OverrideError as exc:
                 problems += exc.problems
         if problems:
@@ -402,7 +404,10 @@ def change_scenario(scenario: Scenario, choices: Mapping[str, str] | None = None
     for path, value in overrides.items():
         _open_path(data, split_path(path))
         set_path(data, path, value)
-    return _validate(data, {**{f"choose.{n}": o for n, o in choices.items()}, **overrides})
+    changed = _validate(data, {**{f"choose.{n}": o for n, o in choices.items()}, **overrides})
+    if scenario_removed(scenario):  # a changed scenario is changed again (a study's points)
+        attach_removed(changed, scenario_removed(scenario))
+    return changed
 
 
 def apply_overrides(scenario: Scenario, overrides: Mapping[str, Any]) -> Scenario:

@@ -38,7 +38,7 @@ from pydantic import (
 )
 from pydantic_core import to_jsonable_python
 
-from iadsim.scenario.locations import attach_locations, scenario_locations
+from iadsim.scenario.locations import attach_locations, attach_removed, scenario_locations, scenario_removed
 
 __all__ = [
     "COUNT_LIMIT",
@@ -1277,11 +1277,14 @@ class Scenario(_Frozen):
 
     def with_changes(self, **changes: Any) -> Scenario:
         """A copy with top-level fields replaced (the scenario itself stays immutable); the copy
-        keeps the locations its fields were loaded from."""
+        keeps the locations its fields were loaded from and the records its files removed."""
         copy = self.model_copy(update=changes)
         where = scenario_locations(self)
         if where:
             attach_locations(copy, where)
+        removed = scenario_removed(self)
+        if removed:
+            attach_removed(copy, removed)
         return copy
 
 

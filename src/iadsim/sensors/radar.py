@@ -179,8 +179,9 @@ def scan(radars: RadarSet, due: NDArray[np.int64], sensor_ecef: NDArray[np.float
         el_meas = el[h] + noise[h, 2] * radars.sigma_elevation_rad[sh]
         az_meas = az[h] + noise[h, 1] * radars.sigma_azimuth_rad[sh]
         # a target near the zenith: noise can carry the elevation past ±90°, which is the direction
-        # at 180° − el on the opposite azimuth (the measured direction folded back over the pole)
-        over = np.abs(el_meas) > np.pi / 2
+        # at 180° − el on the opposite azimuth (the measured direction folded back over the pole);
+        # a 2D radar measures no elevation, so its azimuth is never folded
+        over = (np.abs(el_meas) > np.pi / 2) & (radars.dimensions[sh] == 3)
         el_meas = np.where(over, np.sign(el_meas) * np.pi - el_meas, el_meas)
         az_meas = np.where(over, az_meas + np.pi, az_meas)
         el_meas = np.where(radars.dimensions[sh] == 3, el_meas, np.nan)
