@@ -78,7 +78,8 @@ def test_readme_raid_outcomes_match_a_fresh_run(raid):
     match = re.search(r"(\d+) missiles from (\w+) fire units?\b", README)
     assert match is not None
     assert int(match.group(1)) == missiles
-    assert match.group(2) == {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(len(units))
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve")
+    assert match.group(2) == dict(enumerate(words, start=1)).get(len(units))
     assert "none ran dry" in README and not run.stats["c2"]["fire_units_dry"]
     refused = [e for e in run.engagements.to_pylist() if e["status"] == "refused"]
     match = re.search(r"(\d+) times a\nunit's fire-control radar held a target", README)
