@@ -492,13 +492,46 @@ def test_a_unit_far_from_the_frames_origin_measures_height_along_its_own_vertica
     assert [str(r.reason.name) for r in log.refused] == (["altitude"] if refused_on_the_frames_axis else [])
 
 
-def test_no_pair_takes_off_after_its_target_was_destroyed():
+@pytest.fixture(scope="module")
+def full_raid():
+    """The whole bundled mixed raid, replication 0 (run_replication: sensing and C2 passes)."""
+    from iadsim.pipeline import run_replication
+
+    return run_replication(load_scenario(resolve_scenario_path("mixed-raid")))
+
+
+def test_fire_control_radars_see_targets_at_their_height_above_the_ground(monkeypatch):
+    """The fire-control radar's horizon takes the target's height above the ground (truth less the
+    terrain). The shared frame's up coordinate, passed before, falls below zero a few hundred km
+    from the frame's centre: far units then held low targets only as if at ground level."""
+    from iadsim.c2 import run_c2
+    from iadsim.engagement import engage
+    from iadsim.sim.engine import Engine
+
+    seen: list[np.ndarray] = []
+    real = engage.fcr_holds
+
+    def spy(fu, target_m, rcs, target_agl_m):
+        seen.append(np.asarray(target_agl_m, dtype=float))
+        return real(fu, target_m, rcs, target_agl_m)
+
+    monkeypatch.setattr(engage, "fcr_holds", spy)
+    scenario = load_scenario(resolve_scenario_path("mixed-raid")).with_changes(duration_s=900.0)
+    engine = Engine(scenario)
+    result = engine.run()
+    run_c2(scenario, result.detections, result.truth, result.objects, engine.radars, "wartime",
+           world=engine.world, terrain=engine.terrain)
+    heights = np.concatenate(seen)
+    assert len(heights) > 10
+    # every raid object flies above the ground (cruise missiles at 30 m and up)
+    assert heights.min() > 0.0, heights.min()
+
+
+def test_no_pair_takes_off_after_its_target_was_destroyed(full_raid):
     """A pair ordered against a track whose object a fire unit destroys before the pair is airborne
     stands down (an event) and is free again; none takes off to chase a destroyed object (the
     whole mixed raid: its first 25 minutes have no such pair)."""
-    from iadsim.pipeline import run_replication
-
-    events = run_replication(load_scenario(resolve_scenario_path("mixed-raid"))).c2_events.to_pylist()
+    events = full_raid.c2_events.to_pylist()
     killed = {e["object_id"]: e["time_s"] for e in events if e["kind"] == "kill"}
     by_flight: dict[str, dict[str, dict]] = {}
     for e in events:
