@@ -163,3 +163,13 @@ def test_lower_level_functions_take_dates_and_say_when_given_a_name(reference):
     assert iadsim.load_scenario(reference) is reference
     with pytest.raises(TypeError, match="load_scenario takes a file"):
         iadsim.load_scenario(42)
+
+
+def test_coverage_takes_any_sequence_of_numbers_and_dates(reference):
+    import numpy as np
+
+    result = iadsim.coverage(reference, as_of=(d for d in [2020]), altitudes_m=range(1000, 2001, 1000),
+                             resolution_km=np.int64(100), dem=None)
+    assert result.request.layers_m == (1000.0, 2000.0) and result.request.resolution_km == 100.0
+    with pytest.raises(ValueError, match="takes a list of altitudes"):
+        iadsim.coverage(reference, altitudes_m=np.array(5.0))

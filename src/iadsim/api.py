@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
+import numbers
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -268,13 +269,13 @@ def coverage(scenario: ScenarioLike = None, *, as_of: DateLike | Sequence[DateLi
     """
     sc = _scenario(scenario)
     layers = check_altitudes(altitudes_m)
-    if isinstance(resolution_km, bool) or not isinstance(resolution_km, int | float):
+    if isinstance(resolution_km, bool) or not isinstance(resolution_km, numbers.Real):
         raise OptionError(f"resolution_km takes a number of kilometres, got {resolution_km!r}")
     resolution = parse_number("resolution_km", resolution_km, 0, MAX_RESOLUTION_KM, low_open=True, unit="km")
     if as_of is None:
         dates_in: list[Any] = [sc.as_of]
-    elif isinstance(as_of, list | tuple):
-        dates_in = list(as_of)
+    elif isinstance(as_of, Iterable) and not isinstance(as_of, str | bytes | dt.date):
+        dates_in = list(as_of)  # a list, a tuple, an array or a pandas date range
         if not dates_in:
             raise OptionError("as_of: give at least one date (or None for the scenario's)")
     else:

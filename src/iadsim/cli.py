@@ -270,6 +270,7 @@ def _main(
 
 
 @app.command(epilog=_example("iadsim validate my-scenario.yaml"))
+@_user_errors
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
     allow_outside_data: AllowOutsideOpt = False,
@@ -508,6 +509,7 @@ def init(
 
 
 @app.command(epilog=_example("iadsim scenarios"))
+@_user_errors
 def scenarios() -> None:
     """The bundled scenarios, one line each."""
     for s in bundled_scenarios():

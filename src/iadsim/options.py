@@ -4,6 +4,8 @@ problem one message naming the option (the CLI turns ``OptionError`` into exit c
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Iterable, Mapping
 
 __all__ = ["ALTITUDE_RANGE_M", "MAX_RESOLUTION_KM", "OptionError", "check_altitudes", "parse_altitudes",
            "parse_area", "parse_number"]
@@ -88,14 +90,15 @@ def check_altitudes(values: object, option: str = "altitudes_m") -> tuple[float,
     Args:
         values: what was given. option: its name in messages.
     """
-    listed = isinstance(values, list | tuple) or hasattr(values, "__array__")  # numpy arrays too
-    if isinstance(values, str | bytes) or not listed:
+    # any sequence of numbers (a list, a tuple, a range, a numpy array); not a string, a mapping or
+    # a single number (a 0-d array is one)
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable) \
+            or getattr(values, "ndim", 1) == 0:
         raise OptionError(f"{option} takes a list of altitudes in metres (e.g. [100, 1000]), "
                           f"got {values!r}")
     out: list[float] = []
-    for value in list(values):  # type: ignore[call-overload]
-        number_like = isinstance(value, int | float) or hasattr(value, "__float__")
-        if isinstance(value, bool | str) or not number_like:
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise OptionError(f"{option}: {value!r} is not an altitude in metres")
         number = parse_number(option, float(value), *ALTITUDE_RANGE_M, unit="m")
         if number in out:

@@ -495,7 +495,7 @@ def plan_sweep(spec: Spec, *, confirm: bool = False,
                 located.setdefault(problem, []).append(cid)
             continue
         cases.append(Case(cid, overrides))
-    n_cases = spec.n_cases()
+    n_cases = len(seen)  # the distinct cases (a repeated one is its own problem above)
     for problem, ids in located.items():
         many = (f" (in all {n_cases} cases)" if len(ids) == n_cases else
                 f" (in {len(ids)} of the {n_cases} cases)") if len(ids) > 1 else ""
