@@ -955,9 +955,10 @@ def run_study(factors: Sequence[Factor], evaluator: Evaluator, out: Path, backen
     problems = check_study(factors, evaluator, settings, notes)
     if problems:
         raise SensitivityError(problems)
-    from iadsim.version import __version__
+    from iadsim.version import __version__, build_fingerprint
 
-    manifest = {"format": FORMAT, "iadsim_version": __version__, "evaluator": evaluator.identity(),
+    manifest = {"format": FORMAT, "iadsim_version": __version__, "iadsim_build": build_fingerprint(),
+                "evaluator": evaluator.identity(),
                 "factors": [{"name": f.name, "kind": f.kind, "spans": f.describe()} for f in factors],
                 "settings": settings.__dict__}
     created = not out.exists()

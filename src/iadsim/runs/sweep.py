@@ -401,9 +401,10 @@ class SweepPlan:
 
     def manifest(self) -> dict[str, Any]:
         """The identity of the sweep, as written to ``manifest.json``."""
-        from iadsim.version import __version__
+        from iadsim.version import __version__, build_fingerprint
 
-        return {"format": FORMAT, "iadsim_version": __version__, "spec": self.spec.normalised(),
+        return {"format": FORMAT, "iadsim_version": __version__, "iadsim_build": build_fingerprint(),
+                "spec": self.spec.normalised(),
                 "report": self.spec.report,
                 "scenario_hash": self.scenario_hash, "parameters": list(self.parameters),
                 "cases": [{"case_id": c.case_id, "overrides": c.overrides} for c in self.cases],
