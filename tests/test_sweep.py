@@ -521,3 +521,19 @@ def test_a_shared_value_reaches_every_task_and_each_worker_once(backend):
     # each of the two workers would unpickle it about 12 times
     most = 2 if "local_cluster" in backend else 1
     assert all((n == 0) if pid == os.getpid() else (1 <= n <= most) for pid, n in loads.items()), loads
+
+
+def test_a_folder_begun_by_another_build_is_not_resumed(tmp_path):
+    """A development build keeps its version from commit to commit: the manifest's build
+    fingerprint keeps one build from finishing another's sweep with other numbers."""
+    from iadsim.runs.sweep import InlineBackend
+    from iadsim.version import build_fingerprint
+
+    plan = plan_sweep(load_spec(_spec(tmp_path, GRID_SPEC)))
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = {**plan.manifest(), "iadsim_build": "0123456789abcdef"}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert build_fingerprint() != "0123456789abcdef" and len(build_fingerprint()) == 16
+    with pytest.raises(SweepError, match="differ in 'iadsim_build'"):
+        run_sweep(plan, out, InlineBackend())
