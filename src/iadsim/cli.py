@@ -28,6 +28,7 @@ from iadsim.io.paths import (
     OutputPathError,
     check_output_file,
     check_output_folder,
+    free_path,
     replace_atomically,
     temp_path,
 )
@@ -536,12 +537,8 @@ def map_(
 
     sc = _load(scenario)
     day = _parse_date(as_of) or sc.as_of
-    path = output or Path("out") / f"map-{run_folder_name(sc, day)}.png"
-    if output is None:  # the default name: a fresh one beside the earlier maps, as run folders do
-        n = 2
-        while path.exists() or path.is_symlink():
-            path = Path("out") / f"map-{run_folder_name(sc, day)}-{n}.png"
-            n += 1
+    # the default name: a fresh one beside the earlier maps, as run folders do
+    path = output or free_path(Path("out") / f"map-{run_folder_name(sc, day)}.png")
     if path.suffix.lower() != ".png":
         raise UserError(f"--out must end in .png, got '{path}'")
     _check_scenario_output(path, sc, force)

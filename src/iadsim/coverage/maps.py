@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -29,7 +28,6 @@ from shapely.geometry.base import BaseGeometry
 from iadsim.coverage.compute import JOINT, Coverage
 from iadsim.data import BORDER_ATTRIBUTION, load_regions
 from iadsim.geo import transformer
-from iadsim.io.paths import replace_atomically, temp_path
 from iadsim.oob import OrderOfBattle
 from iadsim.symbology import AFFILIATION_FILL, affiliation_of, nation_frame, unit_sidc, unit_symbol
 
@@ -168,22 +166,6 @@ def coverage_map_figure(coverage: Coverage, layer: int, rcs: int = 0, group: str
              f"Refraction k = {coverage.k:.3g}. {BORDER_ATTRIBUTION}.", fontsize=6, color="#444444")
     fig.tight_layout()
     return fig
-
-
-def save_map(figure: Figure, path: Path) -> Path:
-    """Write a figure (a map, or any of the report's) as PNG and close it. Written beside ``path``
-    and renamed onto it: a reader never sees half a file, and a link at ``path`` is replaced, not
-    written through (it would overwrite the file it points to)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
-        figure.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(figure)
-    return replace_atomically(tmp, path)
 
 
 def shift_map_figure(before: Coverage, after: Coverage, zone_before: NDArray[np.bool_],

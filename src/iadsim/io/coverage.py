@@ -227,7 +227,8 @@ def write_coverage_study(study: CoverageStudy, scenario: Scenario, request: Cove
                                               f"{scenario.name}: coverage on {date.isoformat()}"))
         if request.maps:
             # matplotlib is imported when a map is drawn, not with the package (`import iadsim`)
-            from iadsim.coverage.maps import coverage_map_figure, save_map
+            from iadsim.coverage.maps import coverage_map_figure
+            from iadsim.io.figures import save_map
 
             oob = order_of_battle(scenario, date, allow_outside_data=True)
             for r, rcs in enumerate(coverage.rcs_names):
@@ -287,7 +288,8 @@ def write_coverage_shift(study: CoverageStudy, lines: ShiftLines, regions: list[
                                                   np.full(len(steps), lines.origin[0]),
                                                   np.full(len(steps), b), steps)
             rays.append((np.asarray(lon), np.asarray(lat)))
-    from iadsim.coverage.maps import save_map, shift_map_figure  # matplotlib when drawing
+    from iadsim.coverage.maps import shift_map_figure  # matplotlib when drawing
+    from iadsim.io.figures import save_map
 
     zones1, zones2 = zone_masks(before), zone_masks(after)
     for (quantity, r, layer, aspect), m1 in zones1.items():

@@ -142,6 +142,15 @@ def check_reusable_folder(folder: Path, marker: str, is_ours: Callable[[Any], bo
                               f"empty folder, or one that holds an earlier output of {owner}")
 
 
+def free_path(path: Path) -> Path:
+    """``path``, or the first of ``STEM-2.SUFFIX``, ``STEM-3.SUFFIX``, … that nothing holds (a default
+    output name taken by an earlier output, as run folders are named)."""
+    candidate, n = path, 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate, n = path.with_name(f"{path.stem}-{n}{path.suffix}"), n + 1
+    return candidate
+
+
 def temp_path(path: Path) -> Path:
     """A fresh hidden name beside ``path`` to write to before :func:`replace_atomically`."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")

@@ -21,9 +21,9 @@ from matplotlib.patches import Rectangle
 from shapely.geometry import MultiPolygon, box
 from shapely.geometry import Polygon as ShapelyPolygon
 
-from iadsim.coverage.maps import save_map
 from iadsim.data import BORDER_ATTRIBUTION, TOWN_ATTRIBUTION, load_regions
 from iadsim.geo import geodesic_distance_m
+from iadsim.io.figures import save_map
 from iadsim.oob import OrderOfBattle, order_of_battle
 from iadsim.scenario.schema import Scenario
 from iadsim.symbology import (

@@ -190,25 +190,6 @@ def mark_overridden(data: dict[str, Any], path: Sequence[str | int], note: str) 
     return True
 
 
-def _record_model(path: Sequence[str | int]) -> type[BaseModel] | None:
-    """The record model of the mapping field at ``path`` when it is a collection of records keyed
-    by id (``units``, ``catalog.missiles``, ``places``), else None."""
-    parent = model_at(list(path[:-1])) if path else None
-    if parent is None:
-        return None
-    fields = parent.model_fields
-    info = fields.get(str(path[-1])) or next((f for f in fields.values() if f.alias == path[-1]), None)
-    annotation = info.annotation if info is not None else None
-    while annotation is not None:
-        origin = typing.get_origin(annotation)
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if origin is dict:
-            inner = args[-1]
-            return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
-        annotation = args[0] if origin is not None and origin is not list and len(args) == 1 else None
-    return None
-
-
 def changes_to_present_records(data: Mapping[str, Any], changes: Mapping[str, Any],
                                removed: Collection[str], path: tuple[str | int, ...] = ()) -> dict[str, Any]:
     """A variant option's changes without those to records the scenario removed: a record removed
@@ -231,8 +212,8 @@ def changes_to_present_records(data: Mapping[str, Any], changes: Mapping[str, An
                 else here
             out[key] = changes_to_present_records(inner, value, removed, sub)
             continue
-        if here is None and key in removed and _record_model(path) is not None:
-            continue  # a change to a record the scenario removed
+        if here is None and key in removed and model_at([*path, key]) is not None:
+            continue  # a change to a record (a keyed model: a unit, a place) the scenario removed
         out[key] = value
     return out
 
